@@ -1,0 +1,123 @@
+/**
+ * One base error with a stable `code`, a subclass per failure kind, `cause` kept, and structured
+ * fields for metrics and logs (the undici `lib/core/errors.js` habit). Messages never carry a
+ * token, a client secret or an Authorization header.
+ */
+export class GenesysError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Configuration that cannot work: unknown region, plain http to a remote host, bad numbers. */
+export class ConfigurationError extends GenesysError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super("GENESYS_CONFIG_INVALID", `Invalid Genesys Cloud client configuration:\n- ${problems.join("\n- ")}`);
+    this.problems = problems;
+  }
+}
+
+/** The login server rejected the client id or secret (`invalid_client`). Retrying fast cannot help. */
+export class InvalidClientCredentialsError extends GenesysError {
+  readonly status: number;
+  constructor(status: number, description: string) {
+    super(
+      "GENESYS_INVALID_CLIENT",
+      `Genesys Cloud rejected the OAuth client credentials (HTTP ${status}, ${description}). ` +
+        "Check GENESYS_CLIENT_ID and the client secret, and that the OAuth client uses the Client Credentials grant in this region.",
+    );
+    this.status = status;
+  }
+}
+
+/** The token request failed for a reason that may pass: throttled login (HTTP 400), 5xx, network. */
+export class TokenRequestError extends GenesysError {
+  readonly status: number | undefined;
+  readonly throttled: boolean;
+  constructor(message: string, fields: { status?: number; throttled?: boolean; cause?: unknown }) {
+    super("GENESYS_TOKEN_REQUEST_FAILED", message, { cause: fields.cause });
+    this.status = fields.status;
+    this.throttled = fields.throttled ?? false;
+  }
+}
+
+/** An API call answered with a status that is not retried (4xx other than 401/429), or retries ran out. */
+export class GenesysHttpError extends GenesysError {
+  readonly status: number;
+  readonly route: string;
+  readonly genesysCode: string | undefined;
+  readonly body: unknown;
+  constructor(route: string, status: number, body: unknown, detail = "") {
+    const genesysCode = typeof body === "object" && body !== null ? (body as { code?: unknown }).code : undefined;
+    const message = typeof body === "object" && body !== null ? (body as { message?: unknown }).message : undefined;
+    super(
+      "GENESYS_HTTP_ERROR",
+      `Genesys Cloud answered ${status} to ${route}` +
+        (typeof genesysCode === "string" ? ` (${genesysCode})` : "") +
+        (typeof message === "string" ? `: ${message}` : "") +
+        detail,
+    );
+    this.status = status;
+    this.route = route;
+    this.genesysCode = typeof genesysCode === "string" ? genesysCode : undefined;
+    this.body = body;
+  }
+}
+
+/**
+ * A 429 asked for a wait longer than the configured cap (Genesys' own SDKs give up past 180 s).
+ * The request was not sent again; the caller should schedule it for later, not count it as lost.
+ */
+export class RateLimitDeferredError extends GenesysError {
+  readonly route: string;
+  readonly retryAfterMs: number;
+  constructor(route: string, retryAfterMs: number, capMs: number) {
+    super(
+      "GENESYS_RATE_LIMIT_DEFERRED",
+      `Genesys Cloud asked to wait ${Math.ceil(retryAfterMs / 1000)} s before retrying ${route}, ` +
+        `more than the ${Math.round(capMs / 1000)} s cap: the request is handed back to be retried later`,
+    );
+    this.route = route;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The request body is larger than Genesys accepts (`request.bytes.max`, 512,000 bytes); split it. */
+export class RequestTooLargeError extends GenesysError {
+  readonly bytes: number;
+  readonly maxBytes: number;
+  constructor(route: string, bytes: number, maxBytes: number) {
+    super(
+      "GENESYS_REQUEST_TOO_LARGE",
+      `The body for ${route} is ${bytes} bytes; Genesys Cloud accepts at most ${maxBytes}. Send it in smaller batches.`,
+    );
+    this.bytes = bytes;
+    this.maxBytes = maxBytes;
+  }
+}
+
+/** Transient failures (5xx, resets, timeouts) persisted through every allowed attempt. */
+export class RetriesExhaustedError extends GenesysError {
+  readonly route: string;
+  readonly attempts: number;
+  constructor(route: string, attempts: number, cause: unknown) {
+    super("GENESYS_RETRIES_EXHAUSTED", `${route} failed after ${attempts} attempts: ${describe(cause)}`, { cause });
+    this.route = route;
+    this.attempts = attempts;
+  }
+}
+
+/** The client was closed while the call waited. */
+export class ClientClosedError extends GenesysError {
+  constructor() {
+    super("GENESYS_CLIENT_CLOSED", "The Genesys Cloud client was closed");
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

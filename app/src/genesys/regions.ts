@@ -1,0 +1,128 @@
+import { ConfigurationError } from "./errors";
+
+/**
+ * Genesys Cloud regions: AWS region key → domain. The API lives at `api.<domain>`, the login
+ * server at `login.<domain>` and the notification websocket at `streaming.<domain>`
+ * (../shared/genesys-cloud-facts.md, "Regions").
+ */
+export const GENESYS_REGIONS: Readonly<Record<string, string>> = Object.freeze({
+  "us-east-1": "mypurecloud.com",
+  "us-east-2": "use2.us-gov-pure.cloud",
+  "us-west-2": "usw2.pure.cloud",
+  "ca-central-1": "cac1.pure.cloud",
+  "sa-east-1": "sae1.pure.cloud",
+  "mx-central-1": "mxc1.pure.cloud",
+  "eu-west-1": "mypurecloud.ie",
+  "eu-west-2": "euw2.pure.cloud",
+  "eu-central-1": "mypurecloud.de",
+  "eu-central-2": "euc2.pure.cloud",
+  "me-central-1": "mec1.pure.cloud",
+  "ap-south-1": "aps1.pure.cloud",
+  "ap-northeast-1": "mypurecloud.jp",
+  "ap-northeast-2": "apne2.pure.cloud",
+  "ap-northeast-3": "apne3.pure.cloud",
+  "ap-southeast-1": "apse1.pure.cloud",
+  "ap-southeast-2": "mypurecloud.com.au",
+  "eusc-de-east-1": "edee1.eusc-pure.cloud",
+});
+
+export interface GenesysEndpoints {
+  /** The region's domain, such as `mypurecloud.ie`; undefined when only overrides were given. */
+  readonly domain: string | undefined;
+  /** Base URL for the Platform API, without a trailing slash. */
+  readonly apiBaseUrl: string;
+  /** Base URL of the login server that issues tokens, without a trailing slash. */
+  readonly loginBaseUrl: string;
+}
+
+export interface EndpointSettings {
+  /** An AWS region key (`eu-west-1`) or a domain (`mypurecloud.ie`). */
+  readonly region?: string | undefined;
+  /** Overrides the API base URL (proxies, private endpoints, the local simulator). */
+  readonly apiBaseUrl?: string | undefined;
+  /** Overrides the login base URL. */
+  readonly loginBaseUrl?: string | undefined;
+}
+
+/** Accepts an AWS region key or a domain (with or without an `api.`/`login.` prefix); returns the domain. */
+export function regionDomain(region: string): string | undefined {
+  const key = region.trim().toLowerCase();
+  if (key in GENESYS_REGIONS) return GENESYS_REGIONS[key];
+  const domain = key.replace(/^(api|login|streaming)\./, "");
+  return Object.values(GENESYS_REGIONS).includes(domain) ? domain : undefined;
+}
+
+/** Every problem with a region setting, as sentences that name the fix. */
+export function regionProblems(region: string): string[] {
+  return regionDomain(region) === undefined
+    ? [
+        `unknown Genesys Cloud region "${region}". Use one of the AWS region keys ` +
+          `${Object.keys(GENESYS_REGIONS).join(", ")} or their domains (for example mypurecloud.ie), ` +
+          "or set the API and login base URLs explicitly",
+      ]
+    : [];
+}
+
+/**
+ * Resolves the API and login base URLs from a region and optional overrides, reporting every
+ * problem at once. Plain `http://` is refused unless the host is loopback (tests, the simulator).
+ */
+export function resolveEndpoints(settings: EndpointSettings): GenesysEndpoints {
+  const problems: string[] = [];
+  let domain: string | undefined;
+  if (settings.region !== undefined && settings.region !== "") {
+    problems.push(...regionProblems(settings.region));
+    domain = regionDomain(settings.region);
+  }
+  const api = baseUrl("API", settings.apiBaseUrl, domain && `https://api.${domain}`, problems);
+  const login = baseUrl("login", settings.loginBaseUrl, domain && `https://login.${domain}`, problems);
+  if (problems.length > 0 || api === undefined || login === undefined) {
+    if (problems.length === 0) {
+      problems.push(
+        "no Genesys Cloud region: set GENESYS_REGION (for example eu-west-1), or both GENESYS_API_BASE_URL and GENESYS_LOGIN_BASE_URL",
+      );
+    }
+    throw new ConfigurationError(problems);
+  }
+  return { domain, apiBaseUrl: api, loginBaseUrl: login };
+}
+
+function baseUrl(
+  label: string,
+  override: string | undefined,
+  fromRegion: string | undefined,
+  problems: string[],
+): string | undefined {
+  const raw = override !== undefined && override !== "" ? override : fromRegion;
+  if (raw === undefined) return undefined;
+  const problem = urlProblem(label, raw);
+  if (problem) {
+    problems.push(problem);
+    return undefined;
+  }
+  return raw.replace(/\/+$/, "");
+}
+
+/** Why a base URL is unusable, or undefined when it is fine. */
+export function urlProblem(label: string, raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return `the ${label} base URL "${raw}" is not a URL; write it as https://host[:port][/path]`;
+  }
+  if (url.username || url.password) {
+    return `the ${label} base URL must not carry credentials; the client secret belongs in GENESYS_CLIENT_SECRET`;
+  }
+  if (url.protocol === "https:") return undefined;
+  if (url.protocol === "http:" && isLoopback(url.hostname)) return undefined;
+  if (url.protocol === "http:") {
+    return `the ${label} base URL "${raw}" uses plain http to a non-loopback host; tokens and contact data would cross the network unencrypted. Use https://`;
+  }
+  return `the ${label} base URL "${raw}" must use https://`;
+}
+
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
+}

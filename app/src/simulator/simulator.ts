@@ -1,0 +1,641 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { systemClock, type Clock } from "../time/clock";
+
+/**
+ * A local Genesys Cloud that behaves like ../shared/genesys-cloud-facts.md says the real one
+ * does: faithful, not friendly. A login server (`POST /oauth/token`, Basic auth, form body,
+ * `invalid_client`, HTTP 400 "rate limit exceeded" when token requests are throttled) and an API
+ * server (bearer checks with 401 for missing, unknown, expired and revoked tokens; a per-token
+ * budget answered with 429 + Retry-After + the real body; the 512,000-byte body cap; outbound
+ * contact lists; conversation details with paging). Faults are injected on demand, and it
+ * reports what it received so tests can check what a client really did.
+ */
+export interface SimulatorOptions {
+  /** Time source for token lifetimes and budget windows; default the system clock. */
+  readonly clock?: Clock;
+  /** Loopback address to listen on; default 127.0.0.1. */
+  readonly host?: string;
+  /** Ports; default 0 (any free port). */
+  readonly loginPort?: number;
+  readonly apiPort?: number;
+  /** OAuth clients accepted; default one with a random id and secret. */
+  readonly clients?: ReadonlyArray<{ readonly clientId: string; readonly clientSecret: string }>;
+  /** `expires_in` of issued tokens; default 86,400 (Genesys' default; 300 is the minimum there). */
+  readonly tokenLifetimeSeconds?: number;
+  /** Per-token API budget; default 300 requests per 60,000 ms (`token.rate.per.minute`). */
+  readonly rateLimit?: { readonly requestsPerWindow: number; readonly windowMs: number };
+  /** Token requests accepted per client id per window before HTTP 400 "rate limit exceeded"; default 300 per 60,000 ms. */
+  readonly tokenRateLimit?: { readonly requestsPerWindow: number; readonly windowMs: number };
+  /** Largest request body; default 512,000 bytes (`request.bytes.max`). */
+  readonly maxBodyBytes?: number;
+  /** Contacts per add request; default 1,000. */
+  readonly maxContactsPerRequest?: number;
+  /** Contact lists that exist; default one with a random id. */
+  readonly contactListIds?: readonly string[];
+  /**
+   * Rate-limit headers on successful answers. Real Genesys sends none since 2021 (the default);
+   * `inin` and `x-ratelimit` imitate an older deployment or a proxy.
+   */
+  readonly rateLimitHeaders?: "none" | "inin" | "x-ratelimit";
+}
+
+export interface DialerContact {
+  id: string;
+  contactListId: string;
+  data: Record<string, string>;
+  callable: boolean;
+  phoneNumberStatus?: Record<string, { callable: boolean }>;
+  /** How many times this id was written (an upsert counts again). */
+  writes: number;
+}
+
+export interface SimulatedConversation {
+  readonly conversationId: string;
+  readonly conversationStart: string;
+  readonly conversationEnd?: string;
+  readonly participants: readonly unknown[];
+  readonly [key: string]: unknown;
+}
+
+export interface EarlyRetry {
+  readonly atMs: number;
+  readonly route: string;
+  /** How much earlier than Retry-After allowed the request arrived. */
+  readonly earlyByMs: number;
+}
+
+export interface TokenRequestRecord {
+  readonly atMs: number;
+  readonly clientId: string | undefined;
+  readonly outcome: "issued" | "invalid_client" | "throttled" | "bad_request" | "fault";
+}
+
+export type RetryAfterFormat = "seconds" | "http-date" | "body-only";
+
+interface IssuedToken {
+  readonly clientId: string;
+  readonly expiresAtMs: number;
+  revoked: boolean;
+  windowStartMs: number;
+  windowCount: number;
+}
+
+interface Faults {
+  latencyMs: number;
+  serverErrors: { remaining: number; status: number };
+  resets: number;
+  rateLimitStorm: { remaining: number; retryAfterSeconds: number; format: RetryAfterFormat };
+  tokenThrottle: number;
+  tokenServerErrors: number;
+}
+
+export class GenesysSimulator {
+  readonly clients: ReadonlyArray<{ readonly clientId: string; readonly clientSecret: string }>;
+  readonly contactListIds: readonly string[];
+  private readonly clock: Clock;
+  private readonly options: SimulatorOptions;
+  private readonly tokens = new Map<string, IssuedToken>();
+  private readonly tokenWindows = new Map<string, { startMs: number; count: number }>();
+  private readonly retryNotBefore = new Map<string, number>();
+  private readonly lists = new Map<string, Map<string, DialerContact>>();
+  private conversations: SimulatedConversation[] = [];
+  private readonly sockets = new Set<Socket>();
+  private loginServer: http.Server | undefined;
+  private apiServer: http.Server | undefined;
+  private faultState: Faults = {
+    latencyMs: 0,
+    serverErrors: { remaining: 0, status: 503 },
+    resets: 0,
+    rateLimitStorm: { remaining: 0, retryAfterSeconds: 1, format: "seconds" },
+    tokenThrottle: 0,
+    tokenServerErrors: 0,
+  };
+  private tokenLifetimeSeconds: number;
+
+  /** What arrived, for assertions and reports. */
+  readonly received = {
+    tokenRequests: [] as TokenRequestRecord[],
+    apiRequests: 0,
+    byRouteAndStatus: new Map<string, number>(),
+    rateLimited: 0,
+    earlyRetries: [] as EarlyRetry[],
+    unauthorized: 0,
+    resets: 0,
+  };
+
+  loginBaseUrl = "";
+  apiBaseUrl = "";
+
+  constructor(options: SimulatorOptions = {}) {
+    this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.clients = options.clients ?? [
+      { clientId: randomUUID(), clientSecret: randomBytes(24).toString("base64url") },
+    ];
+    this.contactListIds = options.contactListIds ?? [randomUUID()];
+    for (const id of this.contactListIds) this.lists.set(id, new Map());
+    this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 86_400;
+  }
+
+  async start(): Promise<this> {
+    const host = this.options.host ?? "127.0.0.1";
+    this.loginServer = await this.listen(host, this.options.loginPort ?? 0, (req, res) => this.handleLogin(req, res));
+    this.apiServer = await this.listen(host, this.options.apiPort ?? 0, (req, res) => this.handleApi(req, res));
+    const url = (server: http.Server) => `http://${host}:${(server.address() as AddressInfo).port}`;
+    this.loginBaseUrl = url(this.loginServer);
+    this.apiBaseUrl = url(this.apiServer);
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all(
+      [this.loginServer, this.apiServer].map(
+        (server) => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())),
+      ),
+    );
+  }
+
+  // ---- fault injection -------------------------------------------------------------------
+
+  readonly faults = {
+    /** Delay every answer by this many milliseconds. */
+    latency: (ms: number) => {
+      this.faultState.latencyMs = ms;
+    },
+    /** Answer the next `count` API requests with `status` (502, 503 or 504). */
+    serverErrors: (count: number, status = 503) => {
+      this.faultState.serverErrors = { remaining: count, status };
+    },
+    /** Destroy the connection of the next `count` API requests without answering. */
+    connectionResets: (count: number) => {
+      this.faultState.resets = count;
+    },
+    /** Answer the next `count` API requests with 429, telling the wait in the given format. */
+    rateLimitStorm: (count: number, retryAfterSeconds: number, format: RetryAfterFormat = "seconds") => {
+      this.faultState.rateLimitStorm = { remaining: count, retryAfterSeconds, format };
+    },
+    /** Answer the next `count` token requests with HTTP 400 "rate limit exceeded". */
+    throttleTokenRequests: (count: number) => {
+      this.faultState.tokenThrottle = count;
+    },
+    /** Answer the next `count` token requests with 503. */
+    tokenServerErrors: (count: number) => {
+      this.faultState.tokenServerErrors = count;
+    },
+    /** Revoke every token issued so far (early revocation: they get 401 from now on). */
+    revokeAllTokens: () => {
+      for (const token of this.tokens.values()) token.revoked = true;
+    },
+    /** Lifetime of tokens issued from now on. */
+    tokenLifetime: (seconds: number) => {
+      this.tokenLifetimeSeconds = seconds;
+    },
+  };
+
+  // ---- reports ----------------------------------------------------------------------------
+
+  /** Contacts of a list by id. */
+  contacts(contactListId: string = this.contactListIds[0]!): ReadonlyMap<string, DialerContact> {
+    return this.lists.get(contactListId) ?? new Map();
+  }
+
+  /** Every token issued, so a test can prove none leaked into logs or metrics. */
+  issuedTokens(): string[] {
+    return [...this.tokens.keys()];
+  }
+
+  /** Token requests answered with a token. */
+  tokensIssued(): number {
+    return this.received.tokenRequests.filter((record) => record.outcome === "issued").length;
+  }
+
+  count(route: string, status: number): number {
+    return this.received.byRouteAndStatus.get(`${route} ${status}`) ?? 0;
+  }
+
+  /** Adds conversations that the details query will return. */
+  addConversations(conversations: readonly SimulatedConversation[]): void {
+    this.conversations.push(...conversations);
+    this.conversations.sort((a, b) => Date.parse(a.conversationStart) - Date.parse(b.conversationStart));
+  }
+
+  // ---- login server ----------------------------------------------------------------------
+
+  private async handleLogin(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "").split("?")[0];
+    if (req.method === "POST" && path === "/oauth/token") return this.issueToken(req, res);
+    return send(res, 404, { message: "Not found", code: "not.found", status: 404 });
+  }
+
+  private async issueToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    await this.delay();
+    const now = this.clock.now();
+    const body = await readBody(req, 16_384);
+    const record = (clientId: string | undefined, outcome: TokenRequestRecord["outcome"]) =>
+      this.received.tokenRequests.push({ atMs: now, clientId, outcome });
+    const credentials = parseBasic(req.headers.authorization);
+    if (this.faultState.tokenServerErrors > 0) {
+      this.faultState.tokenServerErrors -= 1;
+      record(credentials?.clientId, "fault");
+      return send(res, 503, { message: "Service Unavailable", code: "service.unavailable", status: 503 });
+    }
+    const form = new URLSearchParams(body.ok ? body.text : "");
+    if (!(req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded") || !form.has("grant_type")) {
+      record(credentials?.clientId, "bad_request");
+      return send(res, 400, { error: "invalid_request", description: "grant_type is required (form-encoded body)", error_description: "grant_type is required" });
+    }
+    if (form.get("grant_type") !== "client_credentials") {
+      record(credentials?.clientId, "bad_request");
+      return send(res, 400, { error: "unsupported_grant_type", description: "unsupported grant type" });
+    }
+    if (!credentials) {
+      record(undefined, "invalid_client");
+      return send(res, 401, { error: "invalid_client", description: "authentication failed", error_description: "authentication failed" });
+    }
+    const throttled = this.faultState.tokenThrottle > 0 || !this.takeTokenBudget(credentials.clientId, now);
+    if (throttled) {
+      if (this.faultState.tokenThrottle > 0) this.faultState.tokenThrottle -= 1;
+      record(credentials.clientId, "throttled");
+      return send(res, 400, {
+        error: "invalid_request",
+        description: "rate limit exceeded; try again later",
+        error_description: "rate limit exceeded; try again later",
+      });
+    }
+    const client = this.clients.find((candidate) => candidate.clientId === credentials.clientId);
+    if (!client) {
+      record(credentials.clientId, "invalid_client");
+      return send(res, 401, { error: "invalid_client", description: "client not found", error_description: "client not found" });
+    }
+    if (client.clientSecret !== credentials.clientSecret) {
+      record(credentials.clientId, "invalid_client");
+      return send(res, 401, { error: "invalid_client", description: "authentication failed", error_description: "authentication failed" });
+    }
+    const token = randomBytes(48).toString("base64url");
+    this.tokens.set(token, {
+      clientId: client.clientId,
+      expiresAtMs: now + this.tokenLifetimeSeconds * 1000,
+      revoked: false,
+      windowStartMs: 0,
+      windowCount: 0,
+    });
+    record(client.clientId, "issued");
+    return send(res, 200, { access_token: token, token_type: "bearer", expires_in: this.tokenLifetimeSeconds });
+  }
+
+  private takeTokenBudget(clientId: string, now: number): boolean {
+    const limit = this.options.tokenRateLimit ?? { requestsPerWindow: 300, windowMs: 60_000 };
+    const window = this.tokenWindows.get(clientId);
+    if (!window || now >= window.startMs + limit.windowMs) {
+      this.tokenWindows.set(clientId, { startMs: now, count: 1 });
+      return true;
+    }
+    window.count += 1;
+    return window.count <= limit.requestsPerWindow;
+  }
+
+  // ---- API server ------------------------------------------------------------------------
+
+  private async handleApi(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://simulator");
+    // Gateway-style clients (the official SDK's setGateway) reach the login server through a path prefix.
+    if (url.pathname === "/login/oauth/token" && req.method === "POST") return this.issueToken(req, res);
+    this.received.apiRequests += 1;
+    await this.delay();
+    const route = `${req.method} ${routeOf(url.pathname)}`;
+    const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      const key = `${route} ${status}`;
+      this.received.byRouteAndStatus.set(key, (this.received.byRouteAndStatus.get(key) ?? 0) + 1);
+      send(res, status, body, headers);
+    };
+
+    if (this.faultState.resets > 0) {
+      this.faultState.resets -= 1;
+      this.received.resets += 1;
+      req.socket.destroy();
+      return;
+    }
+    if (this.faultState.serverErrors.remaining > 0) {
+      this.faultState.serverErrors.remaining -= 1;
+      const status = this.faultState.serverErrors.status;
+      return answer(status, { message: "The service is currently unavailable", code: "service.unavailable", status });
+    }
+
+    const now = this.clock.now();
+    const auth = this.authenticate(req.headers.authorization, now);
+    if ("error" in auth) {
+      this.received.unauthorized += 1;
+      return answer(401, { message: auth.error.message, code: auth.error.code, status: 401, contextId: randomUUID(), details: [], errors: [] });
+    }
+
+    const body = await readBody(req, this.options.maxBodyBytes ?? 512_000);
+    const fingerprint = createHash("sha1").update(`${route}\n${url.search}\n${body.ok ? body.text : ""}`).digest("base64");
+    this.noteEarlyRetry(fingerprint, route, now);
+
+    const storm = this.faultState.rateLimitStorm;
+    if (storm.remaining > 0) {
+      storm.remaining -= 1;
+      return this.rateLimit(answer, fingerprint, now, storm.retryAfterSeconds * 1000, storm.format);
+    }
+    const budget = this.options.rateLimit ?? { requestsPerWindow: 300, windowMs: 60_000 };
+    const token = auth.token;
+    if (now >= token.windowStartMs + budget.windowMs) {
+      token.windowStartMs = now;
+      token.windowCount = 0;
+    }
+    token.windowCount += 1;
+    if (token.windowCount > budget.requestsPerWindow) {
+      return this.rateLimit(answer, fingerprint, now, token.windowStartMs + budget.windowMs - now, "seconds");
+    }
+    const headers = this.rateLimitHeaders(token, budget, now);
+
+    if (!body.ok) {
+      return answer(413, {
+        message: `The request body exceeds the maximum allowed size of ${this.options.maxBodyBytes ?? 512_000} bytes`,
+        code: "request.entity.too.large",
+        status: 413,
+      });
+    }
+    const [status, payload] = this.route(req.method ?? "GET", url, body.text, auth.tokenValue);
+    return answer(status, payload, headers);
+  }
+
+  private authenticate(
+    header: string | undefined,
+    now: number,
+  ): { token: IssuedToken; tokenValue: string } | { error: { code: string; message: string } } {
+    const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
+    if (!match) return { error: { code: "authentication.required", message: "No authentication bearer token specified in authorization header." } };
+    const token = this.tokens.get(match[1]!);
+    if (!token || token.revoked) return { error: { code: "bad.credentials", message: "Invalid login credentials." } };
+    if (now >= token.expiresAtMs) return { error: { code: "credentials.expired", message: "The supplied credentials are expired and cannot be used." } };
+    return { token, tokenValue: match[1]! };
+  }
+
+  private rateLimit(
+    answer: (status: number, body: unknown, headers?: Record<string, string>) => void,
+    fingerprint: string,
+    now: number,
+    waitMs: number,
+    format: RetryAfterFormat,
+  ): void {
+    this.received.rateLimited += 1;
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    const headers: Record<string, string> = {};
+    let notBefore = now + seconds * 1000;
+    if (format === "seconds") headers["retry-after"] = String(seconds);
+    if (format === "http-date") {
+      // An HTTP-date has one-second resolution: round up so the wait is never shorter than asked.
+      notBefore = Math.ceil((now + seconds * 1000) / 1000) * 1000;
+      headers["retry-after"] = new Date(notBefore).toUTCString();
+    }
+    this.retryNotBefore.set(fingerprint, notBefore);
+    answer(
+      429,
+      {
+        message: `Rate limit exceeded the maximum. Retry the request in [${seconds}] seconds`,
+        code: "too.many.requests.retry.after",
+        status: 429,
+        contextId: randomUUID(),
+        details: [],
+        errors: [],
+        limit: { key: "token.rate.per.minute", namespace: "platform.api", value: this.options.rateLimit?.requestsPerWindow ?? 300 },
+      },
+      headers,
+    );
+  }
+
+  private noteEarlyRetry(fingerprint: string, route: string, now: number): void {
+    const notBefore = this.retryNotBefore.get(fingerprint);
+    if (notBefore === undefined) return;
+    if (now < notBefore) this.received.earlyRetries.push({ atMs: now, route, earlyByMs: notBefore - now });
+    this.retryNotBefore.delete(fingerprint);
+  }
+
+  private rateLimitHeaders(token: IssuedToken, budget: { requestsPerWindow: number; windowMs: number }, now: number): Record<string, string> {
+    const mode = this.options.rateLimitHeaders ?? "none";
+    const resetSeconds = String(Math.max(0, Math.ceil((token.windowStartMs + budget.windowMs - now) / 1000)));
+    if (mode === "inin") {
+      return {
+        "inin-ratelimit-allowed": String(budget.requestsPerWindow),
+        "inin-ratelimit-count": String(token.windowCount),
+        "inin-ratelimit-reset": resetSeconds,
+      };
+    }
+    if (mode === "x-ratelimit") {
+      return {
+        "x-ratelimit-limit": String(budget.requestsPerWindow),
+        "x-ratelimit-remaining": String(Math.max(0, budget.requestsPerWindow - token.windowCount)),
+        "x-ratelimit-reset": resetSeconds,
+      };
+    }
+    return {};
+  }
+
+  private route(method: string, url: URL, text: string, tokenValue: string): [number, unknown] {
+    const path = url.pathname;
+    if (method === "DELETE" && path === "/api/v2/tokens/me") {
+      this.tokens.get(tokenValue)!.revoked = true;
+      return [204, undefined];
+    }
+    const contacts = /^\/api\/v2\/outbound\/contactlists\/([^/]+)\/contacts(\/bulk)?$/.exec(path);
+    if (contacts && method === "POST") {
+      const list = this.lists.get(decodeURIComponent(contacts[1]!));
+      if (!list) return notFound(`contact list ${contacts[1]} not found`);
+      const parsed = parseJson(text);
+      if (!Array.isArray(parsed)) return badRequest("The request body must be a JSON array");
+      return contacts[2] ? this.readContacts(list, parsed) : this.addContacts(list, decodeURIComponent(contacts[1]!), parsed);
+    }
+    const single = /^\/api\/v2\/outbound\/contactlists\/([^/]+)\/contacts\/([^/]+)$/.exec(path);
+    if (single && method === "GET") {
+      const contact = this.lists.get(decodeURIComponent(single[1]!))?.get(decodeURIComponent(single[2]!));
+      return contact ? [200, publicContact(contact)] : notFound("contact not found");
+    }
+    if (method === "POST" && path === "/api/v2/analytics/conversations/details/query") {
+      return this.queryConversations(parseJson(text));
+    }
+    return notFound(`no route for ${method} ${path}`);
+  }
+
+  private addContacts(list: Map<string, DialerContact>, listId: string, items: unknown[]): [number, unknown] {
+    const max = this.options.maxContactsPerRequest ?? 1000;
+    if (items.length > max) return badRequest(`At most ${max} contacts may be added in one request`);
+    const validated: Array<Omit<DialerContact, "writes">> = [];
+    for (const [index, item] of items.entries()) {
+      if (typeof item !== "object" || item === null) return badRequest(`contact ${index} is not an object`);
+      const candidate = item as Record<string, unknown>;
+      if (candidate.contactListId !== undefined && candidate.contactListId !== listId) {
+        return badRequest(`contact ${index} names contactListId ${String(candidate.contactListId)}, not ${listId}`);
+      }
+      const data = candidate.data;
+      if (typeof data !== "object" || data === null || Array.isArray(data)) return badRequest(`contact ${index} has no data object`);
+      if (Object.values(data).some((value) => typeof value !== "string")) return badRequest(`contact ${index} data values must be strings`);
+      const id = typeof candidate.id === "string" && candidate.id !== "" ? candidate.id : randomUUID();
+      validated.push({
+        id,
+        contactListId: listId,
+        data: data as Record<string, string>,
+        callable: candidate.callable !== false,
+        ...(candidate.phoneNumberStatus ? { phoneNumberStatus: candidate.phoneNumberStatus as DialerContact["phoneNumberStatus"] } : {}),
+      });
+    }
+    const stored = validated.map((contact) => {
+      const writes = (list.get(contact.id)?.writes ?? 0) + 1;
+      const record: DialerContact = { ...contact, writes };
+      list.set(contact.id, record);
+      return publicContact(record);
+    });
+    return [200, stored];
+  }
+
+  private readContacts(list: Map<string, DialerContact>, ids: unknown[]): [number, unknown] {
+    if (ids.length > 1000) return badRequest("At most 1000 ids may be read in one request");
+    return [200, ids.flatMap((id) => (typeof id === "string" && list.has(id) ? [publicContact(list.get(id)!)] : []))];
+  }
+
+  private queryConversations(body: unknown): [number, unknown] {
+    if (typeof body !== "object" || body === null) return badRequest("The request body must be a query object");
+    const query = body as { interval?: unknown; paging?: { pageSize?: unknown; pageNumber?: unknown }; segmentFilters?: unknown };
+    const interval = typeof query.interval === "string" ? query.interval.split("/") : [];
+    const start = Date.parse(interval[0] ?? "");
+    const end = Date.parse(interval[1] ?? "");
+    if (interval.length !== 2 || Number.isNaN(start) || Number.isNaN(end) || end <= start) {
+      return badRequest("interval must be start/end in ISO-8601 with the end after the start");
+    }
+    const pageSize = Number(query.paging?.pageSize ?? 25);
+    const pageNumber = Number(query.paging?.pageNumber ?? 1);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) return badRequest("paging.pageSize must be between 1 and 100");
+    if (!Number.isInteger(pageNumber) || pageNumber < 1) return badRequest("paging.pageNumber must be 1 or more");
+    const wanted = contactListFilter(query.segmentFilters);
+    const matches = this.conversations.filter((conversation) => {
+      const convStart = Date.parse(conversation.conversationStart);
+      const convEnd = conversation.conversationEnd ? Date.parse(conversation.conversationEnd) : Infinity;
+      if (convStart >= end || convEnd < start) return false;
+      return wanted === undefined || segmentValues(conversation, "outboundContactListId").some((id) => wanted.has(id));
+    });
+    const page = matches.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
+    return [200, page.length > 0 ? { conversations: page, totalHits: matches.length } : { totalHits: matches.length }];
+  }
+
+  private async delay(): Promise<void> {
+    if (this.faultState.latencyMs > 0) await this.clock.sleep(this.faultState.latencyMs);
+  }
+
+  private listen(host: string, port: number, handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<http.Server> {
+    const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+      handler(req, res).catch((error: unknown) => {
+        if (!res.headersSent) send(res, 500, { message: String(error), code: "internal.server.error", status: 500 });
+      });
+    });
+    server.on("connection", (socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+    });
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => resolve(server));
+    });
+  }
+}
+
+/** Starts a simulator; `await sim.close()` when done. */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<GenesysSimulator> {
+  return new GenesysSimulator(options).start();
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = body === undefined ? "" : JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    ...(text === "" ? {} : { "content-type": "application/json" }),
+    "content-length": String(Buffer.byteLength(text)),
+    "inin-correlation-id": randomUUID(),
+  });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage, maxBytes: number): Promise<{ ok: true; text: string } | { ok: false }> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > maxBytes) {
+    req.resume();
+    return { ok: false };
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) tooLarge = true;
+    else chunks.push(chunk);
+  }
+  return tooLarge ? { ok: false } : { ok: true, text: Buffer.concat(chunks).toString("utf8") };
+}
+
+function parseBasic(header: string | undefined): { clientId: string; clientSecret: string } | undefined {
+  const match = /^Basic\s+(\S+)$/i.exec(header ?? "");
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return undefined;
+  return { clientId: decoded.slice(0, colon), clientSecret: decoded.slice(colon + 1) };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function publicContact(contact: DialerContact): Omit<DialerContact, "writes"> {
+  const { writes: _writes, ...rest } = contact;
+  return rest;
+}
+
+function notFound(message: string): [number, unknown] {
+  return [404, { message, code: "not.found", status: 404, contextId: randomUUID(), details: [], errors: [] }];
+}
+
+function badRequest(message: string): [number, unknown] {
+  return [400, { message, code: "bad.request", status: 400, contextId: randomUUID(), details: [], errors: [] }];
+}
+
+function routeOf(path: string): string {
+  return path
+    .replace(/^(\/api\/v2\/outbound\/contactlists\/)[^/]+/, "$1{id}")
+    .replace(/(\/contacts\/)(?!bulk$)[^/]+$/, "$1{contactId}");
+}
+
+/** Contact list ids named by `outboundContactListId` predicates in segment filters, if any. */
+function contactListFilter(filters: unknown): Set<string> | undefined {
+  if (!Array.isArray(filters)) return undefined;
+  const ids = new Set<string>();
+  for (const filter of filters) {
+    const predicates = (filter as { predicates?: unknown }).predicates;
+    if (!Array.isArray(predicates)) continue;
+    for (const predicate of predicates) {
+      const { dimension, value } = predicate as { dimension?: unknown; value?: unknown };
+      if (dimension === "outboundContactListId" && typeof value === "string") ids.add(value);
+    }
+  }
+  return ids.size > 0 ? ids : undefined;
+}
+
+function segmentValues(conversation: SimulatedConversation, key: string): string[] {
+  const values: string[] = [];
+  for (const participant of conversation.participants) {
+    for (const session of (participant as { sessions?: unknown[] }).sessions ?? []) {
+      const value = (session as Record<string, unknown>)[key];
+      if (typeof value === "string") values.push(value);
+      for (const segment of (session as { segments?: unknown[] }).segments ?? []) {
+        const segmentValue = (segment as Record<string, unknown>)[key];
+        if (typeof segmentValue === "string") values.push(segmentValue);
+      }
+    }
+  }
+  return values;
+}
