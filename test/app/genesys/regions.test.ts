@@ -1,0 +1,69 @@
+import { expect } from "chai";
+import { ConfigurationError } from "../../../app/src/genesys/errors";
+import { GENESYS_REGIONS, resolveEndpoints } from "../../../app/src/genesys/regions";
+
+describe("Genesys Cloud endpoints", () => {
+  it("resolves an AWS region key to api. and login. of its domain", () => {
+    expect(resolveEndpoints({ region: "eu-west-1" })).to.deep.equal({
+      domain: "mypurecloud.ie",
+      apiBaseUrl: "https://api.mypurecloud.ie",
+      loginBaseUrl: "https://login.mypurecloud.ie",
+    });
+  });
+
+  it("accepts a domain, with or without the api. prefix", () => {
+    expect(resolveEndpoints({ region: "mypurecloud.com.au" }).loginBaseUrl).to.equal("https://login.mypurecloud.com.au");
+    expect(resolveEndpoints({ region: "api.usw2.pure.cloud" }).apiBaseUrl).to.equal("https://api.usw2.pure.cloud");
+  });
+
+  it("knows every region of the facts file, sovereign and FedRAMP included", () => {
+    expect(Object.keys(GENESYS_REGIONS)).to.have.length(18);
+    expect(GENESYS_REGIONS["eusc-de-east-1"]).to.equal("edee1.eusc-pure.cloud");
+    expect(GENESYS_REGIONS["us-east-2"]).to.equal("use2.us-gov-pure.cloud");
+  });
+
+  it("lets base-URL overrides win over the region (proxies, private endpoints)", () => {
+    const endpoints = resolveEndpoints({
+      region: "eu-west-1",
+      apiBaseUrl: "https://genesys-proxy.corp.example/api/",
+      loginBaseUrl: "https://genesys-proxy.corp.example/login",
+    });
+    expect(endpoints.apiBaseUrl).to.equal("https://genesys-proxy.corp.example/api");
+    expect(endpoints.loginBaseUrl).to.equal("https://genesys-proxy.corp.example/login");
+  });
+
+  it("rejects an unknown region and lists the valid ones", () => {
+    const error = captureError(() => resolveEndpoints({ region: "eu-west-9" }));
+    expect(error.message).to.contain('unknown Genesys Cloud region "eu-west-9"');
+    expect(error.message).to.contain("eu-west-1");
+    expect(error.message).to.contain("ap-southeast-2");
+  });
+
+  it("refuses plain http unless the host is loopback", () => {
+    expect(resolveEndpoints({ apiBaseUrl: "http://127.0.0.1:8080", loginBaseUrl: "http://localhost:8081" }).apiBaseUrl).to.equal(
+      "http://127.0.0.1:8080",
+    );
+    expect(resolveEndpoints({ apiBaseUrl: "http://[::1]:1", loginBaseUrl: "http://[::1]:2" }).loginBaseUrl).to.equal("http://[::1]:2");
+    const error = captureError(() => resolveEndpoints({ apiBaseUrl: "http://proxy.corp:8080", loginBaseUrl: "https://login.x" }));
+    expect(error.message).to.contain("plain http to a non-loopback host");
+  });
+
+  it("reports every problem at once", () => {
+    const error = captureError(() => resolveEndpoints({ region: "nowhere", apiBaseUrl: "ftp://x", loginBaseUrl: "not a url" }));
+    expect(error.problems).to.have.length(3);
+  });
+
+  it("asks for a region when nothing is configured", () => {
+    expect(captureError(() => resolveEndpoints({})).message).to.contain("set GENESYS_REGION");
+  });
+});
+
+function captureError(run: () => unknown): ConfigurationError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConfigurationError);
+    return error as ConfigurationError;
+  }
+  throw new Error("expected a ConfigurationError");
+}
