@@ -57,7 +57,8 @@ export class FakeClock implements Clock {
 
   /** Lets pending promise chains and mocked I/O callbacks run. */
   async flush(rounds = 20): Promise<void> {
-    for (let round = 0; round < rounds; round += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+    for (let round = 0; round < rounds; round += 1)
+      await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   /** Moves time forward by `ms`, firing every timer that falls due, in order. */
@@ -95,7 +96,8 @@ export class FakeClock implements Clock {
 
   private nextTimer(): Timer | undefined {
     let best: Timer | undefined;
-    for (const timer of this.timers) if (!best || timer.atMs < best.atMs || (timer.atMs === best.atMs && timer.seq < best.seq)) best = timer;
+    for (const timer of this.timers)
+      if (!best || timer.atMs < best.atMs || (timer.atMs === best.atMs && timer.seq < best.seq)) best = timer;
     return best;
   }
 

@@ -33,7 +33,10 @@ export const SCRIPTED_ENDPOINTS: GenesysEndpoints = {
 export class ScriptedGenesys {
   readonly agent = new MockAgent();
   readonly requests: ScriptedRequest[] = [];
-  login: Script = () => ({ status: 200, body: { access_token: "token-1", token_type: "bearer", expires_in: 86_400 } });
+  login: Script = () => ({
+    status: 200,
+    body: { access_token: "token-1", token_type: "bearer", expires_in: 86_400 },
+  });
   api: Script = () => ({ status: 200, body: { ok: true } });
 
   constructor() {
@@ -55,7 +58,10 @@ export class ScriptedGenesys {
     let issued = 0;
     this.login = () => {
       issued += 1;
-      return { status: 200, body: { access_token: `token-${issued}`, token_type: "bearer", expires_in: expiresInSeconds } };
+      return {
+        status: 200,
+        body: { access_token: `token-${issued}`, token_type: "bearer", expires_in: expiresInSeconds },
+      };
     };
   }
 
@@ -88,17 +94,19 @@ export class ScriptedGenesys {
 function normaliseHeaders(headers: unknown): Record<string, string> {
   const result: Record<string, string> = {};
   if (!headers) return result;
-  if (typeof (headers as Headers).forEach === "function" && !(Array.isArray(headers))) {
+  if (typeof (headers as Headers).forEach === "function" && !Array.isArray(headers)) {
     (headers as Headers).forEach((value, key) => {
       result[key.toLowerCase()] = value;
     });
     return result;
   }
   if (Array.isArray(headers)) {
-    for (let index = 0; index < headers.length; index += 2) result[String(headers[index]).toLowerCase()] = String(headers[index + 1]);
+    for (let index = 0; index < headers.length; index += 2)
+      result[String(headers[index]).toLowerCase()] = String(headers[index + 1]);
     return result;
   }
-  for (const [key, value] of Object.entries(headers as Record<string, string>)) result[key.toLowerCase()] = String(value);
+  for (const [key, value] of Object.entries(headers as Record<string, string>))
+    result[key.toLowerCase()] = String(value);
   return result;
 }
 

@@ -27,7 +27,7 @@ export class CircuitBreaker {
   private openedAtMs = 0;
   private probeInFlight = false;
   private waiters: Array<() => void> = [];
-  private wake: AbortController | undefined;
+  private halfOpenTimer: AbortController | undefined;
   private closed = false;
 
   constructor(
@@ -48,25 +48,11 @@ export class CircuitBreaker {
     for (;;) {
       if (this.closed) throw new ClientClosedError();
       if (this.current === "closed") return false;
-      if (this.current === "open") {
-        const reopenAt = this.openedAtMs + this.settings.openDurationMs;
-        const now = this.clock.now();
-        if (now >= reopenAt) {
-          this.transition("half-open");
-          continue;
-        }
-        this.wake ??= new AbortController();
-        try {
-          await this.clock.sleep(reopenAt - now, this.wake.signal);
-        } catch {
-          // Woken because the state changed; loop and look again.
-        }
-        continue;
-      }
-      if (!this.probeInFlight) {
+      if (this.current === "half-open" && !this.probeInFlight) {
         this.probeInFlight = true;
         return true;
       }
+      if (this.current === "open") this.armHalfOpenTimer();
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -95,6 +81,21 @@ export class CircuitBreaker {
     this.release();
   }
 
+  /** One timer for all waiters: when it fires the breaker turns half-open and lets one probe through. */
+  private armHalfOpenTimer(): void {
+    if (this.halfOpenTimer) return;
+    const timer = new AbortController();
+    this.halfOpenTimer = timer;
+    const delayMs = Math.max(0, this.openedAtMs + this.settings.openDurationMs - this.clock.now());
+    this.clock.sleep(delayMs, timer.signal).then(
+      () => {
+        if (this.halfOpenTimer === timer) this.halfOpenTimer = undefined;
+        if (this.current === "open") this.transition("half-open");
+      },
+      () => undefined,
+    );
+  }
+
   private transition(next: BreakerState): void {
     if (next === this.current) return;
     this.current = next;
@@ -103,8 +104,8 @@ export class CircuitBreaker {
   }
 
   private release(): void {
-    this.wake?.abort();
-    this.wake = undefined;
+    this.halfOpenTimer?.abort();
+    this.halfOpenTimer = undefined;
     for (const resolve of this.waiters.splice(0)) resolve();
   }
 }

@@ -40,7 +40,7 @@ export interface GenesysClientOptions {
   readonly maxTransientAttempts?: number;
   /** Backoff for transient failures and 429s without a wait; default 500 ms doubling to 30 s, full jitter. */
   readonly transientBackoff?: BackoffSettings;
-  /** Per-token budget; default 300 requests per 60,000 ms, pausing below 10 % remaining. */
+  /** Per-token budget; default 300 requests per 60,000 ms (+ a safety margin), pausing below 10 % remaining. */
   readonly rateLimit?: Partial<PacerSettings>;
   /** Default: opens after 5 consecutive 429/5xx/network failures, probes after 10,000 ms. */
   readonly breaker?: Partial<BreakerSettings>;
@@ -131,7 +131,8 @@ export class GenesysClient {
     this.metrics = options.metrics ?? new GenesysMetrics();
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher =
-      options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 64, connect: { timeout: 10_000 } });
+      options.dispatcher ??
+      new Agent({ keepAliveTimeout: 30_000, connections: 64, connect: { timeout: 10_000 } });
     this.settings = {
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       unauthorizedRetryDelayMs: Math.max(1_000, options.unauthorizedRetryDelayMs ?? 1_000),
@@ -141,13 +142,18 @@ export class GenesysClient {
       transientBackoff: options.transientBackoff ?? { initialDelayMs: 500, maxDelayMs: 30_000 },
       maxBodyBytes: options.maxBodyBytes ?? MAX_REQUEST_BYTES,
     };
+    const windowMs = options.rateLimit?.windowMs ?? 60_000;
     this.pacing = {
       requestsPerWindow: options.rateLimit?.requestsPerWindow ?? 300,
-      windowMs: options.rateLimit?.windowMs ?? 60_000,
+      windowMs,
       lowWaterRatio: options.rateLimit?.lowWaterRatio ?? 0.1,
+      safetyMarginMs: options.rateLimit?.safetyMarginMs ?? Math.max(250, windowMs / 100),
     };
     this.breaker = new CircuitBreaker(
-      { failureThreshold: options.breaker?.failureThreshold ?? 5, openDurationMs: options.breaker?.openDurationMs ?? 10_000 },
+      {
+        failureThreshold: options.breaker?.failureThreshold ?? 5,
+        openDurationMs: options.breaker?.openDurationMs ?? 10_000,
+      },
       this.clock,
       (state) => {
         this.metrics.breakerState.set(BREAKER_STATE_VALUE[state]);
@@ -210,7 +216,8 @@ export class GenesysClient {
     const body = call.body === undefined ? undefined : JSON.stringify(call.body);
     if (body !== undefined) {
       const bytes = Buffer.byteLength(body, "utf8");
-      if (bytes > this.settings.maxBodyBytes) throw new RequestTooLargeError(route, bytes, this.settings.maxBodyBytes);
+      if (bytes > this.settings.maxBodyBytes)
+        throw new RequestTooLargeError(route, bytes, this.settings.maxBodyBytes);
     }
     const url = this.options.endpoints.apiBaseUrl + call.path + queryString(call.query);
     let retriedUnauthorized = false;
@@ -277,10 +284,14 @@ export class GenesysClient {
       }
       if (status === 401) {
         this.breaker.recordSuccess(isProbe);
-        if (retriedUnauthorized) throw new GenesysHttpError(route, status, parsed, " (after a token refresh and one retry)");
+        if (retriedUnauthorized)
+          throw new GenesysHttpError(route, status, parsed, " (after a token refresh and one retry)");
         retriedUnauthorized = true;
         this.metrics.retries.inc({ reason: "unauthorized" });
-        this.logger.warn({ route, slot: slot.index }, "Genesys Cloud answered 401; refreshing the token if it is still current, then retrying once");
+        this.logger.warn(
+          { route, slot: slot.index },
+          "Genesys Cloud answered 401; refreshing the token if it is still current, then retrying once",
+        );
         await this.clock.sleep(this.settings.unauthorizedRetryDelayMs);
         await slot.tokens.invalidate(token);
         continue;
@@ -289,16 +300,28 @@ export class GenesysClient {
         this.breaker.recordFailure(isProbe);
         this.metrics.rateLimited.inc({ route: routeLabel });
         const asked = retryAfterMs(headerValue(response.headers["retry-after"]), parsed, this.clock.now());
-        const waitMs = asked ?? fullJitterDelayMs(rateLimitRetries, this.settings.transientBackoff, this.random);
+        const waitMs =
+          asked ?? fullJitterDelayMs(rateLimitRetries, this.settings.transientBackoff, this.random);
         if (waitMs > this.settings.maxRetryAfterMs || rateLimitRetries >= this.settings.maxRateLimitRetries) {
           this.metrics.deferred.inc({ route: routeLabel });
-          this.logger.warn({ route, retryAfterMs: waitMs, rateLimitRetries }, "Genesys Cloud rate limit: handing the request back as deferred");
+          this.logger.warn(
+            { route, retryAfterMs: waitMs, rateLimitRetries },
+            "Genesys Cloud rate limit: handing the request back as deferred",
+          );
           throw new RateLimitDeferredError(route, waitMs, this.settings.maxRetryAfterMs);
         }
         rateLimitRetries += 1;
         this.metrics.retries.inc({ reason: "rate_limited" });
         this.metrics.retryAfterWaitSeconds.inc(waitMs / 1000);
-        this.logger.info({ route, slot: slot.index, retryAfterMs: waitMs, source: asked === undefined ? "backoff" : "server" }, "Genesys Cloud answered 429; waiting before retrying");
+        this.logger.info(
+          {
+            route,
+            slot: slot.index,
+            retryAfterMs: waitMs,
+            source: asked === undefined ? "backoff" : "server",
+          },
+          "Genesys Cloud answered 429; waiting before retrying",
+        );
         // Limits count per token: hold every request of this token, not just this one.
         slot.pacer.pauseUntil(this.clock.now() + waitMs);
         continue;
@@ -307,7 +330,11 @@ export class GenesysClient {
         this.breaker.recordFailure(isProbe);
         transientAttempts += 1;
         if (transientAttempts >= this.settings.maxTransientAttempts) {
-          throw new RetriesExhaustedError(route, transientAttempts, new GenesysHttpError(route, status, parsed));
+          throw new RetriesExhaustedError(
+            route,
+            transientAttempts,
+            new GenesysHttpError(route, status, parsed),
+          );
         }
         await this.backoff(route, "server_error", transientAttempts, `HTTP ${status}`);
         continue;
@@ -321,7 +348,10 @@ export class GenesysClient {
   private async backoff(route: string, reason: string, attempt: number, detail: string): Promise<void> {
     const delayMs = fullJitterDelayMs(attempt - 1, this.settings.transientBackoff, this.random);
     this.metrics.retries.inc({ reason });
-    this.logger.warn({ route, reason, attempt, retryInMs: delayMs }, `Genesys Cloud request failed (${detail}); retrying`);
+    this.logger.warn(
+      { route, reason, attempt, retryInMs: delayMs },
+      `Genesys Cloud request failed (${detail}); retrying`,
+    );
     await this.clock.sleep(delayMs);
   }
 
@@ -334,7 +364,9 @@ export class GenesysClient {
     for (let offset = 0; offset < this.slots.length; offset += 1) {
       const slot = this.slots[(this.nextSlot + offset) % this.slots.length]!;
       const score =
-        slot.pacer.nextFreeAtMs() + slot.pacer.queued() * perRequestMs + (slot.tokens.isValid() ? 0 : this.pacing.windowMs);
+        slot.pacer.nextFreeAtMs() +
+        slot.pacer.queued() * perRequestMs +
+        (slot.tokens.isValid() ? 0 : this.pacing.windowMs);
       if (score < bestScore) {
         best = slot;
         bestScore = score;
@@ -367,7 +399,8 @@ export class GenesysClient {
   }
 }
 
-const ID_SEGMENT = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d+|[A-Za-z0-9_-]{20,})$/i;
+const ID_SEGMENT =
+  /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d+|[A-Za-z0-9_-]{20,})$/i;
 
 /** `/api/v2/outbound/contactlists/1b2c…/contacts` → `/api/v2/outbound/contactlists/{id}/contacts`. */
 export function routeTemplate(path: string): string {

@@ -16,7 +16,10 @@ export class GenesysError extends Error {
 export class ConfigurationError extends GenesysError {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
-    super("GENESYS_CONFIG_INVALID", `Invalid Genesys Cloud client configuration:\n- ${problems.join("\n- ")}`);
+    super(
+      "GENESYS_CONFIG_INVALID",
+      `Invalid Genesys Cloud client configuration:\n- ${problems.join("\n- ")}`,
+    );
     this.problems = problems;
   }
 }
@@ -52,8 +55,10 @@ export class GenesysHttpError extends GenesysError {
   readonly genesysCode: string | undefined;
   readonly body: unknown;
   constructor(route: string, status: number, body: unknown, detail = "") {
-    const genesysCode = typeof body === "object" && body !== null ? (body as { code?: unknown }).code : undefined;
-    const message = typeof body === "object" && body !== null ? (body as { message?: unknown }).message : undefined;
+    const genesysCode =
+      typeof body === "object" && body !== null ? (body as { code?: unknown }).code : undefined;
+    const message =
+      typeof body === "object" && body !== null ? (body as { message?: unknown }).message : undefined;
     super(
       "GENESYS_HTTP_ERROR",
       `Genesys Cloud answered ${status} to ${route}` +
@@ -105,7 +110,9 @@ export class RetriesExhaustedError extends GenesysError {
   readonly route: string;
   readonly attempts: number;
   constructor(route: string, attempts: number, cause: unknown) {
-    super("GENESYS_RETRIES_EXHAUSTED", `${route} failed after ${attempts} attempts: ${describe(cause)}`, { cause });
+    super("GENESYS_RETRIES_EXHAUSTED", `${route} failed after ${attempts} attempts: ${describe(cause)}`, {
+      cause,
+    });
     this.route = route;
     this.attempts = attempts;
   }

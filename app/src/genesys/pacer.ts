@@ -9,6 +9,12 @@ export interface PacerSettings {
   readonly windowMs: number;
   /** Pause while rate-limit headers report less than this share remaining; default 0.1. */
   readonly lowWaterRatio: number;
+  /**
+   * Added to the window when counting sends, because the server counts arrivals and arrival
+   * delays vary; default max(250 ms, 1 % of the window). Without it, sends paced exactly at the
+   * budget still draw occasional 429s at window edges.
+   */
+  readonly safetyMarginMs: number;
 }
 
 /**
@@ -73,7 +79,7 @@ export class RequestPacer {
     const now = this.clock.now();
     this.prune(now);
     const full = this.sent.length - this.sentHead >= this.settings.requestsPerWindow;
-    const windowFreeAt = full ? this.sent[this.sentHead]! + this.settings.windowMs : now;
+    const windowFreeAt = full ? this.sent[this.sentHead]! + this.spanMs() : now;
     return Math.max(now, this.pausedUntilMs, windowFreeAt);
   }
 
@@ -112,8 +118,12 @@ export class RequestPacer {
     }
   }
 
+  private spanMs(): number {
+    return this.settings.windowMs + this.settings.safetyMarginMs;
+  }
+
   private prune(now: number): void {
-    const horizon = now - this.settings.windowMs;
+    const horizon = now - this.spanMs();
     while (this.sentHead < this.sent.length && this.sent[this.sentHead]! <= horizon) this.sentHead += 1;
     if (this.sentHead > 1024 && this.sentHead * 2 > this.sent.length) {
       this.sent.splice(0, this.sentHead);

@@ -3,7 +3,11 @@
  * allows an HTTP-date; when the header is missing, the body's "Retry the request in [42] seconds"
  * still says it. Returns undefined when nothing says, so the caller falls back to backoff.
  */
-export function retryAfterMs(headerValue: string | undefined, body: unknown, nowMs: number): number | undefined {
+export function retryAfterMs(
+  headerValue: string | undefined,
+  body: unknown,
+  nowMs: number,
+): number | undefined {
   const fromHeader = parseRetryAfterHeader(headerValue, nowMs);
   if (fromHeader !== undefined) return fromHeader;
   return parseRetryAfterBody(body);
@@ -23,7 +27,11 @@ const BODY_SECONDS = /\[(\d+)\]\s*seconds?/i;
 
 export function parseRetryAfterBody(body: unknown): number | undefined {
   const message =
-    typeof body === "string" ? body : typeof body === "object" && body !== null ? (body as { message?: unknown }).message : undefined;
+    typeof body === "string"
+      ? body
+      : typeof body === "object" && body !== null
+        ? (body as { message?: unknown }).message
+        : undefined;
   if (typeof message !== "string") return undefined;
   const match = BODY_SECONDS.exec(message);
   return match ? Number(match[1]) * 1000 : undefined;

@@ -172,7 +172,10 @@ export class TokenManager {
           slot,
           result,
           code: error instanceof GenesysError ? error.code : undefined,
-          status: error instanceof TokenRequestError || error instanceof InvalidClientCredentialsError ? error.status : undefined,
+          status:
+            error instanceof TokenRequestError || error instanceof InvalidClientCredentialsError
+              ? error.status
+              : undefined,
           retryInMs: delayMs,
           consecutiveFailures: this.consecutiveFailures,
         };
@@ -212,7 +215,11 @@ export class TokenManager {
         );
       }
     }
-    this.current = { value, expiresAtMs: sentAtMs + lifetimeMs, refreshAtMs: sentAtMs + lifetimeMs - bufferMs };
+    this.current = {
+      value,
+      expiresAtMs: sentAtMs + lifetimeMs,
+      refreshAtMs: sentAtMs + lifetimeMs - bufferMs,
+    };
     this.scheduleWake?.abort();
     for (const resolve of this.readyWaiters.splice(0)) resolve();
   }
@@ -236,7 +243,9 @@ export class TokenManager {
         signal: this.closing.signal,
       });
     } catch (error) {
-      throw new TokenRequestError(`token request to ${loginBaseUrl} failed: ${networkReason(error)}`, { cause: error });
+      throw new TokenRequestError(`token request to ${loginBaseUrl} failed: ${networkReason(error)}`, {
+        cause: error,
+      });
     }
     const text = await response.body.text().catch(() => "");
     const body = parseJson(text);
@@ -244,18 +253,27 @@ export class TokenManager {
     if (status === 200) {
       const accessToken = body?.access_token;
       const expiresIn = Number(body?.expires_in);
-      if (typeof accessToken !== "string" || accessToken === "" || !Number.isFinite(expiresIn) || expiresIn <= 0) {
-        throw new TokenRequestError("the login server answered 200 without an access_token and expires_in", { status });
+      if (
+        typeof accessToken !== "string" ||
+        accessToken === "" ||
+        !Number.isFinite(expiresIn) ||
+        expiresIn <= 0
+      ) {
+        throw new TokenRequestError("the login server answered 200 without an access_token and expires_in", {
+          status,
+        });
       }
       return { accessToken, expiresInSeconds: expiresIn };
     }
     const error = typeof body?.error === "string" ? body.error : undefined;
-    const description = typeof body?.description === "string" ? body.description : (body?.error_description ?? "");
+    const description =
+      typeof body?.description === "string" ? body.description : (body?.error_description ?? "");
     if (error === "invalid_client" || error === "unauthorized_client" || error === "unsupported_grant_type") {
       throw new InvalidClientCredentialsError(status, `${error}: ${String(description)}`);
     }
     if (status === 429) {
-      const retryAfterMs = parseRetryAfterHeader(headerValue(response.headers["retry-after"]), clock.now()) ?? 0;
+      const retryAfterMs =
+        parseRetryAfterHeader(headerValue(response.headers["retry-after"]), clock.now()) ?? 0;
       throw new TokenRetryAfter(retryAfterMs);
     }
     const throttled = status === 400 && /rate limit/i.test(String(description));

@@ -141,8 +141,12 @@ export class GenesysSimulator {
 
   async start(): Promise<this> {
     const host = this.options.host ?? "127.0.0.1";
-    this.loginServer = await this.listen(host, this.options.loginPort ?? 0, (req, res) => this.handleLogin(req, res));
-    this.apiServer = await this.listen(host, this.options.apiPort ?? 0, (req, res) => this.handleApi(req, res));
+    this.loginServer = await this.listen(host, this.options.loginPort ?? 0, (req, res) =>
+      this.handleLogin(req, res),
+    );
+    this.apiServer = await this.listen(host, this.options.apiPort ?? 0, (req, res) =>
+      this.handleApi(req, res),
+    );
     const url = (server: http.Server) => `http://${host}:${(server.address() as AddressInfo).port}`;
     this.loginBaseUrl = url(this.loginServer);
     this.apiBaseUrl = url(this.apiServer);
@@ -243,9 +247,16 @@ export class GenesysSimulator {
       return send(res, 503, { message: "Service Unavailable", code: "service.unavailable", status: 503 });
     }
     const form = new URLSearchParams(body.ok ? body.text : "");
-    if (!(req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded") || !form.has("grant_type")) {
+    if (
+      !(req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded") ||
+      !form.has("grant_type")
+    ) {
       record(credentials?.clientId, "bad_request");
-      return send(res, 400, { error: "invalid_request", description: "grant_type is required (form-encoded body)", error_description: "grant_type is required" });
+      return send(res, 400, {
+        error: "invalid_request",
+        description: "grant_type is required (form-encoded body)",
+        error_description: "grant_type is required",
+      });
     }
     if (form.get("grant_type") !== "client_credentials") {
       record(credentials?.clientId, "bad_request");
@@ -253,7 +264,11 @@ export class GenesysSimulator {
     }
     if (!credentials) {
       record(undefined, "invalid_client");
-      return send(res, 401, { error: "invalid_client", description: "authentication failed", error_description: "authentication failed" });
+      return send(res, 401, {
+        error: "invalid_client",
+        description: "authentication failed",
+        error_description: "authentication failed",
+      });
     }
     const throttled = this.faultState.tokenThrottle > 0 || !this.takeTokenBudget(credentials.clientId, now);
     if (throttled) {
@@ -268,11 +283,19 @@ export class GenesysSimulator {
     const client = this.clients.find((candidate) => candidate.clientId === credentials.clientId);
     if (!client) {
       record(credentials.clientId, "invalid_client");
-      return send(res, 401, { error: "invalid_client", description: "client not found", error_description: "client not found" });
+      return send(res, 401, {
+        error: "invalid_client",
+        description: "client not found",
+        error_description: "client not found",
+      });
     }
     if (client.clientSecret !== credentials.clientSecret) {
       record(credentials.clientId, "invalid_client");
-      return send(res, 401, { error: "invalid_client", description: "authentication failed", error_description: "authentication failed" });
+      return send(res, 401, {
+        error: "invalid_client",
+        description: "authentication failed",
+        error_description: "authentication failed",
+      });
     }
     const token = randomBytes(48).toString("base64url");
     this.tokens.set(token, {
@@ -283,7 +306,11 @@ export class GenesysSimulator {
       windowCount: 0,
     });
     record(client.clientId, "issued");
-    return send(res, 200, { access_token: token, token_type: "bearer", expires_in: this.tokenLifetimeSeconds });
+    return send(res, 200, {
+      access_token: token,
+      token_type: "bearer",
+      expires_in: this.tokenLifetimeSeconds,
+    });
   }
 
   private takeTokenBudget(clientId: string, now: number): boolean {
@@ -321,18 +348,31 @@ export class GenesysSimulator {
     if (this.faultState.serverErrors.remaining > 0) {
       this.faultState.serverErrors.remaining -= 1;
       const status = this.faultState.serverErrors.status;
-      return answer(status, { message: "The service is currently unavailable", code: "service.unavailable", status });
+      return answer(status, {
+        message: "The service is currently unavailable",
+        code: "service.unavailable",
+        status,
+      });
     }
 
     const now = this.clock.now();
     const auth = this.authenticate(req.headers.authorization, now);
     if ("error" in auth) {
       this.received.unauthorized += 1;
-      return answer(401, { message: auth.error.message, code: auth.error.code, status: 401, contextId: randomUUID(), details: [], errors: [] });
+      return answer(401, {
+        message: auth.error.message,
+        code: auth.error.code,
+        status: 401,
+        contextId: randomUUID(),
+        details: [],
+        errors: [],
+      });
     }
 
     const body = await readBody(req, this.options.maxBodyBytes ?? 512_000);
-    const fingerprint = createHash("sha1").update(`${route}\n${url.search}\n${body.ok ? body.text : ""}`).digest("base64");
+    const fingerprint = createHash("sha1")
+      .update(`${route}\n${url.search}\n${body.ok ? body.text : ""}`)
+      .digest("base64");
     this.noteEarlyRetry(fingerprint, route, now);
 
     const storm = this.faultState.rateLimitStorm;
@@ -368,10 +408,23 @@ export class GenesysSimulator {
     now: number,
   ): { token: IssuedToken; tokenValue: string } | { error: { code: string; message: string } } {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
-    if (!match) return { error: { code: "authentication.required", message: "No authentication bearer token specified in authorization header." } };
+    if (!match)
+      return {
+        error: {
+          code: "authentication.required",
+          message: "No authentication bearer token specified in authorization header.",
+        },
+      };
     const token = this.tokens.get(match[1]!);
-    if (!token || token.revoked) return { error: { code: "bad.credentials", message: "Invalid login credentials." } };
-    if (now >= token.expiresAtMs) return { error: { code: "credentials.expired", message: "The supplied credentials are expired and cannot be used." } };
+    if (!token || token.revoked)
+      return { error: { code: "bad.credentials", message: "Invalid login credentials." } };
+    if (now >= token.expiresAtMs)
+      return {
+        error: {
+          code: "credentials.expired",
+          message: "The supplied credentials are expired and cannot be used.",
+        },
+      };
     return { token, tokenValue: match[1]! };
   }
 
@@ -402,7 +455,11 @@ export class GenesysSimulator {
         contextId: randomUUID(),
         details: [],
         errors: [],
-        limit: { key: "token.rate.per.minute", namespace: "platform.api", value: this.options.rateLimit?.requestsPerWindow ?? 300 },
+        limit: {
+          key: "token.rate.per.minute",
+          namespace: "platform.api",
+          value: this.options.rateLimit?.requestsPerWindow ?? 300,
+        },
       },
       headers,
     );
@@ -415,7 +472,11 @@ export class GenesysSimulator {
     this.retryNotBefore.delete(fingerprint);
   }
 
-  private rateLimitHeaders(token: IssuedToken, budget: { requestsPerWindow: number; windowMs: number }, now: number): Record<string, string> {
+  private rateLimitHeaders(
+    token: IssuedToken,
+    budget: { requestsPerWindow: number; windowMs: number },
+    now: number,
+  ): Record<string, string> {
     const mode = this.options.rateLimitHeaders ?? "none";
     const resetSeconds = String(Math.max(0, Math.ceil((token.windowStartMs + budget.windowMs - now) / 1000)));
     if (mode === "inin") {
@@ -447,7 +508,9 @@ export class GenesysSimulator {
       if (!list) return notFound(`contact list ${contacts[1]} not found`);
       const parsed = parseJson(text);
       if (!Array.isArray(parsed)) return badRequest("The request body must be a JSON array");
-      return contacts[2] ? this.readContacts(list, parsed) : this.addContacts(list, decodeURIComponent(contacts[1]!), parsed);
+      return contacts[2]
+        ? this.readContacts(list, parsed)
+        : this.addContacts(list, decodeURIComponent(contacts[1]!), parsed);
     }
     const single = /^\/api\/v2\/outbound\/contactlists\/([^/]+)\/contacts\/([^/]+)$/.exec(path);
     if (single && method === "GET") {
@@ -468,18 +531,24 @@ export class GenesysSimulator {
       if (typeof item !== "object" || item === null) return badRequest(`contact ${index} is not an object`);
       const candidate = item as Record<string, unknown>;
       if (candidate.contactListId !== undefined && candidate.contactListId !== listId) {
-        return badRequest(`contact ${index} names contactListId ${String(candidate.contactListId)}, not ${listId}`);
+        return badRequest(
+          `contact ${index} names contactListId ${String(candidate.contactListId)}, not ${listId}`,
+        );
       }
       const data = candidate.data;
-      if (typeof data !== "object" || data === null || Array.isArray(data)) return badRequest(`contact ${index} has no data object`);
-      if (Object.values(data).some((value) => typeof value !== "string")) return badRequest(`contact ${index} data values must be strings`);
+      if (typeof data !== "object" || data === null || Array.isArray(data))
+        return badRequest(`contact ${index} has no data object`);
+      if (Object.values(data).some((value) => typeof value !== "string"))
+        return badRequest(`contact ${index} data values must be strings`);
       const id = typeof candidate.id === "string" && candidate.id !== "" ? candidate.id : randomUUID();
       validated.push({
         id,
         contactListId: listId,
         data: data as Record<string, string>,
         callable: candidate.callable !== false,
-        ...(candidate.phoneNumberStatus ? { phoneNumberStatus: candidate.phoneNumberStatus as DialerContact["phoneNumberStatus"] } : {}),
+        ...(candidate.phoneNumberStatus
+          ? { phoneNumberStatus: candidate.phoneNumberStatus as DialerContact["phoneNumberStatus"] }
+          : {}),
       });
     }
     const stored = validated.map((contact) => {
@@ -493,12 +562,20 @@ export class GenesysSimulator {
 
   private readContacts(list: Map<string, DialerContact>, ids: unknown[]): [number, unknown] {
     if (ids.length > 1000) return badRequest("At most 1000 ids may be read in one request");
-    return [200, ids.flatMap((id) => (typeof id === "string" && list.has(id) ? [publicContact(list.get(id)!)] : []))];
+    return [
+      200,
+      ids.flatMap((id) => (typeof id === "string" && list.has(id) ? [publicContact(list.get(id)!)] : [])),
+    ];
   }
 
   private queryConversations(body: unknown): [number, unknown] {
-    if (typeof body !== "object" || body === null) return badRequest("The request body must be a query object");
-    const query = body as { interval?: unknown; paging?: { pageSize?: unknown; pageNumber?: unknown }; segmentFilters?: unknown };
+    if (typeof body !== "object" || body === null)
+      return badRequest("The request body must be a query object");
+    const query = body as {
+      interval?: unknown;
+      paging?: { pageSize?: unknown; pageNumber?: unknown };
+      segmentFilters?: unknown;
+    };
     const interval = typeof query.interval === "string" ? query.interval.split("/") : [];
     const start = Date.parse(interval[0] ?? "");
     const end = Date.parse(interval[1] ?? "");
@@ -507,27 +584,40 @@ export class GenesysSimulator {
     }
     const pageSize = Number(query.paging?.pageSize ?? 25);
     const pageNumber = Number(query.paging?.pageNumber ?? 1);
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) return badRequest("paging.pageSize must be between 1 and 100");
-    if (!Number.isInteger(pageNumber) || pageNumber < 1) return badRequest("paging.pageNumber must be 1 or more");
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100)
+      return badRequest("paging.pageSize must be between 1 and 100");
+    if (!Number.isInteger(pageNumber) || pageNumber < 1)
+      return badRequest("paging.pageNumber must be 1 or more");
     const wanted = contactListFilter(query.segmentFilters);
     const matches = this.conversations.filter((conversation) => {
       const convStart = Date.parse(conversation.conversationStart);
       const convEnd = conversation.conversationEnd ? Date.parse(conversation.conversationEnd) : Infinity;
       if (convStart >= end || convEnd < start) return false;
-      return wanted === undefined || segmentValues(conversation, "outboundContactListId").some((id) => wanted.has(id));
+      return (
+        wanted === undefined ||
+        segmentValues(conversation, "outboundContactListId").some((id) => wanted.has(id))
+      );
     });
     const page = matches.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
-    return [200, page.length > 0 ? { conversations: page, totalHits: matches.length } : { totalHits: matches.length }];
+    return [
+      200,
+      page.length > 0 ? { conversations: page, totalHits: matches.length } : { totalHits: matches.length },
+    ];
   }
 
   private async delay(): Promise<void> {
     if (this.faultState.latencyMs > 0) await this.clock.sleep(this.faultState.latencyMs);
   }
 
-  private listen(host: string, port: number, handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<http.Server> {
+  private listen(
+    host: string,
+    port: number,
+    handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  ): Promise<http.Server> {
     const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
       handler(req, res).catch((error: unknown) => {
-        if (!res.headersSent) send(res, 500, { message: String(error), code: "internal.server.error", status: 500 });
+        if (!res.headersSent)
+          send(res, 500, { message: String(error), code: "internal.server.error", status: 500 });
       });
     });
     server.on("connection", (socket) => {
@@ -546,7 +636,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ge
   return new GenesysSimulator(options).start();
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = body === undefined ? "" : JSON.stringify(body);
   res.writeHead(status, {
     ...headers,
@@ -557,7 +652,10 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<{ ok: true; text: string } | { ok: false }> {
+async function readBody(
+  req: IncomingMessage,
+  maxBytes: number,
+): Promise<{ ok: true; text: string } | { ok: false }> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > maxBytes) {
     req.resume();
@@ -601,7 +699,10 @@ function notFound(message: string): [number, unknown] {
 }
 
 function badRequest(message: string): [number, unknown] {
-  return [400, { message, code: "bad.request", status: 400, contextId: randomUUID(), details: [], errors: [] }];
+  return [
+    400,
+    { message, code: "bad.request", status: 400, contextId: randomUUID(), details: [], errors: [] },
+  ];
 }
 
 function routeOf(path: string): string {

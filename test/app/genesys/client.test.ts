@@ -39,7 +39,12 @@ const RATE_LIMITED = (seconds: number) => ({
 });
 
 /** An API script answering from a queue, then 200 for the rest. */
-function answers(...queue: Array<ReturnType<typeof RATE_LIMITED> | { status: number; body?: unknown; headers?: Record<string, string>; error?: Error }>) {
+function answers(
+  ...queue: Array<
+    | ReturnType<typeof RATE_LIMITED>
+    | { status: number; body?: unknown; headers?: Record<string, string>; error?: Error }
+  >
+) {
   return () => queue.shift() ?? { status: 200, body: { ok: true } };
 }
 
@@ -69,7 +74,10 @@ describe("GenesysClient request policies (fake clock, scripted Genesys)", () => 
     it("gives up after the one retry when the new token is refused too", async () => {
       const { clock, genesys, client, get } = setup();
       genesys.issueTokens(86_400);
-      genesys.api = () => ({ status: 401, body: { code: "bad.credentials", message: "Invalid login credentials." } });
+      genesys.api = () => ({
+        status: 401,
+        body: { code: "bad.credentials", message: "Invalid login credentials." },
+      });
       const error = await clock.run(get()).catch((caught: unknown) => caught);
       expect(error).to.be.instanceOf(GenesysHttpError);
       expect((error as GenesysHttpError).status).to.equal(401);
@@ -81,7 +89,9 @@ describe("GenesysClient request policies (fake clock, scripted Genesys)", () => 
       const { clock, genesys, client, get } = setup();
       genesys.issueTokens(86_400);
       genesys.api = (request) =>
-        request.headers["authorization"] === "Bearer token-1" ? { status: 401, body: {} } : { status: 200, body: {} };
+        request.headers["authorization"] === "Bearer token-1"
+          ? { status: 401, body: {} }
+          : { status: 200, body: {} };
       await clock.run(Promise.all(Array.from({ length: 10 }, () => get())));
       expect(genesys.tokenRequests()).to.have.length(2);
       expect(genesys.apiRequests()).to.have.length(20);
@@ -114,7 +124,11 @@ describe("GenesysClient request policies (fake clock, scripted Genesys)", () => 
     it("waits Retry-After given as an HTTP-date", async () => {
       const { clock, genesys, client, get } = setup();
       const retryAt = new Date(clock.now() + 12_000).toUTCString();
-      genesys.api = answers({ status: 429, headers: { "retry-after": retryAt }, body: { code: "too.many.requests" } });
+      genesys.api = answers({
+        status: 429,
+        headers: { "retry-after": retryAt },
+        body: { code: "too.many.requests" },
+      });
       const pending = get();
       await clock.advance(11_999);
       expect(genesys.apiRequests()).to.have.length(1);
@@ -124,11 +138,14 @@ describe("GenesysClient request policies (fake clock, scripted Genesys)", () => 
       await client.close();
     });
 
-    it("reads the wait from the body's \"[N] seconds\" when the header is missing", async () => {
+    it('reads the wait from the body\'s "[N] seconds" when the header is missing', async () => {
       const { clock, genesys, client, get } = setup();
       genesys.api = answers({
         status: 429,
-        body: { message: "Rate limit exceeded the maximum. Retry the request in [42] seconds", code: "too.many.requests.retry.after" },
+        body: {
+          message: "Rate limit exceeded the maximum. Retry the request in [42] seconds",
+          code: "too.many.requests.retry.after",
+        },
       });
       const pending = get();
       await clock.advance(41_999);
@@ -146,7 +163,9 @@ describe("GenesysClient request policies (fake clock, scripted Genesys)", () => 
       // Full jitter, random() = 0.5: half of 500 ms, 1 s, 2 s.
       const requestTimes = genesys.apiRequests().length;
       expect(requestTimes).to.equal(4);
-      expect(clock.sleeps.filter((ms) => ms === 250 || ms === 500 || ms === 1_000)).to.deep.equal([250, 500, 1_000]);
+      expect(clock.sleeps.filter((ms) => ms === 250 || ms === 500 || ms === 1_000)).to.deep.equal([
+        250, 500, 1_000,
+      ]);
       await client.close();
     });
 
@@ -170,7 +189,9 @@ describe("GenesysClient request policies (fake clock, scripted Genesys)", () => 
       expect(error).to.be.instanceOf(RateLimitDeferredError);
       expect((error as RateLimitDeferredError).retryAfterMs).to.equal(3_600_000);
       expect(genesys.apiRequests()).to.have.length(1);
-      expect(await client.metrics.registry.getSingleMetricAsString("genesys_deferred_requests_total")).to.match(/ 1$/m);
+      expect(
+        await client.metrics.registry.getSingleMetricAsString("genesys_deferred_requests_total"),
+      ).to.match(/ 1$/m);
       await client.close();
     });
   });
@@ -178,14 +199,22 @@ describe("GenesysClient request policies (fake clock, scripted Genesys)", () => 
   describe("502/503/504 and connection failures", () => {
     it("retries with exponential backoff and full jitter, then succeeds", async () => {
       const { clock, genesys, client, get } = setup();
-      genesys.api = answers({ status: 503 }, { status: 502 }, { status: 0, error: connectionReset() }, { status: 504 });
+      genesys.api = answers(
+        { status: 503 },
+        { status: 502 },
+        { status: 0, error: connectionReset() },
+        { status: 504 },
+      );
       expect(await clock.run(get())).to.deep.equal({ ok: true });
       expect(clock.sleeps).to.deep.equal([250, 500, 1_000, 2_000]);
       await client.close();
     });
 
     it("stops after the bounded number of attempts", async () => {
-      const { clock, genesys, client, get } = setup({ maxTransientAttempts: 3, breaker: { failureThreshold: 100 } });
+      const { clock, genesys, client, get } = setup({
+        maxTransientAttempts: 3,
+        breaker: { failureThreshold: 100 },
+      });
       genesys.api = () => ({ status: 503, body: { code: "service.unavailable" } });
       const error = await clock.run(get()).catch((caught: unknown) => caught);
       expect(error).to.be.instanceOf(RetriesExhaustedError);
@@ -224,7 +253,9 @@ describe("GenesysClient request policies (fake clock, scripted Genesys)", () => 
       await clock.advance(1_000);
       expect(client.state().breaker).to.equal("closed");
       await clock.run(Promise.all([first, ...queued]));
-      expect(await client.metrics.registry.getSingleMetricAsString("genesys_circuit_breaker_state")).to.match(/ 0$/m);
+      expect(await client.metrics.registry.getSingleMetricAsString("genesys_circuit_breaker_state")).to.match(
+        / 0$/m,
+      );
       await client.close();
     });
 
@@ -248,10 +279,12 @@ describe("GenesysClient request policies (fake clock, scripted Genesys)", () => 
   });
 
   describe("pacing", () => {
-    it("never sends more than the per-token budget in any window", async () => {
-      const { clock, genesys, client, get } = setup({ rateLimit: { requestsPerWindow: 300, windowMs: 60_000 } });
+    it("never sends more than the per-token budget in any window (plus the 1 % safety margin)", async () => {
+      const { clock, genesys, client, get } = setup({
+        rateLimit: { requestsPerWindow: 300, windowMs: 60_000 },
+      });
       const all = Promise.all(Array.from({ length: 301 }, () => get()));
-      await clock.advance(59_999);
+      await clock.advance(60_599);
       expect(genesys.apiRequests()).to.have.length(300);
       await clock.advance(1);
       await clock.run(all);
@@ -260,7 +293,10 @@ describe("GenesysClient request policies (fake clock, scripted Genesys)", () => 
     });
 
     it("a pool of tokens multiplies the budget", async () => {
-      const { clock, genesys, client, get } = setup({ tokenPoolSize: 3, rateLimit: { requestsPerWindow: 10, windowMs: 60_000 } });
+      const { clock, genesys, client, get } = setup({
+        tokenPoolSize: 3,
+        rateLimit: { requestsPerWindow: 10, windowMs: 60_000 },
+      });
       genesys.issueTokens(86_400);
       client.start();
       await clock.run(client.whenReady());
@@ -268,7 +304,9 @@ describe("GenesysClient request policies (fake clock, scripted Genesys)", () => 
       const all = Promise.all(Array.from({ length: 30 }, () => get()));
       await clock.advance(10);
       expect(genesys.apiRequests()).to.have.length(30);
-      expect(new Set(genesys.apiRequests().map((request) => request.headers["authorization"])).size).to.equal(3);
+      expect(new Set(genesys.apiRequests().map((request) => request.headers["authorization"])).size).to.equal(
+        3,
+      );
       await clock.run(all);
       await client.close();
     });
@@ -278,7 +316,11 @@ describe("GenesysClient request policies (fake clock, scripted Genesys)", () => 
       genesys.api = answers({
         status: 200,
         body: {},
-        headers: { "inin-ratelimit-allowed": "300", "inin-ratelimit-count": "280", "inin-ratelimit-reset": "20" },
+        headers: {
+          "inin-ratelimit-allowed": "300",
+          "inin-ratelimit-count": "280",
+          "inin-ratelimit-reset": "20",
+        },
       });
       await clock.run(get());
       const next = get();
@@ -308,7 +350,10 @@ describe("GenesysClient request policies (fake clock, scripted Genesys)", () => 
 
   it("refuses a body over 512,000 bytes before sending it", async () => {
     const { genesys, client } = setup();
-    const contacts = Array.from({ length: 1_000 }, (_, index) => ({ id: `c-${index}`, data: { note: "x".repeat(600) } }));
+    const contacts = Array.from({ length: 1_000 }, (_, index) => ({
+      id: `c-${index}`,
+      data: { note: "x".repeat(600) },
+    }));
     const error = await client
       .request({ method: "POST", path: "/api/v2/outbound/contactlists/list/contacts", body: contacts })
       .catch((caught: unknown) => caught);

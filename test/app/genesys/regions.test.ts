@@ -12,8 +12,12 @@ describe("Genesys Cloud endpoints", () => {
   });
 
   it("accepts a domain, with or without the api. prefix", () => {
-    expect(resolveEndpoints({ region: "mypurecloud.com.au" }).loginBaseUrl).to.equal("https://login.mypurecloud.com.au");
-    expect(resolveEndpoints({ region: "api.usw2.pure.cloud" }).apiBaseUrl).to.equal("https://api.usw2.pure.cloud");
+    expect(resolveEndpoints({ region: "mypurecloud.com.au" }).loginBaseUrl).to.equal(
+      "https://login.mypurecloud.com.au",
+    );
+    expect(resolveEndpoints({ region: "api.usw2.pure.cloud" }).apiBaseUrl).to.equal(
+      "https://api.usw2.pure.cloud",
+    );
   });
 
   it("knows every region of the facts file, sovereign and FedRAMP included", () => {
@@ -40,16 +44,23 @@ describe("Genesys Cloud endpoints", () => {
   });
 
   it("refuses plain http unless the host is loopback", () => {
-    expect(resolveEndpoints({ apiBaseUrl: "http://127.0.0.1:8080", loginBaseUrl: "http://localhost:8081" }).apiBaseUrl).to.equal(
-      "http://127.0.0.1:8080",
+    expect(
+      resolveEndpoints({ apiBaseUrl: "http://127.0.0.1:8080", loginBaseUrl: "http://localhost:8081" })
+        .apiBaseUrl,
+    ).to.equal("http://127.0.0.1:8080");
+    expect(
+      resolveEndpoints({ apiBaseUrl: "http://[::1]:1", loginBaseUrl: "http://[::1]:2" }).loginBaseUrl,
+    ).to.equal("http://[::1]:2");
+    const error = captureError(() =>
+      resolveEndpoints({ apiBaseUrl: "http://proxy.corp:8080", loginBaseUrl: "https://login.x" }),
     );
-    expect(resolveEndpoints({ apiBaseUrl: "http://[::1]:1", loginBaseUrl: "http://[::1]:2" }).loginBaseUrl).to.equal("http://[::1]:2");
-    const error = captureError(() => resolveEndpoints({ apiBaseUrl: "http://proxy.corp:8080", loginBaseUrl: "https://login.x" }));
     expect(error.message).to.contain("plain http to a non-loopback host");
   });
 
   it("reports every problem at once", () => {
-    const error = captureError(() => resolveEndpoints({ region: "nowhere", apiBaseUrl: "ftp://x", loginBaseUrl: "not a url" }));
+    const error = captureError(() =>
+      resolveEndpoints({ region: "nowhere", apiBaseUrl: "ftp://x", loginBaseUrl: "not a url" }),
+    );
     expect(error.problems).to.have.length(3);
   });
 

@@ -1,6 +1,10 @@
 import { expect } from "chai";
 import { fullJitterDelayMs } from "../../../app/src/genesys/backoff";
-import { parseRetryAfterBody, readRateLimitHeaders, retryAfterMs } from "../../../app/src/genesys/retry-after";
+import {
+  parseRetryAfterBody,
+  readRateLimitHeaders,
+  retryAfterMs,
+} from "../../../app/src/genesys/retry-after";
 
 const NOW = Date.parse("2026-11-21T08:00:00Z");
 
@@ -18,9 +22,21 @@ describe("Retry-After and rate-limit headers", () => {
 
   it("reads inin-ratelimit-* (allowed, count used, seconds to reset) and X-RateLimit-*", () => {
     expect(
-      readRateLimitHeaders({ "inin-ratelimit-allowed": "300", "inin-ratelimit-count": "290", "inin-ratelimit-reset": "12" }, NOW),
+      readRateLimitHeaders(
+        { "inin-ratelimit-allowed": "300", "inin-ratelimit-count": "290", "inin-ratelimit-reset": "12" },
+        NOW,
+      ),
     ).to.deep.equal({ limit: 300, remaining: 10, resetInMs: 12_000 });
-    expect(readRateLimitHeaders({ "x-ratelimit-limit": "300", "x-ratelimit-remaining": "7", "x-ratelimit-reset": String(NOW / 1000 + 30) }, NOW)).to.deep.equal({
+    expect(
+      readRateLimitHeaders(
+        {
+          "x-ratelimit-limit": "300",
+          "x-ratelimit-remaining": "7",
+          "x-ratelimit-reset": String(NOW / 1000 + 30),
+        },
+        NOW,
+      ),
+    ).to.deep.equal({
       limit: 300,
       remaining: 7,
       resetInMs: 30_000,
@@ -32,9 +48,9 @@ describe("Retry-After and rate-limit headers", () => {
 describe("full-jitter backoff", () => {
   it("doubles the ceiling each attempt up to the maximum and draws uniformly below it", () => {
     const settings = { initialDelayMs: 500, maxDelayMs: 30_000 };
-    expect([0, 1, 2, 3, 10].map((attempt) => fullJitterDelayMs(attempt, settings, () => 0.999999))).to.deep.equal([
-      499, 999, 1_999, 3_999, 29_999,
-    ]);
+    expect(
+      [0, 1, 2, 3, 10].map((attempt) => fullJitterDelayMs(attempt, settings, () => 0.999999)),
+    ).to.deep.equal([499, 999, 1_999, 3_999, 29_999]);
     expect(fullJitterDelayMs(5, settings, () => 0)).to.equal(0);
   });
 });

@@ -37,7 +37,9 @@ describe("TokenManager (fake clock, scripted login server)", () => {
     expect(await clock.run(manager.getToken())).to.equal("token-1");
     const [sent] = genesys.tokenRequests();
     expect(sent!.method).to.equal("POST");
-    expect(sent!.headers["authorization"]).to.equal(`Basic ${Buffer.from(`client-id:${SECRET}`).toString("base64")}`);
+    expect(sent!.headers["authorization"]).to.equal(
+      `Basic ${Buffer.from(`client-id:${SECRET}`).toString("base64")}`,
+    );
     expect(sent!.headers["content-type"]).to.equal("application/x-www-form-urlencoded");
     expect(sent!.body).to.equal("grant_type=client_credentials");
     manager.close();
@@ -115,7 +117,10 @@ describe("TokenManager (fake clock, scripted login server)", () => {
 
   it("reports rejected credentials clearly and retries them slowly, never in a tight loop", async () => {
     const { clock, genesys, manager, capture, metrics } = setup();
-    genesys.login = () => ({ status: 401, body: { error: "invalid_client", description: "authentication failed" } });
+    genesys.login = () => ({
+      status: 401,
+      body: { error: "invalid_client", description: "authentication failed" },
+    });
     manager.start();
     await clock.advance(30 * 60 * 1000);
     // 30 s, 60 s, 120 s, 240 s, 480 s, then 600 s: 7 attempts in 30 minutes.
@@ -126,7 +131,9 @@ describe("TokenManager (fake clock, scripted login server)", () => {
     expect(errorLine).to.contain("GENESYS_CLIENT_ID");
     expect(JSON.parse(errorLine!).level).to.equal("error");
     expect(manager.isValid()).to.equal(false);
-    expect((await metrics.registry.getSingleMetricAsString("genesys_token_refreshes_total"))).to.contain('result="invalid_client"} 7');
+    expect(await metrics.registry.getSingleMetricAsString("genesys_token_refreshes_total")).to.contain(
+      'result="invalid_client"} 7',
+    );
     // The credentials come back: the manager recovers on its own, no restart.
     genesys.issueTokens(300);
     await clock.advance(600_000);
@@ -140,7 +147,11 @@ describe("TokenManager (fake clock, scripted login server)", () => {
     let calls = 0;
     genesys.login = () => {
       calls += 1;
-      if (calls <= 4) return { status: 400, body: { error: "invalid_request", description: "rate limit exceeded; try later" } };
+      if (calls <= 4)
+        return {
+          status: 400,
+          body: { error: "invalid_request", description: "rate limit exceeded; try later" },
+        };
       return { status: 200, body: { access_token: "token-ok", token_type: "bearer", expires_in: 86_400 } };
     };
     expect(await clock.run(manager.getToken())).to.equal("token-ok");
@@ -157,7 +168,8 @@ describe("TokenManager (fake clock, scripted login server)", () => {
     let calls = 0;
     genesys.login = () => {
       calls += 1;
-      if (calls <= 20) return calls % 2 === 0 ? { status: 503, body: {} } : { status: 0, error: connectionReset() };
+      if (calls <= 20)
+        return calls % 2 === 0 ? { status: 503, body: {} } : { status: 0, error: connectionReset() };
       return { status: 200, body: { access_token: "finally", token_type: "bearer", expires_in: 300 } };
     };
     expect(await clock.run(manager.getToken())).to.equal("finally");

@@ -24,7 +24,11 @@ describe("Genesys Cloud simulator (real HTTP on loopback)", () => {
   const client = () => sim.clients[0]!;
   const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString("base64")}`;
 
-  async function tokenRequest(authorization: string, base = sim.loginBaseUrl, body = "grant_type=client_credentials") {
+  async function tokenRequest(
+    authorization: string,
+    base = sim.loginBaseUrl,
+    body = "grant_type=client_credentials",
+  ) {
     const response = await request(`${base}/oauth/token`, {
       method: "POST",
       headers: { authorization, "content-type": "application/x-www-form-urlencoded" },
@@ -48,7 +52,11 @@ describe("Genesys Cloud simulator (real HTTP on loopback)", () => {
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
     const text = await response.body.text();
-    return { status: response.statusCode, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      body: text ? JSON.parse(text) : undefined,
+    };
   }
 
   describe("login server", () => {
@@ -84,7 +92,10 @@ describe("Genesys Cloud simulator (real HTTP on loopback)", () => {
     it("is a separate host from the API: the API server does not issue tokens at /oauth/token", async () => {
       const response = await request(`${sim.apiBaseUrl}/oauth/token`, {
         method: "POST",
-        headers: { authorization: basic(client().clientId, client().clientSecret), "content-type": "application/x-www-form-urlencoded" },
+        headers: {
+          authorization: basic(client().clientId, client().clientSecret),
+          "content-type": "application/x-www-form-urlencoded",
+        },
         body: "grant_type=client_credentials",
       });
       expect(response.statusCode).to.equal(401);
@@ -93,7 +104,9 @@ describe("Genesys Cloud simulator (real HTTP on loopback)", () => {
 
     it("refuses other grants and a JSON body", async () => {
       const auth = basic(client().clientId, client().clientSecret);
-      expect((await tokenRequest(auth, sim.loginBaseUrl, "grant_type=password")).body.error).to.equal("unsupported_grant_type");
+      expect((await tokenRequest(auth, sim.loginBaseUrl, "grant_type=password")).body.error).to.equal(
+        "unsupported_grant_type",
+      );
       const json = await request(`${sim.loginBaseUrl}/oauth/token`, {
         method: "POST",
         headers: { authorization: auth, "content-type": "application/json" },
@@ -124,21 +137,33 @@ describe("Genesys Cloud simulator (real HTTP on loopback)", () => {
     it("gives each token its own budget and answers over it with 429, Retry-After and the real body", async () => {
       const [first, second] = [await token(), await token()];
       const path = `/api/v2/outbound/contactlists/${LIST}/contacts/bulk`;
-      for (let index = 0; index < 300; index += 1) expect((await api("POST", path, first, [String(index)])).status).to.equal(200);
+      for (let index = 0; index < 300; index += 1)
+        expect((await api("POST", path, first, [String(index)])).status).to.equal(200);
       await clock.advance(18_000);
       const limited = await api("POST", path, first, ["over"]);
       expect(limited.status).to.equal(429);
       expect(limited.headers["retry-after"]).to.equal("42");
       expect(limited.body).to.include({ code: "too.many.requests.retry.after", status: 429 });
-      expect(limited.body.message).to.equal("Rate limit exceeded the maximum. Retry the request in [42] seconds");
-      expect(limited.body.limit).to.deep.equal({ key: "token.rate.per.minute", namespace: "platform.api", value: 300 });
+      expect(limited.body.message).to.equal(
+        "Rate limit exceeded the maximum. Retry the request in [42] seconds",
+      );
+      expect(limited.body.limit).to.deep.equal({
+        key: "token.rate.per.minute",
+        namespace: "platform.api",
+        value: 300,
+      });
       expect((await api("POST", path, second, ["other token"])).status).to.equal(200);
       await clock.advance(42_000);
       expect((await api("POST", path, first, ["over"])).status).to.equal(200);
     });
 
     it("sends no rate-limit headers on success unless asked to imitate an older deployment", async () => {
-      const answer = await api("POST", `/api/v2/outbound/contactlists/${LIST}/contacts/bulk`, await token(), []);
+      const answer = await api(
+        "POST",
+        `/api/v2/outbound/contactlists/${LIST}/contacts/bulk`,
+        await token(),
+        [],
+      );
       expect(Object.keys(answer.headers).filter((name) => /ratelimit/i.test(name))).to.deep.equal([]);
       const legacy = await startSimulator({ rateLimitHeaders: "inin", contactListIds: [LIST] });
       try {
@@ -149,11 +174,14 @@ describe("Genesys Cloud simulator (real HTTP on loopback)", () => {
           body: "grant_type=client_credentials",
         });
         const bearer = ((await issued.body.json()) as { access_token: string }).access_token;
-        const response = await request(`${legacy.apiBaseUrl}/api/v2/outbound/contactlists/${LIST}/contacts/bulk`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
-          body: "[]",
-        });
+        const response = await request(
+          `${legacy.apiBaseUrl}/api/v2/outbound/contactlists/${LIST}/contacts/bulk`,
+          {
+            method: "POST",
+            headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
+            body: "[]",
+          },
+        );
         await response.body.dump();
         expect(response.headers["inin-ratelimit-allowed"]).to.equal("300");
         expect(response.headers["inin-ratelimit-count"]).to.equal("1");
@@ -186,26 +214,43 @@ describe("Genesys Cloud simulator (real HTTP on loopback)", () => {
         { id: "c-1", contactListId: LIST, data: { phone: "+353851234567", name: "Aoife" } },
         { id: "c-2", contactListId: LIST, data: { phone: "+353861234567", name: "Brian" } },
       ];
-      const added = await api("POST", `/api/v2/outbound/contactlists/${LIST}/contacts?priority=false`, bearer, contacts);
+      const added = await api(
+        "POST",
+        `/api/v2/outbound/contactlists/${LIST}/contacts?priority=false`,
+        bearer,
+        contacts,
+      );
       expect(added.status).to.equal(200);
       expect(added.body.map((contact: { id: string }) => contact.id)).to.deep.equal(["c-1", "c-2"]);
-      await api("POST", `/api/v2/outbound/contactlists/${LIST}/contacts`, bearer, [{ id: "c-1", data: { phone: "+353851234567", name: "Aoife B" } }]);
+      await api("POST", `/api/v2/outbound/contactlists/${LIST}/contacts`, bearer, [
+        { id: "c-1", data: { phone: "+353851234567", name: "Aoife B" } },
+      ]);
       expect(sim.contacts(LIST).size).to.equal(2);
       expect(sim.contacts(LIST).get("c-1")!.data.name).to.equal("Aoife B");
       expect(sim.contacts(LIST).get("c-1")!.writes).to.equal(2);
-      const read = await api("POST", `/api/v2/outbound/contactlists/${LIST}/contacts/bulk`, bearer, ["c-2", "missing"]);
+      const read = await api("POST", `/api/v2/outbound/contactlists/${LIST}/contacts/bulk`, bearer, [
+        "c-2",
+        "missing",
+      ]);
       expect(read.body).to.have.length(1);
       expect(read.body[0].data.name).to.equal("Brian");
     });
 
     it("refuses more than 1,000 contacts, bodies over 512,000 bytes, and unknown lists", async () => {
       const bearer = await token();
-      const tooMany = Array.from({ length: 1_001 }, (_, index) => ({ id: `c-${index}`, data: { phone: "1" } }));
-      expect((await api("POST", `/api/v2/outbound/contactlists/${LIST}/contacts`, bearer, tooMany)).status).to.equal(400);
+      const tooMany = Array.from({ length: 1_001 }, (_, index) => ({
+        id: `c-${index}`,
+        data: { phone: "1" },
+      }));
+      expect(
+        (await api("POST", `/api/v2/outbound/contactlists/${LIST}/contacts`, bearer, tooMany)).status,
+      ).to.equal(400);
       const big = JSON.stringify([{ id: "big", data: { note: "x".repeat(512_001) } }]);
       const tooLarge = await api("POST", `/api/v2/outbound/contactlists/${LIST}/contacts`, bearer, big);
       expect([tooLarge.status, tooLarge.body.code]).to.deep.equal([413, "request.entity.too.large"]);
-      expect((await api("POST", `/api/v2/outbound/contactlists/nope/contacts`, bearer, [])).status).to.equal(404);
+      expect((await api("POST", `/api/v2/outbound/contactlists/nope/contacts`, bearer, [])).status).to.equal(
+        404,
+      );
       expect(sim.contacts(LIST).size).to.equal(0);
     });
   });
@@ -219,7 +264,20 @@ describe("Genesys Cloud simulator (real HTTP on loopback)", () => {
           conversationId: `conv-${index}`,
           conversationStart: new Date(base + index * 60_000).toISOString(),
           conversationEnd: new Date(base + index * 60_000 + 30_000).toISOString(),
-          participants: [{ sessions: [{ segments: [{ outboundContactListId: index % 5 === 0 ? "other" : LIST, outboundContactId: `c-${index}` }] }] }],
+          participants: [
+            {
+              sessions: [
+                {
+                  segments: [
+                    {
+                      outboundContactListId: index % 5 === 0 ? "other" : LIST,
+                      outboundContactId: `c-${index}`,
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
         })),
       );
       const query = (pageNumber: number) =>

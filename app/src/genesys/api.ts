@@ -1,0 +1,82 @@
+import type { GenesysClient } from "./client";
+
+/** A contact as `POST /api/v2/outbound/contactlists/{id}/contacts` takes it. */
+export interface ContactInput {
+  /** Stable id: posting the same id again updates the contact (an upsert). */
+  readonly id?: string;
+  readonly contactListId: string;
+  readonly data: Readonly<Record<string, string>>;
+  readonly callable?: boolean;
+  readonly phoneNumberStatus?: Readonly<Record<string, { readonly callable: boolean }>>;
+}
+
+export interface DialerContact extends ContactInput {
+  readonly id: string;
+}
+
+export interface AddContactsFlags {
+  readonly priority?: boolean;
+  readonly clearSystemData?: boolean;
+  readonly doNotQueue?: boolean;
+}
+
+const CONTACTS_ROUTE = "/api/v2/outbound/contactlists/{contactListId}/contacts";
+
+/** Adds or updates up to 1,000 contacts in one request (the body must stay under 512,000 bytes). */
+export function addContacts(
+  client: GenesysClient,
+  contactListId: string,
+  contacts: readonly ContactInput[],
+  flags: AddContactsFlags = {},
+): Promise<DialerContact[]> {
+  return client.request<DialerContact[]>({
+    method: "POST",
+    path: `/api/v2/outbound/contactlists/${encodeURIComponent(contactListId)}/contacts`,
+    route: CONTACTS_ROUTE,
+    query: { ...flags },
+    body: contacts,
+  });
+}
+
+/** Reads contacts by id; ids that do not exist are left out of the answer. */
+export function readContacts(
+  client: GenesysClient,
+  contactListId: string,
+  ids: readonly string[],
+): Promise<DialerContact[]> {
+  return client.request<DialerContact[]>({
+    method: "POST",
+    path: `/api/v2/outbound/contactlists/${encodeURIComponent(contactListId)}/contacts/bulk`,
+    route: `${CONTACTS_ROUTE}/bulk`,
+    body: ids,
+  });
+}
+
+export interface ConversationDetailsQuery {
+  /** `start/end` in ISO-8601. */
+  readonly interval: string;
+  readonly paging?: { readonly pageSize: number; readonly pageNumber: number };
+  readonly order?: "asc" | "desc";
+  readonly orderBy?: string;
+  readonly segmentFilters?: readonly unknown[];
+  readonly conversationFilters?: readonly unknown[];
+}
+
+export interface ConversationDetailsPage {
+  readonly conversations?: ReadonlyArray<{
+    readonly conversationId: string;
+    readonly [key: string]: unknown;
+  }>;
+  readonly totalHits?: number;
+}
+
+export function queryConversationDetails(
+  client: GenesysClient,
+  query: ConversationDetailsQuery,
+): Promise<ConversationDetailsPage> {
+  return client.request<ConversationDetailsPage>({
+    method: "POST",
+    path: "/api/v2/analytics/conversations/details/query",
+    body: query,
+  });
+}
