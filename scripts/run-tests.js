@@ -30,7 +30,11 @@ for (const [label, command, args] of [
 }
 
 const summaryFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mocha-summary-")), "summary.json");
-const mochaArgs = ["--reporter", path.join(root, "test/support/summary-reporter.js"), ...process.argv.slice(2)];
+const mochaArgs = [
+  "--reporter",
+  path.join(root, "test/support/summary-reporter.js"),
+  ...process.argv.slice(2),
+];
 const mochaOk = check("mocha suites", bin("mocha"), mochaArgs, { MOCHA_SUMMARY_FILE: summaryFile });
 if (fs.existsSync(summaryFile)) {
   const stats = JSON.parse(fs.readFileSync(summaryFile, "utf8"));
