@@ -1,0 +1,54 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { startSimulator } from "./simulator";
+
+/**
+ * `npm run simulator`: a local Genesys Cloud on loopback for trying the service by hand.
+ * Settings come from SIM_* environment variables; it prints the GENESYS_* variables that point
+ * the service at it. The client secret it prints is the simulator's own throwaway credential.
+ */
+async function main(): Promise<void> {
+  const env = process.env;
+  const number = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0)
+      throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+    return value;
+  };
+  const clientId = env.SIM_CLIENT_ID ?? randomUUID();
+  const clientSecret = env.SIM_CLIENT_SECRET ?? randomBytes(24).toString("base64url");
+  const sim = await startSimulator({
+    host: env.SIM_HOST ?? "127.0.0.1",
+    apiPort: number("SIM_API_PORT", 8787),
+    loginPort: number("SIM_LOGIN_PORT", 8788),
+    clients: [{ clientId, clientSecret }],
+    tokenLifetimeSeconds: number("SIM_TOKEN_LIFETIME_SECONDS", 86_400),
+    rateLimit: { requestsPerWindow: number("SIM_BUDGET", 300), windowMs: number("SIM_WINDOW_MS", 60_000) },
+    contactListIds: [env.SIM_CONTACT_LIST_ID ?? randomUUID()],
+    rateLimitHeaders: (env.SIM_RATE_LIMIT_HEADERS as "none" | "inin" | "x-ratelimit" | undefined) ?? "none",
+  });
+  console.log("Genesys Cloud simulator listening. Point the service at it with:\n");
+  console.log(`GENESYS_API_BASE_URL=${sim.apiBaseUrl}`);
+  console.log(`GENESYS_LOGIN_BASE_URL=${sim.loginBaseUrl}`);
+  console.log(`GENESYS_CLIENT_ID=${clientId}`);
+  console.log(`GENESYS_CLIENT_SECRET=${clientSecret}   # the simulator's own throwaway credential`);
+  console.log(`GENESYS_CONTACT_LIST_ID=${sim.contactListIds[0]}`);
+  console.log("\nCtrl-C stops it.");
+  const stop = async () => {
+    const contacts = sim.contacts().size;
+    console.log(
+      `\nReceived ${sim.received.apiRequests} API requests, ${sim.received.tokenRequests.length} token requests, ` +
+        `${sim.received.rateLimited} answered 429; ${contacts} contacts in the list.`,
+    );
+    await sim.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop());
+  process.once("SIGTERM", () => void stop());
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
