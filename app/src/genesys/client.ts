@@ -231,7 +231,9 @@ export class GenesysClient {
       let token: string;
       try {
         token = await slot.tokens.getToken();
+        const queuedAt = this.clock.now();
         await slot.pacer.acquire();
+        this.metrics.pacerWaitSeconds.inc((this.clock.now() - queuedAt) / 1000);
         token = await slot.tokens.getToken();
       } catch (error) {
         if (isProbe) this.breaker.recordSuccess(true);

@@ -348,6 +348,43 @@ describe("GenesysClient request policies (fake clock, scripted Genesys)", () => 
     });
   });
 
+  it("puts no token and no secret in any error it throws", async () => {
+    const { clock, genesys, client, get } = setup({
+      maxTransientAttempts: 2,
+      breaker: { failureThreshold: 100 },
+    });
+    genesys.issueTokens(86_400);
+    const errors: unknown[] = [];
+    for (const answer of [
+      { status: 401, body: { code: "bad.credentials", message: "Invalid login credentials." } },
+      { status: 400, body: { code: "bad.request", message: "invalid contact" } },
+      RATE_LIMITED(3_600),
+      { status: 503, body: {} },
+    ]) {
+      genesys.api = () => answer;
+      errors.push(await clock.run(get()).catch((caught: unknown) => caught));
+    }
+    expect(errors.every((error) => error instanceof Error)).to.equal(true);
+    const text = errors
+      .map((error) => `${String(error)} ${JSON.stringify(error)} ${(error as Error).stack}`)
+      .join("\n");
+    expect(text).to.contain("401");
+    for (const token of ["token-1", "token-2", "token-3", "client-secret-for-tests"])
+      expect(text).not.to.contain(token);
+    await client.close();
+  });
+
+  it("counts the time requests waited for the rate budget", async () => {
+    const { clock, client, get } = setup({
+      rateLimit: { requestsPerWindow: 1, windowMs: 10_000, safetyMarginMs: 0 },
+    });
+    await clock.run(Promise.all([get(), get()]));
+    expect(
+      await client.metrics.registry.getSingleMetricAsString("genesys_pacer_wait_seconds_total"),
+    ).to.match(/ 10$/m);
+    await client.close();
+  });
+
   it("refuses a body over 512,000 bytes before sending it", async () => {
     const { genesys, client } = setup();
     const contacts = Array.from({ length: 1_000 }, (_, index) => ({

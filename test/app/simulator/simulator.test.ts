@@ -298,6 +298,24 @@ describe("Genesys Cloud simulator (real HTTP on loopback)", () => {
   });
 
   describe("faults", () => {
+    it("delays answers by the injected latency, on its own clock", async () => {
+      const bearer = await token();
+      sim.faults.latency(2_000);
+      let answered = false;
+      const pending = api("POST", `/api/v2/outbound/contactlists/${LIST}/contacts/bulk`, bearer, []).then(
+        (answer) => {
+          answered = true;
+          return answer;
+        },
+      );
+      // Real I/O: wait until the request has reached the simulator before moving its clock.
+      while (sim.received.apiRequests < 1) await new Promise((resolve) => setTimeout(resolve, 1));
+      await clock.advance(1_999);
+      expect(answered).to.equal(false);
+      await clock.advance(1);
+      expect((await pending).status).to.equal(200);
+    });
+
     it("injects 5xx bursts and connection resets", async () => {
       const bearer = await token();
       const path = `/api/v2/outbound/contactlists/${LIST}/contacts/bulk`;
