@@ -14,7 +14,7 @@ import {
 import { BREAKER_STATE_VALUE, GenesysMetrics } from "./metrics";
 import { RequestPacer, type PacerSettings } from "./pacer";
 import type { GenesysEndpoints } from "./regions";
-import { readRateLimitHeaders, retryAfterMs } from "./retry-after";
+import { headerValue, readRateLimitHeaders, retryAfterMs } from "./retry-after";
 import { networkReason, TokenManager, type TokenState } from "./token-manager";
 
 /** Genesys' `request.bytes.max`. */
@@ -428,8 +428,4 @@ function parseBody(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -76,3 +76,8 @@ export function readRateLimitHeaders(
   }
   return undefined;
 }
+
+/** The first value of a header that may have been sent more than once. */
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -5,7 +5,7 @@ import type { Clock, Random } from "../time/clock";
 import { exponentialDelayMs, fullJitterDelayMs, type BackoffSettings } from "./backoff";
 import { ClientClosedError, GenesysError, InvalidClientCredentialsError, TokenRequestError } from "./errors";
 import type { GenesysMetrics } from "./metrics";
-import { parseRetryAfterHeader } from "./retry-after";
+import { headerValue, parseRetryAfterHeader } from "./retry-after";
 
 export interface TokenManagerOptions {
   readonly loginBaseUrl: string;
@@ -302,10 +302,6 @@ function parseJson(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** A network error's kind, without anything from the request (no headers, no body). */
