@@ -62,6 +62,8 @@ export interface GenesysRequest {
   readonly route?: string;
   readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
   readonly body?: unknown;
+  /** A body already serialised as JSON (saves serialising large batches twice); wins over `body`. */
+  readonly jsonBody?: string;
 }
 
 interface Slot {
@@ -213,7 +215,7 @@ export class GenesysClient {
   async request<T = unknown>(call: GenesysRequest): Promise<T> {
     const route = `${call.method} ${call.route ?? routeTemplate(call.path)}`;
     const routeLabel = call.route ?? routeTemplate(call.path);
-    const body = call.body === undefined ? undefined : JSON.stringify(call.body);
+    const body = call.jsonBody ?? (call.body === undefined ? undefined : JSON.stringify(call.body));
     if (body !== undefined) {
       const bytes = Buffer.byteLength(body, "utf8");
       if (bytes > this.settings.maxBodyBytes)

@@ -1,0 +1,213 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ConfigurationError } from "./genesys/errors";
+import { resolveEndpoints, type GenesysEndpoints } from "./genesys/regions";
+
+/**
+ * The service's configuration, from environment variables. These names are a contract that the
+ * Helm chart, the demo and the tests rely on; the README lists them all. Each secret can also
+ * come from a file (`<NAME>_FILE`, for a mounted Secret). Every problem is reported at once,
+ * with the fix.
+ */
+export interface ServiceConfig {
+  readonly endpoints: GenesysEndpoints;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly contactListId: string;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: string;
+  readonly tokenRefreshBufferSeconds: number;
+  readonly tokenPoolSize: number;
+  readonly pollingIntervalSeconds: number;
+  readonly rateLimit: { readonly requestsPerWindow: number; readonly windowMs: number };
+  readonly maxRetryAfterSeconds: number;
+  readonly shutdownGraceSeconds: number;
+  readonly import: ImportConfig;
+}
+
+export interface ImportConfig {
+  /** Column holding the stable contact id (posting again is an upsert). */
+  readonly idColumn: string;
+  /** Columns holding phone numbers, normalised to E.164. */
+  readonly phoneColumns: readonly string[];
+  /** ISO 3166 country for numbers written without an international prefix. */
+  readonly defaultCountry: string;
+  /** The contact list's columns; a file with other columns is refused. Empty: accept any. */
+  readonly columns: readonly string[];
+  readonly scanIntervalSeconds: number;
+  /** A claim whose holder stopped heartbeating this long ago is taken over. */
+  readonly claimTimeoutSeconds: number;
+  /** A file in inbox/ younger than this, or still growing, is left for the next scan. */
+  readonly settleSeconds: number;
+  readonly batchesInFlight: number;
+  readonly maxRecordBytes: number;
+}
+
+const SECRET_NAMES = ["GENESYS_CLIENT_SECRET"] as const;
+
+const positiveInt = (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number` })
+    .int(`${name} must be a whole number`)
+    .min(1, `${name} must be at least 1`)
+    .max(max, `${name} must be at most ${max}`)
+    .default(fallback);
+
+const list = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) =>
+      value
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item !== ""),
+    );
+
+const schema = z.object({
+  GENESYS_REGION: z.string().optional(),
+  GENESYS_API_BASE_URL: z.string().optional(),
+  GENESYS_LOGIN_BASE_URL: z.string().optional(),
+  GENESYS_CLIENT_ID: z
+    .string({
+      error:
+        "GENESYS_CLIENT_ID is required: the OAuth client id (Client Credentials grant) from Genesys Cloud Admin > OAuth",
+    })
+    .min(1, "GENESYS_CLIENT_ID is empty: set the OAuth client id"),
+  GENESYS_CLIENT_SECRET: z
+    .string({
+      error:
+        "GENESYS_CLIENT_SECRET is required: set it, or GENESYS_CLIENT_SECRET_FILE to the path of a mounted Secret file",
+    })
+    .min(1, "GENESYS_CLIENT_SECRET is empty"),
+  GENESYS_CONTACT_LIST_ID: z
+    .string({
+      error: "GENESYS_CONTACT_LIST_ID is required: the outbound contact list that imported contacts go to",
+    })
+    .min(1, "GENESYS_CONTACT_LIST_ID is empty"),
+  SYNC_DATA_DIR: z
+    .string({ error: "SYNC_DATA_DIR is required: the shared volume's mount path (for example /data)" })
+    .min(1, "SYNC_DATA_DIR is empty"),
+  PORT: positiveInt("PORT", 8080, 65_535),
+  HOST: z.string().default("0.0.0.0"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  TOKEN_REFRESH_BUFFER_SECONDS: z.coerce
+    .number({ error: "TOKEN_REFRESH_BUFFER_SECONDS must be a number of seconds" })
+    .min(0, "TOKEN_REFRESH_BUFFER_SECONDS must not be negative")
+    .max(86_400, "TOKEN_REFRESH_BUFFER_SECONDS must be below the token lifetime (at most 86,400)")
+    .default(60),
+  GENESYS_TOKEN_POOL_SIZE: positiveInt("GENESYS_TOKEN_POOL_SIZE", 1, 50),
+  POLLING_INTERVAL_SECONDS: positiveInt("POLLING_INTERVAL_SECONDS", 300),
+  GENESYS_RATE_LIMIT_PER_WINDOW: positiveInt("GENESYS_RATE_LIMIT_PER_WINDOW", 300),
+  GENESYS_RATE_LIMIT_WINDOW_MS: positiveInt("GENESYS_RATE_LIMIT_WINDOW_MS", 60_000),
+  GENESYS_MAX_RETRY_AFTER_SECONDS: positiveInt("GENESYS_MAX_RETRY_AFTER_SECONDS", 180),
+  SHUTDOWN_GRACE_SECONDS: positiveInt("SHUTDOWN_GRACE_SECONDS", 20),
+  IMPORT_ID_COLUMN: z.string().min(1).default("id"),
+  IMPORT_PHONE_COLUMNS: list("phone"),
+  IMPORT_DEFAULT_COUNTRY: z
+    .string()
+    .regex(/^[A-Z]{2}$/, "IMPORT_DEFAULT_COUNTRY must be a two-letter ISO 3166 code such as IE or US")
+    .default("US"),
+  IMPORT_COLUMNS: list(""),
+  IMPORT_SCAN_INTERVAL_SECONDS: z.coerce
+    .number()
+    .positive("IMPORT_SCAN_INTERVAL_SECONDS must be positive")
+    .default(5),
+  IMPORT_CLAIM_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .positive("IMPORT_CLAIM_TIMEOUT_SECONDS must be positive")
+    .default(300),
+  IMPORT_SETTLE_SECONDS: z.coerce.number().min(0, "IMPORT_SETTLE_SECONDS must not be negative").default(5),
+  IMPORT_BATCHES_IN_FLIGHT: positiveInt("IMPORT_BATCHES_IN_FLIGHT", 4, 64),
+  IMPORT_MAX_RECORD_BYTES: positiveInt("IMPORT_MAX_RECORD_BYTES", 1_048_576),
+});
+
+/** Reads `NAME` or, for secrets, the file named by `NAME_FILE` (trailing newline removed). */
+function withSecretFiles(env: NodeJS.ProcessEnv, problems: string[]): Record<string, string | undefined> {
+  const resolved: Record<string, string | undefined> = { ...env };
+  for (const name of SECRET_NAMES) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === "") continue;
+    if (env[name] !== undefined && env[name] !== "") {
+      problems.push(`both ${name} and ${name}_FILE are set: keep one (the file, for a mounted Secret)`);
+      continue;
+    }
+    try {
+      resolved[name] = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (error) {
+      problems.push(
+        `${name}_FILE names ${file}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"}); mount the Secret there or fix the path`,
+      );
+    }
+  }
+  for (const [key, value] of Object.entries(resolved)) if (value === "") resolved[key] = undefined;
+  return resolved;
+}
+
+/** Parses the environment into a configuration, or throws one ConfigurationError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const problems: string[] = [];
+  const parsed = schema.safeParse(withSecretFiles(env, problems));
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      // Messages name variables, never their values: a misplaced secret must not end up in a log.
+      problems.push(
+        issue.message.startsWith("Invalid") ? `${String(issue.path[0])}: ${issue.message}` : issue.message,
+      );
+    }
+  }
+  let endpoints: GenesysEndpoints | undefined;
+  try {
+    endpoints = resolveEndpoints({
+      region: env.GENESYS_REGION,
+      apiBaseUrl: env.GENESYS_API_BASE_URL,
+      loginBaseUrl: env.GENESYS_LOGIN_BASE_URL,
+    });
+  } catch (error) {
+    if (error instanceof ConfigurationError) problems.push(...error.problems);
+    else throw error;
+  }
+  if (parsed.success && parsed.data.IMPORT_COLUMNS.length > 0) {
+    const columns = new Set(parsed.data.IMPORT_COLUMNS);
+    for (const needed of [parsed.data.IMPORT_ID_COLUMN, ...parsed.data.IMPORT_PHONE_COLUMNS]) {
+      if (!columns.has(needed))
+        problems.push(
+          `IMPORT_COLUMNS does not list "${needed}", which IMPORT_ID_COLUMN or IMPORT_PHONE_COLUMNS names`,
+        );
+    }
+  }
+  if (problems.length > 0 || !parsed.success || !endpoints) throw new ConfigurationError(problems);
+  const data = parsed.data;
+  return {
+    endpoints,
+    clientId: data.GENESYS_CLIENT_ID,
+    clientSecret: data.GENESYS_CLIENT_SECRET,
+    contactListId: data.GENESYS_CONTACT_LIST_ID,
+    dataDir: data.SYNC_DATA_DIR,
+    port: data.PORT,
+    host: data.HOST,
+    logLevel: data.LOG_LEVEL,
+    tokenRefreshBufferSeconds: data.TOKEN_REFRESH_BUFFER_SECONDS,
+    tokenPoolSize: data.GENESYS_TOKEN_POOL_SIZE,
+    pollingIntervalSeconds: data.POLLING_INTERVAL_SECONDS,
+    rateLimit: {
+      requestsPerWindow: data.GENESYS_RATE_LIMIT_PER_WINDOW,
+      windowMs: data.GENESYS_RATE_LIMIT_WINDOW_MS,
+    },
+    maxRetryAfterSeconds: data.GENESYS_MAX_RETRY_AFTER_SECONDS,
+    shutdownGraceSeconds: data.SHUTDOWN_GRACE_SECONDS,
+    import: {
+      idColumn: data.IMPORT_ID_COLUMN,
+      phoneColumns: data.IMPORT_PHONE_COLUMNS,
+      defaultCountry: data.IMPORT_DEFAULT_COUNTRY,
+      columns: data.IMPORT_COLUMNS,
+      scanIntervalSeconds: data.IMPORT_SCAN_INTERVAL_SECONDS,
+      claimTimeoutSeconds: data.IMPORT_CLAIM_TIMEOUT_SECONDS,
+      settleSeconds: data.IMPORT_SETTLE_SECONDS,
+      batchesInFlight: data.IMPORT_BATCHES_IN_FLIGHT,
+      maxRecordBytes: data.IMPORT_MAX_RECORD_BYTES,
+    },
+  };
+}

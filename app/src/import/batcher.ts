@@ -1,0 +1,62 @@
+/** Genesys accepts at most 1,000 contacts per add request (community-reported cap). */
+export const MAX_CONTACTS_PER_BATCH = 1_000;
+/** Below the 512,000-byte `request.bytes.max`, leaving room for the array brackets. */
+export const MAX_BATCH_BYTES = 511_000;
+
+/** One add-contacts request: contacts already serialised, with the file line each came from. */
+export interface Batch {
+  /** Position in the file, the same on every read of the same file: the journal's key. */
+  readonly index: number;
+  readonly json: readonly string[];
+  readonly lines: readonly number[];
+  readonly bytes: number;
+}
+
+/**
+ * Groups serialised contacts into batches of at most `maxContacts` and `maxBytes`. Batch
+ * boundaries depend only on the file and these limits, so a restart recomputes the same batches
+ * and the journal's indices still name them.
+ */
+export class Batcher {
+  private json: string[] = [];
+  private lines: number[] = [];
+  private bytes = 2;
+  private nextIndex = 0;
+
+  constructor(
+    private readonly maxContacts = MAX_CONTACTS_PER_BATCH,
+    private readonly maxBytes = MAX_BATCH_BYTES,
+  ) {}
+
+  /** Adds a contact; returns the batch it completed, if any. */
+  add(contactJson: string, line: number): Batch | undefined {
+    const size = Buffer.byteLength(contactJson) + 1;
+    let completed: Batch | undefined;
+    if (this.json.length > 0 && this.bytes + size > this.maxBytes) completed = this.take();
+    this.json.push(contactJson);
+    this.lines.push(line);
+    this.bytes += size;
+    if (this.json.length >= this.maxContacts) {
+      if (completed) throw new Error("Batcher: two batches completed by one contact");
+      completed = this.take();
+    }
+    return completed;
+  }
+
+  /** The last, partial batch. */
+  flush(): Batch | undefined {
+    return this.json.length > 0 ? this.take() : undefined;
+  }
+
+  private take(): Batch {
+    const batch: Batch = { index: this.nextIndex++, json: this.json, lines: this.lines, bytes: this.bytes };
+    this.json = [];
+    this.lines = [];
+    this.bytes = 2;
+    return batch;
+  }
+}
+
+export function batchBody(batch: Pick<Batch, "json">): string {
+  return `[${batch.json.join(",")}]`;
+}

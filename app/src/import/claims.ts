@@ -1,0 +1,205 @@
+import { lstat, readdir, rename, stat, utimes, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Clock } from "../time/clock";
+import { CLAIM_SEPARATOR, isIgnored, nameProblem, timestampForName, type DataLayout } from "./layout";
+
+export interface InboxScan {
+  /** Files ready to import, oldest first. */
+  readonly ready: readonly string[];
+  /** Files the importer will not take (unsafe names, symlinks, other types), with the reason. */
+  readonly refused: ReadonlyArray<{ readonly name: string; readonly reason: string }>;
+  /** Files waiting in the inbox (ready or still settling), and the age of the oldest in seconds. */
+  readonly depth: number;
+  readonly oldestAgeSeconds: number;
+}
+
+export interface ClaimSettings {
+  readonly replicaId: string;
+  /** A claim not heartbeated for this long belongs to a dead replica and is taken over. */
+  readonly claimTimeoutMs: number;
+  /** Files younger than this, or whose size changed since the last scan, are still being written. */
+  readonly settleMs: number;
+}
+
+/**
+ * Claims files on a shared volume so that any number of replicas import each file once. A claim
+ * is an atomic rename from inbox/ into processing/ under the claimer's name: of two replicas
+ * racing for a file exactly one rename succeeds. The holder heartbeats through the file's mtime;
+ * a claim whose mtime is older than the timeout is taken over, again by one atomic rename. This
+ * works on NFS, where inotify sees nothing other clients write, so the inbox is scanned.
+ */
+export class ClaimStore {
+  private readonly sizes = new Map<string, number>();
+
+  constructor(
+    private readonly layout: DataLayout,
+    private readonly settings: ClaimSettings,
+    private readonly clock: Clock,
+  ) {
+    if (settings.replicaId.includes(CLAIM_SEPARATOR) || settings.replicaId.includes("/")) {
+      throw new Error(`replica id "${settings.replicaId}" must not contain "${CLAIM_SEPARATOR}" or "/"`);
+    }
+  }
+
+  async scanInbox(): Promise<InboxScan> {
+    const now = this.clock.now();
+    const entries = await readdir(this.layout.inbox);
+    const ready: Array<{ name: string; mtimeMs: number }> = [];
+    const refused: Array<{ name: string; reason: string }> = [];
+    let depth = 0;
+    let oldest = now;
+    const seen = new Set<string>();
+    for (const name of entries) {
+      if (isIgnored(name)) continue;
+      let info;
+      try {
+        info = await lstat(path.join(this.layout.inbox, name));
+      } catch {
+        continue; // claimed by another replica between readdir and lstat
+      }
+      if (info.isSymbolicLink()) {
+        refused.push({
+          name,
+          reason:
+            "symbolic links are not imported (one could point outside the shared volume): copy the file in instead",
+        });
+        continue;
+      }
+      if (!info.isFile()) continue;
+      const problem = nameProblem(name);
+      if (problem) {
+        refused.push({ name, reason: problem });
+        continue;
+      }
+      depth += 1;
+      seen.add(name);
+      oldest = Math.min(oldest, info.mtimeMs);
+      const previousSize = this.sizes.get(name);
+      this.sizes.set(name, info.size);
+      const settled =
+        now - info.mtimeMs >= this.settings.settleMs &&
+        (this.settings.settleMs === 0 || previousSize === info.size);
+      if (settled) ready.push({ name, mtimeMs: info.mtimeMs });
+    }
+    for (const name of this.sizes.keys()) if (!seen.has(name)) this.sizes.delete(name);
+    ready.sort((a, b) => a.mtimeMs - b.mtimeMs || a.name.localeCompare(b.name));
+    return {
+      ready: ready.map((entry) => entry.name),
+      refused,
+      depth,
+      oldestAgeSeconds: depth === 0 ? 0 : (now - oldest) / 1000,
+    };
+  }
+
+  /** Claims an inbox file; undefined when another replica was first. */
+  async claim(name: string): Promise<Claim | undefined> {
+    const target = this.claimPath(name);
+    try {
+      await rename(path.join(this.layout.inbox, name), target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+    const claim = new Claim(this.layout, name, target, this.clock);
+    await claim.heartbeat();
+    return claim;
+  }
+
+  /** Takes over claims whose holder stopped heartbeating; returns those this replica won. */
+  async recoverStale(): Promise<Claim[]> {
+    const now = this.clock.now();
+    const won: Claim[] = [];
+    for (const entry of await readdir(this.layout.processing)) {
+      const separator = entry.lastIndexOf(CLAIM_SEPARATOR);
+      if (separator <= 0) continue;
+      const owner = entry.slice(separator + 1);
+      if (owner === this.settings.replicaId) continue;
+      const from = path.join(this.layout.processing, entry);
+      let info;
+      try {
+        info = await stat(from);
+      } catch {
+        continue;
+      }
+      if (now - info.mtimeMs < this.settings.claimTimeoutMs) continue;
+      const name = entry.slice(0, separator);
+      const to = this.claimPath(name);
+      try {
+        await rename(from, to);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+        throw error;
+      }
+      const claim = new Claim(this.layout, name, to, this.clock);
+      await claim.heartbeat();
+      won.push(claim);
+    }
+    return won;
+  }
+
+  /** Moves a file the importer will not take out of the inbox, with the reason beside it. */
+  async refuse(name: string, reason: string): Promise<string | undefined> {
+    const base = `${timestampForName(this.clock.now())}-${name}`;
+    const target = path.join(this.layout.rejects, base);
+    try {
+      await rename(path.join(this.layout.inbox, name), target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+    await writeFile(`${target}.reason.txt`, `${reason}\n`);
+    return target;
+  }
+
+  private claimPath(name: string): string {
+    return path.join(this.layout.processing, `${name}${CLAIM_SEPARATOR}${this.settings.replicaId}`);
+  }
+}
+
+/** A file this replica holds in processing/. */
+export class Claim {
+  constructor(
+    private readonly layout: DataLayout,
+    /** The name the writer gave the file. */
+    readonly name: string,
+    /** Where the claimed file is now. */
+    readonly path: string,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Renews the claim; false when it was lost (taken over after a stall). */
+  async heartbeat(): Promise<boolean> {
+    const now = new Date(this.clock.now());
+    try {
+      await utimes(this.path, now, now);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw error;
+    }
+  }
+
+  /** Puts the file back in the inbox (graceful shutdown): another replica resumes it from its journal. */
+  async release(): Promise<void> {
+    await rename(this.path, path.join(this.layout.inbox, this.name)).catch(ignoreMissing);
+  }
+
+  /** Moves the imported file to the archive; returns its new path. */
+  async archive(): Promise<string> {
+    const target = path.join(this.layout.archive, `${timestampForName(this.clock.now())}-${this.name}`);
+    await rename(this.path, target);
+    return target;
+  }
+
+  /** Moves a file refused as a whole to rejects/, with the reason beside it. */
+  async reject(reason: string): Promise<string> {
+    const target = path.join(this.layout.rejects, `${timestampForName(this.clock.now())}-${this.name}`);
+    await rename(this.path, target);
+    await writeFile(`${target}.reason.txt`, `${reason}\n`);
+    return target;
+  }
+}
+
+function ignoreMissing(error: NodeJS.ErrnoException): void {
+  if (error.code !== "ENOENT") throw error;
+}

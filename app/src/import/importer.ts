@@ -1,0 +1,381 @@
+import { open, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { ImportConfig } from "../config";
+import type { GenesysClient } from "../genesys/client";
+import {
+  ClientClosedError,
+  GenesysHttpError,
+  RateLimitDeferredError,
+  RequestTooLargeError,
+} from "../genesys/errors";
+import { fullJitterDelayMs } from "../genesys/backoff";
+import type { Clock, Random } from "../time/clock";
+import { batchBody, Batcher, type Batch } from "./batcher";
+import type { Claim } from "./claims";
+import { fileIdentity, Journal } from "./journal";
+import { formatOf, timestampForName, type DataLayout } from "./layout";
+import type { ImportMetrics } from "./metrics";
+import { readContactsFile, type ReadEvent } from "./readers";
+import { csvField, RejectsReport } from "./rejects";
+import { RowValidator } from "./rows";
+
+export interface ImportDependencies {
+  readonly client: GenesysClient;
+  readonly contactListId: string;
+  readonly config: ImportConfig;
+  readonly layout: DataLayout;
+  readonly metrics: ImportMetrics;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly random: Random;
+  /** Aborted on shutdown: stop reading, let batches in flight finish, keep the journal. */
+  readonly signal: AbortSignal;
+  /** Called with progress as rows are read and batches acknowledged. */
+  readonly onProgress?: (progress: FileProgress) => void;
+}
+
+export interface FileProgress {
+  readonly name: string;
+  rowsRead: number;
+  accepted: number;
+  rejected: number;
+  synced: number;
+  /** Rows in batches the journal already listed (sent before a crash or a handover). */
+  alreadySynced: number;
+  batchesSent: number;
+}
+
+export type FileStatus = "imported" | "imported_with_rejects" | "partial" | "rejected" | "released";
+
+export interface FileOutcome extends FileProgress {
+  readonly status: FileStatus;
+  readonly reason?: string;
+  readonly rejectsReport?: string;
+  readonly remainder?: string;
+  readonly movedTo?: string;
+  readonly elapsedSeconds: number;
+}
+
+const CONTACTS_ROUTE = "/api/v2/outbound/contactlists/{contactListId}/contacts";
+
+/**
+ * Imports one claimed file into the contact list: reads it as a stream, validates every row,
+ * posts batches (several in flight, paced by the client), and records each acknowledged batch in
+ * the journal before counting it. Bad rows go to the rejects report with their line; the good
+ * rows of the same file still sync. On shutdown the file goes back to the inbox with its journal,
+ * so whichever replica takes it next resumes after the last acknowledged batch.
+ */
+export async function importClaimedFile(claim: Claim, deps: ImportDependencies): Promise<FileOutcome> {
+  const { layout, config, logger, clock, metrics } = deps;
+  const started = clock.now();
+  const progress: FileProgress = {
+    name: claim.name,
+    rowsRead: 0,
+    accepted: 0,
+    rejected: 0,
+    synced: 0,
+    alreadySynced: 0,
+    batchesSent: 0,
+  };
+  const format = formatOf(claim.name)!;
+  const stamp = timestampForName(started);
+  const identity = await fileIdentity(claim.path, claim.name);
+  const journal = await Journal.open(path.join(layout.state, `${claim.name}.journal`), identity);
+  const rejects = new RejectsReport(
+    path.join(layout.rejects, `${stamp}-${claim.name}.rejects.csv`),
+    path.join(layout.rejects, `.${claim.name}.rejects.csv.partial`),
+  );
+  const validator = new RowValidator(config);
+  const batcher = new Batcher();
+  const inFlight = new Set<Promise<void>>();
+  const stopping = new AbortController();
+  const stop = () => stopping.abort();
+  deps.signal.addEventListener("abort", stop, { once: true });
+  let claimLost = false;
+  let failure: unknown;
+  let header: readonly string[] | undefined;
+  let stoppedAt: Extract<ReadEvent, { type: "stop" }> | undefined;
+  const heartbeat = keepClaimAlive(claim, deps, stopping.signal, () => {
+    claimLost = true;
+    stopping.abort();
+  });
+  const log = logger.child({ file: claim.name });
+  if (journal.acknowledged.size > 0)
+    log.info(
+      { acknowledgedBatches: journal.acknowledged.size },
+      "resuming after the batches the journal lists",
+    );
+
+  const reject = async (line: number, reason: string, record?: Readonly<Record<string, string>>) => {
+    progress.rejected += 1;
+    metrics.rows.inc({ outcome: "rejected" });
+    await rejects.add(line, reason, record);
+  };
+
+  const dispatch = async (batch: Batch) => {
+    if (journal.acknowledged.has(batch.index)) {
+      progress.alreadySynced += batch.json.length;
+      return;
+    }
+    while (inFlight.size >= config.batchesInFlight) await Promise.race(inFlight);
+    if (failure) throw failure;
+    const task = sendWithRetries(batch, deps, stopping.signal)
+      .then(async (refused) => {
+        await journal.record(batch.index);
+        const synced = batch.json.length - refused.length;
+        progress.synced += synced;
+        progress.batchesSent += 1;
+        metrics.rows.inc({ outcome: "synced" }, synced);
+        for (const { line, reason } of refused) await reject(line, reason);
+        deps.onProgress?.(progress);
+      })
+      .catch((error: unknown) => {
+        failure ??= error;
+      })
+      .finally(() => inFlight.delete(task));
+    inFlight.add(task);
+  };
+
+  try {
+    for await (const event of readContactsFile(claim.path, format, {
+      maxRecordBytes: config.maxRecordBytes,
+    })) {
+      if (stopping.signal.aborted || failure) break;
+      if (event.type === "header") {
+        const problems = validator.headerProblems(event.columns);
+        if (problems.length > 0) return await refuseWhole(problems.join("; "));
+        header = event.columns;
+        continue;
+      }
+      if (event.type === "stop") {
+        stoppedAt = event;
+        break;
+      }
+      progress.rowsRead += 1;
+      metrics.rows.inc({ outcome: "read" });
+      if (event.type === "bad") {
+        await reject(event.line, `line ${event.line} ${event.reason}`, event.record);
+        continue;
+      }
+      const verdict = validator.validate(event.line, event.record);
+      if (!verdict.ok) {
+        await reject(event.line, `line ${event.line} ${verdict.reason}`, event.record);
+        continue;
+      }
+      progress.accepted += 1;
+      metrics.rows.inc({ outcome: "accepted" });
+      const json = JSON.stringify({ id: verdict.id, contactListId: deps.contactListId, data: verdict.data });
+      const batch = batcher.add(json, event.line);
+      if (batch) await dispatch(batch);
+      if (progress.rowsRead % 1_000 === 0) deps.onProgress?.(progress);
+    }
+    if (!stopping.signal.aborted && !failure) {
+      const last = batcher.flush();
+      if (last) await dispatch(last);
+    }
+    await Promise.all(inFlight);
+  } catch (error) {
+    failure ??= error;
+    await Promise.all(inFlight);
+  } finally {
+    stopping.abort();
+    deps.signal.removeEventListener("abort", stop);
+    await heartbeat;
+  }
+
+  if (claimLost || deps.signal.aborted || failure) {
+    await journal.close();
+    await rejects.discard();
+    if (!claimLost) await claim.release();
+    metrics.files.inc({ outcome: "released" });
+    const reason = claimLost
+      ? "the claim was taken over by another replica (this one stalled past IMPORT_CLAIM_TIMEOUT_SECONDS)"
+      : failure
+        ? `stopped by an error: ${failure instanceof Error ? failure.message : String(failure)}`
+        : "shutting down";
+    log.warn(
+      { ...progress, reason },
+      "import stopped before the end of the file; acknowledged batches are in the journal",
+    );
+    if (failure && !(failure instanceof ClientClosedError)) throw failure;
+    return { ...progress, status: "released", reason, elapsedSeconds: (clock.now() - started) / 1000 };
+  }
+
+  if (header === undefined && format === "csv") return refuseWhole("the file is empty: it has no header row");
+  if (format === "ndjson" && progress.rowsRead === 0)
+    return refuseWhole("the file has no contacts: it is empty");
+
+  let remainder: string | undefined;
+  if (stoppedAt) {
+    await reject(
+      stoppedAt.line,
+      `line ${stoppedAt.line} ${stoppedAt.reason}; the rest of the file from this line was not read`,
+    );
+    remainder = path.join(
+      layout.rejects,
+      `${stamp}-${claim.name}.remainder${format === "csv" ? ".csv" : ".ndjson"}`,
+    );
+    await copyRemainder(claim.path, stoppedAt.offset, remainder, format === "csv" ? header : undefined);
+  }
+  const rejectsReport = await rejects.finish();
+  const status: FileStatus = stoppedAt
+    ? "partial"
+    : progress.rejected > 0
+      ? "imported_with_rejects"
+      : "imported";
+  const movedTo = await claim.archive();
+  const outcome: FileOutcome = {
+    ...progress,
+    status,
+    movedTo,
+    ...(rejectsReport ? { rejectsReport } : {}),
+    ...(remainder ? { remainder } : {}),
+    ...(stoppedAt ? { reason: `line ${stoppedAt.line} ${stoppedAt.reason}` } : {}),
+    elapsedSeconds: (clock.now() - started) / 1000,
+  };
+  await writeFile(`${movedTo}.summary.json`, `${JSON.stringify(outcome, null, 2)}\n`);
+  await journal.remove();
+  metrics.files.inc({ outcome: status });
+  const fields = { ...progress, status, rejectsReport, remainder };
+  if (progress.rowsRead === 0) log.warn(fields, "file had a header but no rows");
+  else if (status === "imported") log.info(fields, "file imported");
+  else log.warn(fields, "file imported; some rows are in the rejects report");
+  return outcome;
+
+  async function refuseWhole(reason: string): Promise<FileOutcome> {
+    await journal.remove();
+    await rejects.discard();
+    const movedTo = await claim.reject(reason);
+    metrics.files.inc({ outcome: "rejected" });
+    log.warn({ reason, movedTo }, "file refused as a whole");
+    return {
+      ...progress,
+      status: "rejected",
+      reason,
+      movedTo,
+      elapsedSeconds: (clock.now() - started) / 1000,
+    };
+  }
+}
+
+/**
+ * Posts one batch until Genesys acknowledges it: a request handed back as deferred waits its
+ * Retry-After; transient failures that outlast the client's own retries wait and try again;
+ * a 400 splits the batch to find the contacts Genesys refuses, which are returned (with their
+ * line) to be reported while the rest sync. Only shutdown ends the attempts.
+ */
+async function sendWithRetries(
+  batch: Batch,
+  deps: ImportDependencies,
+  signal: AbortSignal,
+): Promise<Array<{ line: number; reason: string }>> {
+  const started = deps.clock.now();
+  const refused = await sendPart(batch.json, batch.lines, deps, signal);
+  deps.metrics.batchDuration.observe((deps.clock.now() - started) / 1000);
+  return refused;
+}
+
+async function sendPart(
+  json: readonly string[],
+  lines: readonly number[],
+  deps: ImportDependencies,
+  signal: AbortSignal,
+): Promise<Array<{ line: number; reason: string }>> {
+  for (let attempt = 0; ; attempt += 1) {
+    if (signal.aborted) throw new ClientClosedError();
+    try {
+      await deps.client.request({
+        method: "POST",
+        path: `/api/v2/outbound/contactlists/${encodeURIComponent(deps.contactListId)}/contacts`,
+        route: CONTACTS_ROUTE,
+        jsonBody: batchBody({ json }),
+      });
+      return [];
+    } catch (error) {
+      if (error instanceof ClientClosedError) throw error;
+      const refusedByGenesys =
+        (error instanceof GenesysHttpError && error.status === 400) || error instanceof RequestTooLargeError;
+      if (refusedByGenesys) {
+        if (json.length === 1) {
+          return [
+            {
+              line: lines[0]!,
+              reason: `line ${lines[0]} was refused by Genesys Cloud: ${(error as Error).message}`,
+            },
+          ];
+        }
+        const half = Math.ceil(json.length / 2);
+        return [
+          ...(await sendPart(json.slice(0, half), lines.slice(0, half), deps, signal)),
+          ...(await sendPart(json.slice(half), lines.slice(half), deps, signal)),
+        ];
+      }
+      const waitMs =
+        error instanceof RateLimitDeferredError
+          ? error.retryAfterMs
+          : Math.max(
+              1_000,
+              fullJitterDelayMs(attempt, { initialDelayMs: 5_000, maxDelayMs: 60_000 }, deps.random),
+            );
+      deps.logger.warn(
+        {
+          err: { message: (error as Error).message, code: (error as { code?: string }).code },
+          retryInMs: waitMs,
+          attempt,
+        },
+        "a batch could not be sent yet; it stays in the file and will be sent again",
+      );
+      try {
+        await deps.clock.sleep(waitMs, signal);
+      } catch {
+        throw new ClientClosedError();
+      }
+    }
+  }
+}
+
+async function keepClaimAlive(
+  claim: Claim,
+  deps: ImportDependencies,
+  signal: AbortSignal,
+  onLost: () => void,
+): Promise<void> {
+  const everyMs = Math.max(250, (deps.config.claimTimeoutSeconds * 1000) / 4);
+  while (!signal.aborted) {
+    try {
+      await deps.clock.sleep(everyMs, signal);
+    } catch {
+      return;
+    }
+    if (!(await claim.heartbeat())) {
+      onLost();
+      return;
+    }
+  }
+}
+
+/** Copies the unread part of a file, after the header row for CSV, so it can be fixed and dropped again. */
+async function copyRemainder(
+  source: string,
+  offset: number,
+  target: string,
+  header: readonly string[] | undefined,
+): Promise<void> {
+  const input = await open(source, "r");
+  const output = await open(target, "w");
+  try {
+    if (header) await output.write(`${header.map(csvField).join(",")}\n`);
+    const buffer = Buffer.alloc(1 << 20);
+    for (let position = offset; ;) {
+      const { bytesRead } = await input.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) break;
+      await output.write(buffer.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+    await output.sync();
+  } finally {
+    await input.close();
+    await output.close();
+  }
+}

@@ -1,0 +1,72 @@
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+
+/**
+ * The data directory on the shared ReadWriteMany volume:
+ *
+ *   inbox/       writers drop files here, written elsewhere (or under a dot-name) and renamed in
+ *   processing/  files claimed by a replica: `<name>~<replica>`, heartbeated through their mtime
+ *   archive/     imported files, `<UTC time>-<name>`, each with `<...>.summary.json`
+ *   rejects/     row reports `<UTC time>-<name>.rejects.csv`, unread remainders, refused files
+ *   state/       crash-safety journals of acknowledged batches, one per file in progress
+ */
+export interface DataLayout {
+  readonly root: string;
+  readonly inbox: string;
+  readonly processing: string;
+  readonly archive: string;
+  readonly rejects: string;
+  readonly state: string;
+}
+
+export function dataLayout(root: string): DataLayout {
+  return {
+    root,
+    inbox: path.join(root, "inbox"),
+    processing: path.join(root, "processing"),
+    archive: path.join(root, "archive"),
+    rejects: path.join(root, "rejects"),
+    state: path.join(root, "state"),
+  };
+}
+
+export async function ensureLayout(layout: DataLayout): Promise<void> {
+  for (const dir of [layout.inbox, layout.processing, layout.archive, layout.rejects, layout.state]) {
+    await mkdir(dir, { recursive: true });
+  }
+}
+
+/** Separates the original name from the replica that claimed it. */
+export const CLAIM_SEPARATOR = "~";
+
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,199}$/;
+
+/** Names the importer takes: no path tricks, no claim separator, a supported extension. */
+export function nameProblem(name: string): string | undefined {
+  if (name.includes(".."))
+    return `the name "${name}" contains "..": rename it (letters, digits, . _ - @ + = only)`;
+  if (!SAFE_NAME.test(name))
+    return `the name "${name}" has characters the importer does not accept: use letters, digits, . _ - @ + = only`;
+  if (formatOf(name) === undefined)
+    return `"${name}" is neither .csv nor .ndjson/.jsonl: drop contacts as CSV (header row = contact-list columns) or NDJSON`;
+  return undefined;
+}
+
+export type FileFormat = "csv" | "ndjson";
+
+export function formatOf(name: string): FileFormat | undefined {
+  const lower = name.toLowerCase();
+  if (lower.endsWith(".csv")) return "csv";
+  if (lower.endsWith(".ndjson") || lower.endsWith(".jsonl")) return "ndjson";
+  return undefined;
+}
+
+/** Writers' temporary names, left alone until they are renamed. */
+export function isIgnored(name: string): boolean {
+  return name.startsWith(".") || name.endsWith(".tmp") || name.endsWith(".part") || name.endsWith(".partial");
+}
+
+/** `2026-11-21T08-00-00-000Z`: sortable and safe in file names. */
+export function timestampForName(ms: number): string {
+  return new Date(ms).toISOString().replace(/[:.]/g, "-");
+}

@@ -1,0 +1,48 @@
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+/** The import's Prometheus metrics, on the service's registry. */
+export class ImportMetrics {
+  readonly rows: Counter<"outcome">;
+  readonly files: Counter<"outcome">;
+  readonly batchDuration: Histogram;
+  readonly inboxFiles: Gauge;
+  readonly oldestInboxFileAgeSeconds: Gauge;
+  readonly filesInProgress: Gauge;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.rows = new Counter({
+      name: "import_rows_total",
+      help: "Contact rows by outcome: read, accepted (valid), rejected (reported), synced (acknowledged by Genesys Cloud)",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.files = new Counter({
+      name: "import_files_total",
+      help: "Files by outcome: imported, imported_with_rejects, partial (unreadable remainder kept), rejected, released (shutdown)",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.batchDuration = new Histogram({
+      name: "import_batch_duration_seconds",
+      help: "Time from sending a batch of contacts until Genesys Cloud acknowledged it, waits and retries included",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180],
+      registers,
+    });
+    this.inboxFiles = new Gauge({
+      name: "import_inbox_files",
+      help: "Files waiting in inbox/ at the last scan",
+      registers,
+    });
+    this.oldestInboxFileAgeSeconds = new Gauge({
+      name: "import_inbox_oldest_file_age_seconds",
+      help: "Age of the oldest file waiting in inbox/ at the last scan (0 when empty)",
+      registers,
+    });
+    this.filesInProgress = new Gauge({
+      name: "import_files_in_progress",
+      help: "Files this replica is importing",
+      registers,
+    });
+  }
+}

@@ -1,0 +1,208 @@
+import { createReadStream } from "node:fs";
+import { parse } from "csv-parse";
+import type { FileFormat } from "./layout";
+
+/** What reading a contacts file yields, in file order. */
+export type ReadEvent =
+  | { readonly type: "header"; readonly columns: readonly string[] }
+  | { readonly type: "row"; readonly line: number; readonly record: Readonly<Record<string, string>> }
+  | {
+      readonly type: "bad";
+      readonly line: number;
+      readonly reason: string;
+      readonly record?: Readonly<Record<string, string>>;
+    }
+  /**
+   * The file cannot be read past this point (an unterminated quote, a record over the size
+   * limit): nothing after `offset` was read, so the rest is kept for the operator to fix.
+   */
+  | { readonly type: "stop"; readonly line: number; readonly reason: string; readonly offset: number };
+
+export interface ReadOptions {
+  /** Largest record accepted, in bytes; a larger one is reported, never buffered whole. */
+  readonly maxRecordBytes: number;
+}
+
+export function readContactsFile(
+  file: string,
+  format: FileFormat,
+  options: ReadOptions,
+): AsyncGenerator<ReadEvent> {
+  return format === "csv" ? readCsv(file, options) : readNdjson(file, options);
+}
+
+const REPLACEMENT = "\uFFFD";
+
+/**
+ * CSV with a header row (the contact-list columns): BOM, CRLF or LF, quoted fields with commas,
+ * quotes and newlines. Streams: memory holds one record at a time, whatever the file's size.
+ * Per-row problems (field count, bytes that are not UTF-8) reject that row and reading goes on;
+ * a quoting error or an oversized record ends the reading there, because csv-parse cannot
+ * reliably find the next record after one.
+ */
+export async function* readCsv(file: string, options: ReadOptions): AsyncGenerator<ReadEvent> {
+  const parser = parse({
+    bom: true,
+    info: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    // Skipping keeps the records parsed before an error; the async iterator would drop them.
+    skip_records_with_error: true,
+    record_delimiter: ["\r\n", "\n"],
+    max_record_size: options.maxRecordBytes,
+  });
+  let stop: { recordsBefore: number; reason: string } | undefined;
+  parser.on("skip", (error: Error & { code?: string }) => {
+    stop ??= { recordsBefore: parser.info.records, reason: csvErrorReason(error, options.maxRecordBytes) };
+  });
+  const source = createReadStream(file);
+  source.pipe(parser);
+  let header: string[] | undefined;
+  let consumed = 0;
+  let previousEndLine = 0;
+  let endOffset = 0;
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: string[];
+      info: { lines: number; bytes: number };
+    }>) {
+      if (stop && consumed >= stop.recordsBefore) break;
+      consumed += 1;
+      const line = previousEndLine + 1;
+      previousEndLine = info.lines;
+      endOffset = info.bytes;
+      if (!header) {
+        header = record.map((column) => column.trim());
+        yield { type: "header", columns: header };
+        continue;
+      }
+      if (record.length !== header.length) {
+        yield {
+          type: "bad",
+          line,
+          reason: `has ${record.length} fields where the header has ${header.length}`,
+        };
+        continue;
+      }
+      const mapped: Record<string, string> = {};
+      let undecodable = false;
+      for (let index = 0; index < header.length; index += 1) {
+        const value = record[index]!;
+        if (value.includes(REPLACEMENT)) undecodable = true;
+        mapped[header[index]!] = value;
+      }
+      if (undecodable) {
+        yield { type: "bad", line, reason: "is not valid UTF-8: save the file as UTF-8" };
+        continue;
+      }
+      yield { type: "row", line, record: mapped };
+    }
+  } finally {
+    source.destroy();
+    parser.destroy();
+  }
+  if (stop) yield { type: "stop", line: previousEndLine + 1, reason: stop.reason, offset: endOffset };
+}
+
+function csvErrorReason(error: Error & { code?: string }, maxRecordBytes: number): string {
+  switch (error.code) {
+    case "CSV_MAX_RECORD_SIZE":
+      return `starts a record longer than ${maxRecordBytes} bytes (IMPORT_MAX_RECORD_BYTES); is a closing quote missing, or a line not split?`;
+    case "CSV_QUOTE_NOT_CLOSED":
+      return "opens a quoted field that is never closed: add the closing quote";
+    case "CSV_INVALID_CLOSING_QUOTE":
+      return 'has a quote inside a quoted field that is not doubled: write "" for a quote inside quotes';
+    default:
+      return `cannot be parsed as CSV (${error.message})`;
+  }
+}
+
+/**
+ * NDJSON: one JSON object per line, values strings, numbers or booleans. A bad line (too long,
+ * not UTF-8, not an object) rejects that line only: the next newline is always a fresh start.
+ */
+export async function* readNdjson(file: string, options: ReadOptions): AsyncGenerator<ReadEvent> {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let line = 0;
+  for await (const raw of splitLines(file, options.maxRecordBytes)) {
+    line += 1;
+    if (raw === "too-long") {
+      yield {
+        type: "bad",
+        line,
+        reason: `is longer than ${options.maxRecordBytes} bytes (IMPORT_MAX_RECORD_BYTES)`,
+      };
+      continue;
+    }
+    let text: string;
+    try {
+      text = decoder.decode(raw);
+    } catch {
+      yield { type: "bad", line, reason: "is not valid UTF-8: save the file as UTF-8" };
+      continue;
+    }
+    if (line === 1 && text.startsWith("\uFEFF")) text = text.slice(1);
+    if (text.trim() === "") continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      yield { type: "bad", line, reason: `is not valid JSON (${(error as Error).message})` };
+      continue;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      yield { type: "bad", line, reason: "is not a JSON object: write one contact object per line" };
+      continue;
+    }
+    const record: Record<string, string> = {};
+    let nested: string | undefined;
+    for (const [key, field] of Object.entries(value)) {
+      if (field === null) record[key] = "";
+      else if (typeof field === "string" || typeof field === "number" || typeof field === "boolean")
+        record[key] = String(field);
+      else nested ??= key;
+    }
+    if (nested !== undefined) {
+      yield {
+        type: "bad",
+        line,
+        reason: `field "${nested}" is an object or array; contact-list columns hold text`,
+      };
+      continue;
+    }
+    yield { type: "row", line, record };
+  }
+}
+
+/** Lines as byte buffers (without \n or \r\n), never holding more than `maxBytes` of one line. */
+async function* splitLines(file: string, maxBytes: number): AsyncGenerator<Buffer | "too-long"> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let overflow = false;
+  const finish = (tail: Buffer): Buffer | "too-long" => {
+    if (overflow || pendingBytes + tail.length > maxBytes) return "too-long";
+    const whole = pending.length === 0 ? tail : Buffer.concat([...pending, tail]);
+    return whole.length > 0 && whole[whole.length - 1] === 0x0d ? whole.subarray(0, whole.length - 1) : whole;
+  };
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let newline = chunk.indexOf(0x0a, start); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+      yield finish(chunk.subarray(start, newline));
+      pending = [];
+      pendingBytes = 0;
+      overflow = false;
+      start = newline + 1;
+    }
+    const rest = chunk.subarray(start);
+    if (overflow) continue;
+    if (pendingBytes + rest.length > maxBytes) {
+      overflow = true;
+      pending = [];
+      pendingBytes = 0;
+    } else if (rest.length > 0) {
+      pending.push(Buffer.from(rest));
+      pendingBytes += rest.length;
+    }
+  }
+  if (overflow || pendingBytes > 0) yield finish(Buffer.alloc(0));
+}

@@ -1,0 +1,89 @@
+import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
+import type { ImportConfig } from "../config";
+
+export type RowVerdict =
+  | { readonly ok: true; readonly id: string; readonly data: Record<string, string> }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Turns a file's rows into contact data, or says why a row cannot be imported: the id column
+ * present and non-empty (a stable id makes posting again an upsert), phone columns normalised to
+ * E.164 with the default country, at least one phone number, no id repeated within the window.
+ */
+export class RowValidator {
+  /** Ids seen recently, with their line; bounded so memory does not grow with the file. */
+  private readonly recentIds = new Map<string, number>();
+
+  constructor(
+    private readonly config: ImportConfig,
+    /** How many recent ids are remembered to catch duplicates (default 200,000). */
+    private readonly duplicateWindow = 200_000,
+  ) {}
+
+  /** Problems with the header that make the whole file unusable, each naming the fix. */
+  headerProblems(columns: readonly string[]): string[] {
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    for (const column of columns) {
+      if (column === "") problems.push("the header has an empty column name: name every column");
+      else if (seen.has(column)) problems.push(`the header names "${column}" twice`);
+      seen.add(column);
+    }
+    if (!seen.has(this.config.idColumn)) {
+      problems.push(
+        `the header has no "${this.config.idColumn}" column (IMPORT_ID_COLUMN): add a stable id to every row`,
+      );
+    }
+    if (!this.config.phoneColumns.some((column) => seen.has(column))) {
+      problems.push(
+        `the header has none of the phone columns ${this.config.phoneColumns.join(", ")} (IMPORT_PHONE_COLUMNS)`,
+      );
+    }
+    if (this.config.columns.length > 0) {
+      const allowed = new Set(this.config.columns);
+      const unknown = columns.filter((column) => column !== "" && !allowed.has(column));
+      if (unknown.length > 0) {
+        problems.push(
+          `columns ${unknown.map((column) => `"${column}"`).join(", ")} are not columns of the contact list ` +
+            `(${this.config.columns.join(", ")}): rename them, or add them to the list and to IMPORT_COLUMNS`,
+        );
+      }
+    }
+    return problems;
+  }
+
+  validate(line: number, record: Readonly<Record<string, string>>): RowVerdict {
+    const id = (record[this.config.idColumn] ?? "").trim();
+    if (id === "") return { ok: false, reason: `has no ${this.config.idColumn}` };
+    if (this.config.columns.length > 0) {
+      const allowed = new Set(this.config.columns);
+      const unknown = Object.keys(record).find((column) => !allowed.has(column));
+      if (unknown !== undefined)
+        return { ok: false, reason: `has a field "${unknown}" that is not a column of the contact list` };
+    }
+    const data: Record<string, string> = { ...record };
+    let phones = 0;
+    for (const column of this.config.phoneColumns) {
+      const raw = (record[column] ?? "").trim();
+      if (raw === "") continue;
+      const parsed = parsePhoneNumberFromString(raw, this.config.defaultCountry as CountryCode);
+      if (!parsed || !parsed.isValid()) {
+        return {
+          ok: false,
+          reason: `column ${column}: "${raw}" is not a valid phone number (default country ${this.config.defaultCountry})`,
+        };
+      }
+      data[column] = parsed.number;
+      phones += 1;
+    }
+    if (phones === 0)
+      return { ok: false, reason: `has no phone number in ${this.config.phoneColumns.join(", ")}` };
+    const firstLine = this.recentIds.get(id);
+    if (firstLine !== undefined)
+      return { ok: false, reason: `repeats id ${id} from line ${firstLine}; the first row was kept` };
+    this.recentIds.set(id, line);
+    if (this.recentIds.size > this.duplicateWindow)
+      this.recentIds.delete(this.recentIds.keys().next().value!);
+    return { ok: true, id, data };
+  }
+}
