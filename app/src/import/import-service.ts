@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Clock } from "../time/clock";
-import type { ClaimStore} from "./claims";
+import type { ClaimStore } from "./claims";
 import { type Claim } from "./claims";
 import { importClaimedFile, type FileOutcome, type FileProgress, type ImportDependencies } from "./importer";
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { open, readFile, rm, stat, type FileHandle } from "node:fs/promises";
+import { open, readFile, rm, stat, truncate, type FileHandle } from "node:fs/promises";
 
 /** Identifies a file's content well enough that a journal never applies to a different file. */
 export interface FileIdentity {
@@ -52,10 +52,15 @@ export class Journal {
       matches = false;
     }
     if (matches) {
-      for (const line of lines.slice(1)) {
-        // A torn last line (a crash mid-write) is ignored: that batch is simply sent again.
+      // The last element follows the final newline: empty, or a line torn by a crash mid-write,
+      // which is ignored (that batch is simply sent again).
+      for (const line of lines.slice(1, -1)) {
         if (/^\d+$/.test(line)) acknowledged.add(Number(line));
       }
+    }
+    if (matches) {
+      // Cut a torn tail so the next append starts on a line of its own.
+      await truncate(file, Buffer.byteLength(text.slice(0, text.lastIndexOf("\n") + 1)));
     }
     const handle = await open(file, matches ? "a" : "w");
     if (!matches) {

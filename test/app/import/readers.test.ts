@@ -1,0 +1,131 @@
+import { expect } from "chai";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { readContactsFile, type ReadEvent } from "../../../app/src/import/readers";
+
+const dir = mkdtempSync(path.join(tmpdir(), "readers-"));
+
+async function read(name: string, content: string | Buffer, maxRecordBytes = 1_000): Promise<ReadEvent[]> {
+  const file = path.join(dir, name);
+  writeFileSync(file, content);
+  const events: ReadEvent[] = [];
+  for await (const event of readContactsFile(file, name.endsWith(".csv") ? "csv" : "ndjson", {
+    maxRecordBytes,
+  }))
+    events.push(event);
+  return events;
+}
+
+describe("contact file readers", () => {
+  describe("CSV", () => {
+    it("reads a BOM, CRLF, and quoted fields with commas, quotes and newlines", async () => {
+      const events = await read(
+        "a.csv",
+        '\uFEFFid,phone,note\r\n1,0851234567,"a, b"\r\n2,0851234568,"say ""hi""\nbye"\r\n',
+      );
+      expect(events[0]).to.deep.equal({ type: "header", columns: ["id", "phone", "note"] });
+      expect(events.slice(1)).to.deep.equal([
+        { type: "row", line: 2, record: { id: "1", phone: "0851234567", note: "a, b" } },
+        { type: "row", line: 3, record: { id: "2", phone: "0851234568", note: 'say "hi"\nbye' } },
+      ]);
+    });
+
+    it("rejects a row with the wrong field count and reads on", async () => {
+      const events = await read("b.csv", "id,phone\n1,2,3\n4\n5,6\n");
+      expect(events.map((event) => event.type)).to.deep.equal(["header", "bad", "bad", "row"]);
+      expect(events[1]).to.include({ line: 2, reason: "has 3 fields where the header has 2" });
+    });
+
+    it("rejects a row with bytes that are not UTF-8 and reads on", async () => {
+      const events = await read(
+        "c.csv",
+        Buffer.concat([Buffer.from("id,phone\n1,"), Buffer.from([0xff, 0xfe]), Buffer.from("\n2,b\n")]),
+      );
+      expect(events.slice(1)).to.deep.equal([
+        { type: "bad", line: 2, reason: "is not valid UTF-8: save the file as UTF-8" },
+        { type: "row", line: 3, record: { id: "2", phone: "b" } },
+      ]);
+    });
+
+    it("stops at an unterminated quote, after delivering every row before it, with the offset of the rest", async () => {
+      const content = 'id,phone\n1,a\n2,b\n3,"never closed\n4,d\n';
+      const events = await read("d.csv", content);
+      expect(events.filter((event) => event.type === "row")).to.have.length(2);
+      const stop = events.at(-1) as Extract<ReadEvent, { type: "stop" }>;
+      expect(stop.type).to.equal("stop");
+      expect(stop.line).to.equal(4);
+      expect(stop.reason).to.contain("never closed");
+      expect(content.slice(stop.offset)).to.equal('3,"never closed\n4,d\n');
+    });
+
+    it("stops at a record over the size limit (a 10 MB line) without buffering it", async () => {
+      const content = `id,phone\n1,a\n2,${"x".repeat(10 * 1024 * 1024)}\n3,c\n`;
+      const events = await read("e.csv", content, 1_048_576);
+      expect(events.map((event) => event.type)).to.deep.equal(["header", "row", "stop"]);
+      const stop = events[2] as Extract<ReadEvent, { type: "stop" }>;
+      expect(stop.reason).to.contain("longer than 1048576 bytes");
+      expect(content.slice(stop.offset, stop.offset + 4)).to.equal("2,xx");
+    });
+
+    it("yields nothing for an empty file and only the header for a header-only file", async () => {
+      expect(await read("f.csv", "")).to.deep.equal([]);
+      expect(await read("g.csv", "id,phone\r\n")).to.deep.equal([
+        { type: "header", columns: ["id", "phone"] },
+      ]);
+    });
+  });
+
+  describe("NDJSON", () => {
+    it("reads one object per line, numbers and booleans as text, and rejects bad lines only", async () => {
+      const events = await read(
+        "a.ndjson",
+        [
+          '{"id":"1","phone":"0851234567","vip":true,"age":42}',
+          "not json",
+          "[1,2]",
+          '{"id":"3","nested":{"a":1}}',
+          "",
+          '{"id":"4","phone":null}',
+        ].join("\r\n") + "\n",
+      );
+      expect(events).to.deep.equal([
+        { type: "row", line: 1, record: { id: "1", phone: "0851234567", vip: "true", age: "42" } },
+        {
+          type: "bad",
+          line: 2,
+          reason: events[1]!.type === "bad" ? (events[1] as { reason: string }).reason : "",
+        },
+        { type: "bad", line: 3, reason: "is not a JSON object: write one contact object per line" },
+        {
+          type: "bad",
+          line: 4,
+          reason: 'field "nested" is an object or array; contact-list columns hold text',
+        },
+        { type: "row", line: 6, record: { id: "4", phone: "" } },
+      ]);
+      expect((events[1] as { reason: string }).reason).to.match(/^is not valid JSON/);
+    });
+
+    it("skips a 10 MB line and resynchronises at the next newline", async () => {
+      const events = await read(
+        "b.ndjson",
+        `{"id":"1"}\n${"x".repeat(10 * 1024 * 1024)}\n{"id":"3"}\n`,
+        1_048_576,
+      );
+      expect(events.map((event) => [event.type, "line" in event ? event.line : 0])).to.deep.equal([
+        ["row", 1],
+        ["bad", 2],
+        ["row", 3],
+      ]);
+    });
+
+    it("rejects a line that is not UTF-8", async () => {
+      const events = await read(
+        "c.ndjson",
+        Buffer.concat([Buffer.from('{"id":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n{"id":"2"}\n')]),
+      );
+      expect(events.map((event) => event.type)).to.deep.equal(["bad", "row"]);
+    });
+  });
+});

@@ -1,0 +1,104 @@
+import { expect } from "chai";
+import type { ImportConfig } from "../../../app/src/config";
+import { Batcher, batchBody, MAX_BATCH_BYTES } from "../../../app/src/import/batcher";
+import { RowValidator } from "../../../app/src/import/rows";
+
+const CONFIG: ImportConfig = {
+  idColumn: "id",
+  phoneColumns: ["phone", "mobile"],
+  defaultCountry: "IE",
+  columns: [],
+  scanIntervalSeconds: 5,
+  claimTimeoutSeconds: 300,
+  settleSeconds: 5,
+  batchesInFlight: 4,
+  maxRecordBytes: 1_048_576,
+};
+
+describe("row validation", () => {
+  it("normalises phone numbers to E.164 with the default country", () => {
+    const verdict = new RowValidator(CONFIG).validate(2, {
+      id: "a",
+      phone: "085 123 4567",
+      mobile: "+44 7911 123456",
+    });
+    expect(verdict).to.deep.equal({
+      ok: true,
+      id: "a",
+      data: { id: "a", phone: "+353851234567", mobile: "+447911123456" },
+    });
+  });
+
+  it("names the problem of a bad row", () => {
+    const validator = new RowValidator(CONFIG);
+    expect(validator.validate(2, { id: "", phone: "0851234567" })).to.deep.equal({
+      ok: false,
+      reason: "has no id",
+    });
+    expect(validator.validate(3, { id: "b", phone: "12" })).to.deep.equal({
+      ok: false,
+      reason: 'column phone: "12" is not a valid phone number (default country IE)',
+    });
+    expect(validator.validate(4, { id: "c", phone: "", mobile: " " })).to.deep.equal({
+      ok: false,
+      reason: "has no phone number in phone, mobile",
+    });
+  });
+
+  it("keeps the first row of a repeated id and reports the repeat with both lines", () => {
+    const validator = new RowValidator(CONFIG);
+    expect(validator.validate(2, { id: "dup", phone: "0851234567" }).ok).to.equal(true);
+    expect(validator.validate(9, { id: "dup", phone: "0851234568" })).to.deep.equal({
+      ok: false,
+      reason: "repeats id dup from line 2; the first row was kept",
+    });
+  });
+
+  it("forgets ids beyond the window, so memory stays bounded", () => {
+    const validator = new RowValidator(CONFIG, 2);
+    for (const id of ["a", "b", "c"]) validator.validate(1, { id, phone: "0851234567" });
+    expect(validator.validate(5, { id: "a", phone: "0851234567" }).ok).to.equal(true);
+    expect(validator.validate(6, { id: "c", phone: "0851234567" }).ok).to.equal(false);
+  });
+
+  it("refuses a header without the id or phone columns, or with columns the contact list lacks", () => {
+    const strict = new RowValidator({ ...CONFIG, columns: ["id", "phone", "mobile", "name"] });
+    expect(strict.headerProblems(["id", "phone", "name"])).to.deep.equal([]);
+    const problems = strict.headerProblems(["ident", "email", "email"]);
+    expect(problems.join("\n")).to.contain('names "email" twice');
+    expect(problems.join("\n")).to.contain('no "id" column (IMPORT_ID_COLUMN)');
+    expect(problems.join("\n")).to.contain("none of the phone columns phone, mobile");
+    expect(problems.join("\n")).to.contain(
+      'columns "ident", "email", "email" are not columns of the contact list',
+    );
+  });
+});
+
+describe("batching", () => {
+  it("cuts batches at 1,000 contacts", () => {
+    const batcher = new Batcher();
+    const batches = [];
+    for (let index = 0; index < 2_500; index += 1) {
+      const batch = batcher.add(JSON.stringify({ id: String(index) }), index + 2);
+      if (batch) batches.push(batch);
+    }
+    batches.push(batcher.flush()!);
+    expect(batches.map((batch) => batch.json.length)).to.deep.equal([1_000, 1_000, 500]);
+    expect(batches.map((batch) => batch.index)).to.deep.equal([0, 1, 2]);
+    expect(batches[1]!.lines[0]).to.equal(1_002);
+  });
+
+  it("keeps every body under 512,000 bytes however large the contacts", () => {
+    const batcher = new Batcher();
+    const big = JSON.stringify({ id: "x", data: { note: "é".repeat(5_000) } });
+    const batches = [];
+    for (let index = 0; index < 300; index += 1) {
+      const batch = batcher.add(big, index);
+      if (batch) batches.push(batch);
+    }
+    batches.push(batcher.flush()!);
+    for (const batch of batches) expect(Buffer.byteLength(batchBody(batch))).to.be.at.most(MAX_BATCH_BYTES);
+    expect(batches.reduce((sum, batch) => sum + batch.json.length, 0)).to.equal(300);
+    expect(JSON.parse(batchBody(batches[0]!))).to.have.length(batches[0]!.json.length);
+  });
+});

@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { loadConfig } from "../../app/src/config";
+import { startService, type RunningService } from "../../app/src/service";
+import {
+  startSimulator,
+  type GenesysSimulator,
+  type SimulatorOptions,
+} from "../../app/src/simulator/simulator";
+import { capturedLogger } from "./capture";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+/** Environment for a service pointed at `sim`, with fast scans for tests. */
+export function serviceEnv(
+  sim: GenesysSimulator,
+  dataDir: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    GENESYS_API_BASE_URL: sim.apiBaseUrl,
+    GENESYS_LOGIN_BASE_URL: sim.loginBaseUrl,
+    GENESYS_CLIENT_ID: sim.clients[0]!.clientId,
+    GENESYS_CLIENT_SECRET: sim.clients[0]!.clientSecret,
+    GENESYS_CONTACT_LIST_ID: sim.contactListIds[0]!,
+    SYNC_DATA_DIR: dataDir,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    IMPORT_DEFAULT_COUNTRY: "IE",
+    IMPORT_SETTLE_SECONDS: "0",
+    IMPORT_SCAN_INTERVAL_SECONDS: "0.1",
+    ...extra,
+  };
+}
+
+/** A simulator, a temporary data dir and the service running in this process. */
+export async function startHarness(options: { sim?: SimulatorOptions; env?: Record<string, string> } = {}) {
+  const sim = await startSimulator({
+    rateLimit: { requestsPerWindow: 100_000, windowMs: 60_000 },
+    ...options.sim,
+  });
+  const dataDir = mkdtempSync(path.join(tmpdir(), "sync-test-"));
+  const capture = capturedLogger("info");
+  const env = serviceEnv(sim, dataDir, { GENESYS_RATE_LIMIT_PER_WINDOW: "100000", ...options.env });
+  const service: RunningService = await startService(loadConfig(env), { logger: capture.logger });
+  return {
+    sim,
+    dataDir,
+    service,
+    capture,
+    drop: (name: string, content: string | Buffer) => dropFile(dataDir, name, content),
+    list: (folder: string) => listFolder(dataDir, folder),
+    read: (folder: string, name: string) => readFileSync(path.join(dataDir, folder, name), "utf8"),
+    async close() {
+      await service.shutdown();
+      await sim.close();
+    },
+  };
+}
+
+/** Writes under a dot-name and renames into inbox/, as writers are asked to. */
+export function dropFile(dataDir: string, name: string, content: string | Buffer): void {
+  const temporary = path.join(dataDir, "inbox", `.${name}.tmp`);
+  writeFileSync(temporary, content);
+  renameSync(temporary, path.join(dataDir, "inbox", name));
+}
+
+export function listFolder(dataDir: string, folder: string): string[] {
+  try {
+    return readdirSync(path.join(dataDir, folder)).filter((name) => !name.startsWith("."));
+  } catch {
+    return [];
+  }
+}
+
+/** Polls `condition` until it holds (real time: these tests run real processes and I/O). */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The real service as its own process (`app/src/main.ts` through ts-node), for kill -9 and multi-process tests. */
+export function spawnService(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
+  let output = "";
+  const child = spawn(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", path.join(ROOT, "app/src/main.ts")],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
