@@ -90,7 +90,12 @@ const schema = z.object({
   SYNC_DATA_DIR: z
     .string({ error: "SYNC_DATA_DIR is required: the shared volume's mount path (for example /data)" })
     .min(1, "SYNC_DATA_DIR is empty"),
-  PORT: positiveInt("PORT", 8080, 65_535),
+  PORT: z.coerce
+    .number({ error: "PORT must be a port number" })
+    .int("PORT must be a whole number")
+    .min(0, "PORT must be between 0 (any free port) and 65535")
+    .max(65_535, "PORT must be between 0 (any free port) and 65535")
+    .default(8080),
   HOST: z.string().default("0.0.0.0"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   TOKEN_REFRESH_BUFFER_SECONDS: z.coerce
@@ -169,15 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     if (error instanceof ConfigurationError) problems.push(...error.problems);
     else throw error;
   }
-  if (parsed.success && parsed.data.IMPORT_COLUMNS.length > 0) {
-    const columns = new Set(parsed.data.IMPORT_COLUMNS);
-    for (const needed of [parsed.data.IMPORT_ID_COLUMN, ...parsed.data.IMPORT_PHONE_COLUMNS]) {
-      if (!columns.has(needed))
-        problems.push(
-          `IMPORT_COLUMNS does not list "${needed}", which IMPORT_ID_COLUMN or IMPORT_PHONE_COLUMNS names`,
-        );
-    }
-  }
+  problems.push(...columnProblems(env));
   if (problems.length > 0 || !parsed.success || !endpoints) throw new ConfigurationError(problems);
   const data = parsed.data;
   return {
@@ -210,4 +207,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
       maxRecordBytes: data.IMPORT_MAX_RECORD_BYTES,
     },
   };
+}
+
+/** The id and phone columns must be columns of the contact list, when the list's columns are given. */
+function columnProblems(env: NodeJS.ProcessEnv): string[] {
+  const split = (value: string | undefined, fallback: string) =>
+    (value === undefined || value === "" ? fallback : value)
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "");
+  const columns = new Set(split(env.IMPORT_COLUMNS, ""));
+  if (columns.size === 0) return [];
+  return [...split(env.IMPORT_ID_COLUMN, "id"), ...split(env.IMPORT_PHONE_COLUMNS, "phone")]
+    .filter((needed) => !columns.has(needed))
+    .map(
+      (needed) =>
+        `IMPORT_COLUMNS does not list "${needed}", which IMPORT_ID_COLUMN or IMPORT_PHONE_COLUMNS names: add it to the contact list and to IMPORT_COLUMNS`,
+    );
 }

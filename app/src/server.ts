@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 
@@ -11,6 +11,8 @@ export interface AppDependencies {
   readonly beforeScrape?: () => void;
 }
 
+const PROBE_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
 /**
  * The service's HTTP surface, built without listening (fastify's testing guide): tests call
  * `app.inject()` or listen on a loopback port themselves.
@@ -18,7 +20,8 @@ export interface AppDependencies {
 export function buildApp(deps: AppDependencies): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: "http" }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Probes and scrapes arrive every few seconds; logging each would bury what matters.
+    logController: new LogController({ disableRequestLogging: (request) => PROBE_PATHS.has(request.url) }),
   });
 
   app.get("/healthz", async () => ({ status: "ok" }));

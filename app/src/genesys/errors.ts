@@ -17,8 +17,8 @@ export class ConfigurationError extends GenesysError {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
     super(
-      "GENESYS_CONFIG_INVALID",
-      `Invalid Genesys Cloud client configuration:\n- ${problems.join("\n- ")}`,
+      "CONFIG_INVALID",
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n- ${problems.join("\n- ")}`,
     );
     this.problems = problems;
   }

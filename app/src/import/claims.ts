@@ -184,11 +184,14 @@ export class Claim {
     await rename(this.path, path.join(this.layout.inbox, this.name)).catch(ignoreMissing);
   }
 
-  /** Moves the imported file to the archive; returns its new path. */
-  async archive(): Promise<string> {
-    const target = path.join(this.layout.archive, `${timestampForName(this.clock.now())}-${this.name}`);
+  /** Where `archive()` will put the file, so its summary can be written first. */
+  archivePath(): string {
+    return path.join(this.layout.archive, `${timestampForName(this.clock.now())}-${this.name}`);
+  }
+
+  /** Moves the imported file into the archive: the last step, so an archived file is a finished one. */
+  async archive(target: string): Promise<void> {
     await rename(this.path, target);
-    return target;
   }
 
   /** Moves a file refused as a whole to rejects/, with the reason beside it. */

@@ -224,7 +224,7 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
     : progress.rejected > 0
       ? "imported_with_rejects"
       : "imported";
-  const movedTo = await claim.archive();
+  const movedTo = claim.archivePath();
   const outcome: FileOutcome = {
     ...progress,
     status,
@@ -234,8 +234,11 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
     ...(stoppedAt ? { reason: `line ${stoppedAt.line} ${stoppedAt.reason}` } : {}),
     elapsedSeconds: (clock.now() - started) / 1000,
   };
-  await writeFile(`${movedTo}.summary.json`, `${JSON.stringify(outcome, null, 2)}\n`);
+  // Journal first: a crash after this re-imports the file from the start (harmless upserts),
+  // never leaves a journal that would skip batches of an identical file dropped again later.
   await journal.remove();
+  await writeFile(`${movedTo}.summary.json`, `${JSON.stringify(outcome, null, 2)}\n`);
+  await claim.archive(movedTo);
   metrics.files.inc({ outcome: status });
   const fields = { ...progress, status, rejectsReport, remainder };
   if (progress.rowsRead === 0) log.warn(fields, "file had a header but no rows");

@@ -83,6 +83,7 @@ interface IssuedToken {
 }
 
 interface Faults {
+  refuseContact: ((contact: { id?: unknown; data?: unknown }) => string | undefined) | undefined;
   latencyMs: number;
   serverErrors: { remaining: number; status: number };
   resets: number;
@@ -105,6 +106,7 @@ export class GenesysSimulator {
   private loginServer: http.Server | undefined;
   private apiServer: http.Server | undefined;
   private faultState: Faults = {
+    refuseContact: undefined,
     latencyMs: 0,
     serverErrors: { remaining: 0, status: 503 },
     resets: 0,
@@ -192,6 +194,15 @@ export class GenesysSimulator {
     /** Revoke every token issued so far (early revocation: they get 401 from now on). */
     revokeAllTokens: () => {
       for (const token of this.tokens.values()) token.revoked = true;
+    },
+    /**
+     * Answer 400 to any add request holding a contact for which `why` returns a reason, the way
+     * Genesys refuses a batch with one invalid contact; undefined clears it.
+     */
+    refuseContacts: (
+      why: ((contact: { id?: unknown; data?: unknown }) => string | undefined) | undefined,
+    ) => {
+      this.faultState.refuseContact = why;
     },
     /** Lifetime of tokens issued from now on. */
     tokenLifetime: (seconds: number) => {
@@ -540,6 +551,8 @@ export class GenesysSimulator {
         return badRequest(`contact ${index} has no data object`);
       if (Object.values(data).some((value) => typeof value !== "string"))
         return badRequest(`contact ${index} data values must be strings`);
+      const refusal = this.faultState.refuseContact?.(candidate);
+      if (refusal) return badRequest(`contact ${index}: ${refusal}`);
       const id = typeof candidate.id === "string" && candidate.id !== "" ? candidate.id : randomUUID();
       validated.push({
         id,
