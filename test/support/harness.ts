@@ -36,11 +36,18 @@ export function serviceEnv(
 }
 
 /** A simulator, a temporary data dir and the service running in this process. */
-export async function startHarness(options: { sim?: SimulatorOptions; env?: Record<string, string> } = {}) {
+export async function startHarness(
+  options: {
+    sim?: SimulatorOptions;
+    env?: Record<string, string>;
+    beforeService?: (sim: GenesysSimulator) => void;
+  } = {},
+) {
   const sim = await startSimulator({
     rateLimit: { requestsPerWindow: 100_000, windowMs: 60_000 },
     ...options.sim,
   });
+  options.beforeService?.(sim);
   const dataDir = mkdtempSync(path.join(tmpdir(), "sync-test-"));
   const capture = capturedLogger("info");
   const env = serviceEnv(sim, dataDir, { GENESYS_RATE_LIMIT_PER_WINDOW: "100000", ...options.env });
