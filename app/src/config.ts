@@ -21,7 +21,11 @@ export interface ServiceConfig {
   readonly tokenRefreshBufferSeconds: number;
   readonly tokenPoolSize: number;
   readonly pollingIntervalSeconds: number;
-  readonly rateLimit: { readonly requestsPerWindow: number; readonly windowMs: number };
+  readonly rateLimit: {
+    readonly requestsPerWindow: number;
+    readonly windowMs: number;
+    readonly safetyMarginMs?: number;
+  };
   readonly maxRetryAfterSeconds: number;
   readonly shutdownGraceSeconds: number;
   readonly import: ImportConfig;
@@ -107,6 +111,10 @@ const schema = z.object({
   POLLING_INTERVAL_SECONDS: positiveInt("POLLING_INTERVAL_SECONDS", 300),
   GENESYS_RATE_LIMIT_PER_WINDOW: positiveInt("GENESYS_RATE_LIMIT_PER_WINDOW", 300),
   GENESYS_RATE_LIMIT_WINDOW_MS: positiveInt("GENESYS_RATE_LIMIT_WINDOW_MS", 60_000),
+  GENESYS_RATE_LIMIT_MARGIN_MS: z.coerce
+    .number()
+    .min(0, "GENESYS_RATE_LIMIT_MARGIN_MS must not be negative")
+    .optional(),
   GENESYS_MAX_RETRY_AFTER_SECONDS: positiveInt("GENESYS_MAX_RETRY_AFTER_SECONDS", 180),
   SHUTDOWN_GRACE_SECONDS: positiveInt("SHUTDOWN_GRACE_SECONDS", 20),
   IMPORT_ID_COLUMN: z.string().min(1).default("id"),

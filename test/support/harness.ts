@@ -9,31 +9,13 @@ import {
   type GenesysSimulator,
   type SimulatorOptions,
 } from "../../app/src/simulator/simulator";
+import { simulatorServiceEnv } from "../../app/src/simulator/service-env";
 import { capturedLogger } from "./capture";
 
 const ROOT = path.resolve(__dirname, "../..");
 
 /** Environment for a service pointed at `sim`, with fast scans for tests. */
-export function serviceEnv(
-  sim: GenesysSimulator,
-  dataDir: string,
-  extra: Record<string, string> = {},
-): Record<string, string> {
-  return {
-    GENESYS_API_BASE_URL: sim.apiBaseUrl,
-    GENESYS_LOGIN_BASE_URL: sim.loginBaseUrl,
-    GENESYS_CLIENT_ID: sim.clients[0]!.clientId,
-    GENESYS_CLIENT_SECRET: sim.clients[0]!.clientSecret,
-    GENESYS_CONTACT_LIST_ID: sim.contactListIds[0]!,
-    SYNC_DATA_DIR: dataDir,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    IMPORT_DEFAULT_COUNTRY: "IE",
-    IMPORT_SETTLE_SECONDS: "0",
-    IMPORT_SCAN_INTERVAL_SECONDS: "0.1",
-    ...extra,
-  };
-}
+export const serviceEnv = simulatorServiceEnv;
 
 /** A simulator, a temporary data dir and the service running in this process. */
 export async function startHarness(

@@ -4,6 +4,7 @@ import path from "node:path";
 import { loadConfig } from "../config";
 import { createLogger } from "../logging";
 import { startService } from "../service";
+import { simulatorServiceEnv } from "../simulator/service-env";
 import { startSimulator } from "../simulator/simulator";
 import { writeSampleCsv } from "./sample-contacts";
 
@@ -24,21 +25,13 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "genesys-sync-demo-"));
   const logFile = path.join(dataDir, "service.log");
   const logger = createLogger({ level: "info", destination: createWriteStream(logFile) as never });
-  const config = loadConfig({
-    GENESYS_API_BASE_URL: sim.apiBaseUrl,
-    GENESYS_LOGIN_BASE_URL: sim.loginBaseUrl,
-    GENESYS_CLIENT_ID: sim.clients[0]!.clientId,
-    GENESYS_CLIENT_SECRET: sim.clients[0]!.clientSecret,
-    GENESYS_CONTACT_LIST_ID: sim.contactListIds[0]!,
-    SYNC_DATA_DIR: dataDir,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    GENESYS_RATE_LIMIT_PER_WINDOW: String(BUDGET.requestsPerWindow),
-    GENESYS_RATE_LIMIT_WINDOW_MS: String(BUDGET.windowMs),
-    IMPORT_DEFAULT_COUNTRY: "IE",
-    IMPORT_SETTLE_SECONDS: "0",
-    IMPORT_SCAN_INTERVAL_SECONDS: "0.5",
-  });
+  const config = loadConfig(
+    simulatorServiceEnv(sim, dataDir, {
+      GENESYS_RATE_LIMIT_PER_WINDOW: String(BUDGET.requestsPerWindow),
+      GENESYS_RATE_LIMIT_WINDOW_MS: String(BUDGET.windowMs),
+      IMPORT_SCAN_INTERVAL_SECONDS: "0.5",
+    }),
+  );
   const service = await startService(config, { logger });
   console.log(`Genesys Cloud simulator: API ${sim.apiBaseUrl}, login ${sim.loginBaseUrl}`);
   console.log(

@@ -7,6 +7,8 @@ export interface SampleOptions {
   readonly badEvery?: number;
   readonly idPrefix?: string;
   readonly crlf?: boolean;
+  /** Characters of free text per row, for files whose rows look like real CRM exports (~200 bytes). */
+  readonly noteLength?: number;
 }
 
 export interface GeneratedFile {
@@ -17,6 +19,7 @@ export interface GeneratedFile {
 }
 
 export const SAMPLE_HEADER = "id,phone,firstName,note";
+const NOTE = "Prefers a call after six; renewal due in spring, ask about the family plan. ";
 
 export function phoneFor(index: number): string {
   return `085${String(index % 10_000_000).padStart(7, "0")}`;
@@ -42,7 +45,10 @@ export function sampleRow(
             : `${id},,NoPhone,x`;
     return { line, good: false, id };
   }
-  return { line: `${id},${phoneFor(index)},"Name, ${index}","said ""hi"""`, good: true, id };
+  const note = options.noteLength
+    ? NOTE.repeat(Math.ceil(options.noteLength / NOTE.length)).slice(0, options.noteLength)
+    : 'said ""hi""';
+  return { line: `${id},${phoneFor(index)},"Name, ${index}","${note}"`, good: true, id };
 }
 
 /** A whole file in memory (tests). */

@@ -64,6 +64,8 @@ export interface GenesysRequest {
   readonly body?: unknown;
   /** A body already serialised as JSON (saves serialising large batches twice); wins over `body`. */
   readonly jsonBody?: string;
+  /** Resolve with undefined instead of parsing a successful answer the caller does not read. */
+  readonly ignoreResponseBody?: boolean;
 }
 
 interface Slot {
@@ -274,15 +276,17 @@ export class GenesysClient {
         continue;
       }
 
-      const text = await response.body.text();
       const status = response.statusCode;
+      const success = status >= 200 && status < 300;
+      const text =
+        success && call.ignoreResponseBody ? (await response.body.dump(), "") : await response.body.text();
       this.metrics.requests.inc({ route: routeLabel, method: call.method, status: String(status) });
       this.metrics.requestDuration.observe({ route: routeLabel }, (this.clock.now() - startedAt) / 1000);
       const reading = readRateLimitHeaders(response.headers, this.clock.now());
       if (reading) slot.pacer.observe(reading);
       const parsed = parseBody(text);
 
-      if (status >= 200 && status < 300) {
+      if (success) {
         this.breaker.recordSuccess(isProbe);
         return parsed as T;
       }

@@ -2,7 +2,13 @@ import type { Logger } from "pino";
 import type { Clock } from "../time/clock";
 import type { ClaimStore } from "./claims";
 import { type Claim } from "./claims";
-import { importClaimedFile, type FileOutcome, type FileProgress, type ImportDependencies } from "./importer";
+import {
+  importClaimedFile,
+  newProgress,
+  type FileOutcome,
+  type FileProgress,
+  type ImportDependencies,
+} from "./importer";
 
 export interface ImportStatus {
   readonly paused: boolean;
@@ -139,15 +145,7 @@ export class ImportService {
 
   private async importOne(claim: Claim): Promise<void> {
     this.deps.metrics.filesInProgress.inc();
-    this.current = {
-      name: claim.name,
-      rowsRead: 0,
-      accepted: 0,
-      rejected: 0,
-      synced: 0,
-      alreadySynced: 0,
-      batchesSent: 0,
-    };
+    this.current = newProgress(claim.name);
     try {
       const outcome = await importClaimedFile(claim, {
         ...this.deps,

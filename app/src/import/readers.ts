@@ -34,7 +34,8 @@ export function readContactsFile(
 const REPLACEMENT = "\uFFFD";
 
 /**
- * CSV with a header row (the contact-list columns): BOM, CRLF or LF, quoted fields with commas,
+ * CSV with a header row (the contact-list columns): BOM, CRLF or LF (detected from the first
+ * line, as csv-parse does; a file mixing both is read as the first line's kind), quoted fields with commas,
  * quotes and newlines. Streams: memory holds one record at a time, whatever the file's size.
  * Per-row problems (field count, bytes that are not UTF-8) reject that row and reading goes on;
  * a quoting error or an oversized record ends the reading there, because csv-parse cannot
@@ -48,7 +49,6 @@ export async function* readCsv(file: string, options: ReadOptions): AsyncGenerat
     skip_empty_lines: true,
     // Skipping keeps the records parsed before an error; the async iterator would drop them.
     skip_records_with_error: true,
-    record_delimiter: ["\r\n", "\n"],
     max_record_size: options.maxRecordBytes,
   });
   let stop: { recordsBefore: number; reason: string } | undefined;

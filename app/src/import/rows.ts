@@ -13,12 +13,15 @@ export type RowVerdict =
 export class RowValidator {
   /** Ids seen recently, with their line; bounded so memory does not grow with the file. */
   private readonly recentIds = new Map<string, number>();
+  private readonly allowedColumns: ReadonlySet<string> | undefined;
 
   constructor(
     private readonly config: ImportConfig,
     /** How many recent ids are remembered to catch duplicates (default 200,000). */
     private readonly duplicateWindow = 200_000,
-  ) {}
+  ) {
+    this.allowedColumns = config.columns.length > 0 ? new Set(config.columns) : undefined;
+  }
 
   /** Problems with the header that make the whole file unusable, each naming the fix. */
   headerProblems(columns: readonly string[]): string[] {
@@ -55,11 +58,12 @@ export class RowValidator {
   validate(line: number, record: Readonly<Record<string, string>>): RowVerdict {
     const id = (record[this.config.idColumn] ?? "").trim();
     if (id === "") return { ok: false, reason: `has no ${this.config.idColumn}` };
-    if (this.config.columns.length > 0) {
-      const allowed = new Set(this.config.columns);
-      const unknown = Object.keys(record).find((column) => !allowed.has(column));
-      if (unknown !== undefined)
-        return { ok: false, reason: `has a field "${unknown}" that is not a column of the contact list` };
+    if (this.allowedColumns) {
+      for (const column in record) {
+        if (!this.allowedColumns.has(column)) {
+          return { ok: false, reason: `has a field "${column}" that is not a column of the contact list` };
+        }
+      }
     }
     const data: Record<string, string> = { ...record };
     let phones = 0;

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     tokenLifetimeSeconds: number("SIM_TOKEN_LIFETIME_SECONDS", 86_400),
     rateLimit: { requestsPerWindow: number("SIM_BUDGET", 300), windowMs: number("SIM_WINDOW_MS", 60_000) },
     contactListIds: [env.SIM_CONTACT_LIST_ID ?? randomUUID()],
+    retainContacts: env.SIM_RETAIN_CONTACTS !== "false",
     rateLimitHeaders: (env.SIM_RATE_LIMIT_HEADERS as "none" | "inin" | "x-ratelimit" | undefined) ?? "none",
   });
   console.log("Genesys Cloud simulator listening. Point the service at it with:\n");

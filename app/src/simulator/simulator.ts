@@ -32,6 +32,11 @@ export interface SimulatorOptions {
   readonly maxBodyBytes?: number;
   /** Contacts per add request; default 1,000. */
   readonly maxContactsPerRequest?: number;
+  /**
+   * Keep every contact (default). False only counts them: for benchmarks that push millions of
+   * contacts, where keeping them would measure the simulator's memory instead of the client's.
+   */
+  readonly retainContacts?: boolean;
   /** Contact lists that exist; default one with a random id. */
   readonly contactListIds?: readonly string[];
   /**
@@ -125,6 +130,8 @@ export class GenesysSimulator {
     earlyRetries: [] as EarlyRetry[],
     unauthorized: 0,
     resets: 0,
+    /** Contacts written (an upsert counts again), whether retained or not. */
+    contactWrites: 0,
   };
 
   loginBaseUrl = "";
@@ -229,6 +236,19 @@ export class GenesysSimulator {
 
   count(route: string, status: number): number {
     return this.received.byRouteAndStatus.get(`${route} ${status}`) ?? 0;
+  }
+
+  /** The counts of `received`, as plain JSON. */
+  stats(): Record<string, number> {
+    return {
+      apiRequests: this.received.apiRequests,
+      tokenRequests: this.received.tokenRequests.length,
+      rateLimited: this.received.rateLimited,
+      earlyRetries: this.received.earlyRetries.length,
+      unauthorized: this.received.unauthorized,
+      contactWrites: this.received.contactWrites,
+      contacts: [...this.lists.values()].reduce((sum, list) => sum + list.size, 0),
+    };
   }
 
   /** Adds conversations that the details query will return. */
@@ -341,6 +361,8 @@ export class GenesysSimulator {
     const url = new URL(req.url ?? "/", "http://simulator");
     // Gateway-style clients (the official SDK's setGateway) reach the login server through a path prefix.
     if (url.pathname === "/login/oauth/token" && req.method === "POST") return this.issueToken(req, res);
+    // Not a Genesys endpoint: lets a benchmark read the counts of a simulator in another process.
+    if (url.pathname === "/__simulator/stats" && req.method === "GET") return send(res, 200, this.stats());
     this.received.apiRequests += 1;
     await this.delay();
     const route = `${req.method} ${routeOf(url.pathname)}`;
@@ -564,6 +586,8 @@ export class GenesysSimulator {
           : {}),
       });
     }
+    this.received.contactWrites += validated.length;
+    if (this.options.retainContacts === false) return [200, validated];
     const stored = validated.map((contact) => {
       const writes = (list.get(contact.id)?.writes ?? 0) + 1;
       const record: DialerContact = { ...contact, writes };
