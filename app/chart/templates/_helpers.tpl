@@ -1,0 +1,101 @@
+{{/* Chart name, truncated to 63 characters (the DNS label limit). */}}
+{{- define "genesys-middleware-stack.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name: release-chart, unless the release name already contains the chart name. */}}
+{{- define "genesys-middleware-stack.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "genesys-middleware-stack.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "genesys-middleware-stack.labels" -}}
+helm.sh/chart: {{ include "genesys-middleware-stack.chart" . }}
+{{ include "genesys-middleware-stack.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: genesys-middleware-stack
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels: only name and instance, so they never change across upgrades. */}}
+{{- define "genesys-middleware-stack.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "genesys-middleware-stack.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "genesys-middleware-stack.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "genesys-middleware-stack.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* repository:tag, or repository:tag@digest when a digest is pinned. */}}
+{{- define "genesys-middleware-stack.image" -}}
+{{- $tag := .Values.image.tag | default .Chart.AppVersion -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s:%s@%s" .Values.image.repository $tag .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+Fails the render on combinations that cannot work, with a message that names the fix.
+The schema catches wrong types and unknown keys; this catches what depends on several values.
+*/}}
+{{- define "genesys-middleware-stack.validateValues" -}}
+{{- $errors := list -}}
+{{- $values := toJson .Values -}}
+{{- if regexMatch "(?i)\"(client_?secret|webhook_?password|password|access_?token|token_?secret)\"\\s*:" $values -}}
+{{- $errors = append $errors "a secret was set in the chart values. Secrets never go in values (they end up in the release history and in Git): put the client secret in the Kubernetes Secret named by existingSecret.name, under the key existingSecret.clientSecretKey (by default genesys-integration-secrets / client-secret)" -}}
+{{- end -}}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
+{{- $errors = append $errors (printf "autoscaling.minReplicas (%d) is greater than autoscaling.maxReplicas (%d): raise maxReplicas or lower minReplicas" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
+{{- end -}}
+{{- if and .Values.ingress.enabled (not .Values.ingress.tls) -}}
+{{- $errors = append $errors "ingress.enabled is true but ingress.tls is empty: the console's session cookie is Secure and the webhook carries Basic credentials, so TLS is required; add a tls entry with secretName and hosts" -}}
+{{- end -}}
+{{- if .Values.ingress.enabled -}}
+{{- if not .Values.ingress.hosts -}}
+{{- $errors = append $errors "ingress.enabled is true but ingress.hosts is empty: add at least one host" -}}
+{{- end -}}
+{{- range .Values.ingress.tls -}}
+{{- if not .hosts -}}
+{{- $errors = append $errors (printf "ingress.tls entry %q has no hosts: list the hosts its certificate covers" (.secretName | default "(no secretName)")) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.httpRoute.enabled (not .Values.httpRoute.parentRefs) -}}
+{{- $errors = append $errors "httpRoute.enabled is true but httpRoute.parentRefs is empty: name the Gateway (and its HTTPS listener) to attach to" -}}
+{{- end -}}
+{{- if not .Values.persistence.existingClaim -}}
+{{- $errors = append $errors "persistence.existingClaim is empty: the service needs the shared ReadWriteMany claim (the Pulumi program creates it; helm-only users create it first, see the chart README)" -}}
+{{- end -}}
+{{- if ge (int .Values.shutdownGraceSeconds) (int .Values.terminationGracePeriodSeconds) -}}
+{{- $errors = append $errors (printf "shutdownGraceSeconds (%d) must be shorter than terminationGracePeriodSeconds (%d), or the kubelet kills the pod before it has checkpointed" (int .Values.shutdownGraceSeconds) (int .Values.terminationGracePeriodSeconds)) -}}
+{{- end -}}
+{{- if and (not .Values.genesys.region) (or (not .Values.genesys.apiBaseUrl) (not .Values.genesys.loginBaseUrl)) -}}
+{{- $errors = append $errors "set genesys.region (for example eu-west-1), or both genesys.apiBaseUrl and genesys.loginBaseUrl" -}}
+{{- end -}}
+{{- if $errors -}}
+{{- fail (printf "\n\nVALUES VALIDATION:\n- %s\n" (join "\n- " $errors)) -}}
+{{- end -}}
+{{- end }}
