@@ -1,0 +1,318 @@
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parse } from "yaml";
+import { loadConfig } from "../../app/src/config";
+import { CHART, find, helm, renderChart, valuesFile, type K8sObject } from "../support/helm";
+import { validateAgainstKubernetesSchema } from "../support/k8s-schemas";
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- rendered manifests are checked field by field */
+
+/** The chart rendered by the real helm binary, parsed, and checked object by object. */
+describe("Helm chart app/chart (real helm)", function () {
+  this.timeout(60_000);
+
+  describe("helm lint --strict", () => {
+    for (const [label, files] of [
+      ["default values", []],
+      ["dev values", [valuesFile("dev")]],
+      ["prod values", [valuesFile("prod")]],
+    ] as const) {
+      it(`passes with the ${label}`, () => {
+        const result = helm(["lint", "--strict", CHART, ...files.flatMap((file) => ["-f", file])]);
+        expect(result.status, result.stdout + result.stderr).to.equal(0);
+      });
+    }
+  });
+
+  for (const [label, files] of [
+    ["default", []],
+    ["dev", [valuesFile("dev")]],
+    ["prod", [valuesFile("prod")]],
+  ] as const) {
+    describe(`helm template with the ${label} values`, () => {
+      let text: string;
+      let objects: K8sObject[];
+      let deployment: any;
+      let pod: any;
+      let container: any;
+      before(() => {
+        ({ text, objects } = renderChart({ files: [...files] }));
+        deployment = find<any>(objects, "Deployment");
+        pod = deployment.spec.template.spec;
+        container = pod.containers[0];
+      });
+
+      it("renders the workload objects and none of those another owner manages", () => {
+        const kinds = objects.map((object) => object.kind).sort();
+        expect(kinds).to.include.members([
+          "ConfigMap",
+          "Deployment",
+          "HorizontalPodAutoscaler",
+          "PodDisruptionBudget",
+          "Service",
+          "ServiceAccount",
+        ]);
+        for (const owned of ["Secret", "NetworkPolicy", "ServiceMonitor", "PersistentVolumeClaim"])
+          expect(kinds).not.to.include(owned);
+      });
+
+      it("validates every object against the Kubernetes schemas", () => {
+        for (const object of objects) {
+          expect(
+            () => validateAgainstKubernetesSchema(object),
+            `${object.kind} ${object.metadata.name}`,
+          ).not.to.throw();
+        }
+      });
+
+      it("holds no secret value and no latest tag anywhere", () => {
+        expect(text).not.to.match(/:latest\b/);
+        expect(text).not.to.match(/(client_?secret|password)\s*:\s*["']?[^\s"'{]/i);
+        const config = find<any>(objects, "ConfigMap").data as Record<string, string>;
+        for (const key of Object.keys(config)) expect(key).not.to.match(/SECRET|PASSWORD|TOKEN$/);
+        const plainEnv = (container.env as any[])
+          .filter((entry) => "value" in entry)
+          .map((entry) => entry.name);
+        expect(plainEnv.filter((name: string) => /SECRET|PASSWORD/.test(name))).to.deep.equal([]);
+      });
+
+      it("takes the client secret from the Secret the guide names, through secretKeyRef", () => {
+        const secret = (container.env as any[]).find((entry) => entry.name === "GENESYS_CLIENT_SECRET");
+        expect(secret.valueFrom.secretKeyRef).to.deep.equal({
+          name: "genesys-integration-secrets",
+          key: "client-secret",
+        });
+      });
+
+      it("maps values to the service's environment contract, which the service itself accepts", () => {
+        const data = find<any>(objects, "ConfigMap").data as Record<string, string>;
+        expect(container.envFrom[0].configMapRef.name).to.equal(find(objects, "ConfigMap").metadata.name);
+        expect(data).to.include({
+          SYNC_DATA_DIR: "/data",
+          PORT: "8080",
+          TOKEN_REFRESH_BUFFER_SECONDS: "60",
+          POLLING_INTERVAL_SECONDS: "300",
+        });
+        // The service's own loader, fed the ConfigMap plus the Secret's value, must accept it.
+        const env = {
+          ...data,
+          GENESYS_CLIENT_ID: data.GENESYS_CLIENT_ID || "id",
+          GENESYS_CONTACT_LIST_ID: data.GENESYS_CONTACT_LIST_ID || "list",
+          GENESYS_CLIENT_SECRET: "from-the-secret",
+        };
+        const config = loadConfig(env);
+        expect(config.dataDir).to.equal("/data");
+        expect(config.endpoints.apiBaseUrl).to.equal("https://api.mypurecloud.ie");
+      });
+
+      it("runs as uid:gid 500:500, non-root, read-only, no privilege escalation, ALL dropped, RuntimeDefault", () => {
+        expect(pod.securityContext).to.deep.include({
+          runAsNonRoot: true,
+          runAsUser: 500,
+          runAsGroup: 500,
+          fsGroup: 500,
+        });
+        expect(pod.securityContext.seccompProfile).to.deep.equal({ type: "RuntimeDefault" });
+        expect(container.securityContext).to.deep.include({
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          runAsNonRoot: true,
+        });
+        expect(container.securityContext.capabilities.drop).to.deep.equal(["ALL"]);
+        expect(pod.hostNetwork ?? false).to.equal(false);
+        const tmp = pod.volumes.find((volume: any) => volume.name === "tmp");
+        expect(tmp.emptyDir).to.be.an("object");
+        expect(container.volumeMounts).to.deep.include({ name: "tmp", mountPath: "/tmp" });
+      });
+
+      it("mounts the existing ReadWriteMany claim at the data dir", () => {
+        const data = pod.volumes.find((volume: any) => volume.name === "data");
+        expect(data.persistentVolumeClaim.claimName).to.equal("genesys-sync-data");
+        expect(container.volumeMounts).to.deep.include({ name: "data", mountPath: "/data" });
+      });
+
+      it("probes: startup and readiness on /readyz (traffic only after the first token), liveness on /healthz", () => {
+        expect(container.startupProbe.httpGet.path).to.equal("/readyz");
+        expect(container.readinessProbe.httpGet.path).to.equal("/readyz");
+        expect(container.livenessProbe.httpGet.path).to.equal("/healthz");
+      });
+
+      it("sets the guide's resources, omits replicas under the autoscaling/v2 HPA, and spreads across nodes", () => {
+        expect(container.resources).to.deep.equal({
+          requests: { cpu: "500m", memory: "512Mi" },
+          limits: { cpu: "1", memory: "1Gi" },
+        });
+        expect(deployment.spec).not.to.have.property("replicas");
+        const hpa = find<any>(objects, "HorizontalPodAutoscaler");
+        expect(hpa.apiVersion).to.equal("autoscaling/v2");
+        expect(hpa.spec.metrics[0].resource.target.averageUtilization).to.equal(70);
+        expect(hpa.spec.minReplicas).to.be.at.least(2);
+        expect(pod.topologySpreadConstraints[0].topologyKey).to.equal("kubernetes.io/hostname");
+        expect(deployment.spec.template.metadata.annotations["checksum/config"]).to.match(/^[a-f0-9]{64}$/);
+      });
+
+      it("does not mount the API token while leader election is off", () => {
+        expect(pod.automountServiceAccountToken).to.equal(false);
+        expect(find<any>(objects, "ServiceAccount").automountServiceAccountToken).to.equal(false);
+        expect(objects.map((object) => object.kind)).not.to.include("Role");
+      });
+    });
+  }
+
+  it("pins the image by digest where one is given (prod)", () => {
+    const { objects } = renderChart({ files: [valuesFile("prod")] });
+    expect(find<any>(objects, "Deployment").spec.template.spec.containers[0].image).to.match(
+      /^registry\.example\.com\/.+:0\.1\.0@sha256:[a-f0-9]{64}$/,
+    );
+  });
+
+  it("prod exposes the console through a TLS Ingress with the nginx cookie-affinity annotations", () => {
+    const ingress = find<any>(renderChart({ files: [valuesFile("prod")] }).objects, "Ingress");
+    expect(ingress.apiVersion).to.equal("networking.k8s.io/v1");
+    expect(ingress.spec.ingressClassName).to.equal("nginx");
+    expect(ingress.spec.tls[0].hosts).to.deep.equal(["genesys-sync.contact-centre.example.com"]);
+    expect(ingress.metadata.annotations).to.include({
+      "nginx.ingress.kubernetes.io/affinity": "cookie",
+      "nginx.ingress.kubernetes.io/session-cookie-secure": "true",
+    });
+  });
+
+  it("rolls the pods when the configuration changes (checksum/config)", () => {
+    const checksum = (objects: K8sObject[]) =>
+      (find<any>(objects, "Deployment").spec.template.metadata.annotations as Record<string, string>)[
+        "checksum/config"
+      ];
+    const before = checksum(renderChart().objects);
+    const after = checksum(renderChart({ set: { "genesys.pollingIntervalSeconds": "600" } }).objects);
+    expect(after).not.to.equal(before);
+  });
+
+  it("with leader election, mounts the token and grants rights on leases only", () => {
+    const { objects } = renderChart({ set: { "leaderElection.enabled": "true" } });
+    const role = find<any>(objects, "Role");
+    expect(role.rules).to.deep.equal([
+      {
+        apiGroups: ["coordination.k8s.io"],
+        resources: ["leases"],
+        verbs: ["get", "list", "watch", "create", "update", "patch"],
+      },
+    ]);
+    const binding = find<any>(objects, "RoleBinding");
+    expect(binding.subjects[0].name).to.equal(find(objects, "ServiceAccount").metadata.name);
+    expect(find<any>(objects, "Deployment").spec.template.spec.automountServiceAccountToken).to.equal(true);
+    for (const object of objects) validateAgainstKubernetesSchema(object);
+  });
+
+  it("can expose through a Gateway API HTTPRoute instead", () => {
+    const { objects } = renderChart({
+      set: {
+        "httpRoute.enabled": "true",
+        "httpRoute.parentRefs[0].name": "public-gateway",
+        "httpRoute.parentRefs[0].namespace": "gateways",
+        "httpRoute.hostnames[0]": "sync.example.com",
+      },
+    });
+    const route = find<any>(objects, "HTTPRoute");
+    expect(route.apiVersion).to.equal("gateway.networking.k8s.io/v1");
+    expect(route.spec.rules[0].backendRefs[0]).to.deep.equal({
+      name: find(objects, "Service").metadata.name,
+      port: 80,
+    });
+    validateAgainstKubernetesSchema(route);
+  });
+
+  it("sets replicas and no HPA when autoscaling is off", () => {
+    const { objects } = renderChart({ set: { "autoscaling.enabled": "false", replicaCount: "3" } });
+    expect(find<any>(objects, "Deployment").spec.replicas).to.equal(3);
+    expect(objects.map((object) => object.kind)).not.to.include("HorizontalPodAutoscaler");
+  });
+
+  describe("refuses values that must never be there, with the intended message", () => {
+    const failure = (set: Record<string, string>) => {
+      try {
+        renderChart({ set });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error("expected helm to refuse these values");
+    };
+
+    it("a client secret, anywhere: says where the secret belongs", () => {
+      for (const key of [
+        "genesys.clientSecret",
+        "genesys.client_secret",
+        "podAnnotations.client_secret",
+        "auth.clientSecret",
+      ]) {
+        const message = failure({ [key]: "s3cr3t-value" });
+        expect(message, key).to.contain("NO SECRETS IN VALUES");
+        expect(message, key).to.contain("existingSecret.name");
+        expect(message, key).not.to.contain("s3cr3t-value");
+      }
+      expect(failure({ "podAnnotations.password": "x" })).to.contain("Secrets never go in values");
+    });
+
+    it("an unknown key under genesys (the guide's environment_uri) or auth", () => {
+      expect(failure({ "genesys.environment_uri": "https://api.mypurecloud.com" })).to.contain(
+        "additional properties 'environment_uri' not allowed",
+      );
+      expect(failure({ "auth.token_endpoint": "x" })).to.contain(
+        "additional properties 'token_endpoint' not allowed",
+      );
+    });
+
+    it("the guide's 20 % CPU target, and the latest tag", () => {
+      expect(failure({ "autoscaling.targetCPUUtilizationPercentage": "20" })).to.contain(
+        "minimum: got 20, want 50",
+      );
+      expect(failure({ "image.tag": "latest" })).to.contain("/image/tag");
+    });
+
+    it("impossible autoscaling, TLS without hosts, an Ingress without TLS, a grace period that cannot work", () => {
+      expect(failure({ "autoscaling.minReplicas": "5", "autoscaling.maxReplicas": "3" })).to.contain(
+        "autoscaling.minReplicas (5) is greater than autoscaling.maxReplicas (3)",
+      );
+      expect(
+        failure({
+          "ingress.enabled": "true",
+          "ingress.hosts[0].host": "a.example.com",
+          "ingress.tls[0].secretName": "t",
+        }),
+      ).to.contain('ingress.tls entry "t" has no hosts');
+      expect(failure({ "ingress.enabled": "true", "ingress.hosts[0].host": "a.example.com" })).to.contain(
+        "TLS is required",
+      );
+      expect(failure({ shutdownGraceSeconds: "40" })).to.contain(
+        "must be shorter than terminationGracePeriodSeconds",
+      );
+    });
+  });
+});
+
+describe("chart documentation", () => {
+  const text = readFileSync(path.join(CHART, "values.yaml"), "utf8");
+  const values = parse(text) as Record<string, unknown>;
+  const documented = new Set([...text.matchAll(/## @param (\S+)/g)].map((match) => match[1]!));
+
+  function leafPaths(node: unknown, prefix: string): string[] {
+    if (node === null || typeof node !== "object" || Array.isArray(node) || Object.keys(node).length === 0)
+      return [prefix];
+    return Object.entries(node).flatMap(([key, child]) =>
+      leafPaths(child, prefix ? `${prefix}.${key}` : key),
+    );
+  }
+
+  it("documents every key of values.yaml with ## @param (itself or the object holding it)", () => {
+    const undocumented = leafPaths(values, "").filter((leaf) => {
+      const parts = leaf.split(".");
+      return !parts.some((_, index) => documented.has(parts.slice(0, index + 1).join(".")));
+    });
+    expect(undocumented).to.deep.equal([]);
+  });
+
+  it("lists every @param in the chart README's parameter table", () => {
+    const readme = readFileSync(path.join(CHART, "README.md"), "utf8");
+    for (const name of documented) expect(readme, name).to.contain(`\`${name}\``);
+  });
+});
