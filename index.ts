@@ -1,17 +1,35 @@
 import * as pulumi from "@pulumi/pulumi";
-import { resolveEndpoints } from "./app/src/genesys/regions";
+import { GenesysMiddlewareStack } from "./components/stack";
+import { resolvePlatform } from "./stacks/platform";
+import { PROJECT, readStackSettings } from "./stacks/settings";
 
 /**
- * The Pulumi program's entry point. The components that deploy the chart, the shared volume,
- * the Vault-sourced Secret, the egress policy and the monitoring objects are not built yet
- * (see components/README.md). Until they are, `pulumi up` stops here with a clear message
- * rather than creating an empty stack that looks deployed. The region is still validated, so
- * a bad stack file is caught now.
+ * The Pulumi program: reads and validates the stack's config (every problem at once, before any
+ * resource exists), resolves the platform stack, builds the stack component and exports what
+ * other teams read through stack references. Secret outputs stay secret.
  */
-const config = new pulumi.Config();
-const endpoints = resolveEndpoints({ region: config.require("genesysRegion") });
-
-throw new pulumi.RunError(
-  `Nothing to deploy yet for region ${endpoints.domain}: the Kubernetes components of this program have not landed. ` +
-    "Run the sync service locally with `npm run demo` meanwhile.",
-);
+export = async () => {
+  const secretKeys = new Set<string>(JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]") as string[]);
+  const settings = readStackSettings(pulumi.runtime.allConfig(), secretKeys, pulumi.getStack());
+  const platform = await resolvePlatform(settings);
+  const config = new pulumi.Config(PROJECT);
+  const stack = new GenesysMiddlewareStack("genesys", {
+    settings,
+    platform,
+    ...(settings.secrets.vaultLogin === "jwt" && settings.secrets.mode === "vault"
+      ? { vaultJwt: config.requireSecret("vaultJwt") }
+      : {}),
+    ...(config.get("vaultToken") !== undefined ? { vaultToken: config.requireSecret("vaultToken") } : {}),
+  });
+  return {
+    namespace: stack.namespace,
+    serviceName: stack.serviceName,
+    servicePort: stack.servicePort,
+    metricsEndpoint: stack.metricsEndpoint,
+    secretName: stack.secretName,
+    claimName: stack.claimName,
+    egressDestinations: stack.egressDestinations,
+    webhookUrl: stack.webhookUrl,
+    webhookPassword: stack.webhookPassword,
+  };
+};

@@ -1,0 +1,161 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import ipRangeData from "./data/genesys-ip-ranges.json";
+
+/** What the middleware pods may reach, and who may reach them. */
+export interface EgressInputs {
+  /** Labels that select the middleware pods. */
+  readonly podLabels: Readonly<Record<string, string>>;
+  /** Genesys Cloud ranges for the region (dataset + overrides); HTTPS 443 only. */
+  readonly genesysCidrs: readonly string[];
+  /** The NFS server, for the shared volume (TCP 2049). */
+  readonly nfsCidrs: readonly string[];
+  /** Vault, when the pods talk to it (TCP 8200). */
+  readonly vaultCidrs: readonly string[];
+  /** The Kubernetes API, for the leader-election Lease (TCP 443 and 6443). */
+  readonly apiServerCidrs: readonly string[];
+  readonly onPremises: ReadonlyArray<{ readonly cidr: string; readonly port: number }>;
+  /** Namespaces whose pods may call in: the ingress controller's and Prometheus'. */
+  readonly ingressNamespace: string;
+  readonly prometheusNamespace: string;
+  readonly servicePort: number;
+}
+
+const OPEN = new Set(["0.0.0.0/0", "::/0"]);
+
+type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
+type EgressRule = { to: Array<Record<string, unknown>>; ports: Array<{ protocol: string; port: number }> };
+
+/**
+ * The NetworkPolicy spec: deny everything, then allow DNS to the cluster DNS, HTTPS to Genesys
+ * Cloud, NFS, Vault, the API server and the configured on-premises destinations; ingress only
+ * from the ingress controller's and Prometheus' namespaces. Every egress rule has `to` and
+ * `ports`, none opens 0.0.0.0/0 or ::/0, and no rule carries `from` (the guide's YAML did both).
+ */
+export function egressPolicySpec(inputs: EgressInputs): NetworkPolicySpec {
+  const rule = (cidrs: readonly string[], ports: number[]): EgressRule | undefined => {
+    const usable = [...new Set(cidrs)].filter((cidr) => !OPEN.has(cidr));
+    if (usable.length === 0) return undefined;
+    return {
+      to: usable.map((cidr) => ({ ipBlock: { cidr } })),
+      ports: ports.map((port) => ({ protocol: "TCP", port })),
+    };
+  };
+  const dns: EgressRule = {
+    to: [
+      {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+        podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+      },
+    ],
+    ports: [
+      { protocol: "UDP", port: 53 },
+      { protocol: "TCP", port: 53 },
+    ],
+  };
+  const onPremByPort = new Map<number, string[]>();
+  for (const { cidr, port } of inputs.onPremises)
+    onPremByPort.set(port, [...(onPremByPort.get(port) ?? []), cidr]);
+  const egress = [
+    dns,
+    rule(inputs.genesysCidrs, [443]),
+    rule(inputs.nfsCidrs, [2049]),
+    rule(inputs.vaultCidrs, [8200]),
+    rule(inputs.apiServerCidrs, [443, 6443]),
+    ...[...onPremByPort.entries()].map(([port, cidrs]) => rule(cidrs, [port])),
+  ].filter((entry): entry is EgressRule => entry !== undefined);
+  return {
+    podSelector: { matchLabels: { ...inputs.podLabels } },
+    policyTypes: ["Ingress", "Egress"],
+    ingress: [
+      {
+        from: [
+          { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": inputs.ingressNamespace } } },
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": inputs.prometheusNamespace } },
+          },
+        ],
+        ports: [{ protocol: "TCP", port: inputs.servicePort }],
+      },
+    ],
+    egress,
+  };
+}
+
+/** A CiliumNetworkPolicy allowing HTTPS to the region's api., login. and streaming. hosts by name. */
+export function ciliumFqdnPolicySpec(
+  domain: string,
+  podLabels: Readonly<Record<string, string>>,
+): Record<string, unknown> {
+  return {
+    endpointSelector: { matchLabels: { ...podLabels } },
+    egress: [
+      {
+        // FQDN rules only work when Cilium's DNS proxy sees the lookups.
+        toEndpoints: [
+          { matchLabels: { "k8s:io.kubernetes.pod.namespace": "kube-system", "k8s-app": "kube-dns" } },
+        ],
+        toPorts: [{ ports: [{ port: "53", protocol: "ANY" }], rules: { dns: [{ matchPattern: "*" }] } }],
+      },
+      {
+        toFQDNs: ["api", "login", "streaming"].map((host) => ({ matchName: `${host}.${domain}` })),
+        toPorts: [{ ports: [{ port: "443", protocol: "TCP" }] }],
+      },
+    ],
+  };
+}
+
+interface IpRangeDataset {
+  readonly fetchedAt: string | null;
+  readonly regions: Readonly<Record<string, readonly string[]>>;
+}
+
+/** The shipped Genesys Cloud ranges of a region (`npm run ipranges:refresh` updates them). */
+export function shippedGenesysRanges(
+  region: string,
+  dataset: IpRangeDataset = ipRangeData as IpRangeDataset,
+): readonly string[] {
+  return dataset.regions[region] ?? [];
+}
+
+export interface EgressPolicyArgs {
+  /** Namespace of the middleware. */
+  readonly namespace: pulumi.Input<string>;
+  /** What the pods may reach, resolved from stack config and the platform stack. */
+  readonly inputs: EgressInputs;
+  /** Also create a CiliumNetworkPolicy with toFQDNs for the region's hosts; default false. */
+  readonly cilium?: boolean;
+  /** The region's domain, for the Cilium FQDN rules. */
+  readonly domain: string;
+}
+
+/** The middleware's NetworkPolicy (and, on Cilium, an FQDN policy). */
+export class EgressPolicy extends pulumi.ComponentResource {
+  public readonly networkPolicy: k8s.networking.v1.NetworkPolicy;
+  public readonly ciliumPolicy: k8s.apiextensions.CustomResource | undefined;
+
+  constructor(name: string, args: EgressPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("genesys:middleware:EgressPolicy", name, args, opts);
+    this.networkPolicy = new k8s.networking.v1.NetworkPolicy(
+      `${name}-egress`,
+      {
+        metadata: { name: `${name}-egress`, namespace: args.namespace },
+        spec: egressPolicySpec(args.inputs),
+      },
+      { parent: this },
+    );
+    this.ciliumPolicy = args.cilium
+      ? new k8s.apiextensions.CustomResource(
+          `${name}-fqdn`,
+          {
+            apiVersion: "cilium.io/v2",
+            kind: "CiliumNetworkPolicy",
+            metadata: { name: `${name}-fqdn`, namespace: args.namespace },
+            spec: ciliumFqdnPolicySpec(args.domain, args.inputs.podLabels),
+          },
+          { parent: this },
+        )
+      : undefined;
+    this.registerOutputs({ networkPolicy: this.networkPolicy, ciliumPolicy: this.ciliumPolicy });
+  }
+}

@@ -1,0 +1,165 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface AlertRule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for: string;
+  readonly labels: { readonly severity: "warning" | "critical" };
+  readonly annotations: { readonly summary: string; readonly runbook: string };
+}
+
+/** Alerts that matter for the sync, on the metrics the service exposes. */
+export function alertRules(namespace: string): AlertRule[] {
+  const scope = `namespace="${namespace}"`;
+  return [
+    {
+      alert: "GenesysTokenRefreshFailing",
+      expr: `sum(increase(genesys_token_refreshes_total{${scope},result!="success"}[15m])) > 3`,
+      for: "5m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Token requests to the Genesys Cloud login server keep failing",
+        runbook:
+          "invalid_client: check the client secret in Vault and the OAuth client's grant; throttled: too many token requests (pool size, restarts)",
+      },
+    },
+    {
+      alert: "GenesysRateLimited",
+      expr: `sum(rate(genesys_rate_limited_total{${scope}}[10m])) / clamp_min(sum(rate(genesys_requests_total{${scope}}[10m])), 1) > 0.005`,
+      for: "10m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "More than 0.5 % of Genesys Cloud requests are answered 429",
+        runbook:
+          "Another integration shares the OAuth client's budget, or GENESYS_RATE_LIMIT_PER_WINDOW is above the org's real limit",
+      },
+    },
+    {
+      alert: "GenesysCircuitBreakerOpen",
+      expr: `max(genesys_circuit_breaker_state{${scope}}) == 2`,
+      for: "5m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "The Genesys Cloud circuit breaker has been open for 5 minutes",
+        runbook:
+          "Genesys Cloud is failing or throttling every call: check its status page and the egress policy",
+      },
+    },
+    {
+      alert: "ImportInboxFileTooOld",
+      expr: `max(import_inbox_oldest_file_age_seconds{${scope}}) > 1800`,
+      for: "5m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "A contact file has waited in inbox/ for more than 30 minutes",
+        runbook: "Is the import paused, not ready (no token), or is the shared volume unwritable?",
+      },
+    },
+    {
+      alert: "ExportPollLagging",
+      // The results export exposes this gauge (the seconds its watermark trails now).
+      expr: `max(export_watermark_lag_seconds{${scope}}) > 1800`,
+      for: "10m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "The results export's watermark trails by more than 30 minutes",
+        runbook: "Check the poller's leader and the analytics query's 429s",
+      },
+    },
+  ];
+}
+
+/** A small Grafana dashboard on the same metrics (loaded by the Grafana sidecar). */
+export function grafanaDashboard(namespace: string): Record<string, unknown> {
+  const panel = (id: number, title: string, expr: string, y: number) => ({
+    id,
+    title,
+    type: "timeseries",
+    gridPos: { h: 8, w: 12, x: (id % 2) * 12, y },
+    targets: [{ expr, refId: "A" }],
+  });
+  const scope = `namespace="${namespace}"`;
+  return {
+    title: `Genesys sync (${namespace})`,
+    uid: `genesys-sync-${namespace}`.slice(0, 40),
+    schemaVersion: 39,
+    panels: [
+      panel(0, "Requests by status", `sum by (status) (rate(genesys_requests_total{${scope}}[5m]))`, 0),
+      panel(1, "429s per second", `sum(rate(genesys_rate_limited_total{${scope}}[5m]))`, 0),
+      panel(2, "Rows synced per second", `sum(rate(import_rows_total{${scope},outcome="synced"}[5m]))`, 8),
+      panel(
+        3,
+        "Rows rejected per second",
+        `sum(rate(import_rows_total{${scope},outcome="rejected"}[5m]))`,
+        8,
+      ),
+      panel(4, "Token expiry (s)", `min(genesys_token_expiry_seconds{${scope}})`, 16),
+      panel(5, "Oldest inbox file (s)", `max(import_inbox_oldest_file_age_seconds{${scope}})`, 16),
+    ],
+  };
+}
+
+export interface MonitoringArgs {
+  readonly namespace: pulumi.Input<string>;
+  /** Namespace name, plain, for alert and dashboard queries. */
+  readonly namespaceName: string;
+  /** Labels of the Service to scrape (the chart's selector labels). */
+  readonly serviceLabels: Record<string, string>;
+  /** Also create the Grafana dashboard ConfigMap; default true. */
+  readonly grafanaDashboard?: boolean;
+}
+
+/** Prometheus Operator objects: ServiceMonitor, PrometheusRule, and a dashboard for the Grafana sidecar. */
+export class Monitoring extends pulumi.ComponentResource {
+  public readonly serviceMonitor: k8s.apiextensions.CustomResource;
+  public readonly prometheusRule: k8s.apiextensions.CustomResource;
+  public readonly dashboard: k8s.core.v1.ConfigMap | undefined;
+
+  constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("genesys:middleware:Monitoring", name, args, opts);
+    this.serviceMonitor = new k8s.apiextensions.CustomResource(
+      `${name}-servicemonitor`,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "ServiceMonitor",
+        metadata: { name: `${name}`, namespace: args.namespace },
+        spec: {
+          selector: { matchLabels: args.serviceLabels },
+          endpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
+        },
+      },
+      { parent: this },
+    );
+    this.prometheusRule = new k8s.apiextensions.CustomResource(
+      `${name}-rules`,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata: { name: `${name}-alerts`, namespace: args.namespace },
+        spec: { groups: [{ name: "genesys-sync", rules: alertRules(args.namespaceName) }] },
+      },
+      { parent: this },
+    );
+    this.dashboard =
+      args.grafanaDashboard === false
+        ? undefined
+        : new k8s.core.v1.ConfigMap(
+            `${name}-dashboard`,
+            {
+              metadata: {
+                name: `${name}-dashboard`,
+                namespace: args.namespace,
+                labels: { grafana_dashboard: "1" },
+              },
+              data: { "genesys-sync.json": JSON.stringify(grafanaDashboard(args.namespaceName)) },
+            },
+            { parent: this },
+          );
+    this.registerOutputs({
+      serviceMonitor: this.serviceMonitor,
+      prometheusRule: this.prometheusRule,
+      dashboard: this.dashboard,
+    });
+  }
+}

@@ -1,0 +1,156 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as vault from "@pulumi/vault";
+
+/** The Vault policy the middleware's role gets: read, and only read, on its own two paths. */
+export function vaultReadPolicy(kvMount: string, kvPath: string): string {
+  return [
+    `path "${kvMount}/data/${kvPath}" {`,
+    `  capabilities = ["read"]`,
+    `}`,
+    `path "${kvMount}/data/${kvPath}-webhook" {`,
+    `  capabilities = ["read"]`,
+    `}`,
+    "",
+  ].join("\n");
+}
+
+export interface VaultSecretArgs {
+  readonly namespace: pulumi.Input<string>;
+  /** The Secret the chart references (the guide's genesys-integration-secrets). */
+  readonly secretName: string;
+  readonly environment: string;
+  /** `vault`: read Vault here and write the Secret; `externalSecret`: the External Secrets Operator does it. */
+  readonly mode: "vault" | "externalSecret";
+  readonly kvMount: string;
+  readonly kvPath: string;
+  /** Service account the Vault Kubernetes auth role is bound to. */
+  readonly serviceAccountName: string;
+  readonly kubernetesAuthMount: string;
+  /** ClusterSecretStore for the externalSecret mode. */
+  readonly secretStore: string;
+  /** Vault provider (address and login); required for the vault mode. */
+  readonly vaultProvider?: vault.Provider;
+}
+
+/**
+ * The Kubernetes Secret holding the Genesys client secret and the webhook credential, sourced
+ * from Vault KV v2 and secret end to end (Pulumi state and outputs). Also the Vault policy
+ * (read-only on that path) and a Kubernetes auth role bound to the service account. In the
+ * externalSecret mode Pulumi never sees the values: an ExternalSecret points at the same path.
+ */
+export class VaultSecret extends pulumi.ComponentResource {
+  public readonly secretName: string;
+  public readonly secret: k8s.core.v1.Secret | undefined;
+  public readonly externalSecret: k8s.apiextensions.CustomResource | undefined;
+  public readonly policy: vault.Policy | undefined;
+  public readonly authRole: vault.kubernetes.AuthBackendRole | undefined;
+  /** The generated webhook password; a secret output. */
+  public readonly webhookPassword: pulumi.Output<string> | undefined;
+
+  constructor(name: string, args: VaultSecretArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("genesys:middleware:VaultSecret", name, args, opts);
+    this.secretName = args.secretName;
+    const roleName = `genesys-sync-${args.environment}`;
+
+    if (args.mode === "externalSecret") {
+      this.externalSecret = new k8s.apiextensions.CustomResource(
+        `${name}-external`,
+        {
+          apiVersion: "external-secrets.io/v1",
+          kind: "ExternalSecret",
+          metadata: { name: args.secretName, namespace: args.namespace },
+          spec: {
+            refreshInterval: "1h",
+            secretStoreRef: { kind: "ClusterSecretStore", name: args.secretStore },
+            target: { name: args.secretName, creationPolicy: "Owner" },
+            data: [
+              { secretKey: "client-secret", remoteRef: { key: args.kvPath, property: "client-secret" } },
+              {
+                secretKey: "webhook-username",
+                remoteRef: { key: `${args.kvPath}-webhook`, property: "username" },
+              },
+              {
+                secretKey: "webhook-password",
+                remoteRef: { key: `${args.kvPath}-webhook`, property: "password" },
+              },
+            ],
+          },
+        },
+        { parent: this },
+      );
+      this.registerOutputs({ secretName: this.secretName, externalSecret: this.externalSecret });
+      return;
+    }
+
+    if (!args.vaultProvider) throw new Error("VaultSecret: the vault mode needs a Vault provider");
+    const vaultOpts = { parent: this, provider: args.vaultProvider };
+    const stored = vault.kv.getSecretV2Output({ mount: args.kvMount, name: args.kvPath }, vaultOpts);
+    const clientSecret = pulumi.secret(
+      stored.data.apply((data) => {
+        const value = data["client-secret"];
+        if (!value)
+          throw new Error(
+            `Vault ${args.kvMount}/${args.kvPath} has no "client-secret" key: store the Genesys OAuth client secret there`,
+          );
+        return value;
+      }),
+    );
+    const webhook = new random.RandomPassword(
+      `${name}-webhook`,
+      { length: 40, special: false },
+      { parent: this },
+    );
+    // Secret here, whatever the provider marks: this output leaves the component.
+    this.webhookPassword = pulumi.secret(webhook.result);
+    new vault.kv.SecretV2(
+      `${name}-webhook`,
+      {
+        mount: args.kvMount,
+        name: `${args.kvPath}-webhook`,
+        dataJson: pulumi.secret(
+          pulumi.jsonStringify({ username: "genesys-data-action", password: webhook.result }),
+        ),
+      },
+      vaultOpts,
+    );
+    this.secret = new k8s.core.v1.Secret(
+      `${name}-secret`,
+      {
+        metadata: { name: args.secretName, namespace: args.namespace },
+        type: "Opaque",
+        stringData: {
+          "client-secret": clientSecret,
+          "webhook-username": "genesys-data-action",
+          "webhook-password": webhook.result,
+        },
+      },
+      { parent: this, additionalSecretOutputs: ["data", "stringData"] },
+    );
+    this.policy = new vault.Policy(
+      `${name}-policy`,
+      { name: roleName, policy: vaultReadPolicy(args.kvMount, args.kvPath) },
+      vaultOpts,
+    );
+    this.authRole = new vault.kubernetes.AuthBackendRole(
+      `${name}-k8s-role`,
+      {
+        backend: args.kubernetesAuthMount,
+        roleName,
+        boundServiceAccountNames: [args.serviceAccountName],
+        boundServiceAccountNamespaces: [args.namespace],
+        tokenPolicies: [this.policy.name],
+        tokenTtl: 3600,
+      },
+      vaultOpts,
+    );
+    this.registerOutputs({
+      secretName: this.secretName,
+      secret: this.secret,
+      policy: this.policy,
+      authRole: this.authRole,
+      webhookPassword: this.webhookPassword,
+    });
+  }
+}

@@ -1,0 +1,220 @@
+import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  installMocks,
+  isSecretValue,
+  PLATFORM_OUTPUTS,
+  promiseOf,
+  recorded,
+  settled,
+  stackConfig,
+  unwrapSecret,
+  VAULT_CLIENT_SECRET,
+  type RecordedResource,
+} from "../support/pulumi-mocks";
+
+// Mocks first, then the program (pulumi/examples testing-unit-ts).
+installMocks();
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { GenesysMiddlewareStack } =
+  require("../../components/stack") as typeof import("../../components/stack");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { resolvePlatform } = require("../../stacks/platform") as typeof import("../../stacks/platform");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { readStackSettings } = require("../../stacks/settings") as typeof import("../../stacks/settings");
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- recorded mock inputs are checked field by field */
+
+type Stack = InstanceType<typeof GenesysMiddlewareStack>;
+
+/**
+ * The Pulumi program for the dev and the prod stack, in one process, under Pulumi's mocks: no
+ * engine, provider plugin, cluster or Vault can run here. Settings come from the real
+ * Pulumi.dev.yaml and Pulumi.prod.yaml through the same parser `pulumi up` uses.
+ */
+describe("Pulumi program under mocks (dev and prod)", function () {
+  this.timeout(30_000);
+  const built: Record<"dev" | "prod", { stack: Stack; resources: RecordedResource[] }> = {} as never;
+
+  before(async () => {
+    for (const environment of ["dev", "prod"] as const) {
+      const start = recorded.length;
+      const settings = readStackSettings(stackConfig(environment), new Set(), environment);
+      const platform = await resolvePlatform(settings);
+      const stack = new GenesysMiddlewareStack(environment, {
+        settings,
+        platform,
+        ...(environment === "prod" ? { vaultJwt: pulumi.secret("ci-oidc-token") } : {}),
+      });
+      await promiseOf(stack.metricsEndpoint);
+      await settled();
+      built[environment] = { stack, resources: recorded.slice(start) };
+    }
+  });
+
+  const of = (environment: "dev" | "prod", type: string) =>
+    built[environment].resources.filter((resource) => resource.type === type);
+  const one = (environment: "dev" | "prod", type: string) => {
+    const found = of(environment, type);
+    if (found.length !== 1) throw new Error(`expected one ${type} in ${environment}, found ${found.length}`);
+    return found[0]!.inputs as any;
+  };
+  const custom = (environment: "dev" | "prod", kind: string) =>
+    built[environment].resources.filter(
+      (resource) => resource.type.startsWith("kubernetes:") && resource.type.endsWith(`:${kind}`),
+    );
+
+  for (const environment of ["dev", "prod"] as const) {
+    describe(environment, () => {
+      it("creates the namespace labelled for the restricted Pod Security Standard", () => {
+        const namespace = one(environment, "kubernetes:core/v1:Namespace");
+        expect(namespace.metadata.labels).to.include({
+          "pod-security.kubernetes.io/enforce": "restricted",
+          "pod-security.kubernetes.io/warn": "restricted",
+        });
+        expect(namespace.metadata.name).to.equal(
+          environment === "prod" ? "cc-genesys-sync" : "genesys-sync-dev",
+        );
+      });
+
+      it("deploys app/chart with helm.v4.Chart, chart pinned, values without any secret", () => {
+        const chart = one(environment, "kubernetes:helm.sh/v4:Chart");
+        expect(chart.chart).to.match(/app\/chart$/);
+        const values = JSON.stringify(chart.values);
+        expect(values).not.to.contain(VAULT_CLIENT_SECRET);
+        expect(values).not.to.contain("generated-webhook-password");
+        expect(values).not.to.match(/"(client_?secret|password|token)"\s*:/i);
+        expect(chart.values.existingSecret).to.deep.include({
+          name: "genesys-integration-secrets",
+          clientSecretKey: "client-secret",
+        });
+        expect(chart.values.persistence.existingClaim).to.equal("genesys-sync-data");
+        expect(chart.values.autoscaling.targetCPUUtilizationPercentage).to.equal(70);
+      });
+
+      it("creates a ReadWriteMany claim bound to an NFS volume", () => {
+        const claim = one(environment, "kubernetes:core/v1:PersistentVolumeClaim");
+        expect(claim.spec.accessModes).to.deep.equal(["ReadWriteMany"]);
+        const volume = one(environment, "kubernetes:core/v1:PersistentVolume");
+        expect(volume.spec.accessModes).to.deep.equal(["ReadWriteMany"]);
+        expect(volume.spec.persistentVolumeReclaimPolicy).to.equal("Retain");
+        expect(volume.spec.nfs.server).to.equal(
+          environment === "prod" ? PLATFORM_OUTPUTS.nfsServer : "10.96.100.10",
+        );
+        expect(claim.spec.volumeName).to.equal(volume.metadata.name);
+      });
+
+      it("creates the Secret the chart references from Vault, marked secret end to end", async () => {
+        const secret = one(environment, "kubernetes:core/v1:Secret");
+        expect(secret.metadata.name).to.equal("genesys-integration-secrets");
+        expect(isSecretValue(secret.stringData), "stringData is stored as a secret").to.equal(true);
+        const data = unwrapSecret<Record<string, string>>(secret.stringData);
+        expect(Object.keys(data).sort()).to.deep.equal([
+          "client-secret",
+          "webhook-password",
+          "webhook-username",
+        ]);
+        expect(data["client-secret"]).to.equal(VAULT_CLIENT_SECRET);
+        expect(await pulumi.isSecret(built[environment].stack.webhookPassword!)).to.equal(true);
+        const vaultSecret = built[environment].resources.find(
+          (resource) => resource.type === "genesys:middleware:VaultSecret",
+        );
+        expect(vaultSecret).to.not.equal(undefined);
+      });
+
+      it("creates a read-only Vault policy on the path and a Kubernetes auth role bound to the service account", () => {
+        const policy = one(environment, "vault:index/policy:Policy");
+        expect(policy.policy).to.contain(`path "secret/data/genesys/${environment}/middleware"`);
+        expect(policy.policy).to.contain('capabilities = ["read"]');
+        expect(policy.policy).not.to.match(/"(create|update|delete|list|sudo)"/);
+        const role = one(environment, "vault:kubernetes/authBackendRole:AuthBackendRole");
+        expect(role.boundServiceAccountNames).to.deep.equal(["genesys-sync"]);
+        expect(role.boundServiceAccountNamespaces).to.have.length(1);
+      });
+
+      it("limits traffic with a NetworkPolicy: no 0.0.0.0/0, no from in egress, every rule with to and ports", () => {
+        const policy = one(environment, "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+        expect(policy.spec.policyTypes).to.deep.equal(["Ingress", "Egress"]);
+        for (const rule of policy.spec.egress) {
+          expect(rule).to.have.keys(["to", "ports"]);
+          for (const peer of rule.to) expect(peer.ipBlock?.cidr).to.not.be.oneOf(["0.0.0.0/0", "::/0"]);
+        }
+        const ports = policy.spec.egress.flatMap((rule: any) => rule.ports.map((port: any) => port.port));
+        expect(ports).to.include.members([53, 443, 2049]);
+        expect(
+          policy.spec.ingress[0].from.map(
+            (peer: any) => peer.namespaceSelector.matchLabels["kubernetes.io/metadata.name"],
+          ),
+        ).to.deep.equal([environment === "prod" ? "ingress-nginx" : "ingress-nginx", "monitoring"]);
+      });
+
+      it("monitors the metrics port: ServiceMonitor selecting the chart's labels, PrometheusRule, Grafana dashboard", () => {
+        const monitor = custom(environment, "ServiceMonitor")[0]!.inputs as any;
+        expect(monitor.apiVersion).to.equal("monitoring.coreos.com/v1");
+        expect(monitor.spec.selector.matchLabels).to.deep.equal({
+          "app.kubernetes.io/name": "genesys-middleware-stack",
+          "app.kubernetes.io/instance": "genesys-sync",
+        });
+        expect(monitor.spec.endpoints[0]).to.include({ port: "http", path: "/metrics" });
+        const rules = (custom(environment, "PrometheusRule")[0]!.inputs as any).spec.groups[0].rules.map(
+          (rule: any) => rule.alert,
+        );
+        expect(rules).to.include.members([
+          "GenesysTokenRefreshFailing",
+          "GenesysRateLimited",
+          "GenesysCircuitBreakerOpen",
+          "ImportInboxFileTooOld",
+          "ExportPollLagging",
+        ]);
+        const dashboard = of(environment, "kubernetes:core/v1:ConfigMap").find(
+          (resource) => resource.inputs.metadata.labels?.grafana_dashboard === "1",
+        );
+        expect(dashboard).to.not.equal(undefined);
+      });
+
+      it("exports what other teams need", async () => {
+        const stack = built[environment].stack;
+        expect(stack.serviceName).to.equal("genesys-sync");
+        expect(stack.secretName).to.equal("genesys-integration-secrets");
+        expect(stack.claimName).to.equal("genesys-sync-data");
+        expect(await promiseOf(stack.metricsEndpoint)).to.match(
+          /^http:\/\/genesys-sync\..+\.svc\.cluster\.local:80\/metrics$/,
+        );
+        expect(stack.egressDestinations.genesysCidrs.length).to.be.greaterThan(0);
+      });
+    });
+  }
+
+  it("prod reads the platform stack through a StackReference; dev runs without one", () => {
+    expect(of("prod", "pulumi:pulumi:StackReference")).to.have.length(1);
+    expect(of("prod", "pulumi:pulumi:StackReference")[0]!.inputs.name).to.equal(
+      "contact-centre/platform/prod",
+    );
+    expect(of("dev", "pulumi:pulumi:StackReference")).to.have.length(0);
+    expect(of("prod", "pulumi:providers:kubernetes")).to.have.length(1);
+    expect(of("dev", "pulumi:providers:kubernetes")).to.have.length(0);
+  });
+
+  it("prod logs in to Vault with JWT, dev with a token; the Cilium FQDN policy only where the platform runs Cilium", () => {
+    const prodVault = one("prod", "pulumi:providers:vault");
+    expect(isSecretValue(prodVault.authLoginJwt), "the JWT login stays secret").to.equal(true);
+    expect(unwrapSecret(prodVault.authLoginJwt)).to.include({ role: "genesys-sync-deployer" });
+    expect(prodVault.address).to.equal(PLATFORM_OUTPUTS.vaultAddress);
+    expect(one("dev", "pulumi:providers:vault").authLoginJwt).to.equal(undefined);
+    const cilium = custom("prod", "CiliumNetworkPolicy")[0]!.inputs as any;
+    expect(cilium.spec.egress[1].toFQDNs).to.deep.equal([
+      { matchName: "api.mypurecloud.ie" },
+      { matchName: "login.mypurecloud.ie" },
+      { matchName: "streaming.mypurecloud.ie" },
+    ]);
+    expect(custom("dev", "CiliumNetworkPolicy")).to.have.length(0);
+  });
+
+  it("prod's egress reaches the NFS server, Vault and the API server the platform stack names", () => {
+    const policy = one("prod", "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+    const cidrs = policy.spec.egress.flatMap((rule: any) =>
+      rule.to.map((peer: any) => peer.ipBlock?.cidr).filter(Boolean),
+    );
+    expect(cidrs).to.include.members(["10.40.1.5/32", "10.40.2.0/28", "10.40.0.1/32", "10.40.0.0/28"]);
+  });
+});

@@ -1,0 +1,109 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+
+/**
+ * Pulumi's mocks stand in for the engine and the providers, which cannot run here (no Pulumi CLI,
+ * no provider plugins, no cluster, no Vault). Every resource the program registers is recorded
+ * with its inputs; invokes (the Vault KV read) and the platform StackReference answer canned data.
+ */
+export interface RecordedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export const recorded: RecordedResource[] = [];
+export const VAULT_CLIENT_SECRET = "client-secret-from-vault-7f3a";
+export const PLATFORM_OUTPUTS = {
+  kubeconfig: "apiVersion: v1\nkind: Config\n",
+  namespacePrefix: "cc-",
+  nfsServer: "10.40.1.5",
+  nfsPath: "/exports/genesys",
+  vaultAddress: "https://vault.platform.example.com",
+  vaultCidrs: ["10.40.2.0/28"],
+  ingressClass: "nginx",
+  ingressNamespace: "ingress-nginx",
+  prometheusNamespace: "monitoring",
+  apiServerCidrs: ["10.40.0.1/32"],
+  cni: "cilium",
+};
+
+export function installMocks(): void {
+  void pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+        if (args.type === "pulumi:pulumi:StackReference") {
+          return {
+            id: args.name,
+            state: { ...args.inputs, outputs: PLATFORM_OUTPUTS, secretOutputNames: ["kubeconfig"] },
+          };
+        }
+        if (args.type === "random:index/randomPassword:RandomPassword") {
+          return { id: args.name, state: { ...args.inputs, result: "generated-webhook-password-12345" } };
+        }
+        return { id: `${args.name}-id`, state: args.inputs };
+      },
+      call(args) {
+        if (args.token === "vault:kv/getSecretV2:getSecretV2") {
+          return { ...args.inputs, data: { "client-secret": VAULT_CLIENT_SECRET }, dataJson: "{}" };
+        }
+        return args.inputs;
+      },
+    },
+    "genesys-middleware-stack",
+    "test",
+    false,
+  );
+}
+
+/** Reads a Pulumi.<stack>.yaml into the shape `pulumi.runtime.allConfig()` returns. */
+export function stackConfig(stack: "dev" | "prod"): Record<string, string> {
+  const file = parse(readFileSync(path.resolve(__dirname, `../../Pulumi.${stack}.yaml`), "utf8")) as {
+    config: Record<string, unknown>;
+  };
+  return Object.fromEntries(
+    Object.entries(file.config).map(([key, value]) => [
+      key,
+      typeof value === "string" ? value : JSON.stringify(value),
+    ]),
+  );
+}
+
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
+
+/** Waits until no new resource has been registered for a few turns of the event loop. */
+export async function settled(): Promise<void> {
+  let last = -1;
+  let quiet = 0;
+  while (quiet < 5) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    if (recorded.length === last) quiet += 1;
+    else {
+      quiet = 0;
+      last = recorded.length;
+    }
+  }
+}
+
+/** Pulumi's marker for a secret value in serialized properties (what the engine stores encrypted). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+export function isSecretValue(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<string, unknown>)[SECRET_SIG] === SECRET_SIG_VALUE
+  );
+}
+
+/** The value inside a secret wrapper (provider inputs hold nested objects as JSON text). */
+export function unwrapSecret<T = unknown>(value: unknown): T {
+  const inner = isSecretValue(value) ? (value as { value: unknown }).value : value;
+  return (typeof inner === "string" && /^[{[]/.test(inner) ? JSON.parse(inner) : inner) as T;
+}
