@@ -13,19 +13,16 @@ import {
   type RecordedResource,
 } from "../support/pulumi-mocks";
 
-// Mocks first, then the program (pulumi/examples testing-unit-ts).
+import { GenesysMiddlewareStack } from "../../components/stack";
+import { resolvePlatform } from "../../stacks/platform";
+import { readStackSettings } from "../../stacks/settings";
+
+// Mocks before any resource exists (the program's modules create none when imported).
 installMocks();
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { GenesysMiddlewareStack } =
-  require("../../components/stack") as typeof import("../../components/stack");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { resolvePlatform } = require("../../stacks/platform") as typeof import("../../stacks/platform");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { readStackSettings } = require("../../stacks/settings") as typeof import("../../stacks/settings");
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- recorded mock inputs are checked field by field */
 
-type Stack = InstanceType<typeof GenesysMiddlewareStack>;
+type Stack = GenesysMiddlewareStack;
 
 /**
  * The Pulumi program for the dev and the prod stack, in one process, under Pulumi's mocks: no
