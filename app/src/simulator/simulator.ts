@@ -44,7 +44,16 @@ export interface SimulatorOptions {
    * `inin` and `x-ratelimit` imitate an older deployment or a proxy.
    */
   readonly rateLimitHeaders?: "none" | "inin" | "x-ratelimit";
+  /** What `GET /api/v2/ipranges` lists; default a few documentation ranges (RFC 5737/3849), never real ones. */
+  readonly ipRanges?: ReadonlyArray<{ cidr: string; service: string; region: string; direction?: string }>;
 }
+
+const DEFAULT_IP_RANGES = [
+  { cidr: "192.0.2.0/24", service: "api", region: "eu-west-1", direction: "outbound" },
+  { cidr: "198.51.100.0/25", service: "api", region: "eu-west-1", direction: "inbound" },
+  { cidr: "2001:db8:10::/48", service: "api", region: "eu-west-1", direction: "inbound" },
+  { cidr: "203.0.113.0/24", service: "api", region: "us-east-1", direction: "inbound" },
+];
 
 export interface DialerContact {
   id: string;
@@ -549,6 +558,9 @@ export class GenesysSimulator {
     if (single && method === "GET") {
       const contact = this.lists.get(decodeURIComponent(single[1]!))?.get(decodeURIComponent(single[2]!));
       return contact ? [200, publicContact(contact)] : notFound("contact not found");
+    }
+    if (method === "GET" && path === "/api/v2/ipranges") {
+      return [200, { entities: this.options.ipRanges ?? DEFAULT_IP_RANGES }];
     }
     if (method === "POST" && path === "/api/v2/analytics/conversations/details/query") {
       return this.queryConversations(parseJson(text));

@@ -1,0 +1,83 @@
+import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
+import { GenesysMiddlewareStack } from "../../components/stack";
+import { DEV_PLATFORM, resolvePlatform } from "../../stacks/platform";
+import { PROJECT, readStackSettings } from "../../stacks/settings";
+import { installMocks, promiseOf, recorded, settled, stackConfig } from "../support/pulumi-mocks";
+
+// Under Pulumi's mocks, like test/pulumi/stack.test.ts: no engine, provider, cluster or Vault here.
+installMocks();
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- recorded mock inputs are checked field by field */
+
+describe("Pulumi program modes and entry point (mocks)", function () {
+  this.timeout(30_000);
+
+  it("externalSecret mode: an ExternalSecret at the same Vault path, and no secret value or Vault resource in Pulumi", async () => {
+    const config = {
+      ...stackConfig("dev"),
+      [`${PROJECT}:secrets`]: JSON.stringify({
+        mode: "externalSecret",
+        kvPath: "genesys/dev/middleware",
+        secretStore: "vault-backend",
+      }),
+    };
+    const settings = readStackSettings(config, new Set(), "dev");
+    const start = recorded.length;
+    const stack = new GenesysMiddlewareStack("eso", {
+      settings,
+      platform: { kubeconfig: undefined, ...DEV_PLATFORM },
+    });
+    await promiseOf(stack.metricsEndpoint);
+    await settled();
+    const mine = recorded.slice(start);
+    const external = mine.find(
+      (resource) => resource.type === "kubernetes:external-secrets.io/v1:ExternalSecret",
+    )!.inputs as any;
+    expect(external.metadata.name).to.equal("genesys-integration-secrets");
+    expect(external.spec.secretStoreRef).to.deep.equal({ kind: "ClusterSecretStore", name: "vault-backend" });
+    expect(external.spec.data[0]).to.deep.equal({
+      secretKey: "client-secret",
+      remoteRef: { key: "genesys/dev/middleware", property: "client-secret" },
+    });
+    const types = mine.map((resource) => resource.type);
+    expect(types).not.to.include("kubernetes:core/v1:Secret");
+    expect(
+      types.filter((type) => type.startsWith("vault:") || type === "pulumi:providers:vault"),
+    ).to.deep.equal([]);
+    expect(stack.webhookPassword).to.equal(undefined);
+  });
+
+  it("prod without a platform stack is refused before anything is created", async () => {
+    const config = { ...stackConfig("prod") };
+    delete config[`${PROJECT}:platformStack`];
+    const settings = readStackSettings(config, new Set(), "prod");
+    const error = await resolvePlatform(settings).catch((caught: unknown) => caught);
+    expect(pulumi.InputPropertyError.isInstance(error)).to.equal(true);
+    expect((error as pulumi.InputPropertyError).reason).to.contain("is required in prod");
+  });
+
+  it("index.ts reads the stack config, builds the stack and exports the outputs other teams read", async () => {
+    pulumi.runtime.setAllConfig(stackConfig("dev"));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require("../../index") as () => Promise<Record<string, unknown>>;
+    const outputs = await program();
+    expect(Object.keys(outputs).sort()).to.deep.equal(
+      [
+        "claimName",
+        "egressDestinations",
+        "metricsEndpoint",
+        "namespace",
+        "secretName",
+        "serviceName",
+        "servicePort",
+        "webhookPassword",
+        "webhookUrl",
+      ].sort(),
+    );
+    expect(outputs.serviceName).to.equal("genesys-sync");
+    expect(await promiseOf(outputs.namespace as pulumi.Output<string>)).to.equal("genesys-sync-dev");
+    expect(await pulumi.isSecret(outputs.webhookPassword as pulumi.Output<string>)).to.equal(true);
+    await settled();
+  });
+});
