@@ -1,0 +1,371 @@
+import { expect } from "chai";
+import { evaluate, type PackConfig } from "../../policies/engine";
+import { RULES } from "../../policies/rules";
+import { compliant, get, type Fixture } from "./fixtures";
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- fixtures are edited field by field */
+
+/** Each rule: the compliant fixture passes; each way of breaking it fails with the rule's name and a message naming the fix. */
+function findings(change: (fixture: Fixture) => void, pack: PackConfig = {}) {
+  const fixture = compliant();
+  change(fixture);
+  return evaluate(fixture, pack);
+}
+
+function expectOnly(
+  policy: string,
+  change: (fixture: Fixture) => void,
+  fragment: string,
+  pack: PackConfig = {},
+) {
+  const found = findings(change, pack);
+  expect(
+    found.map((finding) => finding.policy),
+    JSON.stringify(found.map((finding) => finding.message)),
+  ).to.include(policy);
+  const messages = found.filter((finding) => finding.policy === policy).map((finding) => finding.message);
+  expect(
+    messages.some((message) => message.includes(fragment)),
+    messages.join("\n"),
+  ).to.equal(true);
+}
+
+describe("policy rules over plain Kubernetes objects", () => {
+  it("the compliant fixture passes every rule", () => {
+    expect(
+      evaluate(compliant(), { all: "mandatory", "pinned-versions": { requireDigest: true } }),
+    ).to.deep.equal([]);
+  });
+
+  it("has the fifteen rules the issue names, kebab-case, each with a one-sentence description", () => {
+    expect(RULES.map((rule) => rule.name)).to.deep.equal([
+      "no-secret-in-values",
+      "secret-env-from-secret-ref",
+      "egress-restricted",
+      "network-policy-required",
+      "hpa-sane",
+      "resources-required",
+      "deprecated-api",
+      "pinned-versions",
+      "probes-required",
+      "pod-security",
+      "shared-volume-rwx",
+      "ingress-tls",
+      "servicemonitor-required",
+      "genesys-endpoint",
+      "token-refresh-buffer",
+    ]);
+    for (const rule of RULES) expect(rule.description, rule.name).to.match(/^Checks that .+\.$/);
+  });
+
+  describe("no-secret-in-values", () => {
+    it("catches the guide's client_secret in values", () =>
+      expectOnly(
+        "no-secret-in-values",
+        (f) => {
+          f.charts[0]!.values = {
+            genesys: {
+              client_id: "your-organization-client-id",
+              environment_uri: "https://api.mypurecloud.com",
+              client_secret: "abc123xyz",
+            },
+          };
+        },
+        "put it in the Kubernetes Secret",
+      ));
+    it("catches a secret in a ConfigMap and a private key as a plain env value", () => {
+      expectOnly(
+        "no-secret-in-values",
+        (f) => (get(f, "ConfigMap").data.GENESYS_CLIENT_SECRET = "s3cr3t"),
+        "ConfigMap key GENESYS_CLIENT_SECRET",
+      );
+      expectOnly(
+        "no-secret-in-values",
+        (f) =>
+          get(f, "Deployment").spec.template.spec.containers[0].env.push({
+            name: "SIGNING",
+            value: "-----BEGIN RSA PRIVATE KEY-----\nabc",
+          }),
+        "Plain env value SIGNING",
+      );
+    });
+  });
+
+  it("secret-env-from-secret-ref: a plain GENESYS_CLIENT_SECRET fails", () =>
+    expectOnly(
+      "secret-env-from-secret-ref",
+      (f) =>
+        (get(f, "Deployment").spec.template.spec.containers[0].env = [
+          { name: "GENESYS_CLIENT_SECRET", value: "abc" },
+        ]),
+      "valueFrom.secretKeyRef",
+    ));
+
+  describe("egress-restricted", () => {
+    it("fails the guide's own egress policy: 0.0.0.0/0 and a from inside an egress rule", () => {
+      const found = findings((f) => {
+        get(f, "NetworkPolicy").spec = {
+          podSelector: {},
+          policyTypes: ["Egress"],
+          egress: [
+            {
+              to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
+              ports: [{ protocol: "TCP", port: 443 }],
+              from: [{ namespaceSelector: {} }],
+            },
+          ],
+        };
+      }).filter((finding) => finding.policy === "egress-restricted");
+      expect(found.map((finding) => finding.message).join("\n"))
+        .to.contain("allows 0.0.0.0/0")
+        .and.to.contain('has a "from" field');
+    });
+    it("fails a rule without to, without ports, or open to ::/0", () => {
+      expectOnly(
+        "egress-restricted",
+        (f) => (get(f, "NetworkPolicy").spec.egress = [{ ports: [{ port: 443 }] }]),
+        'has no "to"',
+      );
+      expectOnly(
+        "egress-restricted",
+        (f) => (get(f, "NetworkPolicy").spec.egress = [{ to: [{ ipBlock: { cidr: "192.0.2.0/24" } }] }]),
+        'has no "ports"',
+      );
+      expectOnly(
+        "egress-restricted",
+        (f) => (get(f, "NetworkPolicy").spec.egress[0].to = [{ ipBlock: { cidr: "::/0" } }]),
+        "allows ::/0",
+      );
+    });
+  });
+
+  it("network-policy-required: pods no Egress policy selects fail", () => {
+    expectOnly(
+      "network-policy-required",
+      (f) => (get(f, "NetworkPolicy").spec.policyTypes = ["Ingress"]),
+      "No NetworkPolicy with Egress",
+    );
+    expectOnly(
+      "network-policy-required",
+      (f) => (get(f, "NetworkPolicy").metadata.namespace = "other"),
+      "No NetworkPolicy with Egress",
+    );
+  });
+
+  describe("hpa-sane", () => {
+    it("fails the guide's 20 % CPU target", () =>
+      expectOnly(
+        "hpa-sane",
+        (f) => (get(f, "HorizontalPodAutoscaler").spec.metrics[0].resource.target.averageUtilization = 20),
+        "The guide's trap: 20-30 %",
+      ));
+    it("fails autoscaling/v2beta2, one replica, and a maximum that outruns the Genesys budget", () => {
+      expectOnly(
+        "hpa-sane",
+        (f) => (get(f, "HorizontalPodAutoscaler").apiVersion = "autoscaling/v2beta2"),
+        "Use autoscaling/v2",
+      );
+      expectOnly(
+        "hpa-sane",
+        (f) => (get(f, "HorizontalPodAutoscaler").spec.minReplicas = 1),
+        "keep at least 2",
+      );
+      expectOnly(
+        "hpa-sane",
+        (f) => (get(f, "HorizontalPodAutoscaler").spec.maxReplicas = 20),
+        "Lower maxReplicas to 10",
+      );
+    });
+    it("takes its thresholds from config", () => {
+      const relaxed = findings((f) => (get(f, "HorizontalPodAutoscaler").spec.maxReplicas = 20), {
+        "hpa-sane": { genesysBudgetPerMinute: 6000 },
+      });
+      expect(relaxed.filter((finding) => finding.policy === "hpa-sane")).to.deep.equal([]);
+    });
+  });
+
+  it("resources-required: a container without limits fails", () =>
+    expectOnly(
+      "resources-required",
+      (f) => delete get(f, "Deployment").spec.template.spec.containers[0].resources.limits,
+      "no limits.cpu, limits.memory",
+    ));
+
+  it("deprecated-api: removed APIs fail at the target version, not before", () => {
+    expectOnly(
+      "deprecated-api",
+      (f) => (get(f, "Ingress").apiVersion = "networking.k8s.io/v1beta1"),
+      "removed in Kubernetes 1.22",
+    );
+    expectOnly(
+      "deprecated-api",
+      (f) =>
+        f.objects.push({
+          apiVersion: "policy/v1beta1",
+          kind: "PodDisruptionBudget",
+          metadata: { name: "p" },
+          spec: {},
+        }),
+      "Use policy/v1",
+    );
+    const old = findings(
+      (f) =>
+        f.objects.push({
+          apiVersion: "flowcontrol.apiserver.k8s.io/v1beta3",
+          kind: "FlowSchema",
+          metadata: { name: "x" },
+        }),
+      {
+        "deprecated-api": { targetKubernetesVersion: "1.31" },
+      },
+    );
+    expect(old.filter((finding) => finding.policy === "deprecated-api")).to.deep.equal([]);
+  });
+
+  it("pinned-versions: latest, no tag, no digest where required, an unpinned repository chart", () => {
+    expectOnly(
+      "pinned-versions",
+      (f) =>
+        (get(f, "Deployment").spec.template.spec.containers[0].image =
+          "registry.example.com/genesys-sync:latest"),
+      "tagged latest",
+    );
+    expectOnly(
+      "pinned-versions",
+      (f) =>
+        (get(f, "Deployment").spec.template.spec.containers[0].image =
+          "registry.example.com:5000/genesys-sync"),
+      "without a tag",
+    );
+    expectOnly(
+      "pinned-versions",
+      (f) =>
+        (get(f, "Deployment").spec.template.spec.containers[0].image =
+          "registry.example.com/genesys-sync:0.1.0"),
+      "without a digest",
+      {
+        "pinned-versions": { requireDigest: true },
+      },
+    );
+    expectOnly(
+      "pinned-versions",
+      (f) => (f.charts[0]!.chart = "oci://registry.example.com/charts/genesys-middleware-stack"),
+      "Pin version",
+    );
+  });
+
+  it("probes-required: a missing startup probe fails", () =>
+    expectOnly(
+      "probes-required",
+      (f) => delete get(f, "Deployment").spec.template.spec.containers[0].startupProbe,
+      "no startupProbe",
+    ));
+
+  it("pod-security: root, another uid, a writable root, escalation, capabilities, host namespaces, hostPath", () => {
+    const pod = (f: Fixture) => get(f, "Deployment").spec.template.spec;
+    expectOnly(
+      "pod-security",
+      (f) => (pod(f).containers[0].securityContext.runAsUser = 0),
+      "runs as uid 0, not 500",
+    );
+    expectOnly("pod-security", (f) => (pod(f).securityContext.fsGroup = 1000), "fsGroup is 1000, not 500");
+    expectOnly(
+      "pod-security",
+      (f) => (pod(f).containers[0].securityContext.readOnlyRootFilesystem = false),
+      "writable root filesystem",
+    );
+    expectOnly(
+      "pod-security",
+      (f) => (pod(f).containers[0].securityContext.allowPrivilegeEscalation = true),
+      "allows privilege escalation",
+    );
+    expectOnly(
+      "pod-security",
+      (f) => (pod(f).containers[0].securityContext.capabilities.drop = ["NET_RAW"]),
+      "does not drop ALL",
+    );
+    expectOnly("pod-security", (f) => (pod(f).hostNetwork = true), "hostNetwork is on");
+    expectOnly(
+      "pod-security",
+      (f) => pod(f).volumes.push({ name: "host", hostPath: { path: "/" } }),
+      "hostPath",
+    );
+  });
+
+  it("shared-volume-rwx: a ReadWriteOnce claim at /data fails", () =>
+    expectOnly(
+      "shared-volume-rwx",
+      (f) => (get(f, "PersistentVolumeClaim").spec.accessModes = ["ReadWriteOnce"]),
+      "needs ReadWriteMany",
+    ));
+
+  it("ingress-tls: no TLS, an uncovered host, nginx without cookie affinity", () => {
+    expectOnly("ingress-tls", (f) => delete get(f, "Ingress").spec.tls, "Has no TLS");
+    expectOnly(
+      "ingress-tls",
+      (f) =>
+        get(f, "Ingress").spec.rules.push({ host: "other.example.com", http: { paths: [{ path: "/api" }] } }),
+      "other.example.com is not covered",
+    );
+    expectOnly(
+      "ingress-tls",
+      (f) => delete get(f, "Ingress").metadata.annotations["nginx.ingress.kubernetes.io/affinity"],
+      "cookie-affinity annotations",
+    );
+  });
+
+  it("servicemonitor-required: a metrics Service nothing monitors fails", () =>
+    expectOnly(
+      "servicemonitor-required",
+      (f) => (f.objects = f.objects.filter((object) => object.kind !== "ServiceMonitor")),
+      "no ServiceMonitor selects it",
+    ));
+
+  it("genesys-endpoint: the guide's api. token endpoint, plain http, an unknown region; an allowed proxy passes", () => {
+    expectOnly(
+      "genesys-endpoint",
+      (f) => (get(f, "ConfigMap").data.GENESYS_LOGIN_BASE_URL = "https://api.mypurecloud.com"),
+      "tokens come from login.",
+    );
+    expectOnly(
+      "genesys-endpoint",
+      (f) => (get(f, "ConfigMap").data.GENESYS_API_BASE_URL = "http://api.mypurecloud.ie"),
+      "Use https://",
+    );
+    expectOnly(
+      "genesys-endpoint",
+      (f) => (get(f, "ConfigMap").data.GENESYS_REGION = "eu-west-9"),
+      "not a Genesys Cloud region",
+    );
+    const allowed = findings(
+      (f) => (get(f, "ConfigMap").data.GENESYS_API_BASE_URL = "https://genesys-proxy.corp.example"),
+      {
+        "genesys-endpoint": { allowedOverrideHosts: ["genesys-proxy.corp.example"] },
+      },
+    );
+    expect(allowed.filter((finding) => finding.policy === "genesys-endpoint")).to.deep.equal([]);
+  });
+
+  it("token-refresh-buffer: below 30 s or not well below the lifetime fails", () => {
+    expectOnly(
+      "token-refresh-buffer",
+      (f) => (get(f, "ConfigMap").data.TOKEN_REFRESH_BUFFER_SECONDS = "5"),
+      "below 30 s",
+    );
+    expectOnly(
+      "token-refresh-buffer",
+      (f) => (f.charts[0]!.values.auth = { tokenRefreshBufferSeconds: 290 }),
+      "not well below a 300 s token lifetime",
+    );
+  });
+
+  it("an advisory config reports the same violations as advisory", () => {
+    const found = findings((f) => (get(f, "HorizontalPodAutoscaler").spec.minReplicas = 1), {
+      all: "advisory",
+    });
+    expect(found.every((finding) => finding.enforcementLevel === "advisory")).to.equal(true);
+    expect(
+      findings((f) => (get(f, "HorizontalPodAutoscaler").spec.minReplicas = 1), { "hpa-sane": "disabled" }),
+    ).to.deep.equal([]);
+  });
+});
