@@ -8,7 +8,7 @@ export interface K8sObject {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
   };
-  [key: string]: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  [key: string]: any;
 }
 
 /** The values of a Helm chart deployed by the stack (Pulumi's helm.v4.Chart resource). */

@@ -4,7 +4,7 @@ import type { ChartValues, K8sObject, PolicyInput } from "./lib";
 export interface StackResource {
   readonly type: string;
   readonly urn: string;
-  readonly props: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly props: Record<string, any>;
 }
 
 /**

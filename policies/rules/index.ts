@@ -17,7 +17,6 @@ import tokenRefreshBuffer from "./token-refresh-buffer";
 
 /** Every rule of the pack, in the order reports list them. */
 export const RULES: ReadonlyArray<Rule<any>> = [
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   noSecretInValues,
   secretEnvFromSecretRef,
   egressRestricted,

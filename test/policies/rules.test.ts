@@ -3,8 +3,6 @@ import { evaluate, type PackConfig } from "../../policies/engine";
 import { RULES } from "../../policies/rules";
 import { compliant, get, type Fixture } from "./fixtures";
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- fixtures are edited field by field */
-
 /** Each rule: the compliant fixture passes; each way of breaking it fails with the rule's name and a message naming the fix. */
 function findings(change: (fixture: Fixture) => void, pack: PackConfig = {}) {
   const fixture = compliant();
