@@ -1,6 +1,5 @@
 import { PolicyPack, type StackValidationPolicy } from "@pulumi/policy";
-import { ruleSettings } from "./engine";
-import { inputFromStack } from "./pulumi-adapter";
+import { stackValidator } from "./pulumi-adapter";
 import { RULES } from "./rules";
 
 /**
@@ -14,15 +13,7 @@ const policies: StackValidationPolicy[] = RULES.map((rule) => ({
   description: rule.description,
   enforcementLevel: "mandatory",
   configSchema: rule.configSchema as StackValidationPolicy["configSchema"],
-  validateStack: (args, reportViolation) => {
-    const { config } = ruleSettings(rule, {
-      [rule.name]: { ...(args.getConfig<object>() as Record<string, unknown>) },
-    });
-    const { input, urnOf } = inputFromStack(args.resources);
-    for (const violation of rule.check(input, config)) {
-      reportViolation(violation.message, violation.object ? urnOf.get(violation.object) : undefined);
-    }
-  },
+  validateStack: stackValidator(rule),
 }));
 
 new PolicyPack("genesys-middleware-guards", { enforcementLevel: "mandatory", policies });

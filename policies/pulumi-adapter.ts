@@ -1,4 +1,4 @@
-import type { ChartValues, K8sObject, PolicyInput } from "./lib";
+import type { ChartValues, K8sObject, PolicyInput, Rule } from "./lib";
 
 /** The part of a CrossGuard PolicyResource the adapter reads. */
 export interface StackResource {
@@ -38,4 +38,24 @@ export function inputFromStack(resources: readonly StackResource[]): {
     urnOf.set(object, resource.urn);
   }
   return { input: { objects, charts }, urnOf };
+}
+
+/** What CrossGuard passes to validateStack, reduced to what the adapter uses. */
+export interface StackValidationCall {
+  readonly resources: readonly StackResource[];
+  getConfig<T extends object>(): T;
+}
+
+/**
+ * The validateStack body for one rule: its config from the policy-pack config (CrossGuard fills
+ * in the schema's defaults; ours fill any gap), its violations reported against the resource's URN.
+ */
+export function stackValidator<C extends object>(rule: Rule<C>) {
+  return (args: StackValidationCall, reportViolation: (message: string, urn?: string) => void): void => {
+    const config = { ...rule.defaults, ...args.getConfig<Partial<C>>() } as C;
+    const { input, urnOf } = inputFromStack(args.resources);
+    for (const violation of rule.check(input, config)) {
+      reportViolation(violation.message, violation.object ? urnOf.get(violation.object) : undefined);
+    }
+  };
 }
