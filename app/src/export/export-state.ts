@@ -1,0 +1,48 @@
+import { open, readFile, rename } from "node:fs/promises";
+
+/**
+ * The export's durable state: the watermark (results before it are in the outbox), the ids
+ * exported in the overlap window (so a re-polled overlap adds no duplicate), and the file being
+ * published, if a crash interrupted it. Written atomically: temporary file, fsync, rename.
+ */
+export interface ExportState {
+  readonly watermarkMs: number | undefined;
+  /** conversationId → conversation end, for the overlap window. */
+  readonly recent: Readonly<Record<string, number>>;
+  readonly pending:
+    | {
+        readonly temporaryFile: string;
+        readonly finalFile: string;
+        readonly windowEndMs: number;
+        readonly ids: Readonly<Record<string, number>>;
+      }
+    | undefined;
+}
+
+export const EMPTY_STATE: ExportState = { watermarkMs: undefined, recent: {}, pending: undefined };
+
+export async function loadState(file: string): Promise<ExportState> {
+  try {
+    return { ...EMPTY_STATE, ...(JSON.parse(await readFile(file, "utf8")) as Partial<ExportState>) };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return EMPTY_STATE;
+    throw error;
+  }
+}
+
+export async function saveState(file: string, state: ExportState): Promise<void> {
+  await writeDurably(file, JSON.stringify(state));
+}
+
+/** Writes `content` to `file` so that a reader sees the old content or the new, never a part. */
+export async function writeDurably(file: string, content: string): Promise<void> {
+  const temporary = `${file}.tmp`;
+  const handle = await open(temporary, "w");
+  try {
+    await handle.writeFile(content);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, file);
+}

@@ -1,0 +1,181 @@
+import { open, readdir, rename, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import { queryConversationDetails } from "../genesys/api";
+import type { GenesysClient } from "../genesys/client";
+import type { Clock } from "../time/clock";
+import { timestampForName } from "../import/layout";
+import { loadState, saveState, type ExportState } from "./export-state";
+import { outcomeOf } from "./outcomes";
+
+export interface PollerSettings {
+  readonly contactListIds: readonly string[];
+  /** Where result files appear (write-then-rename, so a reader never sees half a file). */
+  readonly outboxDir: string;
+  readonly stateFile: string;
+  /** Re-read this much before the watermark, for conversations that arrive late; default 15 min. */
+  readonly overlapMs: number;
+  /** A first run starts this far back; default 1 h (older ranges: the backfill through async jobs). */
+  readonly initialLookbackMs: number;
+  /** Page size of the details query (Genesys allows up to 100). */
+  readonly pageSize: number;
+}
+
+export interface PollResult {
+  readonly windowStartMs: number;
+  readonly windowEndMs: number;
+  readonly exported: number;
+  readonly pages: number;
+  readonly file: string | undefined;
+}
+
+/** Test seam: a crash at a chosen step of publishing. */
+export type CrashPoint = "after-temporary-file" | "after-pending-saved" | "after-rename";
+
+/**
+ * The export's backbone: each poll queries conversation details for the window since the last
+ * watermark (minus an overlap for late data), follows every page, drops conversations already
+ * exported or not yet ended, and publishes one file per window. The watermark moves only after
+ * the file is durable, through a pending step, so a restart at any point leaves no gap and no
+ * duplicate: an interrupted publish is finished, never redone.
+ */
+export class ResultsPoller {
+  constructor(
+    private readonly client: GenesysClient,
+    private readonly settings: PollerSettings,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly crashAt?: CrashPoint,
+  ) {}
+
+  async pollOnce(): Promise<PollResult> {
+    let state = await loadState(this.settings.stateFile);
+    if (state.pending) state = await this.finishPending(state);
+    await this.removeOrphans();
+    const now = this.clock.now();
+    const watermark = state.watermarkMs ?? now - this.settings.initialLookbackMs;
+    const windowStartMs = watermark - this.settings.overlapMs;
+    const windowEndMs = now;
+
+    const found = new Map<string, Record<string, unknown>>();
+    let pages = 0;
+    for (let pageNumber = 1; ; pageNumber += 1) {
+      const page = await queryConversationDetails(this.client, {
+        interval: `${new Date(windowStartMs).toISOString()}/${new Date(windowEndMs).toISOString()}`,
+        paging: { pageSize: this.settings.pageSize, pageNumber },
+        order: "asc",
+        orderBy: "conversationStart",
+        segmentFilters: [
+          {
+            type: "or",
+            predicates: this.settings.contactListIds.map((value) => ({
+              dimension: "outboundContactListId",
+              value,
+            })),
+          },
+        ],
+      });
+      pages += 1;
+      const conversations = page.conversations ?? [];
+      // Pages shift while data arrives: the same conversation may come twice.
+      for (const conversation of conversations)
+        found.set(conversation.conversationId, conversation as Record<string, unknown>);
+      if (
+        conversations.length < this.settings.pageSize ||
+        pageNumber * this.settings.pageSize >= (page.totalHits ?? 0)
+      )
+        break;
+    }
+
+    const fresh: Record<string, number> = {};
+    const lines: string[] = [];
+    for (const [id, conversation] of found) {
+      const outcome = outcomeOf(conversation);
+      if (outcome.conversationEnd === undefined) continue; // still running: a later window has it
+      const endMs = Date.parse(outcome.conversationEnd);
+      // The API may return more than the interval (any day it touches): earlier windows had those.
+      if (endMs < windowStartMs || state.recent[id] !== undefined) continue;
+      fresh[id] = endMs;
+      lines.push(JSON.stringify(outcome));
+    }
+
+    let file: string | undefined;
+    if (lines.length > 0) {
+      const name = `results-${timestampForName(windowStartMs)}_${timestampForName(windowEndMs)}.ndjson`;
+      file = path.join(this.settings.outboxDir, name);
+      const temporary = path.join(this.settings.outboxDir, `.${name}.tmp`);
+      const handle = await open(temporary, "w");
+      try {
+        await handle.writeFile(`${lines.join("\n")}\n`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      this.crash("after-temporary-file");
+      state = { ...state, pending: { temporaryFile: temporary, finalFile: file, windowEndMs, ids: fresh } };
+      await saveState(this.settings.stateFile, state);
+      this.crash("after-pending-saved");
+      await rename(temporary, file);
+      this.crash("after-rename");
+      state = await this.commit(state, windowEndMs, fresh);
+    } else {
+      state = await this.commit(state, windowEndMs, {});
+    }
+    this.logger.info(
+      {
+        windowStart: new Date(windowStartMs).toISOString(),
+        windowEnd: new Date(windowEndMs).toISOString(),
+        exported: lines.length,
+        pages,
+        file,
+      },
+      "results poll done",
+    );
+    return { windowStartMs, windowEndMs, exported: lines.length, pages, file };
+  }
+
+  /** A crash left a file half-published: finish it (rename if not done), then commit. */
+  private async finishPending(state: ExportState): Promise<ExportState> {
+    const pending = state.pending!;
+    const temporaryExists = await stat(pending.temporaryFile).then(
+      () => true,
+      () => false,
+    );
+    if (temporaryExists) await rename(pending.temporaryFile, pending.finalFile);
+    this.logger.warn(
+      { file: pending.finalFile },
+      "finished publishing a result file interrupted by a restart",
+    );
+    return this.commit(state, pending.windowEndMs, pending.ids);
+  }
+
+  /** Temporary files no pending publish refers to: a crash came before their intent was saved. */
+  private async removeOrphans(): Promise<void> {
+    for (const name of await readdir(this.settings.outboxDir)) {
+      if (name.startsWith(".results-") && name.endsWith(".tmp"))
+        await rm(path.join(this.settings.outboxDir, name), { force: true });
+    }
+  }
+
+  private async commit(
+    state: ExportState,
+    windowEndMs: number,
+    ids: Readonly<Record<string, number>>,
+  ): Promise<ExportState> {
+    const horizon = windowEndMs - 2 * this.settings.overlapMs;
+    const recent: Record<string, number> = {};
+    for (const [id, endMs] of Object.entries({ ...state.recent, ...ids }))
+      if (endMs >= horizon) recent[id] = endMs;
+    const next: ExportState = {
+      watermarkMs: Math.max(windowEndMs, state.watermarkMs ?? 0),
+      recent,
+      pending: undefined,
+    };
+    await saveState(this.settings.stateFile, next);
+    return next;
+  }
+
+  private crash(point: CrashPoint): void {
+    if (this.crashAt === point) throw new Error(`simulated crash ${point}`);
+  }
+}

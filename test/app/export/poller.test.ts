@@ -1,0 +1,178 @@
+import { expect } from "chai";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { GenesysClient } from "../../../app/src/genesys/client";
+import { resolveEndpoints } from "../../../app/src/genesys/regions";
+import { ResultsPoller, type CrashPoint } from "../../../app/src/export/poller";
+import {
+  startSimulator,
+  type GenesysSimulator,
+  type SimulatedConversation,
+} from "../../../app/src/simulator/simulator";
+import { capturedLogger } from "../../support/capture";
+import { FakeClock } from "../../support/fake-clock";
+
+/**
+ * The results poller against the simulator over real HTTP. The poller's clock is fake, so the
+ * test decides when each window ends; the simulator serves conversations as the details query does.
+ */
+describe("results export: polling with a watermark (simulator)", function () {
+  this.timeout(60_000);
+  const LIST = "list-1";
+  const T0 = Date.parse("2026-11-21T09:00:00Z");
+  let sim: GenesysSimulator;
+  let client: GenesysClient;
+  let dir: string;
+  let clock: FakeClock;
+
+  beforeEach(async () => {
+    sim = await startSimulator({
+      contactListIds: [LIST],
+      rateLimit: { requestsPerWindow: 100_000, windowMs: 60_000 },
+    });
+    client = new GenesysClient({
+      endpoints: resolveEndpoints({ apiBaseUrl: sim.apiBaseUrl, loginBaseUrl: sim.loginBaseUrl }),
+      clientId: sim.clients[0]!.clientId,
+      clientSecret: sim.clients[0]!.clientSecret,
+      rateLimit: { requestsPerWindow: 100_000 },
+      logger: capturedLogger().logger,
+    });
+    dir = mkdtempSync(path.join(tmpdir(), "export-"));
+    mkdirSync(path.join(dir, "outbox"));
+    clock = new FakeClock(T0);
+  });
+  afterEach(async () => {
+    await client.close();
+    await sim.close();
+  });
+
+  const poller = (crashAt?: CrashPoint) =>
+    new ResultsPoller(
+      client,
+      {
+        contactListIds: [LIST],
+        outboxDir: path.join(dir, "outbox"),
+        stateFile: path.join(dir, "export-state.json"),
+        overlapMs: 15 * 60_000,
+        initialLookbackMs: 3_600_000,
+        pageSize: 100,
+      },
+      clock,
+      capturedLogger().logger,
+      crashAt,
+    );
+
+  function conversation(index: number, endMs: number | undefined, list = LIST): SimulatedConversation {
+    const start = (endMs ?? T0) - 120_000;
+    return {
+      conversationId: `conv-${index}`,
+      conversationStart: new Date(start).toISOString(),
+      ...(endMs === undefined ? {} : { conversationEnd: new Date(endMs).toISOString() }),
+      participants: [
+        {
+          purpose: "customer",
+          sessions: [
+            {
+              outboundContactListId: list,
+              outboundContactId: `contact-${index}`,
+              outboundCampaignId: "camp-1",
+              segments: [{ disconnectType: "peer" }],
+            },
+          ],
+        },
+        { purpose: "agent", userId: "agent-7", sessions: [{ segments: [{ wrapUpCode: "SALE" }] }] },
+      ],
+    };
+  }
+
+  /** Every conversation id in the outbox, with repeats. */
+  function outboxIds(): string[] {
+    return readdirSync(path.join(dir, "outbox"))
+      .filter((name) => !name.startsWith("."))
+      .flatMap((name) =>
+        readFileSync(path.join(dir, "outbox", name), "utf8")
+          .split("\n")
+          .filter(Boolean),
+      )
+      .map((line) => (JSON.parse(line) as { conversationId: string }).conversationId);
+  }
+
+  it("follows every page and writes what a CRM needs, once", async () => {
+    sim.addConversations(
+      Array.from({ length: 250 }, (_, index) => conversation(index, T0 - 30 * 60_000 + index * 1_000)),
+    );
+    sim.addConversations([conversation(999, T0 - 10 * 60_000, "other-list")]);
+    const result = await poller().pollOnce();
+    expect(result.pages).to.equal(3);
+    expect(result.exported).to.equal(250);
+    const ids = outboxIds();
+    expect(ids).to.have.length(250);
+    expect(new Set(ids).size).to.equal(250);
+    const first = JSON.parse(readFileSync(result.file!, "utf8").split("\n")[0]!);
+    expect(first).to.deep.include({
+      contactId: "contact-0",
+      contactListId: LIST,
+      campaignId: "camp-1",
+      disposition: "peer",
+      wrapUpCodes: ["SALE"],
+      agentIds: ["agent-7"],
+    });
+  });
+
+  it("picks up late-arriving conversations in the overlap, without repeating the ones already exported", async () => {
+    sim.addConversations(
+      Array.from({ length: 20 }, (_, index) => conversation(index, T0 - 5 * 60_000 + index * 1_000)),
+    );
+    await poller().pollOnce();
+    // Five minutes later: conversations that ended before the last poll arrive late, and new ones.
+    await clock.advance(5 * 60_000);
+    sim.addConversations([
+      conversation(100, T0 - 60_000),
+      conversation(101, T0 - 30_000),
+      conversation(102, T0 + 2 * 60_000),
+    ]);
+    const second = await poller().pollOnce();
+    expect(second.exported).to.equal(3);
+    const ids = outboxIds();
+    expect(ids).to.have.length(23);
+    expect(new Set(ids).size).to.equal(23);
+  });
+
+  it("leaves conversations still running for a later window", async () => {
+    sim.addConversations([conversation(1, undefined)]);
+    expect((await poller().pollOnce()).exported).to.equal(0);
+    expect(outboxIds()).to.deep.equal([]);
+  });
+
+  for (const crashAt of ["after-temporary-file", "after-pending-saved", "after-rename"] as const) {
+    it(`a restart after a crash ${crashAt.replace(/-/g, " ")} leaves no gap and no duplicate`, async () => {
+      sim.addConversations(
+        Array.from({ length: 150 }, (_, index) => conversation(index, T0 - 20 * 60_000 + index * 1_000)),
+      );
+      const error = await poller(crashAt)
+        .pollOnce()
+        .catch((caught: unknown) => caught);
+      expect(String(error)).to.contain("simulated crash");
+      await clock.advance(60_000);
+      sim.addConversations([conversation(500, T0 + 30_000)]);
+      await poller().pollOnce();
+      const ids = outboxIds();
+      expect(ids, "every conversation exactly once").to.have.length(151);
+      expect(new Set(ids).size).to.equal(151);
+      expect(readdirSync(path.join(dir, "outbox")).filter((name) => name.startsWith("."))).to.deep.equal([]);
+    });
+  }
+
+  it("rides out a 429 in the middle of paging", async () => {
+    sim.addConversations(
+      Array.from({ length: 300 }, (_, index) => conversation(index, T0 - 40 * 60_000 + index * 1_000)),
+    );
+    sim.faults.rateLimitStorm(2, 1);
+    const result = await poller().pollOnce();
+    expect(result.exported).to.equal(300);
+    expect(sim.received.rateLimited).to.equal(2);
+    expect(sim.received.earlyRetries).to.deep.equal([]);
+    expect(new Set(outboxIds()).size).to.equal(300);
+  });
+});
