@@ -1,0 +1,111 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { EventLog } from "./event-log";
+
+export interface WebhookSettings {
+  readonly username: string;
+  readonly password: string;
+  /** Largest body accepted; default 64 KiB. */
+  readonly maxBodyBytes: number;
+  /** Event ids remembered to ignore replays; default 100,000. */
+  readonly replayWindow: number;
+}
+
+interface PushedEvent {
+  readonly eventId: string;
+  readonly source: string;
+  readonly conversationId?: string;
+  readonly occurredAt?: string;
+  readonly data?: Record<string, unknown>;
+}
+
+/** Constant-time comparison of two secrets of any length (hashing first equalises the lengths). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+function validate(body: unknown): { event: PushedEvent } | { problem: string } {
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    return { problem: "the body must be a JSON object" };
+  const candidate = body as Record<string, unknown>;
+  if (typeof candidate.eventId !== "string" || candidate.eventId === "" || candidate.eventId.length > 200) {
+    return {
+      problem:
+        "eventId is required: a string of at most 200 characters, unique per event (replays with the same id are ignored)",
+    };
+  }
+  if (typeof candidate.source !== "string" || candidate.source === "")
+    return { problem: "source is required: which workflow or data action sent the event" };
+  if (candidate.conversationId !== undefined && typeof candidate.conversationId !== "string")
+    return { problem: "conversationId must be a string" };
+  if (
+    candidate.occurredAt !== undefined &&
+    (typeof candidate.occurredAt !== "string" || Number.isNaN(Date.parse(candidate.occurredAt)))
+  ) {
+    return { problem: "occurredAt must be an ISO-8601 time" };
+  }
+  if (
+    candidate.data !== undefined &&
+    (typeof candidate.data !== "object" || candidate.data === null || Array.isArray(candidate.data))
+  ) {
+    return { problem: "data must be an object" };
+  }
+  return { event: candidate as unknown as PushedEvent };
+}
+
+/**
+ * `POST /webhooks/genesys`: events pushed by a Genesys web-services data action (Process
+ * Automation), authenticated with Basic auth (Genesys signs nothing), compared in constant time.
+ * Caps the body, validates it, ignores a replayed event id, and answers 202 only once the event
+ * is durable in the event log (group commit).
+ */
+export function registerWebhook(
+  app: FastifyInstance,
+  log: EventLog,
+  settings: WebhookSettings,
+  logger: Logger,
+  seen: Set<string> = new Set(),
+): void {
+  const expectedUser = settings.username;
+  const expectedPassword = settings.password;
+  app.post(
+    "/webhooks/genesys",
+    {
+      bodyLimit: settings.maxBodyBytes,
+      // Before the body is read: a caller without credentials gets nothing parsed or stored.
+      onRequest: async (request, reply) => {
+        const match = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? "");
+        const decoded = match ? Buffer.from(match[1]!, "base64").toString("utf8") : "";
+        const colon = decoded.indexOf(":");
+        const userOk = sameSecret(colon >= 0 ? decoded.slice(0, colon) : "", expectedUser);
+        const passwordOk = sameSecret(colon >= 0 ? decoded.slice(colon + 1) : "", expectedPassword);
+        if (!match || !(userOk && passwordOk)) {
+          return reply
+            .code(401)
+            .header("www-authenticate", 'Basic realm="genesys-webhook"')
+            .send({ error: "unauthorized" });
+        }
+      },
+    },
+    async (request, reply) => {
+      const checked = validate(request.body);
+      if ("problem" in checked)
+        return reply.code(400).send({ error: "invalid event", detail: checked.problem });
+      const { event } = checked;
+      if (seen.has(event.eventId))
+        return reply.code(202).send({ status: "duplicate", eventId: event.eventId });
+      seen.add(event.eventId);
+      if (seen.size > settings.replayWindow) seen.delete(seen.values().next().value!);
+      try {
+        await log.append({ ...event, receivedAt: new Date().toISOString() });
+      } catch (error) {
+        seen.delete(event.eventId);
+        logger.error({ err: { message: (error as Error).message } }, "could not make a pushed event durable");
+        return reply.code(503).send({ error: "not stored, retry" });
+      }
+      return reply.code(202).send({ status: "accepted", eventId: event.eventId });
+    },
+  );
+}
