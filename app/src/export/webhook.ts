@@ -63,7 +63,7 @@ function validate(body: unknown): { event: PushedEvent } | { problem: string } {
  */
 export function registerWebhook(
   app: FastifyInstance,
-  log: EventLog,
+  log: Pick<EventLog, "append">,
   settings: WebhookSettings,
   logger: Logger,
   seen: Set<string> = new Set(),
