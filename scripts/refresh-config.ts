@@ -1,5 +1,5 @@
 import { ConfigurationError } from "../app/src/genesys/errors";
-import { resolveEndpoints, type GenesysEndpoints } from "../app/src/genesys/regions";
+import { collectEndpoints, type GenesysEndpoints } from "../app/src/genesys/regions";
 
 /** The few settings the refresh command needs, every problem reported at once. */
 export function loadConfigForRefresh(env: NodeJS.ProcessEnv): {
@@ -15,17 +15,14 @@ export function loadConfigForRefresh(env: NodeJS.ProcessEnv): {
   if (!env.GENESYS_CLIENT_ID)
     problems.push("set GENESYS_CLIENT_ID (an OAuth client allowed to read /api/v2/ipranges)");
   if (!env.GENESYS_CLIENT_SECRET) problems.push("set GENESYS_CLIENT_SECRET");
-  let endpoints: GenesysEndpoints | undefined;
-  try {
-    endpoints = resolveEndpoints({
+  const endpoints = collectEndpoints(
+    {
       region: env.GENESYS_REGION,
       apiBaseUrl: env.GENESYS_API_BASE_URL,
       loginBaseUrl: env.GENESYS_LOGIN_BASE_URL,
-    });
-  } catch (error) {
-    if (error instanceof ConfigurationError) problems.push(...error.problems);
-    else throw error;
-  }
+    },
+    problems,
+  );
   if (problems.length > 0 || !endpoints) throw new ConfigurationError(problems);
   return { endpoints, clientId: env.GENESYS_CLIENT_ID!, clientSecret: env.GENESYS_CLIENT_SECRET!, region };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigurationError } from "./genesys/errors";
-import { resolveEndpoints, type GenesysEndpoints } from "./genesys/regions";
+import { collectEndpoints, type GenesysEndpoints } from "./genesys/regions";
 
 /**
  * The service's configuration, from environment variables. These names are a contract that the
@@ -171,17 +171,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
       );
     }
   }
-  let endpoints: GenesysEndpoints | undefined;
-  try {
-    endpoints = resolveEndpoints({
+  const endpoints = collectEndpoints(
+    {
       region: env.GENESYS_REGION,
       apiBaseUrl: env.GENESYS_API_BASE_URL,
       loginBaseUrl: env.GENESYS_LOGIN_BASE_URL,
-    });
-  } catch (error) {
-    if (error instanceof ConfigurationError) problems.push(...error.problems);
-    else throw error;
-  }
+    },
+    problems,
+  );
   problems.push(...columnProblems(env));
   if (problems.length > 0 || !parsed.success || !endpoints) throw new ConfigurationError(problems);
   const data = parsed.data;

@@ -126,3 +126,17 @@ export function isLoopback(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, "");
   return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
 }
+
+/** `resolveEndpoints`, adding its problems to `problems` instead of throwing (for loaders that report everything at once). */
+export function collectEndpoints(
+  settings: EndpointSettings,
+  problems: string[],
+): GenesysEndpoints | undefined {
+  try {
+    return resolveEndpoints(settings);
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    problems.push(...error.problems);
+    return undefined;
+  }
+}
