@@ -83,10 +83,6 @@ export class RequestPacer {
     return Math.max(now, this.pausedUntilMs, windowFreeAt);
   }
 
-  pausedUntil(): number {
-    return this.pausedUntilMs;
-  }
-
   close(): void {
     this.closed = true;
     this.wake?.abort();

@@ -64,11 +64,6 @@ export class ImportService {
     this.wake?.abort();
   }
 
-  /** Scan now instead of at the next interval. */
-  scanSoon(): void {
-    this.wake?.abort();
-  }
-
   status(): ImportStatus {
     return {
       paused: this.paused,
