@@ -297,6 +297,32 @@ export function readStackSettings(
 
   const monitoring = object("monitoring");
   const imports = object("import");
+  const pollingIntervalSeconds = int(
+    genesys.pollingIntervalSeconds,
+    300,
+    "genesys.pollingIntervalSeconds",
+    30,
+    86_400,
+    problem,
+  );
+  const tokenPoolSize = int(
+    genesys.tokenPoolSize,
+    environment === "prod" ? 2 : 1,
+    "genesys.tokenPoolSize",
+    1,
+    50,
+    problem,
+  );
+  const rateLimitPerMinute = int(
+    genesys.rateLimitPerMinute,
+    300,
+    "genesys.rateLimitPerMinute",
+    1,
+    100_000,
+    problem,
+  );
+  const phoneColumns = strings(imports.phoneColumns, "import.phoneColumns", problem);
+  const columns = strings(imports.columns, "import.columns", problem);
   const buffer = int(
     genesys.tokenRefreshBufferSeconds,
     60,
@@ -323,9 +349,9 @@ export function readStackSettings(
       loginBaseUrl: str(genesys.loginBaseUrl),
       clientId,
       contactListId,
-      pollingIntervalSeconds: int(genesys.pollingIntervalSeconds, 300, "", 30, 86_400, () => undefined),
-      tokenPoolSize: int(genesys.tokenPoolSize, environment === "prod" ? 2 : 1, "", 1, 50, () => undefined),
-      rateLimitPerMinute: int(genesys.rateLimitPerMinute, 300, "", 1, 100_000, () => undefined),
+      pollingIntervalSeconds,
+      tokenPoolSize,
+      rateLimitPerMinute,
       tokenRefreshBufferSeconds: buffer,
     },
     image: {
@@ -356,11 +382,8 @@ export function readStackSettings(
     },
     import: {
       defaultCountry: str(imports.defaultCountry) ?? "US",
-      phoneColumns:
-        strings(imports.phoneColumns, "import.phoneColumns", problem).length > 0
-          ? strings(imports.phoneColumns, "", () => undefined)
-          : ["phone"],
-      columns: strings(imports.columns, "import.columns", problem),
+      phoneColumns: phoneColumns.length > 0 ? phoneColumns : ["phone"],
+      columns,
     },
   };
 }

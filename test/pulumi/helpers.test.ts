@@ -102,6 +102,29 @@ describe("stack settings (stacks/settings.ts)", () => {
     ]);
   });
 
+  it("refuses out-of-range numbers and malformed lists instead of falling back to defaults", () => {
+    const config = {
+      ...stackConfig("dev"),
+      [`${PROJECT}:genesys`]: JSON.stringify({
+        region: "eu-west-1",
+        clientId: "a",
+        contactListId: "b",
+        pollingIntervalSeconds: 5,
+        tokenPoolSize: 500,
+        rateLimitPerMinute: 0,
+      }),
+      [`${PROJECT}:import`]: JSON.stringify({ columns: "id,phone", phoneColumns: [1] }),
+    };
+    const paths = configProblems(config).map((problem) => problem.propertyPath);
+    expect(paths).to.have.members([
+      `${PROJECT}:genesys.pollingIntervalSeconds`,
+      `${PROJECT}:genesys.tokenPoolSize`,
+      `${PROJECT}:genesys.rateLimitPerMinute`,
+      `${PROJECT}:import.columns`,
+      `${PROJECT}:import.phoneColumns`,
+    ]);
+  });
+
   it("refuses 0.0.0.0/0 as a destination", () => {
     const config = {
       ...stackConfig("dev"),
