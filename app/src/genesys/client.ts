@@ -215,8 +215,8 @@ export class GenesysClient {
 
   /** Sends one API request with every resilience policy applied; resolves with the parsed JSON body. */
   async request<T = unknown>(call: GenesysRequest): Promise<T> {
-    const route = `${call.method} ${call.route ?? routeTemplate(call.path)}`;
     const routeLabel = call.route ?? routeTemplate(call.path);
+    const route = `${call.method} ${routeLabel}`;
     const body = call.jsonBody ?? (call.body === undefined ? undefined : JSON.stringify(call.body));
     if (body !== undefined) {
       const bytes = Buffer.byteLength(body, "utf8");
