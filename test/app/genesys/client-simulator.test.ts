@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { addContacts } from "../../../app/src/genesys/api";
 import { GenesysClient, type GenesysClientOptions } from "../../../app/src/genesys/client";
+import { RetriesExhaustedError } from "../../../app/src/genesys/errors";
 import { resolveEndpoints } from "../../../app/src/genesys/regions";
 import {
   startSimulator,
@@ -149,6 +150,33 @@ describe("GenesysClient against the simulator (real HTTP, real clock)", function
     expect(completed).to.equal(300);
     expect(sim.contacts(listId()).size).to.equal(300);
     expect(sim.received.resets).to.equal(6);
+  });
+
+  it("cuts off an answer slower than the request timeout and retries it as a timeout", async () => {
+    // undici arms header timeouts on timers that tick about every 0.5 s: durations here stay well above that.
+    await setup(
+      {},
+      {
+        requestTimeoutMs: 500,
+        maxTransientAttempts: 2,
+        transientBackoff: { initialDelayMs: 10, maxDelayMs: 10 },
+      },
+    );
+    sim.faults.latency(5_000);
+    const started = Date.now();
+    const error = await addOne(1).catch((caught: unknown) => caught);
+    expect(error).to.be.instanceOf(RetriesExhaustedError);
+    expect(((error as RetriesExhaustedError).cause as { code?: string }).code).to.equal(
+      "UND_ERR_HEADERS_TIMEOUT",
+    );
+    expect(Date.now() - started, "two attempts cut at the timeout, not two full answers").to.be.lessThan(
+      5_000,
+    );
+    expect(await client.metrics.registry.getSingleMetricAsString("genesys_retries_total")).to.contain(
+      'reason="timeout"} 1',
+    );
+    sim.faults.latency(0);
+    await addOne(2);
   });
 
   it("keeps retrying while the login server throttles or fails, and becomes ready when it recovers", async () => {
