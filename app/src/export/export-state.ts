@@ -1,4 +1,5 @@
 import { open, readFile, rename } from "node:fs/promises";
+import path from "node:path";
 
 /**
  * The export's durable state: the watermark (results before it are in the outbox), the ids
@@ -45,4 +46,28 @@ export async function writeDurably(file: string, content: string): Promise<void>
     await handle.close();
   }
   await rename(temporary, file);
+  await syncDirectory(path.dirname(file));
+}
+
+/** Writes lines to `.<name>.tmp` in `dir`, fsynced; the caller renames it to `name` to publish. */
+export async function writeTemporary(dir: string, name: string, lines: readonly string[]): Promise<string> {
+  const temporary = path.join(dir, `.${name}.tmp`);
+  const handle = await open(temporary, "w");
+  try {
+    await handle.writeFile(lines.length > 0 ? `${lines.join("\n")}\n` : "");
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return temporary;
+}
+
+/** Makes a rename in `dir` durable (the directory entry itself is fsynced). */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }

@@ -1,11 +1,11 @@
-import { open, readdir, rename, rm, stat } from "node:fs/promises";
+import { readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { queryConversationDetails } from "../genesys/api";
 import type { GenesysClient } from "../genesys/client";
 import type { Clock } from "../time/clock";
 import { timestampForName } from "../import/layout";
-import { loadState, saveState, type ExportState } from "./export-state";
+import { jobWindow, queryWindow, type JobSettings } from "./details-source";
+import { loadState, saveState, syncDirectory, writeTemporary, type ExportState } from "./export-state";
 import { outcomeOf } from "./outcomes";
 
 export interface PollerSettings {
@@ -19,13 +19,23 @@ export interface PollerSettings {
   readonly initialLookbackMs: number;
   /** Page size of the details query (Genesys allows up to 100). */
   readonly pageSize: number;
+  /** Windows longer than this use the async jobs API; default 6 h. */
+  readonly jobThresholdMs: number;
+  readonly jobs: JobSettings;
 }
+
+export const DEFAULT_JOB_SETTINGS: JobSettings = {
+  pollIntervalMs: 2000,
+  timeoutMs: 30 * 60_000,
+  pageSize: 1000,
+};
 
 export interface PollResult {
   readonly windowStartMs: number;
   readonly windowEndMs: number;
   readonly exported: number;
   readonly pages: number;
+  readonly method: "query" | "job";
   readonly file: string | undefined;
 }
 
@@ -46,6 +56,7 @@ export class ResultsPoller {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly crashAt?: CrashPoint,
+    private readonly signal?: AbortSignal,
   ) {}
 
   async pollOnce(): Promise<PollResult> {
@@ -57,35 +68,18 @@ export class ResultsPoller {
     const windowStartMs = watermark - this.settings.overlapMs;
     const windowEndMs = now;
 
-    const found = new Map<string, Record<string, unknown>>();
-    let pages = 0;
-    for (let pageNumber = 1; ; pageNumber += 1) {
-      const page = await queryConversationDetails(this.client, {
-        interval: `${new Date(windowStartMs).toISOString()}/${new Date(windowEndMs).toISOString()}`,
-        paging: { pageSize: this.settings.pageSize, pageNumber },
-        order: "asc",
-        orderBy: "conversationStart",
-        segmentFilters: [
-          {
-            type: "or",
-            predicates: this.settings.contactListIds.map((value) => ({
-              dimension: "outboundContactListId",
-              value,
-            })),
-          },
-        ],
-      });
-      pages += 1;
-      const conversations = page.conversations ?? [];
-      // Pages shift while data arrives: the same conversation may come twice.
-      for (const conversation of conversations)
-        found.set(conversation.conversationId, conversation as Record<string, unknown>);
-      if (
-        conversations.length < this.settings.pageSize ||
-        pageNumber * this.settings.pageSize >= (page.totalHits ?? 0)
-      )
-        break;
-    }
+    const window = {
+      contactListIds: this.settings.contactListIds,
+      startMs: windowStartMs,
+      endMs: windowEndMs,
+    };
+    // A long window (a first run, or catching up after an outage) goes through the async jobs API.
+    const fetched =
+      windowEndMs - windowStartMs > this.settings.jobThresholdMs
+        ? await jobWindow(this.client, window, this.clock, this.settings.jobs, this.signal)
+        : await queryWindow(this.client, window, this.settings.pageSize);
+    const found = fetched.conversations;
+    const pages = fetched.pages;
 
     const fresh: Record<string, number> = {};
     const lines: string[] = [];
@@ -94,7 +88,7 @@ export class ResultsPoller {
       if (outcome.conversationEnd === undefined) continue; // still running: a later window has it
       const endMs = Date.parse(outcome.conversationEnd);
       // The API may return more than the interval (any day it touches): earlier windows had those.
-      if (endMs < windowStartMs || state.recent[id] !== undefined) continue;
+      if (endMs < windowStartMs || endMs > windowEndMs || state.recent[id] !== undefined) continue;
       fresh[id] = endMs;
       lines.push(JSON.stringify(outcome));
     }
@@ -103,19 +97,13 @@ export class ResultsPoller {
     if (lines.length > 0) {
       const name = `results-${timestampForName(windowStartMs)}_${timestampForName(windowEndMs)}.ndjson`;
       file = path.join(this.settings.outboxDir, name);
-      const temporary = path.join(this.settings.outboxDir, `.${name}.tmp`);
-      const handle = await open(temporary, "w");
-      try {
-        await handle.writeFile(`${lines.join("\n")}\n`);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      const temporary = await writeTemporary(this.settings.outboxDir, name, lines);
       this.crash("after-temporary-file");
       state = { ...state, pending: { temporaryFile: temporary, finalFile: file, windowEndMs, ids: fresh } };
       await saveState(this.settings.stateFile, state);
       this.crash("after-pending-saved");
       await rename(temporary, file);
+      await syncDirectory(this.settings.outboxDir);
       this.crash("after-rename");
       state = await this.commit(state, windowEndMs, fresh);
     } else {
@@ -127,11 +115,12 @@ export class ResultsPoller {
         windowEnd: new Date(windowEndMs).toISOString(),
         exported: lines.length,
         pages,
+        method: fetched.method,
         file,
       },
       "results poll done",
     );
-    return { windowStartMs, windowEndMs, exported: lines.length, pages, file };
+    return { windowStartMs, windowEndMs, exported: lines.length, pages, method: fetched.method, file };
   }
 
   /** A crash left a file half-published: finish it (rename if not done), then commit. */

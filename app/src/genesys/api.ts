@@ -80,3 +80,49 @@ export function queryConversationDetails(
     body: query,
   });
 }
+
+export type DetailsJobState = "QUEUED" | "PENDING" | "FULFILLED" | "FAILED" | "CANCELLED" | "EXPIRED";
+
+export interface DetailsJobStatus {
+  readonly state: DetailsJobState;
+  readonly errorMessage?: string;
+  readonly expirationDate?: string;
+}
+
+export interface DetailsJobResultsPage {
+  readonly conversations?: ConversationDetailsPage["conversations"];
+  /** Absent on the last page. */
+  readonly cursor?: string;
+}
+
+const JOBS_ROUTE = "/api/v2/analytics/conversations/details/jobs";
+
+/** Starts an asynchronous details query (for large ranges); answers the job id. */
+export function submitDetailsJob(
+  client: GenesysClient,
+  query: Omit<ConversationDetailsQuery, "paging">,
+): Promise<{ jobId: string }> {
+  return client.request<{ jobId: string }>({ method: "POST", path: JOBS_ROUTE, body: query });
+}
+
+export function getDetailsJob(client: GenesysClient, jobId: string): Promise<DetailsJobStatus> {
+  return client.request<DetailsJobStatus>({
+    method: "GET",
+    path: `${JOBS_ROUTE}/${encodeURIComponent(jobId)}`,
+    route: `${JOBS_ROUTE}/{jobId}`,
+  });
+}
+
+export function getDetailsJobResults(
+  client: GenesysClient,
+  jobId: string,
+  cursor: string | undefined,
+  pageSize: number,
+): Promise<DetailsJobResultsPage> {
+  return client.request<DetailsJobResultsPage>({
+    method: "GET",
+    path: `${JOBS_ROUTE}/${encodeURIComponent(jobId)}/results`,
+    route: `${JOBS_ROUTE}/{jobId}/results`,
+    query: { pageSize, ...(cursor === undefined ? {} : { cursor }) },
+  });
+}

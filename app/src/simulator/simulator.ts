@@ -46,6 +46,13 @@ export interface SimulatorOptions {
   readonly rateLimitHeaders?: "none" | "inin" | "x-ratelimit";
   /** What `GET /api/v2/ipranges` lists; default a few documentation ranges (RFC 5737/3849), never real ones. */
   readonly ipRanges?: ReadonlyArray<{ cidr: string; service: string; region: string; direction?: string }>;
+  /** How long an async details job stays QUEUED/PENDING before it is FULFILLED; default 1,500 ms. */
+  readonly jobDurationMs?: number;
+}
+
+interface DetailsJob {
+  readonly submittedMs: number;
+  readonly matches: readonly SimulatedConversation[];
 }
 
 const DEFAULT_IP_RANGES = [
@@ -116,6 +123,7 @@ export class GenesysSimulator {
   private readonly retryNotBefore = new Map<string, number>();
   private readonly lists = new Map<string, Map<string, DialerContact>>();
   private conversations: SimulatedConversation[] = [];
+  private readonly jobs = new Map<string, DetailsJob>();
   private readonly sockets = new Set<Socket>();
   private loginServer: http.Server | undefined;
   private apiServer: http.Server | undefined;
@@ -565,6 +573,11 @@ export class GenesysSimulator {
     if (method === "POST" && path === "/api/v2/analytics/conversations/details/query") {
       return this.queryConversations(parseJson(text));
     }
+    if (method === "POST" && path === "/api/v2/analytics/conversations/details/jobs") {
+      return this.submitJob(parseJson(text));
+    }
+    const job = /^\/api\/v2\/analytics\/conversations\/details\/jobs\/([^/]+)(\/results)?$/.exec(path);
+    if (job && method === "GET") return this.jobAnswer(decodeURIComponent(job[1]!), Boolean(job[2]), url);
     return notFound(`no route for ${method} ${path}`);
   }
 
@@ -618,39 +631,98 @@ export class GenesysSimulator {
   }
 
   private queryConversations(body: unknown): [number, unknown] {
-    if (typeof body !== "object" || body === null)
-      return badRequest("The request body must be a query object");
-    const query = body as {
-      interval?: unknown;
-      paging?: { pageSize?: unknown; pageNumber?: unknown };
-      segmentFilters?: unknown;
-    };
-    const interval = typeof query.interval === "string" ? query.interval.split("/") : [];
-    const start = Date.parse(interval[0] ?? "");
-    const end = Date.parse(interval[1] ?? "");
-    if (interval.length !== 2 || Number.isNaN(start) || Number.isNaN(end) || end <= start) {
-      return badRequest("interval must be start/end in ISO-8601 with the end after the start");
-    }
+    const parsed = this.parseDetailsQuery(body);
+    if ("error" in parsed) return parsed.error;
+    const query = body as { paging?: { pageSize?: unknown; pageNumber?: unknown } };
     const pageSize = Number(query.paging?.pageSize ?? 25);
     const pageNumber = Number(query.paging?.pageNumber ?? 1);
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100)
       return badRequest("paging.pageSize must be between 1 and 100");
     if (!Number.isInteger(pageNumber) || pageNumber < 1)
       return badRequest("paging.pageNumber must be 1 or more");
+    const { matches } = parsed;
+    const page = matches.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
+    return [
+      200,
+      page.length > 0 ? { conversations: page, totalHits: matches.length } : { totalHits: matches.length },
+    ];
+  }
+
+  /**
+   * The interval and contact-list filter of a details query or job. Matching is as broad as the
+   * facts say the real API is: a conversation that overlaps the interval, or that started on any
+   * UTC day the interval touches, even if it ended long before the interval.
+   */
+  private parseDetailsQuery(
+    body: unknown,
+  ): { matches: SimulatedConversation[] } | { error: [number, unknown] } {
+    if (typeof body !== "object" || body === null)
+      return { error: badRequest("The request body must be a query object") };
+    const query = body as { interval?: unknown; segmentFilters?: unknown };
+    const interval = typeof query.interval === "string" ? query.interval.split("/") : [];
+    const start = Date.parse(interval[0] ?? "");
+    const end = Date.parse(interval[1] ?? "");
+    if (interval.length !== 2 || Number.isNaN(start) || Number.isNaN(end) || end <= start) {
+      return { error: badRequest("interval must be start/end in ISO-8601 with the end after the start") };
+    }
+    const DAY = 86_400_000;
+    const firstDay = Math.floor(start / DAY) * DAY;
+    const afterLastDay = Math.floor((end - 1) / DAY) * DAY + DAY;
     const wanted = contactListFilter(query.segmentFilters);
     const matches = this.conversations.filter((conversation) => {
       const convStart = Date.parse(conversation.conversationStart);
       const convEnd = conversation.conversationEnd ? Date.parse(conversation.conversationEnd) : Infinity;
-      if (convStart >= end || convEnd < start) return false;
+      const overlaps = convStart < end && convEnd >= start;
+      const startedOnATouchedDay = convStart >= firstDay && convStart < afterLastDay;
+      if (!overlaps && !startedOnATouchedDay) return false;
       return (
         wanted === undefined ||
         segmentValues(conversation, "outboundContactListId").some((id) => wanted.has(id))
       );
     });
-    const page = matches.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
+    return { matches };
+  }
+
+  /** `POST .../details/jobs`: the matches are fixed now; the job is FULFILLED after `jobDurationMs`. */
+  private submitJob(body: unknown): [number, unknown] {
+    const parsed = this.parseDetailsQuery(body);
+    if ("error" in parsed) return parsed.error;
+    const jobId = randomUUID();
+    this.jobs.set(jobId, { submittedMs: this.clock.now(), matches: parsed.matches });
+    return [202, { jobId }];
+  }
+
+  /** `GET .../jobs/{id}` (state) and `GET .../jobs/{id}/results?cursor=&pageSize=` (one page). */
+  private jobAnswer(jobId: string, results: boolean, url: URL): [number, unknown] {
+    const job = this.jobs.get(jobId);
+    if (!job) return notFound(`job ${jobId} not found`);
+    const fulfilled = this.clock.now() >= job.submittedMs + (this.options.jobDurationMs ?? 1500);
+    if (!results) {
+      return [
+        200,
+        {
+          state: fulfilled ? "FULFILLED" : "PENDING",
+          submissionDate: new Date(job.submittedMs).toISOString(),
+          expirationDate: new Date(job.submittedMs + 86_400_000).toISOString(),
+        },
+      ];
+    }
+    if (!fulfilled) return badRequest(`job ${jobId} is not fulfilled yet`);
+    const pageSize = Number(url.searchParams.get("pageSize") ?? 100);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)
+      return badRequest("pageSize must be between 1 and 1000");
+    const cursor = url.searchParams.get("cursor");
+    const offset = cursor === null ? 0 : Number(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (!Number.isInteger(offset) || offset < 0) return badRequest("cursor is not valid");
+    const page = job.matches.slice(offset, offset + pageSize);
+    const next = offset + pageSize < job.matches.length;
     return [
       200,
-      page.length > 0 ? { conversations: page, totalHits: matches.length } : { totalHits: matches.length },
+      {
+        conversations: page,
+        ...(next ? { cursor: Buffer.from(String(offset + pageSize)).toString("base64url") } : {}),
+        dataAvailabilityDate: new Date(this.clock.now()).toISOString(),
+      },
     ];
   }
 
@@ -757,7 +829,8 @@ function badRequest(message: string): [number, unknown] {
 function routeOf(path: string): string {
   return path
     .replace(/^(\/api\/v2\/outbound\/contactlists\/)[^/]+/, "$1{id}")
-    .replace(/(\/contacts\/)(?!bulk$)[^/]+$/, "$1{contactId}");
+    .replace(/(\/contacts\/)(?!bulk$)[^/]+$/, "$1{contactId}")
+    .replace(/(\/details\/jobs\/)[^/]+/, "$1{jobId}");
 }
 
 /** Contact list ids named by `outboundContactListId` predicates in segment filters, if any. */

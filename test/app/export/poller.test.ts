@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { GenesysClient } from "../../../app/src/genesys/client";
 import { resolveEndpoints } from "../../../app/src/genesys/regions";
-import { ResultsPoller, type CrashPoint } from "../../../app/src/export/poller";
+import { ResultsPoller, type CrashPoint, type PollerSettings } from "../../../app/src/export/poller";
+import { backfill, parseBackfillRange } from "../../../app/src/export/backfill";
 import {
   startSimulator,
   type GenesysSimulator,
@@ -47,7 +48,7 @@ describe("results export: polling with a watermark (simulator)", function () {
     await sim.close();
   });
 
-  const poller = (crashAt?: CrashPoint) =>
+  const poller = (crashAt?: CrashPoint, overrides: Partial<PollerSettings> = {}) =>
     new ResultsPoller(
       client,
       {
@@ -57,6 +58,9 @@ describe("results export: polling with a watermark (simulator)", function () {
         overlapMs: 15 * 60_000,
         initialLookbackMs: 3_600_000,
         pageSize: 100,
+        jobThresholdMs: 6 * 3_600_000,
+        jobs: { pollIntervalMs: 2000, timeoutMs: 600_000, pageSize: 1000 },
+        ...overrides,
       },
       clock,
       capturedLogger().logger,
@@ -174,5 +178,109 @@ describe("results export: polling with a watermark (simulator)", function () {
     expect(sim.received.rateLimited).to.equal(2);
     expect(sim.received.earlyRetries).to.deep.equal([]);
     expect(new Set(outboxIds()).size).to.equal(300);
+  });
+
+  it("drops what the API adds beyond the window (conversations of the same day that ended earlier)", async () => {
+    // The details query returns every conversation that started on a day the interval touches.
+    sim.addConversations([conversation(1, T0 - 5 * 3_600_000), conversation(2, T0 - 60_000)]);
+    const result = await poller().pollOnce();
+    expect(result.exported).to.equal(1);
+    expect(outboxIds()).to.deep.equal(["conv-2"]);
+  });
+
+  it("a first run over a long lookback goes through the async jobs API and waits for the job", async () => {
+    // The simulator shares the fake clock here, so the job is fulfilled when the test says so.
+    const jobSim = await startSimulator({
+      clock,
+      contactListIds: [LIST],
+      jobDurationMs: 5_000,
+      rateLimit: { requestsPerWindow: 100_000, windowMs: 60_000 },
+    });
+    const jobClient = new GenesysClient({
+      endpoints: resolveEndpoints({ apiBaseUrl: jobSim.apiBaseUrl, loginBaseUrl: jobSim.loginBaseUrl }),
+      clientId: jobSim.clients[0]!.clientId,
+      clientSecret: jobSim.clients[0]!.clientSecret,
+      rateLimit: { requestsPerWindow: 100_000 },
+      logger: capturedLogger().logger,
+    });
+    try {
+      jobSim.addConversations(
+        Array.from({ length: 2_500 }, (_, index) =>
+          conversation(index, T0 - 40 * 3_600_000 + index * 30_000),
+        ),
+      );
+      const jobPoller = new ResultsPoller(
+        jobClient,
+        {
+          contactListIds: [LIST],
+          outboxDir: path.join(dir, "outbox"),
+          stateFile: path.join(dir, "export-state.json"),
+          overlapMs: 15 * 60_000,
+          initialLookbackMs: 48 * 3_600_000,
+          pageSize: 100,
+          jobThresholdMs: 6 * 3_600_000,
+          jobs: { pollIntervalMs: 2_000, timeoutMs: 600_000, pageSize: 1000 },
+        },
+        clock,
+        capturedLogger().logger,
+      );
+      const polling = jobPoller.pollOnce();
+      // The job is PENDING for 5 s: the poller reads its state every 2 s on the (fake) clock.
+      for (let step = 0; step < 3; step += 1) {
+        for (let spin = 0; spin < 200 && clock.pending() === 0; spin += 1)
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        await clock.advance(2_000);
+      }
+      const result = await polling;
+      expect(result.method).to.equal("job");
+      expect(result.pages, "three cursor pages of up to 1,000").to.equal(3);
+      expect(result.exported).to.equal(2_500);
+      expect(jobSim.count("GET /api/v2/analytics/conversations/details/jobs/{jobId}", 200)).to.be.greaterThan(
+        1,
+      );
+      expect(new Set(outboxIds()).size).to.equal(2_500);
+    } finally {
+      await jobClient.close();
+      await jobSim.close();
+    }
+  });
+
+  it("--backfill exports the conversations that ended in the range, through a job, into one file", async () => {
+    sim.addConversations([
+      conversation(1, Date.parse("2026-11-01T10:00:00Z")),
+      conversation(2, Date.parse("2026-11-02T23:59:00Z")),
+      conversation(3, Date.parse("2026-11-03T00:00:00Z")), // the end is exclusive
+      conversation(4, undefined),
+    ]);
+    const range = parseBackfillRange("2026-11-01T00:00:00Z", "2026-11-03T00:00:00Z", T0);
+    if ("problem" in range) throw new Error(range.problem);
+    const result = await backfill(
+      client,
+      {
+        contactListIds: [LIST],
+        outboxDir: path.join(dir, "outbox"),
+        ...range,
+        jobs: { pollIntervalMs: 100, timeoutMs: 60_000, pageSize: 1000 },
+      },
+      // The simulator runs on the system clock here, so the backfill waits on it too.
+      (await import("../../../app/src/time/clock")).systemClock,
+      capturedLogger().logger,
+    );
+    expect(result.exported).to.equal(2);
+    expect(path.basename(result.file!)).to.equal(
+      "backfill-2026-11-01T00-00-00-000Z_2026-11-03T00-00-00-000Z.ndjson",
+    );
+    expect(outboxIds().sort()).to.deep.equal(["conv-1", "conv-2"]);
+  });
+
+  it("--backfill refuses a range it cannot run, saying how to write it", () => {
+    const problem = (from?: string, to?: string) => {
+      const parsed = parseBackfillRange(from, to, T0);
+      return "problem" in parsed ? parsed.problem : "";
+    };
+    expect(problem("2026-11-01")).to.contain("needs two times");
+    expect(problem("yesterday", "2026-11-02T00:00:00Z")).to.contain('"yesterday" is not a time');
+    expect(problem("2026-11-02T00:00:00Z", "2026-11-01T00:00:00Z")).to.contain("ends");
+    expect(problem("2026-11-01T00:00:00Z", "2027-01-01T00:00:00Z")).to.contain("future");
   });
 });

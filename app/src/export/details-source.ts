@@ -1,0 +1,110 @@
+import {
+  getDetailsJob,
+  getDetailsJobResults,
+  queryConversationDetails,
+  submitDetailsJob,
+  type ConversationDetailsQuery,
+} from "../genesys/api";
+import type { GenesysClient } from "../genesys/client";
+import type { Clock } from "../time/clock";
+
+export type Conversation = Record<string, unknown> & { readonly conversationId: string };
+
+export interface WindowQuery {
+  readonly contactListIds: readonly string[];
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+export interface JobSettings {
+  /** How often the job's state is read while it runs; default 2 s. */
+  readonly pollIntervalMs: number;
+  /** Give up on a job that is not fulfilled after this long; default 30 min. */
+  readonly timeoutMs: number;
+  /** Conversations per results page (the jobs API allows up to 1,000). */
+  readonly pageSize: number;
+}
+
+export interface FetchedWindow {
+  /** Every conversation found, once each (pages shift while data arrives). */
+  readonly conversations: Map<string, Conversation>;
+  /** Requests for pages (query pages or job result pages). */
+  readonly pages: number;
+  readonly method: "query" | "job";
+}
+
+function baseQuery(window: WindowQuery): Omit<ConversationDetailsQuery, "paging"> {
+  return {
+    interval: `${new Date(window.startMs).toISOString()}/${new Date(window.endMs).toISOString()}`,
+    order: "asc",
+    orderBy: "conversationStart",
+    segmentFilters: [
+      {
+        type: "or",
+        predicates: window.contactListIds.map((value) => ({ dimension: "outboundContactListId", value })),
+      },
+    ],
+  };
+}
+
+/** The synchronous details query, every page followed, de-duplicated by conversation id. */
+export async function queryWindow(
+  client: GenesysClient,
+  window: WindowQuery,
+  pageSize: number,
+): Promise<FetchedWindow> {
+  const conversations = new Map<string, Conversation>();
+  let pages = 0;
+  for (let pageNumber = 1; ; pageNumber += 1) {
+    const page = await queryConversationDetails(client, {
+      ...baseQuery(window),
+      paging: { pageSize, pageNumber },
+    });
+    pages += 1;
+    const found = page.conversations ?? [];
+    for (const conversation of found) conversations.set(conversation.conversationId, conversation);
+    if (found.length < pageSize || pageNumber * pageSize >= (page.totalHits ?? 0)) break;
+  }
+  return { conversations, pages, method: "query" };
+}
+
+/**
+ * The asynchronous jobs API, for large ranges and first runs: submit, read the state until
+ * FULFILLED (waiting on the injected clock), then follow the results cursor to the end.
+ */
+export async function jobWindow(
+  client: GenesysClient,
+  window: WindowQuery,
+  clock: Clock,
+  settings: JobSettings,
+  signal?: AbortSignal,
+): Promise<FetchedWindow> {
+  const { jobId } = await submitDetailsJob(client, baseQuery(window));
+  const deadline = clock.now() + settings.timeoutMs;
+  for (;;) {
+    const status = await getDetailsJob(client, jobId);
+    if (status.state === "FULFILLED") break;
+    if (status.state === "FAILED" || status.state === "CANCELLED" || status.state === "EXPIRED") {
+      throw new Error(
+        `the conversation details job ${jobId} ended ${status.state}${status.errorMessage ? `: ${status.errorMessage}` : ""}; run it again (a smaller range is quicker)`,
+      );
+    }
+    if (clock.now() >= deadline) {
+      throw new Error(
+        `the conversation details job ${jobId} was not fulfilled within ${Math.round(settings.timeoutMs / 1000)} s; try a smaller range`,
+      );
+    }
+    await clock.sleep(settings.pollIntervalMs, signal);
+  }
+  const conversations = new Map<string, Conversation>();
+  let pages = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await getDetailsJobResults(client, jobId, cursor, settings.pageSize);
+    pages += 1;
+    for (const conversation of page.conversations ?? [])
+      conversations.set(conversation.conversationId, conversation);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return { conversations, pages, method: "job" };
+}
