@@ -256,7 +256,7 @@ describe("Genesys Cloud simulator (real HTTP on loopback)", () => {
   });
 
   describe("conversation details query", () => {
-    it("pages through conversations in the interval, filtered by contact list", async () => {
+    it("pages through conversations of the days the interval touches, filtered by contact list", async () => {
       const bearer = await token();
       const base = Date.parse("2026-11-20T09:00:00Z");
       sim.addConversations(
@@ -287,8 +287,14 @@ describe("Genesys Cloud simulator (real HTTP on loopback)", () => {
           segmentFilters: [{ type: "or", predicates: [{ dimension: "outboundContactListId", value: LIST }] }],
         });
       const pages = [await query(1), await query(2), await query(3)];
-      expect(pages.map((page) => page.body.conversations?.length ?? 0)).to.deep.equal([100, 92, 0]);
-      expect(pages[0]!.body.totalHits).to.equal(192);
+      // Like the real API, the conversations that started after 13:00 the same day come too.
+      expect(pages.map((page) => page.body.conversations?.length ?? 0)).to.deep.equal([100, 100, 0]);
+      expect(pages[0]!.body.totalHits).to.equal(200);
+      const nextDay = await api("POST", "/api/v2/analytics/conversations/details/query", bearer, {
+        interval: "2026-11-21T00:00:00Z/2026-11-21T01:00:00Z",
+        paging: { pageSize: 100, pageNumber: 1 },
+      });
+      expect(nextDay.body.totalHits, "none touches the next day").to.equal(0);
       const tooBig = await api("POST", "/api/v2/analytics/conversations/details/query", bearer, {
         interval: "2026-11-20T09:00:00Z/2026-11-20T13:00:00Z",
         paging: { pageSize: 500, pageNumber: 1 },
