@@ -84,7 +84,7 @@ export async function runWebhookBench(events = 20_000, concurrency = 64): Promis
     `\n## Export: durable webhook events (${events.toLocaleString()} events, ${concurrency} in flight, loopback)\n`,
   );
   const dir = mkdtempSync(path.join(tmpdir(), "bench-webhook-"));
-  const grouped = new EventLog(path.join(dir, "grouped"), systemClock, 1_000_000);
+  const grouped = new EventLog(path.join(dir, "grouped"), systemClock, { maxEventsPerSegment: 1_000_000 });
   await grouped.recover();
   const groupResult = await load(grouped, events, concurrency);
   const fsyncs = grouped.fsyncs;

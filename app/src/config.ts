@@ -1,5 +1,8 @@
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import path from "node:path";
 import { z } from "zod";
+import { inClusterApiUrl, SERVICE_ACCOUNT_DIR } from "./cluster/lease-api";
 import { ConfigurationError } from "./genesys/errors";
 import { collectEndpoints, type GenesysEndpoints } from "./genesys/regions";
 
@@ -29,6 +32,40 @@ export interface ServiceConfig {
   readonly maxRetryAfterSeconds: number;
   readonly shutdownGraceSeconds: number;
   readonly import: ImportConfig;
+  readonly export: ExportConfig;
+  readonly webhook: WebhookConfig | undefined;
+  readonly leaderElection: LeaderElectionConfig | undefined;
+}
+
+export interface ExportConfig {
+  /** Off: no polling (the webhook still works when its credentials are set). */
+  readonly enabled: boolean;
+  /** Contact lists whose conversations are exported; default the import's list. */
+  readonly contactListIds: readonly string[];
+  readonly overlapSeconds: number;
+  readonly initialLookbackSeconds: number;
+  /** Windows longer than this go through the async jobs API. */
+  readonly jobThresholdSeconds: number;
+  readonly pageSize: number;
+  /** A non-empty segment of pushed events is published at least this often. */
+  readonly eventSegmentSeconds: number;
+}
+
+export interface WebhookConfig {
+  readonly username: string;
+  readonly password: string;
+  readonly maxBodyBytes: number;
+}
+
+export interface LeaderElectionConfig {
+  readonly identity: string;
+  readonly namespace: string;
+  readonly leaseName: string;
+  readonly apiUrl: string;
+  readonly serviceAccountDir: string;
+  readonly leaseDurationSeconds: number;
+  readonly renewDeadlineSeconds: number;
+  readonly retryPeriodSeconds: number;
 }
 
 export interface ImportConfig {
@@ -49,7 +86,13 @@ export interface ImportConfig {
   readonly maxRecordBytes: number;
 }
 
-const SECRET_NAMES = ["GENESYS_CLIENT_SECRET"] as const;
+const SECRET_NAMES = ["GENESYS_CLIENT_SECRET", "WEBHOOK_PASSWORD"] as const;
+
+const flag = (name: string, fallback: boolean) =>
+  z
+    .enum(["true", "false"], { error: `${name} must be true or false` })
+    .default(fallback ? "true" : "false")
+    .transform((value) => value === "true");
 
 const positiveInt = (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce
@@ -135,6 +178,27 @@ const schema = z.object({
   IMPORT_SETTLE_SECONDS: z.coerce.number().min(0, "IMPORT_SETTLE_SECONDS must not be negative").default(5),
   IMPORT_BATCHES_IN_FLIGHT: positiveInt("IMPORT_BATCHES_IN_FLIGHT", 4, 64),
   IMPORT_MAX_RECORD_BYTES: positiveInt("IMPORT_MAX_RECORD_BYTES", 1_048_576),
+  EXPORT_ENABLED: flag("EXPORT_ENABLED", true),
+  EXPORT_CONTACT_LIST_IDS: list(""),
+  EXPORT_OVERLAP_SECONDS: positiveInt("EXPORT_OVERLAP_SECONDS", 900),
+  EXPORT_INITIAL_LOOKBACK_SECONDS: positiveInt("EXPORT_INITIAL_LOOKBACK_SECONDS", 3600),
+  EXPORT_JOB_THRESHOLD_SECONDS: positiveInt("EXPORT_JOB_THRESHOLD_SECONDS", 21_600),
+  EXPORT_PAGE_SIZE: positiveInt("EXPORT_PAGE_SIZE", 100, 100),
+  EXPORT_EVENT_SEGMENT_SECONDS: positiveInt("EXPORT_EVENT_SEGMENT_SECONDS", 60),
+  WEBHOOK_USERNAME: z.string().optional(),
+  WEBHOOK_PASSWORD: z.string().optional(),
+  WEBHOOK_MAX_BODY_BYTES: positiveInt("WEBHOOK_MAX_BODY_BYTES", 65_536, 1_048_576),
+  LEADER_ELECTION_ENABLED: flag("LEADER_ELECTION_ENABLED", false),
+  LEADER_ELECTION_LEASE_NAME: z.string().min(1).default("genesys-sync-poller"),
+  LEADER_ELECTION_LEASE_DURATION_SECONDS: positiveInt("LEADER_ELECTION_LEASE_DURATION_SECONDS", 15, 3600),
+  LEADER_ELECTION_RENEW_DEADLINE_SECONDS: positiveInt("LEADER_ELECTION_RENEW_DEADLINE_SECONDS", 10, 3600),
+  LEADER_ELECTION_RETRY_PERIOD_SECONDS: positiveInt("LEADER_ELECTION_RETRY_PERIOD_SECONDS", 2, 3600),
+  LEADER_ELECTION_API_URL: z
+    .url({ error: "LEADER_ELECTION_API_URL must be a URL such as http://127.0.0.1:8001" })
+    .optional(),
+  LEADER_ELECTION_SERVICE_ACCOUNT_DIR: z.string().default(SERVICE_ACCOUNT_DIR),
+  POD_NAME: z.string().optional(),
+  POD_NAMESPACE: z.string().optional(),
 });
 
 /** Reads `NAME` or, for secrets, the file named by `NAME_FILE` (trailing newline removed). */
@@ -180,6 +244,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     problems,
   );
   problems.push(...columnProblems(env));
+  const webhook = parsed.success ? webhookConfig(parsed.data, problems) : undefined;
+  const leaderElection = parsed.success ? leaderElectionConfig(parsed.data, env, problems) : undefined;
   if (problems.length > 0 || !parsed.success || !endpoints) throw new ConfigurationError(problems);
   const data = parsed.data;
   return {
@@ -211,6 +277,87 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
       batchesInFlight: data.IMPORT_BATCHES_IN_FLIGHT,
       maxRecordBytes: data.IMPORT_MAX_RECORD_BYTES,
     },
+    export: {
+      enabled: data.EXPORT_ENABLED,
+      contactListIds:
+        data.EXPORT_CONTACT_LIST_IDS.length > 0
+          ? data.EXPORT_CONTACT_LIST_IDS
+          : [data.GENESYS_CONTACT_LIST_ID],
+      overlapSeconds: data.EXPORT_OVERLAP_SECONDS,
+      initialLookbackSeconds: data.EXPORT_INITIAL_LOOKBACK_SECONDS,
+      jobThresholdSeconds: data.EXPORT_JOB_THRESHOLD_SECONDS,
+      pageSize: data.EXPORT_PAGE_SIZE,
+      eventSegmentSeconds: data.EXPORT_EVENT_SEGMENT_SECONDS,
+    },
+    webhook,
+    leaderElection,
+  };
+}
+
+type Parsed = z.infer<typeof schema>;
+
+/** The webhook is on when both credentials are set, off when neither is. */
+function webhookConfig(data: Parsed, problems: string[]): WebhookConfig | undefined {
+  const { WEBHOOK_USERNAME: username, WEBHOOK_PASSWORD: password } = data;
+  if (username === undefined && password === undefined) return undefined;
+  if (username === undefined || password === undefined) {
+    problems.push(
+      `${username === undefined ? "WEBHOOK_USERNAME" : "WEBHOOK_PASSWORD"} is missing: the webhook needs both Basic-auth credentials (put them in the Secret), or neither to turn it off`,
+    );
+    return undefined;
+  }
+  if (password.length < 16)
+    problems.push(
+      "WEBHOOK_PASSWORD is shorter than 16 characters: use a long random one (openssl rand -base64 24)",
+    );
+  return { username, password, maxBodyBytes: data.WEBHOOK_MAX_BODY_BYTES };
+}
+
+/** In a cluster, the API server and namespace come from the pod; elsewhere the single process leads. */
+function leaderElectionConfig(
+  data: Parsed,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): LeaderElectionConfig | undefined {
+  if (!data.LEADER_ELECTION_ENABLED) return undefined;
+  const saDir = data.LEADER_ELECTION_SERVICE_ACCOUNT_DIR;
+  const apiUrl = data.LEADER_ELECTION_API_URL ?? inClusterApiUrl(env);
+  if (apiUrl === undefined) {
+    problems.push(
+      "LEADER_ELECTION_ENABLED is true but no Kubernetes API is known: run in a pod (KUBERNETES_SERVICE_HOST is set there), set LEADER_ELECTION_API_URL (for example http://127.0.0.1:8001 behind kubectl proxy), or set LEADER_ELECTION_ENABLED=false for a single process",
+    );
+  }
+  let namespace = data.POD_NAMESPACE;
+  if (namespace === undefined) {
+    try {
+      namespace = readFileSync(path.join(saDir, "namespace"), "utf8").trim();
+    } catch {
+      problems.push(
+        `POD_NAMESPACE is not set and ${path.join(saDir, "namespace")} cannot be read: set POD_NAMESPACE from metadata.namespace (the chart does)`,
+      );
+    }
+  }
+  const lease = data.LEADER_ELECTION_LEASE_DURATION_SECONDS;
+  const renew = data.LEADER_ELECTION_RENEW_DEADLINE_SECONDS;
+  const retry = data.LEADER_ELECTION_RETRY_PERIOD_SECONDS;
+  if (renew >= lease)
+    problems.push(
+      "LEADER_ELECTION_RENEW_DEADLINE_SECONDS must be shorter than LEADER_ELECTION_LEASE_DURATION_SECONDS (a leader must step down before others may take over)",
+    );
+  if (retry >= renew)
+    problems.push(
+      "LEADER_ELECTION_RETRY_PERIOD_SECONDS must be shorter than LEADER_ELECTION_RENEW_DEADLINE_SECONDS (several renewal attempts must fit in the deadline)",
+    );
+  if (apiUrl === undefined || namespace === undefined) return undefined;
+  return {
+    identity: data.POD_NAME ?? hostname(),
+    namespace,
+    leaseName: data.LEADER_ELECTION_LEASE_NAME,
+    apiUrl,
+    serviceAccountDir: saDir,
+    leaseDurationSeconds: lease,
+    renewDeadlineSeconds: renew,
+    retryPeriodSeconds: retry,
   };
 }
 

@@ -15,6 +15,14 @@ import { createLogger } from "./logging";
 import { buildApp } from "./server";
 import { systemClock, type Clock, type Random } from "./time/clock";
 import type { FastifyInstance } from "fastify";
+import { LeaderElector, SoleLeader, type Leadership } from "./cluster/leader-election";
+import { KubernetesLeaseApi } from "./cluster/lease-api";
+import { EventLog } from "./export/event-log";
+import { loadState } from "./export/export-state";
+import { ExportService } from "./export/export-service";
+import { ExportMetrics } from "./export/metrics";
+import { DEFAULT_JOB_SETTINGS, ResultsPoller } from "./export/poller";
+import { registerWebhook } from "./export/webhook";
 import type { Dispatcher } from "undici";
 
 export interface ServiceOptions {
@@ -30,6 +38,8 @@ export interface RunningService {
   readonly app: FastifyInstance;
   readonly client: GenesysClient;
   readonly importer: ImportService;
+  readonly exporter: ExportService;
+  readonly leadership: Leadership;
   readonly registry: Registry;
   /** The port the HTTP server listens on. */
   readonly port: number;
@@ -99,6 +109,72 @@ export async function startService(
     logger,
   );
 
+  // Results export: one poller among the replicas (the Lease holder, or the single process).
+  const leaseApi = config.leaderElection
+    ? new KubernetesLeaseApi({
+        apiUrl: config.leaderElection.apiUrl,
+        serviceAccountDir: config.leaderElection.serviceAccountDir,
+        requestTimeoutMs: config.leaderElection.renewDeadlineSeconds * 1000,
+      })
+    : undefined;
+  const elector =
+    config.leaderElection && leaseApi
+      ? new LeaderElector(
+          leaseApi,
+          {
+            identity: config.leaderElection.identity,
+            namespace: config.leaderElection.namespace,
+            leaseName: config.leaderElection.leaseName,
+            leaseDurationMs: config.leaderElection.leaseDurationSeconds * 1000,
+            renewDeadlineMs: config.leaderElection.renewDeadlineSeconds * 1000,
+            retryPeriodMs: config.leaderElection.retryPeriodSeconds * 1000,
+          },
+          clock,
+          logger,
+          random,
+        )
+      : undefined;
+  const leadership: Leadership = elector ?? new SoleLeader();
+  const stateFile = path.join(layout.state, "export.json");
+  const poller = config.export.enabled
+    ? new ResultsPoller(
+        client,
+        {
+          contactListIds: config.export.contactListIds,
+          outboxDir: layout.outbox,
+          stateFile,
+          overlapMs: config.export.overlapSeconds * 1000,
+          initialLookbackMs: config.export.initialLookbackSeconds * 1000,
+          pageSize: config.export.pageSize,
+          jobThresholdMs: config.export.jobThresholdSeconds * 1000,
+          jobs: DEFAULT_JOB_SETTINGS,
+        },
+        clock,
+        logger,
+        { signal: shuttingDown.signal, mayPublish: () => leadership.isLeader() },
+      )
+    : undefined;
+  const eventLog = config.webhook ? new EventLog(layout.outbox, clock, { owner: replicaId }) : undefined;
+  const eventSegmentMs = config.export.eventSegmentSeconds * 1000;
+  if (eventLog) await eventLog.recover(3 * eventSegmentMs);
+  const exportMetrics = new ExportMetrics(
+    registry,
+    async () => (await loadState(stateFile)).watermarkMs,
+    () => clock.now(),
+  );
+  const exporter = new ExportService({
+    poller,
+    leadership,
+    eventLog,
+    metrics: exportMetrics,
+    stateFile,
+    pollIntervalMs: config.pollingIntervalSeconds * 1000,
+    eventSegmentMs,
+    clock,
+    logger,
+    signal: shuttingDown.signal,
+  });
+
   const probeFile = path.join(layout.state, `.ready-${replicaId}`);
   const dataDirWritable = async () => {
     try {
@@ -121,6 +197,20 @@ export async function startService(
       return { ready: reasons.length === 0, reasons };
     },
   });
+  if (config.webhook && eventLog) {
+    registerWebhook(
+      app,
+      eventLog,
+      {
+        username: config.webhook.username,
+        password: config.webhook.password,
+        maxBodyBytes: config.webhook.maxBodyBytes,
+        replayWindow: 100_000,
+        onResult: (result) => exportMetrics.webhookEvents.inc({ result }),
+      },
+      logger,
+    );
+  }
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
@@ -132,6 +222,11 @@ export async function startService(
       dataDir: config.dataDir,
       api: config.endpoints.apiBaseUrl,
       login: config.endpoints.loginBaseUrl,
+      export: config.export.enabled ? { contactListIds: config.export.contactListIds } : "off",
+      webhook: config.webhook ? "POST /webhooks/genesys" : "off (set WEBHOOK_USERNAME and WEBHOOK_PASSWORD)",
+      leaderElection: config.leaderElection
+        ? `${config.leaderElection.namespace}/${config.leaderElection.leaseName} as ${config.leaderElection.identity}`
+        : "off (this process polls)",
     },
     "sync service started",
   );
@@ -139,7 +234,10 @@ export async function startService(
   // Files are claimed only once a token is held: an import cannot start without one anyway.
   void client.whenReady().then(
     () => {
-      if (!shuttingDown.signal.aborted) importer.start();
+      if (shuttingDown.signal.aborted) return;
+      importer.start();
+      elector?.start(shuttingDown.signal);
+      exporter.start();
     },
     () => undefined,
   );
@@ -149,6 +247,8 @@ export async function startService(
     app,
     client,
     importer,
+    exporter,
+    leadership,
     registry,
     port,
     shutdown: (reason = "shutdown requested") =>
@@ -159,7 +259,10 @@ export async function startService(
         );
         shuttingDown.abort();
         await importer.stopped();
+        await exporter.stopped();
+        await elector?.release();
         await app.close();
+        await leaseApi?.close();
         await client.close();
         logger.info("shut down");
       })()),

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, stat, truncate, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, stat, truncate, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { Clock } from "../time/clock";
 import { timestampForName } from "../import/layout";
@@ -6,9 +6,11 @@ import { timestampForName } from "../import/layout";
 /**
  * An append-only log of pushed events with group commit: every append waiting while a write is
  * under way goes into the next single write + fsync, so a burst costs one fsync per batch, not
- * per event. An append resolves only once its line is on disk. The active segment has a dot-name;
- * it is published (renamed to events-<time>.ndjson) when it reaches `maxEventsPerSegment`, when
- * `rotate()` is called, and at startup for a segment a previous process left.
+ * per event. An append resolves only once its line is on disk. Each replica writes its own active
+ * segment, `.events-active-<owner>.ndjson`, on the shared volume; it is published (renamed to
+ * events-<time>-<owner>.ndjson) when it reaches `maxEventsPerSegment` and when `rotate()` is
+ * called. A segment whose owner died (untouched for longer than any live owner keeps one) is
+ * adopted by `recover()`: its torn last line cut, then published.
  */
 export class EventLog {
   private handle: FileHandle | undefined;
@@ -18,25 +20,44 @@ export class EventLog {
   /** Writes and fsyncs so far (a benchmark figure). */
   fsyncs = 0;
 
+  private readonly owner: string;
+  private readonly maxEventsPerSegment: number;
+
   constructor(
     private readonly dir: string,
     private readonly clock: Clock,
-    private readonly maxEventsPerSegment = 10_000,
-  ) {}
-
-  private get activePath(): string {
-    return path.join(this.dir, ".events-active.ndjson");
+    options: { readonly owner?: string; readonly maxEventsPerSegment?: number } = {},
+  ) {
+    this.owner = (options.owner ?? String(process.pid)).replace(/[^A-Za-z0-9._-]/g, "_");
+    this.maxEventsPerSegment = options.maxEventsPerSegment ?? 10_000;
   }
 
-  /** Publishes a segment left by a previous process (its torn last line cut), and returns its lines. */
-  async recover(): Promise<string[]> {
+  private get activePath(): string {
+    return path.join(this.dir, `.events-active-${this.owner}.ndjson`);
+  }
+
+  /**
+   * Publishes the active segments of owners that are gone: untouched for `orphanAfterMs` (a live
+   * owner publishes more often), or this owner's own. Cuts a torn last line; answers the lines kept.
+   */
+  async recover(orphanAfterMs = 0): Promise<string[]> {
     await mkdir(this.dir, { recursive: true });
-    const text = await readFile(this.activePath, "utf8").catch(() => "");
-    if (text === "") return [];
-    const intact = text.slice(0, text.lastIndexOf("\n") + 1);
-    await truncate(this.activePath, Buffer.byteLength(intact));
-    await this.publish();
-    return intact.split("\n").filter(Boolean);
+    const kept: string[] = [];
+    for (const name of await readdir(this.dir)) {
+      const match = /^\.events-active-(.+)\.ndjson$/.exec(name);
+      if (!match) continue;
+      const file = path.join(this.dir, name);
+      const ours = match[1] === this.owner;
+      if (ours) continue; // ours is published by rotate()
+      const info = await stat(file).catch(() => undefined);
+      if (!info || this.clock.now() - info.mtimeMs < orphanAfterMs) continue;
+      const text = await readFile(file, "utf8").catch(() => "");
+      const intact = text.slice(0, text.lastIndexOf("\n") + 1);
+      await truncate(file, Buffer.byteLength(intact));
+      kept.push(...intact.split("\n").filter(Boolean));
+      await publishSegment(file, this.dir, this.clock.now(), match[1]!);
+    }
+    return kept;
   }
 
   append(event: unknown): Promise<void> {
@@ -80,14 +101,15 @@ export class EventLog {
     await this.handle?.close();
     this.handle = undefined;
     this.eventsInSegment = 0;
-    const exists = await stat(this.activePath).then(
-      (info) => info.size > 0,
-      () => false,
-    );
-    if (exists)
-      await rename(
-        this.activePath,
-        path.join(this.dir, `events-${timestampForName(this.clock.now())}-${process.pid}.ndjson`),
-      );
+    await publishSegment(this.activePath, this.dir, this.clock.now(), this.owner);
   }
+}
+
+/** Renames a non-empty active segment into view (an empty one is left for reuse). */
+async function publishSegment(file: string, dir: string, nowMs: number, owner: string): Promise<void> {
+  const exists = await stat(file).then(
+    (info) => info.size > 0,
+    () => false,
+  );
+  if (exists) await rename(file, path.join(dir, `events-${timestampForName(nowMs)}-${owner}.ndjson`));
 }

@@ -55,8 +55,14 @@ export class ResultsPoller {
     private readonly settings: PollerSettings,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly crashAt?: CrashPoint,
-    private readonly signal?: AbortSignal,
+    private readonly options: {
+      /** Test seam: throw at this step of publishing, as a crash would stop there. */
+      readonly crashAt?: CrashPoint;
+      /** Aborts waits for a job (shutdown, lost leadership). */
+      readonly signal?: AbortSignal;
+      /** Asked just before anything is published: false (leadership lost) stops the poll there. */
+      readonly mayPublish?: () => boolean;
+    } = {},
   ) {}
 
   async pollOnce(): Promise<PollResult> {
@@ -76,7 +82,7 @@ export class ResultsPoller {
     // A long window (a first run, or catching up after an outage) goes through the async jobs API.
     const fetched =
       windowEndMs - windowStartMs > this.settings.jobThresholdMs
-        ? await jobWindow(this.client, window, this.clock, this.settings.jobs, this.signal)
+        ? await jobWindow(this.client, window, this.clock, this.settings.jobs, this.options.signal)
         : await queryWindow(this.client, window, this.settings.pageSize);
     const found = fetched.conversations;
     const pages = fetched.pages;
@@ -93,6 +99,9 @@ export class ResultsPoller {
       lines.push(JSON.stringify(outcome));
     }
 
+    if (this.options.mayPublish && !this.options.mayPublish()) {
+      throw new Error("leadership lost during the poll: nothing published; the new leader polls this window");
+    }
     let file: string | undefined;
     if (lines.length > 0) {
       const name = `results-${timestampForName(windowStartMs)}_${timestampForName(windowEndMs)}.ndjson`;
@@ -165,6 +174,6 @@ export class ResultsPoller {
   }
 
   private crash(point: CrashPoint): void {
-    if (this.crashAt === point) throw new Error(`simulated crash ${point}`);
+    if (this.options.crashAt === point) throw new Error(`simulated crash ${point}`);
   }
 }

@@ -10,7 +10,11 @@ export interface WebhookSettings {
   readonly maxBodyBytes: number;
   /** Event ids remembered to ignore replays; default 100,000. */
   readonly replayWindow: number;
+  /** Told the result of every call (for metrics). */
+  readonly onResult?: (result: WebhookResult) => void;
 }
+
+export type WebhookResult = "accepted" | "duplicate" | "invalid" | "unauthorized" | "too_large" | "failed";
 
 interface PushedEvent {
   readonly eventId: string;
@@ -70,10 +74,17 @@ export function registerWebhook(
 ): void {
   const expectedUser = settings.username;
   const expectedPassword = settings.password;
+  const count = settings.onResult ?? (() => undefined);
   app.post(
     "/webhooks/genesys",
     {
       bodyLimit: settings.maxBodyBytes,
+      // 401 and 413 are answered before the handler runs: count them when the answer is sent.
+      onResponse: async (_request, reply) => {
+        if (reply.statusCode === 401) count("unauthorized");
+        else if (reply.statusCode === 413) count("too_large");
+        else if (reply.statusCode === 400) count("invalid");
+      },
       // Before the body is read: a caller without credentials gets nothing parsed or stored.
       onRequest: async (request, reply) => {
         const match = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? "");
@@ -94,17 +105,21 @@ export function registerWebhook(
       if ("problem" in checked)
         return reply.code(400).send({ error: "invalid event", detail: checked.problem });
       const { event } = checked;
-      if (seen.has(event.eventId))
+      if (seen.has(event.eventId)) {
+        count("duplicate");
         return reply.code(202).send({ status: "duplicate", eventId: event.eventId });
+      }
       seen.add(event.eventId);
       if (seen.size > settings.replayWindow) seen.delete(seen.values().next().value!);
       try {
         await log.append({ ...event, receivedAt: new Date().toISOString() });
       } catch (error) {
         seen.delete(event.eventId);
+        count("failed");
         logger.error({ err: { message: (error as Error).message } }, "could not make a pushed event durable");
         return reply.code(503).send({ error: "not stored, retry" });
       }
+      count("accepted");
       return reply.code(202).send({ status: "accepted", eventId: event.eventId });
     },
   );

@@ -8,7 +8,11 @@ import path from "node:path";
  *   processing/  files claimed by a replica: `<name>~<replica>`, heartbeated through their mtime
  *   archive/     imported files, `<UTC time>-<name>`, each with `<...>.summary.json`
  *   rejects/     row reports `<UTC time>-<name>.rejects.csv`, unread remainders, refused files
- *   state/       crash-safety journals of acknowledged batches, one per file in progress
+ *   state/       crash-safety journals of acknowledged batches, one per file in progress, and the
+ *                results export's watermark (export.json)
+ *   outbox/      results for on-premises systems: results-<window>.ndjson from the poller,
+ *                backfill-<range>.ndjson from --backfill, events-<time>-<replica>.ndjson pushed
+ *                through the webhook; dot-names are still being written
  */
 export interface DataLayout {
   readonly root: string;
@@ -17,6 +21,7 @@ export interface DataLayout {
   readonly archive: string;
   readonly rejects: string;
   readonly state: string;
+  readonly outbox: string;
 }
 
 export function dataLayout(root: string): DataLayout {
@@ -27,11 +32,19 @@ export function dataLayout(root: string): DataLayout {
     archive: path.join(root, "archive"),
     rejects: path.join(root, "rejects"),
     state: path.join(root, "state"),
+    outbox: path.join(root, "outbox"),
   };
 }
 
 export async function ensureLayout(layout: DataLayout): Promise<void> {
-  for (const dir of [layout.inbox, layout.processing, layout.archive, layout.rejects, layout.state]) {
+  for (const dir of [
+    layout.inbox,
+    layout.processing,
+    layout.archive,
+    layout.rejects,
+    layout.state,
+    layout.outbox,
+  ]) {
     await mkdir(dir, { recursive: true });
   }
 }

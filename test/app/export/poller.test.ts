@@ -64,7 +64,7 @@ describe("results export: polling with a watermark (simulator)", function () {
       },
       clock,
       capturedLogger().logger,
-      crashAt,
+      crashAt ? { crashAt } : {},
     );
 
   function conversation(index: number, endMs: number | undefined, list = LIST): SimulatedConversation {

@@ -120,9 +120,12 @@ describe("results export: POST /webhooks/genesys", () => {
     await post(event("before-crash"));
     await log.close();
     const { appendFileSync } = await import("node:fs");
-    appendFileSync(path.join(dir, ".events-active.ndjson"), '{"eventId":"torn');
-    const recovered = new EventLog(dir, systemClock);
-    const lines = await recovered.recover();
+    const [active] = readdirSync(dir).filter((name) => name.startsWith(".events-active-"));
+    appendFileSync(path.join(dir, active!), '{"eventId":"torn');
+    // Another replica (a new owner) adopts it once it has stood untouched long enough.
+    const recovered = new EventLog(dir, systemClock, { owner: "replica-2" });
+    expect(await recovered.recover(60_000), "too fresh: its owner may be alive").to.deep.equal([]);
+    const lines = await recovered.recover(0);
     expect(lines).to.have.length(1);
     expect(readdirSync(dir).filter((name) => name.startsWith("."))).to.deep.equal([]);
     await recovered.close();

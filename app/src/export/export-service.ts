@@ -1,0 +1,144 @@
+import type { Logger } from "pino";
+import type { Leadership } from "../cluster/leader-election";
+import type { Clock } from "../time/clock";
+import type { EventLog } from "./event-log";
+import { loadState } from "./export-state";
+import type { ExportMetrics } from "./metrics";
+import type { PollResult, ResultsPoller } from "./poller";
+
+export interface ExportStatus {
+  readonly enabled: boolean;
+  readonly paused: boolean;
+  readonly leader: boolean;
+  readonly lastPoll: (PollResult & { readonly finishedAt: number }) | undefined;
+  readonly lastError: string | undefined;
+}
+
+/**
+ * The results export of one replica: the poll loop, which polls only while this replica leads
+ * (and at once when it becomes the leader), and the rotation that publishes pushed events at
+ * least every segment interval. Pause and resume are for operators (the console).
+ */
+export class ExportService {
+  private paused = false;
+  private lastPoll: ExportStatus["lastPoll"];
+  private lastError: string | undefined;
+  private wake: AbortController | undefined;
+  private loops: Array<Promise<void>> = [];
+
+  constructor(
+    private readonly deps: {
+      readonly poller: ResultsPoller | undefined;
+      readonly leadership: Leadership;
+      readonly eventLog: EventLog | undefined;
+      readonly metrics: ExportMetrics;
+      readonly stateFile: string;
+      readonly pollIntervalMs: number;
+      readonly eventSegmentMs: number;
+      readonly clock: Clock;
+      readonly logger: Logger;
+      readonly signal: AbortSignal;
+    },
+  ) {
+    deps.leadership.onChange((leading) => {
+      deps.metrics.leader.set(leading ? 1 : 0);
+      if (leading) this.wake?.abort(); // poll now, not at the end of the interval
+    });
+    deps.metrics.leader.set(deps.leadership.isLeader() ? 1 : 0);
+  }
+
+  start(): void {
+    if (this.loops.length > 0) return;
+    if (this.deps.poller) this.loops.push(this.pollLoop(this.deps.poller));
+    if (this.deps.eventLog) this.loops.push(this.rotationLoop(this.deps.eventLog));
+  }
+
+  /** Resolves once the loops stopped (after the signal aborted) and pushed events were published. */
+  async stopped(): Promise<void> {
+    this.wake?.abort();
+    await Promise.all(this.loops);
+    if (this.deps.eventLog) {
+      await this.deps.eventLog.rotate();
+      await this.deps.eventLog.close();
+    }
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wake?.abort();
+  }
+
+  async watermarkMs(): Promise<number | undefined> {
+    return (await loadState(this.deps.stateFile)).watermarkMs;
+  }
+
+  status(): ExportStatus {
+    return {
+      enabled: this.deps.poller !== undefined,
+      paused: this.paused,
+      leader: this.deps.leadership.isLeader(),
+      lastPoll: this.lastPoll,
+      lastError: this.lastError,
+    };
+  }
+
+  private async pollLoop(poller: ResultsPoller): Promise<void> {
+    const { signal, clock, logger, metrics } = this.deps;
+    while (!signal.aborted) {
+      if (!this.paused && this.deps.leadership.isLeader()) {
+        try {
+          const result = await poller.pollOnce();
+          this.lastPoll = { ...result, finishedAt: clock.now() };
+          this.lastError = undefined;
+          metrics.polls.inc({ result: "ok" });
+          metrics.conversations.inc({ method: result.method }, result.exported);
+          metrics.lastPollTimestamp.set(clock.now() / 1000);
+        } catch (error) {
+          if (signal.aborted) break;
+          this.lastError = error instanceof Error ? error.message : String(error);
+          metrics.polls.inc({ result: "error" });
+          logger.error(
+            { err: { message: this.lastError } },
+            "results poll failed; the next poll covers the window",
+          );
+        }
+      }
+      if (signal.aborted) break;
+      await this.sleep(this.deps.pollIntervalMs);
+    }
+  }
+
+  private async rotationLoop(log: EventLog): Promise<void> {
+    const { signal, logger } = this.deps;
+    while (!signal.aborted) {
+      await this.deps.clock.sleep(this.deps.eventSegmentMs, signal).catch(() => undefined);
+      try {
+        await log.rotate();
+        // Segments of replicas that died: a live one publishes every interval, so 3 intervals is safe.
+        const adopted = await log.recover(3 * this.deps.eventSegmentMs);
+        if (adopted.length > 0)
+          logger.warn(
+            { events: adopted.length },
+            "published pushed events a stopped replica left unpublished",
+          );
+      } catch (error) {
+        logger.error(
+          { err: { message: (error as Error).message } },
+          "could not publish pushed events; trying again",
+        );
+      }
+    }
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    this.wake = new AbortController();
+    const onAbort = () => this.wake?.abort();
+    this.deps.signal.addEventListener("abort", onAbort, { once: true });
+    await this.deps.clock.sleep(ms, this.wake.signal).catch(() => undefined);
+    this.deps.signal.removeEventListener("abort", onAbort);
+  }
+}

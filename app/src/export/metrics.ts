@@ -1,0 +1,53 @@
+import { Counter, Gauge, type Registry } from "prom-client";
+
+/** The results export's Prometheus metrics, on the service's registry. */
+export class ExportMetrics {
+  readonly polls: Counter<"result">;
+  readonly conversations: Counter<"method">;
+  readonly leader: Gauge;
+  readonly lastPollTimestamp: Gauge;
+  readonly webhookEvents: Counter<"result">;
+
+  /** `watermarkMs` is read at each scrape, from the shared state, so every replica reports the lag. */
+  constructor(registry: Registry, watermarkMs: () => Promise<number | undefined>, now: () => number) {
+    const registers = [registry];
+    this.polls = new Counter({
+      name: "export_polls_total",
+      help: "Results polls by result: ok or error (only the leader polls)",
+      labelNames: ["result"],
+      registers,
+    });
+    this.conversations = new Counter({
+      name: "export_conversations_total",
+      help: "Conversations written to the outbox, by how they were fetched: query or job",
+      labelNames: ["method"],
+      registers,
+    });
+    this.leader = new Gauge({
+      name: "export_leader",
+      help: "1 when this replica holds the poller's Lease (or runs alone), 0 otherwise",
+      registers,
+    });
+    this.lastPollTimestamp = new Gauge({
+      name: "export_last_poll_timestamp_seconds",
+      help: "When this replica last finished a poll successfully (Unix time)",
+      registers,
+    });
+    new Gauge({
+      name: "export_watermark_lag_seconds",
+      help: "How far the export's watermark trails now: conversations that ended since then are not in the outbox yet",
+      registers,
+      async collect() {
+        const watermark = await watermarkMs().catch(() => undefined);
+        if (watermark === undefined) this.reset();
+        else this.set(Math.max(0, (now() - watermark) / 1000));
+      },
+    });
+    this.webhookEvents = new Counter({
+      name: "webhook_events_total",
+      help: "Pushed events by result: accepted, duplicate, invalid, unauthorized, too_large, failed",
+      labelNames: ["result"],
+      registers,
+    });
+  }
+}
