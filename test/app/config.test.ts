@@ -75,4 +75,68 @@ describe("service configuration from the environment", () => {
       "plain http",
     );
   });
+
+  describe("results export, webhook and leader election", () => {
+    it("exports the import's list by default, and polls alone outside a cluster", () => {
+      const config = loadConfig(BASE);
+      expect(config.export).to.deep.include({
+        enabled: true,
+        contactListIds: ["list-id"],
+        overlapSeconds: 900,
+      });
+      expect(config.webhook, "no credentials: the webhook is off").to.equal(undefined);
+      expect(config.leaderElection).to.equal(undefined);
+    });
+
+    it("turns the webhook on with both credentials, the password possibly from a mounted file", () => {
+      const file = path.join(mkdtempSync(path.join(tmpdir(), "secret-")), "webhook-password");
+      writeFileSync(file, "a-long-random-webhook-password\n");
+      const config = loadConfig({ ...BASE, WEBHOOK_USERNAME: "genesys", WEBHOOK_PASSWORD_FILE: file });
+      expect(config.webhook).to.deep.include({
+        username: "genesys",
+        password: "a-long-random-webhook-password",
+      });
+      expect(problems({ ...BASE, WEBHOOK_USERNAME: "genesys" }).join("\n")).to.contain(
+        "WEBHOOK_PASSWORD is missing",
+      );
+      const short = problems({ ...BASE, WEBHOOK_USERNAME: "genesys", WEBHOOK_PASSWORD: "hunter2" }).join(
+        "\n",
+      );
+      expect(short).to.contain("shorter than 16 characters");
+      expect(short).not.to.contain("hunter2");
+    });
+
+    it("leader election needs a Kubernetes API and sane durations, and says how to fix each", () => {
+      const saDir = mkdtempSync(path.join(tmpdir(), "sa-"));
+      const text = problems({
+        ...BASE,
+        LEADER_ELECTION_ENABLED: "true",
+        LEADER_ELECTION_SERVICE_ACCOUNT_DIR: saDir,
+        LEADER_ELECTION_LEASE_DURATION_SECONDS: "10",
+        LEADER_ELECTION_RENEW_DEADLINE_SECONDS: "10",
+      }).join("\n");
+      expect(text).to.contain("no Kubernetes API is known");
+      expect(text).to.contain("POD_NAMESPACE is not set");
+      expect(text).to.contain("RENEW_DEADLINE_SECONDS must be shorter");
+      expect(problems({ ...BASE, LEADER_ELECTION_ENABLED: "yes" }).join("\n")).to.contain(
+        "LEADER_ELECTION_ENABLED must be true or false",
+      );
+      // In a pod: the API from KUBERNETES_SERVICE_HOST, the namespace from the service account.
+      writeFileSync(path.join(saDir, "namespace"), "sync\n");
+      const inPod = loadConfig({
+        ...BASE,
+        LEADER_ELECTION_ENABLED: "true",
+        LEADER_ELECTION_SERVICE_ACCOUNT_DIR: saDir,
+        KUBERNETES_SERVICE_HOST: "10.96.0.1",
+        KUBERNETES_SERVICE_PORT: "443",
+        POD_NAME: "sync-7d9f-abcde",
+      });
+      expect(inPod.leaderElection).to.deep.include({
+        apiUrl: "https://10.96.0.1:443",
+        namespace: "sync",
+        identity: "sync-7d9f-abcde",
+        leaseName: "genesys-sync-poller",
+      });
+    });
+  });
 });

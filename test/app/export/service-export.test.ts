@@ -1,0 +1,112 @@
+import { expect } from "chai";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { request } from "undici";
+import { startHarness, waitFor } from "../../support/harness";
+
+/** The export as the running service wires it: poller, webhook (when configured) and metrics. */
+describe("the service's results export (simulator, service in this process)", function () {
+  this.timeout(60_000);
+  const PASSWORD = "webhook-password-for-tests";
+  let harness: Awaited<ReturnType<typeof startHarness>> | undefined;
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+
+  const metrics = async (port: number) =>
+    (await (await request(`http://127.0.0.1:${port}/metrics`)).body.text()).split("\n");
+
+  it("polls at start, exposes the watermark lag, and takes pushed events with the configured credentials", async () => {
+    const now = Date.now();
+    harness = await startHarness({
+      env: { WEBHOOK_USERNAME: "genesys", WEBHOOK_PASSWORD: PASSWORD, EXPORT_EVENT_SEGMENT_SECONDS: "1" },
+      beforeService: (sim) =>
+        sim.addConversations([
+          {
+            conversationId: "conv-1",
+            conversationStart: new Date(now - 120_000).toISOString(),
+            conversationEnd: new Date(now - 60_000).toISOString(),
+            participants: [
+              { sessions: [{ outboundContactListId: sim.contactListIds[0]!, outboundContactId: "c-1" }] },
+            ],
+          },
+        ]),
+    });
+    const { service, dataDir } = harness;
+    const outbox = () => readdirSync(path.join(dataDir, "outbox")).filter((name) => !name.startsWith("."));
+    await waitFor(() => outbox().some((name) => name.startsWith("results-")), "the first poll's file");
+    const results = outbox().find((name) => name.startsWith("results-"))!;
+    expect(JSON.parse(readFileSync(path.join(dataDir, "outbox", results), "utf8"))).to.include({
+      conversationId: "conv-1",
+      contactId: "c-1",
+    });
+
+    const post = (auth: string | undefined, body: unknown) =>
+      request(`http://127.0.0.1:${service.port}/webhooks/genesys`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(auth ? { authorization: auth } : {}) },
+        body: JSON.stringify(body),
+      });
+    const basic = (user: string, password: string) =>
+      `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+    const event = { eventId: "evt-1", source: "wf-1", conversationId: "conv-1" };
+    expect((await post(basic("genesys", "wrong"), event)).statusCode).to.equal(401);
+    expect((await post(basic("genesys", PASSWORD), event)).statusCode).to.equal(202);
+    expect((await post(basic("genesys", PASSWORD), event)).statusCode, "a replay").to.equal(202);
+    // The segment is published at the next rotation (every EXPORT_EVENT_SEGMENT_SECONDS).
+    await waitFor(() => outbox().some((name) => name.startsWith("events-")), "the pushed events' segment");
+    const events = outbox()
+      .filter((name) => name.startsWith("events-"))
+      .flatMap((name) =>
+        readFileSync(path.join(dataDir, "outbox", name), "utf8")
+          .split("\n")
+          .filter(Boolean),
+      );
+    expect(events.map((line) => JSON.parse(line).eventId)).to.deep.equal(["evt-1"]);
+
+    const lines = await metrics(service.port);
+    const value = (prefix: string) =>
+      Number(
+        lines
+          .find((line) => line.startsWith(prefix))
+          ?.split(" ")
+          .pop(),
+      );
+    expect(value("export_leader "), "alone, it leads").to.equal(1);
+    expect(value('export_polls_total{result="ok"}')).to.be.at.least(1);
+    expect(value("export_watermark_lag_seconds ")).to.be.within(0, 30);
+    expect(value('webhook_events_total{result="accepted"}')).to.equal(1);
+    expect(value('webhook_events_total{result="duplicate"}')).to.equal(1);
+    expect(value('webhook_events_total{result="unauthorized"}')).to.equal(1);
+    expect(lines.join("\n")).not.to.contain(PASSWORD);
+    expect(harness.capture.text()).not.to.contain(PASSWORD);
+  });
+
+  it("without webhook credentials there is no webhook (404), and the poller still runs", async () => {
+    harness = await startHarness();
+    const answer = await request(`http://127.0.0.1:${harness.service.port}/webhooks/genesys`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(answer.statusCode).to.equal(404);
+    await waitFor(() => harness!.capture.text().includes("results poll done"), "a poll");
+  });
+
+  it("pause stops polling and resume polls at once (the console's actions)", async () => {
+    harness = await startHarness({ env: { POLLING_INTERVAL_SECONDS: "3600" } });
+    const { service, capture } = harness;
+    const polls = () =>
+      capture
+        .text()
+        .split("\n")
+        .filter((line) => line.includes("results poll done")).length;
+    await waitFor(() => polls() === 1, "the first poll");
+    service.exporter.pause();
+    expect(service.exporter.status()).to.include({ paused: true, leader: true, enabled: true });
+    service.exporter.resume();
+    await waitFor(() => polls() === 2, "a poll right after resume, not an hour later");
+    expect(service.exporter.status().lastPoll?.method).to.equal("query");
+  });
+});
