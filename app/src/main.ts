@@ -1,4 +1,9 @@
-import { loadConfig } from "./config";
+import { loadConfig, type ServiceConfig } from "./config";
+import { backfill, parseBackfillRange } from "./export/backfill";
+import { DEFAULT_JOB_SETTINGS } from "./export/poller";
+import { GenesysClient } from "./genesys/client";
+import { dataLayout, ensureLayout } from "./import/layout";
+import { systemClock } from "./time/clock";
 import { ConfigurationError } from "./genesys/errors";
 import { createLogger } from "./logging";
 import { startService } from "./service";
@@ -8,8 +13,16 @@ import { startService } from "./service";
  * the process with every problem listed; nothing else does: an unreachable Genesys Cloud shows
  * in /readyz and the logs, not as a restart loop. SIGTERM stops claiming files, lets the batches
  * in flight finish and exits within SHUTDOWN_GRACE_SECONDS (keep it below the pod's grace period).
+ *
+ * `--backfill FROM TO` runs once instead: it exports the conversations that ended in [FROM, TO)
+ * through the async jobs API into outbox/, then exits (0 done, 1 failed, 64 bad arguments).
  */
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args.length > 0 && args[0] !== "--backfill") {
+    console.error(`unknown argument ${args[0]}: run without arguments, or with --backfill FROM TO`);
+    process.exit(64);
+  }
   let config;
   try {
     config = loadConfig();
@@ -21,6 +34,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
+  if (args[0] === "--backfill") {
+    process.exit(await runBackfill(config, args[1], args[2], logger));
+  }
   const service = await startService(config, { logger });
   const stop = (signal: string) => {
     const deadline = setTimeout(() => {
@@ -41,6 +57,48 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
+}
+
+async function runBackfill(
+  config: ServiceConfig,
+  from: string | undefined,
+  to: string | undefined,
+  logger: ReturnType<typeof createLogger>,
+): Promise<number> {
+  const range = parseBackfillRange(from, to, Date.now());
+  if ("problem" in range) {
+    logger.fatal(range.problem);
+    return 64;
+  }
+  const layout = dataLayout(config.dataDir);
+  await ensureLayout(layout);
+  const client = new GenesysClient({
+    endpoints: config.endpoints,
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    rateLimit: config.rateLimit,
+    maxRetryAfterMs: config.maxRetryAfterSeconds * 1000,
+    logger,
+  });
+  try {
+    await backfill(
+      client,
+      {
+        contactListIds: config.export.contactListIds,
+        outboxDir: layout.outbox,
+        ...range,
+        jobs: DEFAULT_JOB_SETTINGS,
+      },
+      systemClock,
+      logger,
+    );
+    return 0;
+  } catch (error) {
+    logger.error({ err: { message: (error as Error).message } }, "backfill failed; nothing was published");
+    return 1;
+  } finally {
+    await client.close();
+  }
 }
 
 main().catch((error: unknown) => {

@@ -100,8 +100,13 @@ describe("Helm chart app/chart (real helm)", function () {
           GENESYS_CLIENT_ID: data.GENESYS_CLIENT_ID || "id",
           GENESYS_CONTACT_LIST_ID: data.GENESYS_CONTACT_LIST_ID || "list",
           GENESYS_CLIENT_SECRET: "from-the-secret",
+          // What the kubelet adds in the pod: the API server, and the fieldRef variables of the Deployment.
+          KUBERNETES_SERVICE_HOST: "10.96.0.1",
+          POD_NAME: "sync-abc",
+          POD_NAMESPACE: "genesys-sync",
         };
         const config = loadConfig(env);
+        expect(config.leaderElection).to.deep.include({ namespace: "genesys-sync", identity: "sync-abc" });
         expect(config.dataDir).to.equal("/data");
         expect(config.endpoints.apiBaseUrl).to.equal("https://api.mypurecloud.ie");
       });
@@ -152,10 +157,10 @@ describe("Helm chart app/chart (real helm)", function () {
         expect(deployment.spec.template.metadata.annotations["checksum/config"]).to.match(/^[a-f0-9]{64}$/);
       });
 
-      it("does not mount the API token while leader election is off", () => {
-        expect(pod.automountServiceAccountToken).to.equal(false);
-        expect(find<any>(objects, "ServiceAccount").automountServiceAccountToken).to.equal(false);
-        expect(objects.map((object) => object.kind)).not.to.include("Role");
+      it("elects one poller: the API token is mounted for the Lease, with rights on leases only", () => {
+        expect(pod.automountServiceAccountToken).to.equal(true);
+        expect(find<any>(objects, "Role").rules).to.have.length(1);
+        expect(find<any>(objects, "Role").rules[0].resources).to.deep.equal(["leases"]);
       });
     });
   }
@@ -186,6 +191,32 @@ describe("Helm chart app/chart (real helm)", function () {
     const before = checksum(renderChart().objects);
     const after = checksum(renderChart({ set: { "genesys.pollingIntervalSeconds": "600" } }).objects);
     expect(after).not.to.equal(before);
+  });
+
+  it("without leader election (one replica), mounts no API token and grants nothing", () => {
+    const { objects } = renderChart({
+      set: { "leaderElection.enabled": "false", "autoscaling.enabled": "false", replicaCount: "1" },
+    });
+    expect(find<any>(objects, "Deployment").spec.template.spec.automountServiceAccountToken).to.equal(false);
+    expect(find<any>(objects, "ServiceAccount").automountServiceAccountToken).to.equal(false);
+    expect(objects.map((object) => object.kind)).not.to.include("Role");
+  });
+
+  it("refuses several polling replicas without leader election, and lease timings that cannot work", () => {
+    const refusal = (set: Record<string, string>) => {
+      try {
+        renderChart({ set });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error("expected helm to refuse these values");
+    };
+    expect(refusal({ "leaderElection.enabled": "false", replicaCount: "3" })).to.contain(
+      "every replica would poll",
+    );
+    expect(refusal({ "leaderElection.renewDeadlineSeconds": "20" })).to.contain(
+      "must be shorter than leaderElection.leaseDurationSeconds",
+    );
   });
 
   it("with leader election, mounts the token and grants rights on leases only", () => {

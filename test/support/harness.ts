@@ -74,7 +74,10 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
 }
 
 /** The real service as its own process (`app/src/main.ts` through ts-node), for kill -9 and multi-process tests. */
-export function spawnService(env: Record<string, string>): {
+export function spawnService(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): {
   child: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
@@ -82,7 +85,7 @@ export function spawnService(env: Record<string, string>): {
   let output = "";
   const child = spawn(
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", path.join(ROOT, "app/src/main.ts")],
+    ["-r", "ts-node/register/transpile-only", path.join(ROOT, "app/src/main.ts"), ...args],
     {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", ...env },

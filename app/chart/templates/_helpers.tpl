@@ -95,6 +95,17 @@ The schema catches wrong types and unknown keys; this catches what depends on se
 {{- if and (not .Values.genesys.region) (or (not .Values.genesys.apiBaseUrl) (not .Values.genesys.loginBaseUrl)) -}}
 {{- $errors = append $errors "set genesys.region (for example eu-west-1), or both genesys.apiBaseUrl and genesys.loginBaseUrl" -}}
 {{- end -}}
+{{- with .Values.leaderElection -}}
+{{- if ge (int .renewDeadlineSeconds) (int .leaseDurationSeconds) -}}
+{{- $errors = append $errors (printf "leaderElection.renewDeadlineSeconds (%d) must be shorter than leaderElection.leaseDurationSeconds (%d): a leader must stop polling before another replica may take over" (int .renewDeadlineSeconds) (int .leaseDurationSeconds)) -}}
+{{- end -}}
+{{- if ge (int .retryPeriodSeconds) (int .renewDeadlineSeconds) -}}
+{{- $errors = append $errors (printf "leaderElection.retryPeriodSeconds (%d) must be shorter than leaderElection.renewDeadlineSeconds (%d)" (int .retryPeriodSeconds) (int .renewDeadlineSeconds)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled) .Values.export.enabled (not .Values.leaderElection.enabled) -}}
+{{- $errors = append $errors "several replicas (replicaCount above 1 or autoscaling) with export.enabled and leaderElection.enabled false: every replica would poll and write the same results; enable leaderElection, or run one replica" -}}
+{{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\n\nVALUES VALIDATION:\n- %s\n" (join "\n- " $errors)) -}}
 {{- end -}}

@@ -117,4 +117,32 @@ describe("the results export with two replicas (leader election over a fake Leas
     expect(ids, "every conversation exactly once").to.have.length(65);
     expect(new Set(ids).size).to.equal(65);
   });
+
+  it("--backfill FROM TO exports a past range through the jobs API, then exits", async () => {
+    sim.addConversations([
+      conversation("old-1", Date.parse("2026-10-01T10:00:00Z")),
+      conversation("old-2", Date.parse("2026-10-02T10:00:00Z")),
+      conversation("outside", Date.parse("2026-10-05T10:00:00Z")),
+    ]);
+    const run = spawnService(serviceEnv(sim, dataDir, { LOG_LEVEL: "info" }), [
+      "--backfill",
+      "2026-10-01T00:00:00Z",
+      "2026-10-03T00:00:00Z",
+    ]);
+    children.push(run);
+    expect(await run.exited, run.output()).to.equal(0);
+    const files = listFolder(dataDir, "outbox");
+    expect(files).to.deep.equal(["backfill-2026-10-01T00-00-00-000Z_2026-10-03T00-00-00-000Z.ndjson"]);
+    const ids = readFileSync(path.join(dataDir, "outbox", files[0]!), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { conversationId: string }).conversationId);
+    expect(ids.sort()).to.deep.equal(["old-1", "old-2"]);
+    expect(sim.count("POST /api/v2/analytics/conversations/details/jobs", 202)).to.equal(1);
+
+    const bad = spawnService(serviceEnv(sim, dataDir), ["--backfill", "2026-10-03T00:00:00Z", "last week"]);
+    children.push(bad);
+    expect(await bad.exited).to.equal(64);
+    expect(bad.output()).to.contain('\\"last week\\" is not a time');
+  });
 });
