@@ -35,6 +35,23 @@ export interface ServiceConfig {
   readonly export: ExportConfig;
   readonly webhook: WebhookConfig | undefined;
   readonly leaderElection: LeaderElectionConfig | undefined;
+  /** The operator console; undefined (off) without OIDC. */
+  readonly console: ConsoleConfig | undefined;
+}
+
+export interface ConsoleConfig {
+  readonly issuerUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Seals the session cookie; the same on every replica. */
+  readonly sessionSecret: string;
+  /** The console's address as browsers see it; the redirect URI is `<publicUrl>/console/callback`. */
+  readonly publicUrl: string;
+  readonly allowedGroups: readonly string[];
+  readonly groupsClaim: string;
+  /** Scopes asked for; some providers release groups only with a `groups` scope. */
+  readonly scopes: string;
+  readonly sessionHours: number;
 }
 
 export interface ExportConfig {
@@ -86,7 +103,12 @@ export interface ImportConfig {
   readonly maxRecordBytes: number;
 }
 
-const SECRET_NAMES = ["GENESYS_CLIENT_SECRET", "WEBHOOK_PASSWORD"] as const;
+const SECRET_NAMES = [
+  "GENESYS_CLIENT_SECRET",
+  "WEBHOOK_PASSWORD",
+  "OIDC_CLIENT_SECRET",
+  "CONSOLE_SESSION_SECRET",
+] as const;
 
 const flag = (name: string, fallback: boolean) =>
   z
@@ -197,6 +219,17 @@ const schema = z.object({
     .url({ error: "LEADER_ELECTION_API_URL must be a URL such as http://127.0.0.1:8001" })
     .optional(),
   LEADER_ELECTION_SERVICE_ACCOUNT_DIR: z.string().default(SERVICE_ACCOUNT_DIR),
+  OIDC_ISSUER_URL: z.url({ error: "OIDC_ISSUER_URL must be the identity provider's issuer URL" }).optional(),
+  OIDC_CLIENT_ID: z.string().optional(),
+  OIDC_CLIENT_SECRET: z.string().optional(),
+  CONSOLE_SESSION_SECRET: z.string().optional(),
+  CONSOLE_PUBLIC_URL: z
+    .url({ error: "CONSOLE_PUBLIC_URL must be a URL such as https://sync.example.com" })
+    .optional(),
+  CONSOLE_ALLOWED_GROUPS: list(""),
+  CONSOLE_GROUPS_CLAIM: z.string().min(1).default("groups"),
+  OIDC_SCOPES: z.string().min(1).default("openid profile email"),
+  CONSOLE_SESSION_HOURS: positiveInt("CONSOLE_SESSION_HOURS", 8, 24),
   POD_NAME: z.string().optional(),
   POD_NAMESPACE: z.string().optional(),
 });
@@ -246,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
   problems.push(...columnProblems(env));
   const webhook = parsed.success ? webhookConfig(parsed.data, problems) : undefined;
   const leaderElection = parsed.success ? leaderElectionConfig(parsed.data, env, problems) : undefined;
+  const consoleConfig = parsed.success ? consoleSettings(parsed.data, problems) : undefined;
   if (problems.length > 0 || !parsed.success || !endpoints) throw new ConfigurationError(problems);
   const data = parsed.data;
   return {
@@ -291,6 +325,70 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     },
     webhook,
     leaderElection,
+    console: consoleConfig,
+  };
+}
+
+const isLoopback = (url: URL) => ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+
+/** The console is on when OIDC_ISSUER_URL is set, and then needs all of its settings. */
+function consoleSettings(data: Parsed, problems: string[]): ConsoleConfig | undefined {
+  const issuerUrl = data.OIDC_ISSUER_URL;
+  if (issuerUrl === undefined) {
+    if (data.OIDC_CLIENT_ID !== undefined || data.CONSOLE_PUBLIC_URL !== undefined)
+      problems.push(
+        "OIDC_CLIENT_ID or CONSOLE_PUBLIC_URL is set but OIDC_ISSUER_URL is not: set the issuer to turn the console on, or remove them",
+      );
+    return undefined;
+  }
+  const before = problems.length;
+  const need = (value: string | undefined, message: string) => {
+    if (value === undefined) problems.push(message);
+    return value ?? "";
+  };
+  const clientId = need(
+    data.OIDC_CLIENT_ID,
+    "OIDC_CLIENT_ID is required for the console: the client registered at the identity provider",
+  );
+  const clientSecret = need(
+    data.OIDC_CLIENT_SECRET,
+    "OIDC_CLIENT_SECRET (or OIDC_CLIENT_SECRET_FILE) is required for the console: the client's secret, from the mounted Secret",
+  );
+  const sessionSecret = need(
+    data.CONSOLE_SESSION_SECRET,
+    "CONSOLE_SESSION_SECRET (or CONSOLE_SESSION_SECRET_FILE) is required for the console: 32+ random characters, the same on every replica (openssl rand -base64 32)",
+  );
+  if (sessionSecret !== "" && sessionSecret.length < 32)
+    problems.push("CONSOLE_SESSION_SECRET is shorter than 32 characters: use openssl rand -base64 32");
+  const publicUrl = need(
+    data.CONSOLE_PUBLIC_URL,
+    "CONSOLE_PUBLIC_URL is required for the console: its address as browsers see it (https://...), registered at the provider with /console/callback",
+  );
+  if (publicUrl !== "") {
+    const url = new URL(publicUrl);
+    if (url.protocol !== "https:" && !isLoopback(url))
+      problems.push(
+        "CONSOLE_PUBLIC_URL must be https: the session cookie is Secure (plain http only on 127.0.0.1/localhost)",
+      );
+  }
+  const issuer = new URL(issuerUrl);
+  if (issuer.protocol !== "https:" && !isLoopback(issuer))
+    problems.push("OIDC_ISSUER_URL must be https (plain http only for a provider on 127.0.0.1/localhost)");
+  if (data.CONSOLE_ALLOWED_GROUPS.length === 0)
+    problems.push(
+      `CONSOLE_ALLOWED_GROUPS is required for the console: the groups (or roles, in the ${data.CONSOLE_GROUPS_CLAIM} claim) allowed in, comma-separated`,
+    );
+  if (problems.length > before) return undefined;
+  return {
+    issuerUrl,
+    clientId,
+    clientSecret,
+    sessionSecret,
+    publicUrl,
+    allowedGroups: data.CONSOLE_ALLOWED_GROUPS,
+    groupsClaim: data.CONSOLE_GROUPS_CLAIM,
+    scopes: data.OIDC_SCOPES,
+    sessionHours: data.CONSOLE_SESSION_HOURS,
   };
 }
 

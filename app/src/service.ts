@@ -23,6 +23,8 @@ import { ExportService } from "./export/export-service";
 import { ExportMetrics } from "./export/metrics";
 import { DEFAULT_JOB_SETTINGS, ResultsPoller } from "./export/poller";
 import { registerWebhook } from "./export/webhook";
+import { registerConsole } from "./console/console";
+import { RateHistory } from "./console/history";
 import type { Dispatcher } from "undici";
 
 export interface ServiceOptions {
@@ -66,6 +68,7 @@ export async function startService(
   const layout = dataLayout(config.dataDir);
   await ensureLayout(layout);
 
+  const genesysMetrics = new GenesysMetrics(registry);
   const client = new GenesysClient({
     endpoints: config.endpoints,
     clientId: config.clientId,
@@ -74,7 +77,7 @@ export async function startService(
     refreshBufferSeconds: config.tokenRefreshBufferSeconds,
     rateLimit: config.rateLimit,
     maxRetryAfterMs: config.maxRetryAfterSeconds * 1000,
-    metrics: new GenesysMetrics(registry),
+    metrics: genesysMetrics,
     logger,
     clock,
     random,
@@ -211,7 +214,28 @@ export async function startService(
       logger,
     );
   }
+  const history = new RateHistory(async () => {
+    const state = client.state();
+    const limited = await genesysMetrics.rateLimited.get();
+    return {
+      budgetInUse: state.rateBudgetPerWindow > 0 ? state.rateBudgetInUse / state.rateBudgetPerWindow : 0,
+      rateLimitedTotal: limited.values.reduce((sum, value) => sum + value.value, 0),
+    };
+  }, clock);
+  if (config.console) {
+    registerConsole(app, {
+      config: config.console,
+      client,
+      importer,
+      exporter,
+      layout,
+      history,
+      logger,
+      clock,
+    });
+  }
   await app.listen({ port: config.port, host: config.host });
+  const historyLoop = config.console ? history.start(shuttingDown.signal) : Promise.resolve();
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
 
@@ -224,6 +248,9 @@ export async function startService(
       login: config.endpoints.loginBaseUrl,
       export: config.export.enabled ? { contactListIds: config.export.contactListIds } : "off",
       webhook: config.webhook ? "POST /webhooks/genesys" : "off (set WEBHOOK_USERNAME and WEBHOOK_PASSWORD)",
+      console: config.console
+        ? `${config.console.publicUrl.replace(/\/$/, "")}/console`
+        : "off (set OIDC_ISSUER_URL)",
       leaderElection: config.leaderElection
         ? `${config.leaderElection.namespace}/${config.leaderElection.leaseName} as ${config.leaderElection.identity}`
         : "off (this process polls)",
@@ -260,6 +287,7 @@ export async function startService(
         shuttingDown.abort();
         await importer.stopped();
         await exporter.stopped();
+        await historyLoop;
         await elector?.release();
         await app.close();
         await leaseApi?.close();
