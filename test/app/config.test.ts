@@ -139,4 +139,41 @@ describe("service configuration from the environment", () => {
       });
     });
   });
+
+  describe("operator console", () => {
+    const CONSOLE = {
+      OIDC_ISSUER_URL: "https://login.example.com/realms/ops",
+      OIDC_CLIENT_ID: "sync-console",
+      OIDC_CLIENT_SECRET: "oidc-client-secret-value",
+      CONSOLE_SESSION_SECRET: "a-session-secret-of-at-least-32-characters",
+      CONSOLE_PUBLIC_URL: "https://sync.example.com",
+      CONSOLE_ALLOWED_GROUPS: "sync-operators, contact-centre-admins",
+    };
+
+    it("is off without OIDC, and on with every setting", () => {
+      expect(loadConfig(BASE).console).to.equal(undefined);
+      expect(loadConfig({ ...BASE, ...CONSOLE }).console).to.deep.include({
+        groupsClaim: "groups",
+        allowedGroups: ["sync-operators", "contact-centre-admins"],
+        sessionHours: 8,
+      });
+    });
+
+    it("names each missing or unsafe setting, and never a secret", () => {
+      const text = problems({
+        ...BASE,
+        OIDC_ISSUER_URL: "http://login.example.com",
+        CONSOLE_SESSION_SECRET: "too-short-secret",
+        CONSOLE_PUBLIC_URL: "http://sync.example.com",
+      }).join("\n");
+      expect(text).to.contain("OIDC_CLIENT_ID is required");
+      expect(text).to.contain("OIDC_CLIENT_SECRET (or OIDC_CLIENT_SECRET_FILE) is required");
+      expect(text).to.contain("CONSOLE_SESSION_SECRET is shorter than 32 characters");
+      expect(text).to.contain("CONSOLE_PUBLIC_URL must be https");
+      expect(text).to.contain("OIDC_ISSUER_URL must be https");
+      expect(text).to.contain("CONSOLE_ALLOWED_GROUPS is required");
+      expect(text).not.to.contain("too-short-secret");
+      expect(problems({ ...BASE, OIDC_CLIENT_ID: "x" }).join("\n")).to.contain("OIDC_ISSUER_URL is not");
+    });
+  });
 });

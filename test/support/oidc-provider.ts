@@ -14,8 +14,8 @@ export async function startOidcProvider(options: {
   readonly groups: Readonly<Record<string, readonly string[]>>;
 }): Promise<{ issuer: string; close(): Promise<void> }> {
   // oidc-provider is an ES module; Node 20.19+ loads it with require().
-  const Provider = (
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Provider = // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (
     require("oidc-provider") as {
       default: new (issuer: string, config: object) => { callback(): http.RequestListener };
     }
