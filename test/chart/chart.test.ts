@@ -193,6 +193,44 @@ describe("Helm chart app/chart (real helm)", function () {
     expect(after).not.to.equal(before);
   });
 
+  it("with the console on, maps OIDC settings to the ConfigMap and both secrets to secretKeyRefs, which the service accepts", () => {
+    const { objects } = renderChart({
+      set: {
+        "console.enabled": "true",
+        "console.issuerUrl": "https://login.example.com/realms/ops",
+        "console.clientId": "sync-console",
+        "console.publicUrl": "https://sync.example.com",
+        "console.allowedGroups[0]": "sync-operators",
+      },
+    });
+    const data = find<any>(objects, "ConfigMap").data as Record<string, string>;
+    expect(JSON.stringify(data)).not.to.match(/SECRET/);
+    const env = find<any>(objects, "Deployment").spec.template.spec.containers[0].env as any[];
+    const fromSecret = Object.fromEntries(
+      env
+        .filter((entry) => entry.valueFrom?.secretKeyRef)
+        .map((entry) => [entry.name, entry.valueFrom.secretKeyRef.key]),
+    );
+    expect(fromSecret).to.include({
+      OIDC_CLIENT_SECRET: "oidc-client-secret",
+      CONSOLE_SESSION_SECRET: "console-session-secret",
+    });
+    const config = loadConfig({
+      ...data,
+      GENESYS_CLIENT_ID: "id",
+      GENESYS_CONTACT_LIST_ID: "list",
+      GENESYS_CLIENT_SECRET: "from-the-secret",
+      OIDC_CLIENT_SECRET: "from-the-secret",
+      CONSOLE_SESSION_SECRET: "a-session-secret-of-at-least-32-characters",
+      KUBERNETES_SERVICE_HOST: "10.96.0.1",
+      POD_NAMESPACE: "genesys-sync",
+    });
+    expect(config.console).to.deep.include({
+      issuerUrl: "https://login.example.com/realms/ops",
+      allowedGroups: ["sync-operators"],
+    });
+  });
+
   it("without leader election (one replica), mounts no API token and grants nothing", () => {
     const { objects } = renderChart({
       set: { "leaderElection.enabled": "false", "autoscaling.enabled": "false", replicaCount: "1" },
