@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- oidc-provider is an ES module; Node 20.19+ loads it with require() */
 import { generateKeyPairSync } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,11 +16,11 @@ export async function startOidcProvider(options: {
 }): Promise<{ issuer: string; close(): Promise<void> }> {
   // oidc-provider is an ES module; Node 20.19+ loads it with require().
   const Provider = // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (
-    require("oidc-provider") as {
-      default: new (issuer: string, config: object) => { callback(): http.RequestListener };
-    }
-  ).default;
+    (
+      require("oidc-provider") as {
+        default: new (issuer: string, config: object) => { callback(): http.RequestListener };
+      }
+    ).default;
   let handler: http.RequestListener = (_request, response) => response.end();
   const server = http.createServer((request, response) => handler(request, response));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
