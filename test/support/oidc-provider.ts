@@ -15,12 +15,11 @@ export async function startOidcProvider(options: {
   readonly groups: Readonly<Record<string, readonly string[]>>;
 }): Promise<{ issuer: string; close(): Promise<void> }> {
   // oidc-provider is an ES module; Node 20.19+ loads it with require().
-  const Provider = // eslint-disable-next-line @typescript-eslint/no-require-imports
-    (
-      require("oidc-provider") as {
-        default: new (issuer: string, config: object) => { callback(): http.RequestListener };
-      }
-    ).default;
+  const Provider = (
+    require("oidc-provider") as {
+      default: new (issuer: string, config: object) => { callback(): http.RequestListener };
+    }
+  ).default;
   let handler: http.RequestListener = (_request, response) => response.end();
   const server = http.createServer((request, response) => handler(request, response));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
