@@ -3,13 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as vault from "@pulumi/vault";
 
-/** The Vault policy the middleware's role gets: read, and only read, on its own two paths. */
+/** The Vault policy the middleware's role gets: read, and only read, on its own paths. */
 export function vaultReadPolicy(kvMount: string, kvPath: string): string {
   return [
     `path "${kvMount}/data/${kvPath}" {`,
     `  capabilities = ["read"]`,
     `}`,
     `path "${kvMount}/data/${kvPath}-webhook" {`,
+    `  capabilities = ["read"]`,
+    `}`,
+    `path "${kvMount}/data/${kvPath}-console" {`,
     `  capabilities = ["read"]`,
     `}`,
     "",
@@ -30,6 +33,8 @@ export interface VaultSecretArgs {
   readonly kubernetesAuthMount: string;
   /** ClusterSecretStore for the externalSecret mode. */
   readonly secretStore: string;
+  /** The console is on: the Secret also holds the OIDC client secret and the session secret. */
+  readonly console?: boolean;
   /** Vault provider (address and login); required for the vault mode. */
   readonly vaultProvider?: vault.Provider;
 }
@@ -75,6 +80,18 @@ export class VaultSecret extends pulumi.ComponentResource {
                 secretKey: "webhook-password",
                 remoteRef: { key: `${args.kvPath}-webhook`, property: "password" },
               },
+              ...(args.console
+                ? [
+                    {
+                      secretKey: "oidc-client-secret",
+                      remoteRef: { key: args.kvPath, property: "oidc-client-secret" },
+                    },
+                    {
+                      secretKey: "console-session-secret",
+                      remoteRef: { key: `${args.kvPath}-console`, property: "session-secret" },
+                    },
+                  ]
+                : []),
             ],
           },
         },
@@ -115,6 +132,38 @@ export class VaultSecret extends pulumi.ComponentResource {
       },
       vaultOpts,
     );
+    let consoleSecrets: Record<string, pulumi.Output<string>> = {};
+    if (args.console) {
+      const oidcClientSecret = pulumi.secret(
+        stored.data.apply((data) => {
+          const value = data["oidc-client-secret"];
+          if (!value)
+            throw new Error(
+              `Vault ${args.kvMount}/${args.kvPath} has no "oidc-client-secret" key: store the console's OIDC client secret there (the console is enabled)`,
+            );
+          return value;
+        }),
+      );
+      // One session secret for every replica, so any of them opens any session cookie.
+      const session = new random.RandomPassword(
+        `${name}-console-session`,
+        { length: 48, special: false },
+        { parent: this },
+      );
+      new vault.kv.SecretV2(
+        `${name}-console`,
+        {
+          mount: args.kvMount,
+          name: `${args.kvPath}-console`,
+          dataJson: pulumi.secret(pulumi.jsonStringify({ "session-secret": session.result })),
+        },
+        vaultOpts,
+      );
+      consoleSecrets = {
+        "oidc-client-secret": oidcClientSecret,
+        "console-session-secret": pulumi.secret(session.result),
+      };
+    }
     this.secret = new k8s.core.v1.Secret(
       `${name}-secret`,
       {
@@ -124,6 +173,7 @@ export class VaultSecret extends pulumi.ComponentResource {
           "client-secret": clientSecret,
           "webhook-username": "genesys-data-action",
           "webhook-password": webhook.result,
+          ...consoleSecrets,
         },
       },
       { parent: this, additionalSecretOutputs: ["data", "stringData"] },

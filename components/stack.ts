@@ -107,6 +107,7 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
         serviceAccountName: names.release,
         kubernetesAuthMount: settings.secrets.kubernetesAuthMount,
         secretStore: settings.secrets.secretStore,
+        console: settings.console !== undefined,
         ...(vaultProvider ? { vaultProvider } : {}),
       },
       { parent: this },
@@ -132,7 +133,11 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
       nfsCidrs: settings.storage.mode === "nfs" ? [hostCidr(platform.nfsServer)] : [],
       vaultCidrs: settings.secrets.mode === "vault" ? [...platform.vaultCidrs] : [],
       apiServerCidrs: [...platform.apiServerCidrs],
-      onPremises: settings.egress.onPremises,
+      onPremises: [
+        ...settings.egress.onPremises,
+        // The console's identity provider: discovery, token, keys and userinfo over HTTPS.
+        ...(settings.console?.identityProviderCidrs ?? []).map((cidr) => ({ cidr, port: 443 })),
+      ],
       ingressNamespace: platform.ingressNamespace,
       prometheusNamespace: platform.prometheusNamespace,
       servicePort: 8080,

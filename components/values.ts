@@ -49,6 +49,8 @@ export function chartValues(
       clientSecretKey: "client-secret",
       webhookUsernameKey: "webhook-username",
       webhookPasswordKey: "webhook-password",
+      oidcClientSecretKey: "oidc-client-secret",
+      consoleSessionSecretKey: "console-session-secret",
     },
     import: {
       defaultCountry: settings.import.defaultCountry,
@@ -64,6 +66,17 @@ export function chartValues(
       targetCPUUtilizationPercentage: settings.autoscaling.targetCpuPercent,
     },
     podDisruptionBudget: { enabled: true, minAvailable: settings.environment === "prod" ? 2 : 1 },
+    console: settings.console
+      ? {
+          enabled: true,
+          issuerUrl: settings.console.issuerUrl,
+          clientId: settings.console.clientId,
+          publicUrl: `https://${settings.ingress.host}`,
+          allowedGroups: [...settings.console.allowedGroups],
+          groupsClaim: settings.console.groupsClaim,
+          scopes: settings.console.scopes,
+        }
+      : { enabled: false },
     ingress: settings.ingress.enabled
       ? {
           enabled: true,

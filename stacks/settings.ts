@@ -62,6 +62,18 @@ export interface StackSettings {
     readonly tlsSecretName: string | undefined;
   };
   readonly monitoring: { readonly enabled: boolean; readonly grafanaDashboards: boolean };
+  /** The operator console (OIDC sign-in), served at https://<ingress.host>/console. */
+  readonly console:
+    | {
+        readonly issuerUrl: string;
+        readonly clientId: string;
+        readonly allowedGroups: readonly string[];
+        readonly groupsClaim: string;
+        readonly scopes: string;
+        /** Where the identity provider answers (discovery, token, keys, userinfo): HTTPS 443 egress. */
+        readonly identityProviderCidrs: readonly string[];
+      }
+    | undefined;
   /** Import settings passed through to the service. */
   readonly import: {
     readonly defaultCountry: string;
@@ -106,6 +118,15 @@ const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   egress: ["genesysCidrs", "onPremises"],
   ingress: ["enabled", "host", "tlsSecretName"],
   monitoring: ["enabled", "grafanaDashboards"],
+  console: [
+    "enabled",
+    "issuerUrl",
+    "clientId",
+    "allowedGroups",
+    "groupsClaim",
+    "scopes",
+    "identityProviderCidrs",
+  ],
   import: ["defaultCountry", "phoneColumns", "columns"],
 };
 
@@ -295,6 +316,53 @@ export function readStackSettings(
   if (ingressEnabled && (host === undefined || tlsSecretName === undefined))
     problem("ingress", "needs host and tlsSecretName when enabled (TLS is required)");
 
+  const consoleRaw = object("console");
+  let consoleSettings: StackSettings["console"];
+  if (consoleRaw.enabled === true) {
+    const issuerUrl = str(consoleRaw.issuerUrl);
+    const consoleClientId = str(consoleRaw.clientId);
+    const allowedGroups = strings(consoleRaw.allowedGroups, "console.allowedGroups", problem);
+    const idpCidrs = strings(consoleRaw.identityProviderCidrs, "console.identityProviderCidrs", problem);
+    if (!ingressEnabled)
+      problem(
+        "console",
+        "needs ingress.enabled with a host and TLS: the console is served at https://<ingress.host>/console",
+      );
+    if (issuerUrl === undefined || !issuerUrl.startsWith("https://"))
+      problem("console.issuerUrl", "is required: the identity provider's issuer URL, https");
+    if (consoleClientId === undefined)
+      problem(
+        "console.clientId",
+        "is required: the client registered at the provider (its secret goes to Vault as oidc-client-secret)",
+      );
+    if (allowedGroups.length === 0)
+      problem(
+        "console.allowedGroups",
+        "is required: the groups (or roles) allowed in; the console is never open to every signed-in user",
+      );
+    if (idpCidrs.length === 0)
+      problem(
+        "console.identityProviderCidrs",
+        "is required: where the identity provider answers, for the egress policy (HTTPS 443)",
+      );
+    for (const cidr of idpCidrs) {
+      if (!isCidr(cidr)) problem("console.identityProviderCidrs", `"${cidr}" is not a CIDR`);
+      else if (cidr === "0.0.0.0/0" || cidr === "::/0")
+        problem(
+          "console.identityProviderCidrs",
+          `${cidr} opens egress to the whole internet: list the provider's ranges`,
+        );
+    }
+    consoleSettings = {
+      issuerUrl: issuerUrl ?? "",
+      clientId: consoleClientId ?? "",
+      allowedGroups,
+      groupsClaim: str(consoleRaw.groupsClaim) ?? "groups",
+      scopes: str(consoleRaw.scopes) ?? "openid profile email",
+      identityProviderCidrs: idpCidrs,
+    };
+  }
+
   const monitoring = object("monitoring");
   const imports = object("import");
   const pollingIntervalSeconds = int(
@@ -380,6 +448,7 @@ export function readStackSettings(
       enabled: monitoring.enabled !== false,
       grafanaDashboards: monitoring.grafanaDashboards !== false,
     },
+    console: consoleSettings,
     import: {
       defaultCountry: str(imports.defaultCountry) ?? "US",
       phoneColumns: phoneColumns.length > 0 ? phoneColumns : ["phone"],

@@ -12,7 +12,7 @@ import { vaultReadPolicy } from "../../components/secrets";
 import { chartValues } from "../../components/values";
 import { PROJECT, readStackSettings } from "../../stacks/settings";
 import { CHART, helm, renderChart } from "../support/helm";
-import { stackConfig } from "../support/pulumi-mocks";
+import { stackConfig, VAULT_OIDC_CLIENT_SECRET } from "../support/pulumi-mocks";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered manifests and spec objects are checked field by field */
 
@@ -48,6 +48,36 @@ describe("stack settings (stacks/settings.ts)", () => {
     expect(prod.secrets.vaultLogin).to.equal("jwt");
     expect(prod.image.digest).to.match(/^sha256:/);
     expect(prod.autoscaling.minReplicas).to.equal(3);
+  });
+
+  it("prod runs the console at https://<ingress host>/console, with egress to the identity provider", () => {
+    const prod = readStackSettings(stackConfig("prod"), new Set(), "prod");
+    const values = chartValues(prod, NAMES, "nginx") as any;
+    expect(values.console).to.deep.include({
+      enabled: true,
+      publicUrl: "https://genesys-sync.contact-centre.example.com",
+      allowedGroups: ["contact-centre-sync-operators"],
+    });
+    expect(JSON.stringify(values), "no secret in the values").not.to.contain(VAULT_OIDC_CLIENT_SECRET);
+    const dev = readStackSettings(stackConfig("dev"), new Set(), "dev");
+    expect((chartValues(dev, NAMES, "nginx") as any).console).to.deep.equal({ enabled: false });
+  });
+
+  it("refuses a console without ingress, provider, groups or egress to the provider", () => {
+    const reasons = configProblems({
+      ...stackConfig("dev"),
+      [`${PROJECT}:console`]: JSON.stringify({
+        enabled: true,
+        issuerUrl: "http://idp.example.com",
+        identityProviderCidrs: ["0.0.0.0/0"],
+      }),
+    }).map((error) => `${error.propertyPath}: ${error.reason}`);
+    const text = reasons.join("\n");
+    expect(text).to.contain("console: needs ingress.enabled");
+    expect(text).to.contain("console.issuerUrl: is required");
+    expect(text).to.contain("console.clientId: is required");
+    expect(text).to.contain("console.allowedGroups: is required");
+    expect(text).to.contain("opens egress to the whole internet");
   });
 
   it("refuses an unknown region, an http endpoint, a 20 % CPU target and a secret in plain config, all at once", () => {
@@ -227,9 +257,9 @@ describe("chart values (components/values.ts) through the real helm", function (
 });
 
 describe("Vault policy and alerts", () => {
-  it("grants read on the middleware's two paths and nothing else", () => {
+  it("grants read on the middleware's three paths and nothing else", () => {
     expect(vaultReadPolicy("secret", "genesys/prod/middleware")).to.equal(
-      'path "secret/data/genesys/prod/middleware" {\n  capabilities = ["read"]\n}\npath "secret/data/genesys/prod/middleware-webhook" {\n  capabilities = ["read"]\n}\n',
+      'path "secret/data/genesys/prod/middleware" {\n  capabilities = ["read"]\n}\npath "secret/data/genesys/prod/middleware-webhook" {\n  capabilities = ["read"]\n}\npath "secret/data/genesys/prod/middleware-console" {\n  capabilities = ["read"]\n}\n',
     );
   });
 

@@ -10,6 +10,7 @@ import {
   stackConfig,
   unwrapSecret,
   VAULT_CLIENT_SECRET,
+  VAULT_OIDC_CLIENT_SECRET,
   type RecordedResource,
 } from "../support/pulumi-mocks";
 
@@ -106,11 +107,26 @@ describe("Pulumi program under mocks (dev and prod)", function () {
         expect(secret.metadata.name).to.equal("genesys-integration-secrets");
         expect(isSecretValue(secret.stringData), "stringData is stored as a secret").to.equal(true);
         const data = unwrapSecret<Record<string, string>>(secret.stringData);
-        expect(Object.keys(data).sort()).to.deep.equal([
-          "client-secret",
-          "webhook-password",
-          "webhook-username",
-        ]);
+        // prod runs the operator console: its OIDC client secret (from Vault) and a generated session secret.
+        expect(Object.keys(data).sort()).to.deep.equal(
+          environment === "prod"
+            ? [
+                "client-secret",
+                "console-session-secret",
+                "oidc-client-secret",
+                "webhook-password",
+                "webhook-username",
+              ]
+            : ["client-secret", "webhook-password", "webhook-username"],
+        );
+        if (environment === "prod") {
+          expect(data["oidc-client-secret"]).to.equal(VAULT_OIDC_CLIENT_SECRET);
+          const generated = of(environment, "random:index/randomPassword:RandomPassword").map(
+            (resource) => (resource.inputs as any).length,
+          );
+          expect(generated, "a 48-character session secret is generated").to.include(48);
+          expect(data["console-session-secret"]).to.be.a("string").and.not.equal("");
+        }
         expect(data["client-secret"]).to.equal(VAULT_CLIENT_SECRET);
         expect(await pulumi.isSecret(built[environment].stack.webhookPassword!)).to.equal(true);
         const vaultSecret = built[environment].resources.find(
@@ -205,6 +221,14 @@ describe("Pulumi program under mocks (dev and prod)", function () {
       { matchName: "streaming.mypurecloud.ie" },
     ]);
     expect(custom("dev", "CiliumNetworkPolicy")).to.have.length(0);
+  });
+
+  it("prod's egress reaches the console's identity provider on 443, and nothing else new", () => {
+    const policy = one("prod", "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+    const idp = policy.spec.egress.find((rule: any) =>
+      rule.to.some((peer: any) => peer.ipBlock?.cidr === "192.0.2.64/28"),
+    );
+    expect(idp.ports).to.deep.equal([{ protocol: "TCP", port: 443 }]);
   });
 
   it("prod's egress reaches the NFS server, Vault and the API server the platform stack names", () => {

@@ -16,6 +16,7 @@ export interface RecordedResource {
 
 export const recorded: RecordedResource[] = [];
 export const VAULT_CLIENT_SECRET = "client-secret-from-vault-7f3a";
+export const VAULT_OIDC_CLIENT_SECRET = "oidc-client-secret-from-vault-91c2";
 export const PLATFORM_OUTPUTS = {
   kubeconfig: "apiVersion: v1\nkind: Config\n",
   namespacePrefix: "cc-",
@@ -48,7 +49,11 @@ export function installMocks(): void {
       },
       call(args) {
         if (args.token === "vault:kv/getSecretV2:getSecretV2") {
-          return { ...args.inputs, data: { "client-secret": VAULT_CLIENT_SECRET }, dataJson: "{}" };
+          return {
+            ...args.inputs,
+            data: { "client-secret": VAULT_CLIENT_SECRET, "oidc-client-secret": VAULT_OIDC_CLIENT_SECRET },
+            dataJson: "{}",
+          };
         }
         return args.inputs;
       },
