@@ -9,6 +9,17 @@ import { validateAgainstKubernetesSchema } from "../support/k8s-schemas";
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered manifests are checked field by field */
 
 /** The chart rendered by the real helm binary, parsed, and checked object by object. */
+
+/** The message helm fails with for these values. */
+function failure(set: Record<string, string>): string {
+  try {
+    renderChart({ set });
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error("expected helm to refuse these values");
+}
+
 describe("Helm chart app/chart (real helm)", function () {
   this.timeout(60_000);
 
@@ -241,18 +252,10 @@ describe("Helm chart app/chart (real helm)", function () {
   });
 
   it("refuses several polling replicas without leader election, and lease timings that cannot work", () => {
-    const refusal = (set: Record<string, string>) => {
-      try {
-        renderChart({ set });
-      } catch (error) {
-        return (error as Error).message;
-      }
-      throw new Error("expected helm to refuse these values");
-    };
-    expect(refusal({ "leaderElection.enabled": "false", replicaCount: "3" })).to.contain(
+    expect(failure({ "leaderElection.enabled": "false", replicaCount: "3" })).to.contain(
       "every replica would poll",
     );
-    expect(refusal({ "leaderElection.renewDeadlineSeconds": "20" })).to.contain(
+    expect(failure({ "leaderElection.renewDeadlineSeconds": "20" })).to.contain(
       "must be shorter than leaderElection.leaseDurationSeconds",
     );
   });
@@ -298,15 +301,6 @@ describe("Helm chart app/chart (real helm)", function () {
   });
 
   describe("refuses values that must never be there, with the intended message", () => {
-    const failure = (set: Record<string, string>) => {
-      try {
-        renderChart({ set });
-      } catch (error) {
-        return (error as Error).message;
-      }
-      throw new Error("expected helm to refuse these values");
-    };
-
     it("a client secret, anywhere: says where the secret belongs", () => {
       for (const key of [
         "genesys.clientSecret",

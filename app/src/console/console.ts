@@ -1,8 +1,9 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { ConsoleConfig } from "../config";
 import type { ExportService } from "../export/export-service";
+import { sameSecret } from "../export/webhook";
 import type { GenesysClient } from "../genesys/client";
 import type { ImportService } from "../import/import-service";
 import type { DataLayout } from "../import/layout";
@@ -42,11 +43,6 @@ const NOTICES: Record<string, string> = {
   "pause-export": "The results export is paused.",
   "resume-export": "The results export runs again; it polls now.",
 };
-
-function sameToken(given: string, expected: string): boolean {
-  const digest = (value: string) => createHash("sha256").update(value).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
 
 /**
  * The operator console under /console: the service's own state at a glance and a few actions,
@@ -222,7 +218,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDependencies)
         ? "not signed in"
         : origin !== undefined && origin !== publicOrigin
           ? "cross-origin request"
-          : typeof given !== "string" || !sameToken(given, user.csrf)
+          : typeof given !== "string" || !sameSecret(given, user.csrf)
             ? "missing or wrong CSRF token"
             : undefined;
       if (problem) {

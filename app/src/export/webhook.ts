@@ -25,7 +25,7 @@ interface PushedEvent {
 }
 
 /** Constant-time comparison of two secrets of any length (hashing first equalises the lengths). */
-function sameSecret(given: string, expected: string): boolean {
+export function sameSecret(given: string, expected: string): boolean {
   const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
   return timingSafeEqual(digest(given), digest(expected));
 }
