@@ -30,6 +30,7 @@ export = async () => {
     claimName: stack.claimName,
     egressDestinations: stack.egressDestinations,
     webhookUrl: stack.webhookUrl,
+    consoleUrl: stack.consoleUrl,
     webhookPassword: stack.webhookPassword,
   };
 };

@@ -31,6 +31,8 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
   public readonly claimName: string;
   public readonly egressDestinations: EgressInputs;
   public readonly webhookUrl: string | undefined;
+  /** Where operators sign in, when the console is on. */
+  public readonly consoleUrl: string | undefined;
   public readonly webhookPassword: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: GenesysMiddlewareStackArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -184,8 +186,11 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
     this.webhookUrl = settings.ingress.enabled
       ? `https://${settings.ingress.host}/webhooks/genesys`
       : undefined;
+    this.consoleUrl =
+      settings.console && settings.ingress.enabled ? `https://${settings.ingress.host}/console` : undefined;
     this.webhookPassword = secrets.webhookPassword;
     this.registerOutputs({
+      consoleUrl: this.consoleUrl,
       namespace: this.namespace,
       serviceName: this.serviceName,
       servicePort: this.servicePort,

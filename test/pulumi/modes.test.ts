@@ -65,6 +65,7 @@ describe("Pulumi program modes and entry point (mocks)", function () {
     expect(Object.keys(outputs).sort()).to.deep.equal(
       [
         "claimName",
+        "consoleUrl",
         "egressDestinations",
         "metricsEndpoint",
         "namespace",

@@ -223,6 +223,11 @@ describe("Pulumi program under mocks (dev and prod)", function () {
     expect(custom("dev", "CiliumNetworkPolicy")).to.have.length(0);
   });
 
+  it("exports where operators sign in when the console is on (prod), and nothing in dev", () => {
+    expect(built.prod.stack.consoleUrl).to.equal("https://genesys-sync.contact-centre.example.com/console");
+    expect(built.dev.stack.consoleUrl).to.equal(undefined);
+  });
+
   it("prod's egress reaches the console's identity provider on 443, and nothing else new", () => {
     const policy = one("prod", "kubernetes:networking.k8s.io/v1:NetworkPolicy");
     const idp = policy.spec.egress.find((rule: any) =>
