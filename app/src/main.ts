@@ -6,7 +6,7 @@ import { dataLayout, ensureLayout } from "./import/layout";
 import { systemClock } from "./time/clock";
 import { ConfigurationError } from "./genesys/errors";
 import { createLogger } from "./logging";
-import { startService } from "./service";
+import { clientSettings, startService } from "./service";
 
 /**
  * The process entry point (`npm start`, the container's command). Configuration problems end
@@ -72,14 +72,7 @@ async function runBackfill(
   }
   const layout = dataLayout(config.dataDir);
   await ensureLayout(layout);
-  const client = new GenesysClient({
-    endpoints: config.endpoints,
-    clientId: config.clientId,
-    clientSecret: config.clientSecret,
-    rateLimit: config.rateLimit,
-    maxRetryAfterMs: config.maxRetryAfterSeconds * 1000,
-    logger,
-  });
+  const client = new GenesysClient({ ...clientSettings(config), logger });
   try {
     await backfill(
       client,

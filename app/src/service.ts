@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { ServiceConfig } from "./config";
-import { GenesysClient } from "./genesys/client";
+import { GenesysClient, type GenesysClientOptions } from "./genesys/client";
 import { GenesysMetrics } from "./genesys/metrics";
 import { ClaimStore } from "./import/claims";
 import { ImportService } from "./import/import-service";
@@ -18,9 +18,7 @@ import type { FastifyInstance } from "fastify";
 import { LeaderElector, SoleLeader, type Leadership } from "./cluster/leader-election";
 import { KubernetesLeaseApi } from "./cluster/lease-api";
 import { EventLog } from "./export/event-log";
-import { loadState } from "./export/export-state";
 import { ExportService } from "./export/export-service";
-import { ExportMetrics } from "./export/metrics";
 import { DEFAULT_JOB_SETTINGS, ResultsPoller } from "./export/poller";
 import { registerWebhook } from "./export/webhook";
 import { registerConsole } from "./console/console";
@@ -49,6 +47,30 @@ export interface RunningService {
   shutdown(reason?: string): Promise<void>;
 }
 
+/** The Genesys client's settings that come from the configuration (the service and --backfill share them). */
+export function clientSettings(
+  config: ServiceConfig,
+): Pick<
+  GenesysClientOptions,
+  | "endpoints"
+  | "clientId"
+  | "clientSecret"
+  | "tokenPoolSize"
+  | "refreshBufferSeconds"
+  | "rateLimit"
+  | "maxRetryAfterMs"
+> {
+  return {
+    endpoints: config.endpoints,
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    tokenPoolSize: config.tokenPoolSize,
+    refreshBufferSeconds: config.tokenRefreshBufferSeconds,
+    rateLimit: config.rateLimit,
+    maxRetryAfterMs: config.maxRetryAfterSeconds * 1000,
+  };
+}
+
 /**
  * Starts the service: the Genesys client (first token fetched now, in the background), the
  * HTTP server (/healthz, /readyz, /metrics) and the import loop. It never exits because Genesys
@@ -70,13 +92,7 @@ export async function startService(
 
   const genesysMetrics = new GenesysMetrics(registry);
   const client = new GenesysClient({
-    endpoints: config.endpoints,
-    clientId: config.clientId,
-    clientSecret: config.clientSecret,
-    tokenPoolSize: config.tokenPoolSize,
-    refreshBufferSeconds: config.tokenRefreshBufferSeconds,
-    rateLimit: config.rateLimit,
-    maxRetryAfterMs: config.maxRetryAfterSeconds * 1000,
+    ...clientSettings(config),
     metrics: genesysMetrics,
     logger,
     clock,
@@ -113,24 +129,25 @@ export async function startService(
   );
 
   // Results export: one poller among the replicas (the Lease holder, or the single process).
-  const leaseApi = config.leaderElection
+  const election = config.leaderElection;
+  const leaseApi = election
     ? new KubernetesLeaseApi({
-        apiUrl: config.leaderElection.apiUrl,
-        serviceAccountDir: config.leaderElection.serviceAccountDir,
-        requestTimeoutMs: config.leaderElection.renewDeadlineSeconds * 1000,
+        apiUrl: election.apiUrl,
+        serviceAccountDir: election.serviceAccountDir,
+        requestTimeoutMs: election.renewDeadlineSeconds * 1000,
       })
     : undefined;
   const elector =
-    config.leaderElection && leaseApi
+    election && leaseApi
       ? new LeaderElector(
           leaseApi,
           {
-            identity: config.leaderElection.identity,
-            namespace: config.leaderElection.namespace,
-            leaseName: config.leaderElection.leaseName,
-            leaseDurationMs: config.leaderElection.leaseDurationSeconds * 1000,
-            renewDeadlineMs: config.leaderElection.renewDeadlineSeconds * 1000,
-            retryPeriodMs: config.leaderElection.retryPeriodSeconds * 1000,
+            identity: election.identity,
+            namespace: election.namespace,
+            leaseName: election.leaseName,
+            leaseDurationMs: election.leaseDurationSeconds * 1000,
+            renewDeadlineMs: election.renewDeadlineSeconds * 1000,
+            retryPeriodMs: election.retryPeriodSeconds * 1000,
           },
           clock,
           logger,
@@ -160,16 +177,11 @@ export async function startService(
   const eventLog = config.webhook ? new EventLog(layout.outbox, clock, { owner: replicaId }) : undefined;
   const eventSegmentMs = config.export.eventSegmentSeconds * 1000;
   if (eventLog) await eventLog.recover(3 * eventSegmentMs);
-  const exportMetrics = new ExportMetrics(
-    registry,
-    async () => (await loadState(stateFile)).watermarkMs,
-    () => clock.now(),
-  );
   const exporter = new ExportService({
     poller,
     leadership,
     eventLog,
-    metrics: exportMetrics,
+    registry,
     stateFile,
     pollIntervalMs: config.pollingIntervalSeconds * 1000,
     eventSegmentMs,
@@ -209,20 +221,23 @@ export async function startService(
         password: config.webhook.password,
         maxBodyBytes: config.webhook.maxBodyBytes,
         replayWindow: 100_000,
-        onResult: (result) => exportMetrics.webhookEvents.inc({ result }),
+        onResult: (result) => exporter.metrics.webhookEvents.inc({ result }),
       },
       logger,
     );
   }
-  const history = new RateHistory(async () => {
-    const state = client.state();
-    const limited = await genesysMetrics.rateLimited.get();
-    return {
-      budgetInUse: state.rateBudgetPerWindow > 0 ? state.rateBudgetInUse / state.rateBudgetPerWindow : 0,
-      rateLimitedTotal: limited.values.reduce((sum, value) => sum + value.value, 0),
-    };
-  }, clock);
-  if (config.console) {
+  // The console's chart: the rate budget and 429s, sampled from the client and its metrics.
+  const history = config.console
+    ? new RateHistory(async () => {
+        const state = client.state();
+        const limited = await genesysMetrics.rateLimited.get();
+        return {
+          budgetInUse: state.rateBudgetPerWindow > 0 ? state.rateBudgetInUse / state.rateBudgetPerWindow : 0,
+          rateLimitedTotal: limited.values.reduce((sum, value) => sum + value.value, 0),
+        };
+      }, clock)
+    : undefined;
+  if (config.console && history) {
     registerConsole(app, {
       config: config.console,
       client,
@@ -235,7 +250,7 @@ export async function startService(
     });
   }
   await app.listen({ port: config.port, host: config.host });
-  const historyLoop = config.console ? history.start(shuttingDown.signal) : Promise.resolve();
+  const historyLoop = history?.start(shuttingDown.signal);
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
 
@@ -286,10 +301,11 @@ export async function startService(
         );
         shuttingDown.abort();
         await importer.stopped();
+        // HTTP first: webhook calls in flight finish their group commit before the log is closed.
+        await app.close();
         await exporter.stopped();
         await historyLoop;
         await elector?.release();
-        await app.close();
         await leaseApi?.close();
         await client.close();
         logger.info("shut down");

@@ -1,9 +1,10 @@
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import type { Leadership } from "../cluster/leader-election";
 import type { Clock } from "../time/clock";
 import type { EventLog } from "./event-log";
 import { loadState } from "./export-state";
-import type { ExportMetrics } from "./metrics";
+import { ExportMetrics } from "./metrics";
 import type { PollResult, ResultsPoller } from "./poller";
 
 export interface ExportStatus {
@@ -25,13 +26,15 @@ export class ExportService {
   private lastError: string | undefined;
   private wake: AbortController | undefined;
   private loops: Array<Promise<void>> = [];
+  readonly metrics: ExportMetrics;
 
   constructor(
     private readonly deps: {
       readonly poller: ResultsPoller | undefined;
       readonly leadership: Leadership;
       readonly eventLog: EventLog | undefined;
-      readonly metrics: ExportMetrics;
+      /** Where the export's metrics are registered. */
+      readonly registry: Registry;
       readonly stateFile: string;
       readonly pollIntervalMs: number;
       readonly eventSegmentMs: number;
@@ -40,11 +43,16 @@ export class ExportService {
       readonly signal: AbortSignal;
     },
   ) {
+    this.metrics = new ExportMetrics(
+      deps.registry,
+      () => this.watermarkMs(),
+      () => deps.clock.now(),
+    );
     deps.leadership.onChange((leading) => {
-      deps.metrics.leader.set(leading ? 1 : 0);
+      this.metrics.leader.set(leading ? 1 : 0);
       if (leading) this.wake?.abort(); // poll now, not at the end of the interval
     });
-    deps.metrics.leader.set(deps.leadership.isLeader() ? 1 : 0);
+    this.metrics.leader.set(deps.leadership.isLeader() ? 1 : 0);
   }
 
   start(): void {
@@ -87,7 +95,8 @@ export class ExportService {
   }
 
   private async pollLoop(poller: ResultsPoller): Promise<void> {
-    const { signal, clock, logger, metrics } = this.deps;
+    const { signal, clock, logger } = this.deps;
+    const metrics = this.metrics;
     while (!signal.aborted) {
       if (!this.paused && this.deps.leadership.isLeader()) {
         try {
