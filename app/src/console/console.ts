@@ -8,7 +8,7 @@ import type { GenesysClient } from "../genesys/client";
 import type { ImportService } from "../import/import-service";
 import type { DataLayout } from "../import/layout";
 import type { Clock } from "../time/clock";
-import { rejectedFiles, requeue, RequeueError, summarise } from "./files";
+import { archiveSummary, rejectedFiles, requeue, RequeueError } from "./files";
 import type { RateHistory } from "./history";
 import { OidcClient, type SignInStart } from "./oidc";
 import { renderConsole, renderMessage } from "./page";
@@ -139,8 +139,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDependencies)
         client: deps.client.state(),
         history: deps.history.lastHour(),
         importer: deps.importer.status(),
-        inbox: await summarise(deps.layout.inbox, now),
-        archive: await summarise(deps.layout.archive, now, (name) => !name.endsWith(".summary.json")),
+        archive: await archiveSummary(deps.layout, now),
         rejected: await rejectedFiles(deps.layout, now),
         exporter: deps.exporter.status(),
         watermarkMs: await deps.exporter.watermarkMs().catch(() => undefined),

@@ -1,73 +1,65 @@
 import { readdir, readFile, rename, stat } from "node:fs/promises";
 import path from "node:path";
-import type { DataLayout } from "../import/layout";
+import { parseStampedName, type DataLayout } from "../import/layout";
 
-export interface FolderSummary {
+export interface ArchiveSummary {
   readonly count: number;
-  /** Age of the oldest file, in seconds (0 when empty). */
-  readonly oldestAgeSeconds: number;
-  readonly newest: ReadonlyArray<{ readonly name: string; readonly ageSeconds: number }>;
+  /** Seconds since the newest file was archived; undefined when none was. */
+  readonly lastAgeSeconds: number | undefined;
 }
 
 export interface RejectedFile {
   readonly name: string;
   readonly ageSeconds: number;
-  readonly bytes: number;
   /** Why it was refused (refused files), or that it is the unread rest of a file (remainders). */
   readonly reason: string;
   /** The name it gets back in inbox/. */
   readonly requeueAs: string;
 }
 
-const STAMP = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z-(.+)$/;
+const ageSeconds = (atMs: number, nowMs: number) => Math.max(0, Math.round((nowMs - atMs) / 1000));
 
-async function entries(dir: string, nowMs: number) {
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((name) => !name.startsWith("."));
-  const found = await Promise.all(
-    names.map(async (name) => {
-      const info = await stat(path.join(dir, name)).catch(() => undefined);
-      return info?.isFile()
-        ? { name, ageSeconds: Math.max(0, Math.round((nowMs - info.mtimeMs) / 1000)), bytes: info.size }
-        : undefined;
-    }),
-  );
-  return found.filter((entry) => entry !== undefined).sort((a, b) => a.ageSeconds - b.ageSeconds);
+async function names(dir: string): Promise<string[]> {
+  return (await readdir(dir).catch(() => [] as string[])).filter((name) => !name.startsWith("."));
 }
 
-export async function summarise(dir: string, nowMs: number, only: (name: string) => boolean = () => true) {
-  const files = (await entries(dir, nowMs)).filter((entry) => only(entry.name));
-  return {
-    count: files.length,
-    oldestAgeSeconds: files.length > 0 ? files[files.length - 1]!.ageSeconds : 0,
-    newest: files.slice(0, 5).map(({ name, ageSeconds }) => ({ name, ageSeconds })),
-  } satisfies FolderSummary;
+/** Imported files: one directory read, the times from the names (no stat per file). */
+export async function archiveSummary(layout: DataLayout, nowMs: number): Promise<ArchiveSummary> {
+  let count = 0;
+  let newestMs: number | undefined;
+  for (const name of await names(layout.archive)) {
+    const stamped = parseStampedName(name);
+    if (!stamped || name.endsWith(".summary.json")) continue;
+    count += 1;
+    newestMs = Math.max(newestMs ?? 0, stamped.atMs);
+  }
+  return { count, lastAgeSeconds: newestMs === undefined ? undefined : ageSeconds(newestMs, nowMs) };
 }
 
 /**
- * Files in rejects/ that can go back to the inbox once fixed: files refused as a whole (they have
- * a `.reason.txt` beside them) and unread remainders (`.remainder.csv`/`.ndjson`). Row reports
- * (`.rejects.csv`) are for reading, not importing.
+ * Files in rejects/ that can go back to the inbox once fixed, newest first: files refused as a
+ * whole (they have a `.reason.txt` beside them) and unread remainders (`.remainder.csv`/`.ndjson`).
+ * Row reports (`.rejects.csv`) are for reading, not importing.
  */
 export async function rejectedFiles(layout: DataLayout, nowMs: number): Promise<RejectedFile[]> {
-  const all = await entries(layout.rejects, nowMs);
-  const names = new Set(all.map((entry) => entry.name));
+  const all = await names(layout.rejects);
+  const present = new Set(all);
   const result: RejectedFile[] = [];
-  for (const entry of all) {
-    const original = STAMP.exec(entry.name)?.[1];
-    if (!original || entry.name.endsWith(".reason.txt") || entry.name.endsWith(".rejects.csv")) continue;
+  for (const name of all) {
+    const stamped = parseStampedName(name);
+    if (!stamped || name.endsWith(".reason.txt") || name.endsWith(".rejects.csv")) continue;
     let reason: string;
-    if (names.has(`${entry.name}.reason.txt`)) {
+    if (present.has(`${name}.reason.txt`)) {
       reason = (
-        await readFile(path.join(layout.rejects, `${entry.name}.reason.txt`), "utf8").catch(() => "")
+        await readFile(path.join(layout.rejects, `${name}.reason.txt`), "utf8").catch(() => "")
       ).trim();
-    } else if (/\.remainder\.(csv|ndjson)$/.test(entry.name)) {
+    } else if (/\.remainder\.(csv|ndjson)$/.test(name)) {
       reason = "the unread rest of a file after a structural error; fix it and requeue";
     } else continue;
-    result.push({ ...entry, reason, requeueAs: original });
+    result.push({ name, ageSeconds: ageSeconds(stamped.atMs, nowMs), reason, requeueAs: stamped.original });
   }
-  return result;
+  return result.sort((a, b) => a.ageSeconds - b.ageSeconds);
 }
-
 export class RequeueError extends Error {}
 
 /** Moves a fixed file from rejects/ back into inbox/ under its original name. */

@@ -1,7 +1,7 @@
 import type { ExportStatus } from "../export/export-service";
 import type { ClientState } from "../genesys/client";
 import type { ImportStatus } from "../import/import-service";
-import type { FolderSummary, RejectedFile } from "./files";
+import type { ArchiveSummary, RejectedFile } from "./files";
 import type { Sample } from "./history";
 
 export interface ConsoleView {
@@ -11,8 +11,7 @@ export interface ConsoleView {
   readonly client: ClientState;
   readonly history: readonly Sample[];
   readonly importer: ImportStatus;
-  readonly inbox: FolderSummary;
-  readonly archive: FolderSummary;
+  readonly archive: ArchiveSummary;
   readonly rejected: readonly RejectedFile[];
   readonly exporter: ExportStatus;
   readonly watermarkMs: number | undefined;
@@ -135,9 +134,9 @@ ${view.notice ? `<div class="notice" data-testid="notice">${escapeHtml(view.noti
 </table></section>
 <section class="wide"><h2>Rate budget and 429s, last hour</h2>${chart(view.history, view.nowMs)}</section>
 <section><h2>Contact import ${importer.paused ? '<span class="warn" data-testid="import-paused">paused</span>' : ""}</h2><table>
-<tr><td>waiting</td><td class="num" data-testid="inbox-count">${view.inbox.count}</td><td class="num">${view.inbox.count > 0 ? `oldest ${age(view.inbox.oldestAgeSeconds)}` : ""}</td></tr>
+<tr><td>waiting</td><td class="num" data-testid="inbox-count">${importer.inboxFiles}</td><td class="num">${importer.inboxFiles > 0 ? `oldest ${age(importer.oldestInboxFileAgeSeconds)}` : ""}</td></tr>
 ${current}
-<tr><td>imported</td><td class="num" data-testid="archive-count">${view.archive.count}</td><td class="num">${view.archive.newest[0] ? `last ${age(view.archive.newest[0].ageSeconds)} ago` : ""}</td></tr>
+<tr><td>imported</td><td class="num" data-testid="archive-count">${view.archive.count}</td><td class="num">${view.archive.lastAgeSeconds === undefined ? "" : `last ${age(view.archive.lastAgeSeconds)} ago`}</td></tr>
 <tr><td>rejected</td><td class="num" data-testid="rejected-count">${view.rejected.length}</td><td class="num">${view.rejected.length > 0 ? `oldest ${age(Math.max(...view.rejected.map((file) => file.ageSeconds)))}` : ""}</td></tr>
 ${recent}</table>
 <p>${importer.paused ? action("resume-import", "Resume import") : action("pause-import", "Pause import")}</p></section>

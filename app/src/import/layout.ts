@@ -83,3 +83,15 @@ export function isIgnored(name: string): boolean {
 export function timestampForName(ms: number): string {
   return new Date(ms).toISOString().replace(/[:.]/g, "-");
 }
+
+const STAMPED = /^(\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d)-(\d{3}Z)-(.+)$/;
+
+/** Splits `<timestampForName>-<original>` (archive/ and rejects/ names) back into time and name. */
+export function parseStampedName(
+  name: string,
+): { readonly atMs: number; readonly original: string } | undefined {
+  const match = STAMPED.exec(name);
+  if (!match) return undefined;
+  const atMs = Date.parse(`${match[1]}:${match[2]}:${match[3]}.${match[4]}`);
+  return Number.isNaN(atMs) ? undefined : { atMs, original: match[5]! };
+}

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeF
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ClaimStore } from "../../../app/src/import/claims";
-import { dataLayout, ensureLayout } from "../../../app/src/import/layout";
+import { dataLayout, ensureLayout, parseStampedName, timestampForName } from "../../../app/src/import/layout";
 import { systemClock } from "../../../app/src/time/clock";
 
 async function layoutWithFiles(names: string[]) {
@@ -74,5 +74,16 @@ describe("claims on the shared volume", () => {
     ]);
     expect(first.length + second.length).to.equal(1);
     expect(await dead!.heartbeat()).to.equal(false);
+  });
+});
+
+describe("stamped names in archive/ and rejects/", () => {
+  it("give back the time and the original name they were made from", () => {
+    const atMs = Date.parse("2026-11-21T08:09:10.123Z");
+    expect(parseStampedName(`${timestampForName(atMs)}-contacts-2026-11.csv`)).to.deep.equal({
+      atMs,
+      original: "contacts-2026-11.csv",
+    });
+    expect(parseStampedName("contacts.csv")).to.equal(undefined);
   });
 });
