@@ -221,6 +221,7 @@ export async function startService(
         password: config.webhook.password,
         maxBodyBytes: config.webhook.maxBodyBytes,
         replayWindow: 100_000,
+        clock,
         onResult: (result) => exporter.metrics.webhookEvents.inc({ result }),
       },
       logger,

@@ -37,8 +37,9 @@ export class EventLog {
   }
 
   /**
-   * Publishes the active segments of owners that are gone: untouched for `orphanAfterMs` (a live
-   * owner publishes more often), or this owner's own. Cuts a torn last line; answers the lines kept.
+   * Publishes the active segments of other owners that are gone: untouched for `orphanAfterMs` (a
+   * live owner publishes more often). Cuts a torn last line; answers the lines kept. This owner's
+   * own segment is published by `rotate()`.
    */
   async recover(orphanAfterMs = 0): Promise<string[]> {
     await mkdir(this.dir, { recursive: true });
@@ -46,9 +47,8 @@ export class EventLog {
     for (const name of await readdir(this.dir)) {
       const match = /^\.events-active-(.+)\.ndjson$/.exec(name);
       if (!match) continue;
+      if (match[1] === this.owner) continue;
       const file = path.join(this.dir, name);
-      const ours = match[1] === this.owner;
-      if (ours) continue; // ours is published by rotate()
       const info = await stat(file).catch(() => undefined);
       if (!info || this.clock.now() - info.mtimeMs < orphanAfterMs) continue;
       const text = await readFile(file, "utf8").catch(() => "");

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { systemClock, type Clock } from "../time/clock";
 import type { EventLog } from "./event-log";
 
 export interface WebhookSettings {
@@ -10,6 +11,8 @@ export interface WebhookSettings {
   readonly maxBodyBytes: number;
   /** Event ids remembered to ignore replays; default 100,000. */
   readonly replayWindow: number;
+  /** Stamps `receivedAt`; default the system clock. */
+  readonly clock?: Clock;
   /** Told the result of every call (for metrics). */
   readonly onResult?: (result: WebhookResult) => void;
 }
@@ -75,6 +78,7 @@ export function registerWebhook(
   const expectedUser = settings.username;
   const expectedPassword = settings.password;
   const count = settings.onResult ?? (() => undefined);
+  const clock = settings.clock ?? systemClock;
   app.post(
     "/webhooks/genesys",
     {
@@ -112,7 +116,7 @@ export function registerWebhook(
       seen.add(event.eventId);
       if (seen.size > settings.replayWindow) seen.delete(seen.values().next().value!);
       try {
-        await log.append({ ...event, receivedAt: new Date().toISOString() });
+        await log.append({ ...event, receivedAt: new Date(clock.now()).toISOString() });
       } catch (error) {
         seen.delete(event.eventId);
         count("failed");

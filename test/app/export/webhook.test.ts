@@ -7,6 +7,7 @@ import { EventLog } from "../../../app/src/export/event-log";
 import { registerWebhook } from "../../../app/src/export/webhook";
 import { systemClock } from "../../../app/src/time/clock";
 import { capturedLogger } from "../../support/capture";
+import { FakeClock } from "../../support/fake-clock";
 
 /** The webhook through fastify's full request pipeline (inject), writing a real event log. */
 describe("results export: POST /webhooks/genesys", () => {
@@ -26,7 +27,13 @@ describe("results export: POST /webhooks/genesys", () => {
     registerWebhook(
       app,
       log,
-      { username: USER, password: PASSWORD, maxBodyBytes: 16_384, replayWindow: 1_000 },
+      {
+        username: USER,
+        password: PASSWORD,
+        maxBodyBytes: 16_384,
+        replayWindow: 1_000,
+        clock: new FakeClock(Date.parse("2026-11-21T09:30:00Z")),
+      },
       capturedLogger().logger,
     );
     await app.ready();
@@ -62,7 +69,9 @@ describe("results export: POST /webhooks/genesys", () => {
   it("answers 202 once the event is durable", async () => {
     const response = await post(event("e-1"));
     expect(response.statusCode).to.equal(202);
-    expect((await stored()).map((entry) => entry.eventId)).to.deep.equal(["e-1"]);
+    const entries = await stored();
+    expect(entries.map((entry) => entry.eventId)).to.deep.equal(["e-1"]);
+    expect(entries[0]!.receivedAt, "stamped by the injected clock").to.equal("2026-11-21T09:30:00.000Z");
   });
 
   it("refuses missing and wrong credentials with 401 and writes nothing", async () => {
