@@ -133,6 +133,7 @@ describe("operator console in a real browser (Chromium + oidc-provider + simulat
     await page.click('text="Pause import"');
     expect(await page.isVisible('[data-testid="import-paused"]')).to.equal(true);
     expect(harness.service.importer.status().paused).to.equal(true);
+    expect(harness.capture.text()).to.match(/"action":"pause-import","by":\{"user":"alice@example.com"/);
     await page.click('text="Resume import"');
     expect(harness.service.importer.status().paused).to.equal(false);
 

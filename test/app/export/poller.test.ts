@@ -1,10 +1,10 @@
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { GenesysClient } from "../../../app/src/genesys/client";
 import { resolveEndpoints } from "../../../app/src/genesys/regions";
-import { ResultsPoller, type CrashPoint, type PollerSettings } from "../../../app/src/export/poller";
+import { ResultsPoller, type PollerSettings } from "../../../app/src/export/poller";
 import { backfill, parseBackfillRange } from "../../../app/src/export/backfill";
 import {
   startSimulator,
@@ -48,9 +48,13 @@ describe("results export: polling with a watermark (simulator)", function () {
     await sim.close();
   });
 
-  const poller = (crashAt?: CrashPoint, overrides: Partial<PollerSettings> = {}) =>
+  const poller = (
+    options: ConstructorParameters<typeof ResultsPoller>[4] = {},
+    overrides: Partial<PollerSettings> = {},
+    genesys: GenesysClient = client,
+  ) =>
     new ResultsPoller(
-      client,
+      genesys,
       {
         contactListIds: [LIST],
         outboxDir: path.join(dir, "outbox"),
@@ -64,7 +68,7 @@ describe("results export: polling with a watermark (simulator)", function () {
       },
       clock,
       capturedLogger().logger,
-      crashAt ? { crashAt } : {},
+      options,
     );
 
   function conversation(index: number, endMs: number | undefined, list = LIST): SimulatedConversation {
@@ -154,7 +158,7 @@ describe("results export: polling with a watermark (simulator)", function () {
       sim.addConversations(
         Array.from({ length: 150 }, (_, index) => conversation(index, T0 - 20 * 60_000 + index * 1_000)),
       );
-      const error = await poller(crashAt)
+      const error = await poller({ crashAt })
         .pollOnce()
         .catch((caught: unknown) => caught);
       expect(String(error)).to.contain("simulated crash");
@@ -209,21 +213,7 @@ describe("results export: polling with a watermark (simulator)", function () {
           conversation(index, T0 - 40 * 3_600_000 + index * 30_000),
         ),
       );
-      const jobPoller = new ResultsPoller(
-        jobClient,
-        {
-          contactListIds: [LIST],
-          outboxDir: path.join(dir, "outbox"),
-          stateFile: path.join(dir, "export-state.json"),
-          overlapMs: 15 * 60_000,
-          initialLookbackMs: 48 * 3_600_000,
-          pageSize: 100,
-          jobThresholdMs: 6 * 3_600_000,
-          jobs: { pollIntervalMs: 2_000, timeoutMs: 600_000, pageSize: 1000 },
-        },
-        clock,
-        capturedLogger().logger,
-      );
+      const jobPoller = poller({}, { initialLookbackMs: 48 * 3_600_000 }, jobClient);
       const polling = jobPoller.pollOnce();
       // The job is PENDING for 5 s: the poller reads its state every 2 s on the (fake) clock.
       for (let step = 0; step < 3; step += 1) {
@@ -282,5 +272,16 @@ describe("results export: polling with a watermark (simulator)", function () {
     expect(problem("yesterday", "2026-11-02T00:00:00Z")).to.contain('"yesterday" is not a time');
     expect(problem("2026-11-02T00:00:00Z", "2026-11-01T00:00:00Z")).to.contain("ends");
     expect(problem("2026-11-01T00:00:00Z", "2027-01-01T00:00:00Z")).to.contain("future");
+  });
+
+  it("publishes nothing and keeps the watermark when leadership was lost during the poll", async () => {
+    sim.addConversations([conversation(1, T0 - 60_000)]);
+    const lost = poller({ mayPublish: () => false });
+    const error = await lost.pollOnce().catch((caught: unknown) => caught);
+    expect(String(error)).to.contain("leadership lost");
+    expect(outboxIds()).to.deep.equal([]);
+    expect(existsSync(path.join(dir, "export-state.json")), "no watermark saved").to.equal(false);
+    // The new leader's poll covers the window.
+    expect((await poller().pollOnce()).exported).to.equal(1);
   });
 });
