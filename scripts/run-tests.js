@@ -12,6 +12,31 @@ const bin = (name) => path.join(root, "node_modules", ".bin", name);
 let passed = 0;
 let failed = 0;
 
+// The suites run real tools. Without one, stop here with one line that names it and its install
+// command, instead of failing deep inside a suite.
+const REQUIRED_TOOLS = [
+  {
+    name: "helm",
+    binary: process.env.HELM_BIN ?? "helm",
+    args: ["version", "--short"],
+    install:
+      "go install helm.sh/helm/v3/cmd/helm@v3.22.0 and put $(go env GOPATH)/bin on PATH (or set HELM_BIN)",
+  },
+  {
+    name: "chromium",
+    binary: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--version"],
+    install: "apt-get install chromium (or set CHROMIUM_PATH)",
+  },
+];
+for (const tool of REQUIRED_TOOLS) {
+  const probe = spawnSync(tool.binary, tool.args, { encoding: "utf8", timeout: 30_000 });
+  if (probe.error || probe.status !== 0) {
+    console.log(`npm test needs ${tool.name}, which is missing (${tool.binary}): ${tool.install}`);
+    process.exit(1);
+  }
+}
+
 function check(label, command, args, env = {}) {
   console.log(`\n▶ ${label}`);
   const result = spawnSync(command, args, { cwd: root, stdio: "inherit", env: { ...process.env, ...env } });
