@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Clock, Random } from "../time/clock";
-import { LeaseConflictError, type Lease, type LeaseApi } from "./lease-api";
+import { LeaseApiError, LeaseConflictError, LeaseHttpError, type Lease, type LeaseApi } from "./lease-api";
 
 export interface ElectionSettings {
   /** This replica's name in the Lease (the pod name). */
@@ -29,8 +29,11 @@ export class SoleLeader implements Leadership {
   onChange(): void {}
 }
 
-/** A Kubernetes MicroTime (RFC 3339 with microseconds). */
-function microTime(ms: number): string {
+/**
+ * A Kubernetes MicroTime: RFC 3339 with exactly six fractional digits. The API server refuses
+ * any other precision (HTTP 400), so milliseconds are padded.
+ */
+export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
@@ -113,6 +116,13 @@ export class LeaderElector implements Leadership {
       if (this.leading && now - this.lastRenewMs >= this.settings.renewDeadlineMs) {
         this.lost(
           `could not renew for ${Math.round((now - this.lastRenewMs) / 1000)} s (${(error as Error).message})`,
+        );
+      } else if (error instanceof LeaseApiError && !(error instanceof LeaseHttpError)) {
+        // 401, 403, 400, 422: the next round asks again, but only a fix to the token, the Role or
+        // this client makes it pass.
+        this.logger.error(
+          { err: { message: error.message, code: error.code, status: error.status } },
+          "leader election: the API server refuses this replica's Lease calls",
         );
       } else {
         this.logger.warn(

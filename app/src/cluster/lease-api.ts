@@ -24,11 +24,100 @@ export interface LeaseSpec {
   readonly leaseTransitions?: number;
 }
 
+/** The verbs leader election needs on leases: exactly what its Role must grant. */
+export type LeaseVerb = "get" | "create" | "update";
+
+/**
+ * A Lease call the API server refused. `code` is stable for logs and metrics; `status` and
+ * `reason` are the HTTP status and the Status reason the server sent. Messages never carry the token.
+ */
+export class LeaseApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly reason: string | undefined;
+  constructor(
+    code: string,
+    message: string,
+    fields: { status: number; reason?: string | undefined; cause?: unknown },
+  ) {
+    super(message, { cause: fields.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = fields.status;
+    this.reason = fields.reason;
+  }
+}
+
 /** Someone else changed the Lease first (HTTP 409): read it again and decide again. */
-export class LeaseConflictError extends Error {
-  constructor(what: string) {
-    super(`the Lease changed under us (${what}): another replica wrote it first`);
-    this.name = "LeaseConflictError";
+export class LeaseConflictError extends LeaseApiError {
+  constructor(what: string, reason?: string) {
+    super(
+      "LEASE_CONFLICT",
+      `${what}: the Lease changed under us (${reason ?? "Conflict"}): another replica wrote it first`,
+      {
+        status: 409,
+        reason,
+      },
+    );
+  }
+}
+
+/** The API server did not accept the token (HTTP 401): it is not from this cluster, or it expired. */
+export class LeaseUnauthorizedError extends LeaseApiError {
+  constructor(what: string, tokenFile: string) {
+    super(
+      "LEASE_UNAUTHORIZED",
+      `${what}: the Kubernetes API did not accept the service account token in ${tokenFile} (HTTP 401): it is not a token of this cluster, or it expired`,
+      { status: 401, reason: "Unauthorized" },
+    );
+  }
+}
+
+/**
+ * The API server knows who we are but RBAC does not let us (HTTP 403). `user` is the identity the
+ * server saw (system:serviceaccount:NAMESPACE:NAME, or system:anonymous without a token) and
+ * `verb` the right that is missing.
+ */
+export class LeaseForbiddenError extends LeaseApiError {
+  readonly user: string;
+  readonly verb: string;
+  constructor(
+    what: string,
+    fields: { user: string; verb: string; namespace: string; serverMessage: string },
+  ) {
+    const who =
+      fields.user === "system:anonymous"
+        ? "the request carried no service account token (the API server saw system:anonymous)"
+        : `service account ${fields.user} may not ${fields.verb} leases in namespace ${fields.namespace}`;
+    super(
+      "LEASE_FORBIDDEN",
+      `${what}: the Kubernetes API refused (HTTP 403): ${who}; leader election needs the verbs get, create and update on leases (coordination.k8s.io) in its namespace, which the chart's Role grants (${fields.serverMessage})`,
+      { status: 403, reason: "Forbidden" },
+    );
+    this.user = fields.user;
+    this.verb = fields.verb;
+  }
+}
+
+/** The API server refused what we sent (HTTP 400 or 422): a bug in this client, never retried into success. */
+export class LeaseInvalidError extends LeaseApiError {
+  constructor(what: string, status: number, reason: string | undefined, serverMessage: string) {
+    super(
+      "LEASE_INVALID",
+      `${what}: the Kubernetes API refused the Lease as invalid (HTTP ${status}${reason ? ` ${reason}` : ""}): ${serverMessage}`,
+      { status, reason },
+    );
+  }
+}
+
+/** Any other answer: 5xx, 404 on a write, 429. Worth retrying on the next round. */
+export class LeaseHttpError extends LeaseApiError {
+  constructor(what: string, status: number, reason: string | undefined, serverMessage: string) {
+    super(
+      "LEASE_HTTP_ERROR",
+      `${what}: the Kubernetes API answered HTTP ${status}${serverMessage ? ` (${serverMessage})` : ""}`,
+      { status, reason },
+    );
   }
 }
 
@@ -37,7 +126,10 @@ export interface LeaseApi {
   get(namespace: string, name: string): Promise<Lease | undefined>;
   /** Creates it; LeaseConflictError when it exists already. */
   create(namespace: string, lease: Lease): Promise<Lease>;
-  /** Replaces it, guarded by metadata.resourceVersion; LeaseConflictError when that is stale. */
+  /**
+   * Replaces it, guarded by metadata.resourceVersion (required); LeaseConflictError when that is
+   * stale. Other refusals are LeaseApiError subclasses (403 LeaseForbiddenError names the verb).
+   */
   replace(namespace: string, lease: Lease): Promise<Lease>;
 }
 
@@ -83,13 +175,17 @@ export class KubernetesLeaseApi implements LeaseApi {
     return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
   }
 
+  private get tokenFile(): string {
+    return path.join(this.settings.serviceAccountDir, "token");
+  }
+
   private headers(): Record<string, string> {
     const headers: Record<string, string> = {
       accept: "application/json",
       "content-type": "application/json",
     };
     try {
-      const token = readFileSync(path.join(this.settings.serviceAccountDir, "token"), "utf8").trim();
+      const token = readFileSync(this.tokenFile, "utf8").trim();
       if (token) headers.authorization = `Bearer ${token}`;
     } catch {
       // No token: only right behind an authenticating proxy such as `kubectl proxy`.
@@ -98,67 +194,86 @@ export class KubernetesLeaseApi implements LeaseApi {
   }
 
   private async call(
-    method: "GET" | "POST" | "PUT",
+    verb: LeaseVerb,
     url: string,
-    what: string,
+    lease: { namespace: string; name: string },
     body?: Lease,
   ): Promise<Lease | undefined> {
+    const what = `${VERB_DOING[verb]} Lease ${lease.namespace}/${lease.name}`;
     const response = await request(url, {
-      method,
+      method: VERB_METHOD[verb],
       headers: this.headers(),
       ...(body ? { body: JSON.stringify(body) } : {}),
       dispatcher: this.dispatcher,
       bodyTimeout: this.settings.requestTimeoutMs,
     });
     const text = await response.body.text();
-    if (response.statusCode === 404 && method === "GET") return undefined;
-    if (response.statusCode === 409) throw new LeaseConflictError(what);
-    if (response.statusCode >= 300) {
-      const message = (() => {
-        try {
-          return String((JSON.parse(text) as { message?: unknown }).message ?? "");
-        } catch {
-          return "";
-        }
-      })();
-      const hint =
-        response.statusCode === 401 || response.statusCode === 403
-          ? ": the service account needs get/create/update on leases in its namespace (the chart's Role grants them)"
-          : "";
-      throw new Error(
-        `${what}: the Kubernetes API answered HTTP ${response.statusCode}${message ? ` (${message})` : ""}${hint}`,
-      );
+    const status = response.statusCode;
+    if (status < 300) return JSON.parse(text) as Lease;
+    if (status === 404 && verb === "get") return undefined;
+    const { message, reason } = parseStatus(text);
+    if (status === 409) throw new LeaseConflictError(what, reason);
+    if (status === 401) throw new LeaseUnauthorizedError(what, this.tokenFile);
+    if (status === 403) {
+      // "... is forbidden: User \"system:serviceaccount:ns:sa\" cannot create resource \"leases\" ..."
+      const refused = /User "([^"]*)" cannot (\S+) resource/.exec(message);
+      throw new LeaseForbiddenError(what, {
+        user: refused?.[1] ?? "(unknown: the API server did not say)",
+        verb: refused?.[2] ?? verb,
+        namespace: lease.namespace,
+        serverMessage: message,
+      });
     }
-    return JSON.parse(text) as Lease;
+    if (status === 400 || status === 422) throw new LeaseInvalidError(what, status, reason, message);
+    throw new LeaseHttpError(what, status, reason, message);
   }
 
   get(namespace: string, name: string): Promise<Lease | undefined> {
-    return this.call("GET", this.url(namespace, name), `reading Lease ${namespace}/${name}`);
+    return this.call("get", this.url(namespace, name), { namespace, name });
   }
 
   async create(namespace: string, lease: Lease): Promise<Lease> {
     return (await this.call(
-      "POST",
+      "create",
       this.url(namespace),
-      `creating Lease ${namespace}/${lease.metadata.name}`,
-      {
-        apiVersion: "coordination.k8s.io/v1",
-        kind: "Lease",
-        ...lease,
-      },
+      { namespace, name: lease.metadata.name },
+      { apiVersion: "coordination.k8s.io/v1", kind: "Lease", ...lease },
     ))!;
   }
 
   async replace(namespace: string, lease: Lease): Promise<Lease> {
+    // Without a resourceVersion the API server would answer 422 for an existing Lease and create
+    // a missing one (PUT creates leases): neither is an update guarded by what was read.
+    if (!lease.metadata.resourceVersion)
+      throw new Error(
+        `replacing Lease ${namespace}/${lease.metadata.name} needs the resourceVersion that was read`,
+      );
     return (await this.call(
-      "PUT",
+      "update",
       this.url(namespace, lease.metadata.name),
-      `updating Lease ${namespace}/${lease.metadata.name}`,
+      { namespace, name: lease.metadata.name },
       { apiVersion: "coordination.k8s.io/v1", kind: "Lease", ...lease },
     ))!;
   }
 
   async close(): Promise<void> {
     await this.dispatcher.close();
+  }
+}
+
+/** Each verb is one HTTP method: a PUT is never used to create (the API server allows it, RBAC need not). */
+const VERB_METHOD: Record<LeaseVerb, "GET" | "POST" | "PUT"> = { get: "GET", create: "POST", update: "PUT" };
+const VERB_DOING: Record<LeaseVerb, string> = { get: "reading", create: "creating", update: "updating" };
+
+/** The message and reason of a metav1.Status body, or of whatever else answered. */
+function parseStatus(text: string): { message: string; reason: string | undefined } {
+  try {
+    const body = JSON.parse(text) as { kind?: unknown; message?: unknown; reason?: unknown };
+    return {
+      message: typeof body.message === "string" ? body.message : "",
+      reason: typeof body.reason === "string" ? body.reason : undefined,
+    };
+  } catch {
+    return { message: text.trim().slice(0, 200), reason: undefined };
   }
 }

@@ -9,9 +9,10 @@ import { FakeClock } from "../../support/fake-clock";
 import { FakeLeaseApi } from "../../support/fake-lease-api";
 
 /**
- * Leader election over real HTTP against a FAKE Kubernetes Lease API (test/support/fake-lease-api):
- * no Kubernetes API server can run here. The fake enforces what matters, resourceVersion
- * conflicts and bearer tokens; the electors' clocks are fake, so the test decides when time passes.
+ * Leader election over real HTTP against a FAKE Kubernetes Lease API (test/support/fake-lease-api),
+ * which passes the same contract as the real API server (test/support/lease-contract.ts); the
+ * electors' clocks are fake, so the test decides when time passes. The same behaviour against the
+ * real API server, on the real clock, is in test/e2e/lease-api.e2e.test.ts.
  */
 describe("leader election on a coordination.k8s.io/v1 Lease (fake Lease API on loopback)", function () {
   this.timeout(30_000);
@@ -150,13 +151,26 @@ describe("leader election on a coordination.k8s.io/v1 Lease (fake Lease API on l
     expect(await b.tryAcquireOrRenew(), "no lease-duration wait after a release").to.equal(true);
   });
 
-  it("without the right to the Lease, says what the service account needs", async () => {
+  it("without the right to create the Lease, says which service account lacks which verb", async () => {
+    const user = "system:serviceaccount:sync:genesys-sync";
+    fake.addServiceAccount("token-without-create", user, ["get", "update"]);
+    const dir = mkdtempSync(path.join(tmpdir(), "sa-"));
+    writeFileSync(path.join(dir, "token"), "token-without-create");
+    const { logger, text } = capturedLogger();
+    const a = elector("pod-a", leaseApi(dir), logger);
+    expect(await a.tryAcquireOrRenew()).to.equal(false);
+    expect(text()).to.contain(`service account ${user} may not create leases in namespace sync`);
+    expect(text()).to.contain("needs the verbs get, create and update on leases");
+    expect(text()).not.to.contain("token-without-create");
+  });
+
+  it("with a token the API server does not accept, says so without logging the token", async () => {
     const wrongDir = mkdtempSync(path.join(tmpdir(), "sa-"));
     writeFileSync(path.join(wrongDir, "token"), "someone-else");
     const { logger, text } = capturedLogger();
     const a = elector("pod-a", leaseApi(wrongDir), logger);
     expect(await a.tryAcquireOrRenew()).to.equal(false);
-    expect(text()).to.contain("needs get/create/update on leases");
+    expect(text()).to.contain("did not accept the service account token");
     expect(text()).not.to.contain("someone-else");
   });
 });
