@@ -1,14 +1,27 @@
+import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Lease } from "../../app/src/cluster/lease-api";
+import type { Lease, LeaseVerb } from "../../app/src/cluster/lease-api";
+
+/** The service account the constructor's token stands for, as the API server names it. */
+export const FAKE_SERVICE_ACCOUNT = "system:serviceaccount:sync:genesys-sync";
 
 /**
- * A FAKE of the Kubernetes API's Lease endpoints (coordination.k8s.io/v1), on loopback. No
- * Kubernetes API server can run on these machines, so leader election is tested against this.
- * It does what the real one does for these calls: 404 for a missing Lease, 409 for creating one
- * that exists, optimistic concurrency on replace (409 unless metadata.resourceVersion is the
- * current one), a new resourceVersion on every write, and 401 without the expected bearer token.
- * It knows nothing of time: expiry is the clients' business, as with the real API.
+ * A FAKE of the Kubernetes API's Lease endpoints (coordination.k8s.io/v1), on loopback, for fast
+ * tests. The real API server runs in the e2e tier (test/e2e/lease-api.e2e.test.ts), and both
+ * pass the same contract (test/support/lease-contract.ts); where they differ, the real one is
+ * right and this fake is wrong. What it does, in the real server's order:
+ * - authentication: with a token configured, no Authorization header is system:anonymous (403),
+ *   an unknown bearer token 401; without one (behind `kubectl proxy`) everything is allowed;
+ * - RBAC: GET needs get, POST create, PUT update (and create when the PUT creates): 403 Forbidden
+ *   naming the user and the verb;
+ * - decoding: MicroTime fields with other than six fractional digits are 400 BadRequest;
+ * - validation: leaseDurationSeconds or leaseTransitions below 1 / 0, a missing name: 422 Invalid;
+ * - storage: 404 for a missing Lease, 409 AlreadyExists for creating one that exists, PUT of a
+ *   missing Lease creates it (201), PUT without resourceVersion 422, a stale one 409 Conflict,
+ *   and a new resourceVersion on every write.
+ * Errors are metav1.Status bodies shaped like the real ones. It knows nothing of time: expiry is
+ * the clients' business, as with the real API.
  */
 export class FakeLeaseApi {
   readonly leases = new Map<string, Lease>();
@@ -19,9 +32,19 @@ export class FakeLeaseApi {
   unavailable = false;
   private version = 100;
   private server: http.Server | undefined;
+  private readonly accounts = new Map<string, { user: string; verbs: ReadonlySet<LeaseVerb> }>();
   url = "";
 
-  constructor(private readonly token: string | undefined) {}
+  /** `token` may get, create and update leases as FAKE_SERVICE_ACCOUNT; undefined turns authentication off. */
+  constructor(private readonly token: string | undefined) {
+    if (token !== undefined) this.addServiceAccount(token, FAKE_SERVICE_ACCOUNT, ["get", "create", "update"]);
+  }
+
+  /** Another token this fake accepts, for `user`, whose Role grants only `verbs` on leases. */
+  addServiceAccount(token: string, user: string, verbs: readonly LeaseVerb[]): this {
+    this.accounts.set(token, { user, verbs: new Set(verbs) });
+    return this;
+  }
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => {
@@ -60,52 +83,119 @@ export class FakeLeaseApi {
     body: string,
   ): [number, unknown] {
     if (this.unavailable) return [503, status(503, "ServiceUnavailable", "the fake API is down")];
-    if (this.token !== undefined && authorization !== `Bearer ${this.token}`)
-      return [401, status(401, "Unauthorized", "Unauthorized")];
     const match = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/?]+))?$/.exec(url);
-    if (!match) return [404, status(404, "NotFound", `no route ${method} ${url}`)];
+    if (!match) return [404, status(404, "NotFound", "the server could not find the requested resource")];
     const namespace = decodeURIComponent(match[1]!);
     const name = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
-    if (method === "GET" && name) {
-      const lease = this.leases.get(`${namespace}/${name}`);
-      return lease ? [200, lease] : [404, status(404, "NotFound", `leases "${name}" not found`)];
-    }
-    const lease = JSON.parse(body) as Lease;
-    if (method === "POST" && !name) {
-      const key = `${namespace}/${lease.metadata.name}`;
-      if (this.leases.has(key)) {
-        this.conflicts += 1;
-        return [409, status(409, "AlreadyExists", `leases "${lease.metadata.name}" already exists`)];
+    const key = (leaseName: string) => `${namespace}/${leaseName}`;
+
+    let user: string | undefined;
+    let verbs: ReadonlySet<LeaseVerb> | undefined;
+    if (this.token !== undefined) {
+      if (authorization === undefined) user = "system:anonymous";
+      else {
+        const account = this.accounts.get(authorization.replace(/^Bearer /, ""));
+        if (!account) return [401, status(401, "Unauthorized", "Unauthorized")];
+        ({ user, verbs } = account);
       }
-      return [201, this.store(key, lease, "create")];
     }
-    if (method === "PUT" && name) {
-      const key = `${namespace}/${name}`;
-      const current = this.leases.get(key);
-      if (!current) return [404, status(404, "NotFound", `leases "${name}" not found`)];
-      if (lease.metadata.resourceVersion !== current.metadata.resourceVersion) {
+    const allowed = (verb: LeaseVerb): [number, unknown] | undefined =>
+      user === undefined || verbs?.has(verb) ? undefined : [403, forbidden(user, verb, namespace, name)];
+
+    if (method === "GET" && name) {
+      const refused = allowed("get");
+      if (refused) return refused;
+      const lease = this.leases.get(key(name));
+      return lease ? [200, lease] : [404, notFound(name)];
+    }
+    if (!(method === "POST" && !name) && !(method === "PUT" && name))
+      return [
+        405,
+        status(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`),
+      ];
+    const refused = allowed(method === "POST" ? "create" : "update");
+    if (refused) return refused;
+
+    const decoded = decode(body);
+    if (typeof decoded === "string") return [400, status(400, "BadRequest", decoded)];
+    const lease = decoded;
+    const leaseName = name ?? lease.metadata?.name;
+    if (name && lease.metadata?.name && lease.metadata.name !== name)
+      return [
+        400,
+        status(
+          400,
+          "BadRequest",
+          `the name of the object (${lease.metadata.name}) does not match the name on the URL (${name})`,
+        ),
+      ];
+    const invalid = validate(lease);
+    if (!leaseName)
+      invalid.unshift({
+        field: "metadata.name",
+        message: "Required value: name or generateName is required",
+      });
+    if (invalid.length > 0) return [422, invalidStatus(leaseName ?? "", invalid)];
+
+    const current = this.leases.get(key(leaseName!));
+    if (method === "POST") {
+      if (current) {
         this.conflicts += 1;
         return [
           409,
-          status(
-            409,
-            "Conflict",
-            `Operation cannot be fulfilled on leases "${name}": the object has been modified`,
-          ),
+          status(409, "AlreadyExists", `leases.coordination.k8s.io "${leaseName}" already exists`, leaseName),
         ];
       }
-      return [200, this.store(key, lease, "replace")];
+      return [201, this.store(key(leaseName!), namespace, lease, "create")];
     }
-    return [405, status(405, "MethodNotAllowed", `${method} is not supported here`)];
+    if (!current) {
+      // A PUT of a missing Lease creates it, and needs the right to create.
+      const refusedCreate = allowed("create");
+      if (refusedCreate) return refusedCreate;
+      if (lease.metadata.resourceVersion) {
+        this.conflicts += 1;
+        return [409, conflict(leaseName!)];
+      }
+      return [201, this.store(key(leaseName!), namespace, lease, "create")];
+    }
+    if (!lease.metadata.resourceVersion)
+      return [
+        422,
+        invalidStatus(leaseName!, [
+          {
+            field: "metadata.resourceVersion",
+            message: "Invalid value: 0x0: must be specified for an update",
+          },
+        ]),
+      ];
+    if (lease.metadata.resourceVersion !== current.metadata.resourceVersion) {
+      this.conflicts += 1;
+      return [409, conflict(leaseName!)];
+    }
+    return [
+      200,
+      this.store(
+        key(leaseName!),
+        namespace,
+        { ...lease, metadata: { ...current.metadata, ...lease.metadata } },
+        "replace",
+      ),
+    ];
   }
 
-  private store(key: string, lease: Lease, verb: "create" | "replace"): Lease {
+  private store(key: string, namespace: string, lease: Lease, verb: "create" | "replace"): Lease {
     this.version += 1;
     const stored: Lease = {
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
-      metadata: { ...lease.metadata, resourceVersion: String(this.version) },
-      spec: lease.spec,
+      metadata: {
+        uid: randomUUID(),
+        creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+        ...lease.metadata,
+        namespace,
+        resourceVersion: String(this.version),
+      },
+      spec: normalizeMicroTimes(lease.spec),
     };
     this.leases.set(key, stored);
     this.writes.push({ verb, holder: lease.spec.holderIdentity });
@@ -113,6 +203,102 @@ export class FakeLeaseApi {
   }
 }
 
-function status(code: number, reason: string, message: string) {
-  return { kind: "Status", apiVersion: "v1", status: "Failure", message, reason, code };
+const MICRO_TIME_FIELDS = ["acquireTime", "renewTime"] as const;
+const MICRO_TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})(Z|[+-]\d\d:\d\d)$/;
+
+/** The body as a Lease, or the message of the real server's 400 for what it cannot decode. */
+function decode(body: string): Lease | string {
+  let lease: Lease;
+  try {
+    lease = JSON.parse(body) as Lease;
+  } catch (error) {
+    return `Lease in version "v1" cannot be handled as a Lease: ${(error as Error).message}`;
+  }
+  for (const field of MICRO_TIME_FIELDS) {
+    const value = lease.spec?.[field];
+    if (value !== undefined && !MICRO_TIME.test(value))
+      return `Lease in version "v1" cannot be handled as a Lease: parsing time "${value}" as "2006-01-02T15:04:05.000000Z07:00": cannot parse as RFC 3339 with microseconds`;
+  }
+  return lease;
+}
+
+/** The real server keeps MicroTimes in UTC, with their microseconds. */
+function normalizeMicroTimes(spec: Lease["spec"]): Lease["spec"] {
+  const normalized: Record<string, unknown> = { ...spec };
+  for (const field of MICRO_TIME_FIELDS) {
+    const match = spec?.[field] === undefined ? null : MICRO_TIME.exec(spec[field]);
+    if (!match) continue;
+    const seconds = new Date(`${match[1]}${match[3]}`).toISOString().replace(/\.\d{3}Z$/, "");
+    normalized[field] = `${seconds}.${match[2]}Z`;
+  }
+  return normalized as Lease["spec"];
+}
+
+function validate(lease: Lease): Array<{ field: string; message: string }> {
+  const problems: Array<{ field: string; message: string }> = [];
+  const duration = lease.spec?.leaseDurationSeconds;
+  if (duration !== undefined && duration <= 0)
+    problems.push({
+      field: "spec.leaseDurationSeconds",
+      message: `Invalid value: ${duration}: must be greater than 0`,
+    });
+  const transitions = lease.spec?.leaseTransitions;
+  if (transitions !== undefined && transitions < 0)
+    problems.push({
+      field: "spec.leaseTransitions",
+      message: `Invalid value: ${transitions}: must be greater than or equal to 0`,
+    });
+  return problems;
+}
+
+function status(code: number, reason: string, message: string, name?: string) {
+  return {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message,
+    reason,
+    ...(name === undefined ? {} : { details: { name, group: "coordination.k8s.io", kind: "leases" } }),
+    code,
+  };
+}
+
+function notFound(name: string) {
+  return status(404, "NotFound", `leases.coordination.k8s.io "${name}" not found`, name);
+}
+
+function conflict(name: string) {
+  return status(
+    409,
+    "Conflict",
+    `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+    name,
+  );
+}
+
+function forbidden(user: string, verb: LeaseVerb, namespace: string, name: string | undefined) {
+  const subject = name === undefined ? "leases.coordination.k8s.io" : `leases.coordination.k8s.io "${name}"`;
+  return status(
+    403,
+    "Forbidden",
+    `${subject} is forbidden: User "${user}" cannot ${verb} resource "leases" in API group "coordination.k8s.io" in the namespace "${namespace}"`,
+    name ?? "",
+  );
+}
+
+function invalidStatus(name: string, causes: Array<{ field: string; message: string }>) {
+  return {
+    ...status(
+      422,
+      "Invalid",
+      `Lease.coordination.k8s.io "${name}" is invalid: ${causes.map((cause) => `${cause.field}: ${cause.message}`).join(", ")}`,
+    ),
+    details: {
+      name,
+      group: "coordination.k8s.io",
+      kind: "Lease",
+      causes: causes.map((cause) => ({ reason: "FieldValueInvalid", ...cause })),
+    },
+  };
 }
