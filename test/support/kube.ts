@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { accessSync, constants, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 
 /**
@@ -64,13 +64,18 @@ export function kubectl(args: readonly string[], options: KubectlOptions = {}): 
 }
 
 /**
- * Fails with one line unless KUBECONFIG is set, kubectl is on PATH and the API server answers
- * /readyz within 10 s.
+ * Fails with one line unless KUBECONFIG names a file, kubectl is on PATH and the API server
+ * answers /readyz within 10 s.
  */
 export async function requireCluster(): Promise<void> {
   if (!process.env.KUBECONFIG)
     throw new ClusterUnavailableError(
       'KUBECONFIG is not set: the e2e tier needs a running cluster (cluster-kit: `eval "$(cluster.sh up)"`)',
+    );
+  const files = process.env.KUBECONFIG.split(path.delimiter).filter(Boolean);
+  if (!files.some((file) => existsSync(file)))
+    throw new ClusterUnavailableError(
+      `KUBECONFIG=${process.env.KUBECONFIG} names no file: start the cluster (cluster-kit: \`eval "$(cluster.sh up)"\`) or fix the path`,
     );
   kubectlPath();
   try {
