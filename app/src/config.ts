@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { inClusterApiUrl, SERVICE_ACCOUNT_DIR } from "./cluster/lease-api";
+import type { ProxySettings } from "./genesys/dispatcher";
 import { ConfigurationError } from "./genesys/errors";
 import { collectEndpoints, type GenesysEndpoints } from "./genesys/regions";
 
@@ -14,6 +15,8 @@ import { collectEndpoints, type GenesysEndpoints } from "./genesys/regions";
  */
 export interface ServiceConfig {
   readonly endpoints: GenesysEndpoints;
+  /** Forward proxy for Genesys Cloud (token and API requests only); undefined: direct. */
+  readonly proxy: ProxySettings | undefined;
   readonly clientId: string;
   readonly clientSecret: string;
   readonly contactListId: string;
@@ -139,6 +142,12 @@ const schema = z.object({
   GENESYS_REGION: z.string().optional(),
   GENESYS_API_BASE_URL: z.string().optional(),
   GENESYS_LOGIN_BASE_URL: z.string().optional(),
+  HTTPS_PROXY: z.string().optional(),
+  https_proxy: z.string().optional(),
+  HTTP_PROXY: z.string().optional(),
+  http_proxy: z.string().optional(),
+  NO_PROXY: z.string().optional(),
+  no_proxy: z.string().optional(),
   GENESYS_CLIENT_ID: z
     .string({
       error:
@@ -277,6 +286,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     problems,
   );
   problems.push(...columnProblems(env));
+  const proxy = parsed.success ? proxySettings(parsed.data, problems) : undefined;
   const webhook = parsed.success ? webhookConfig(parsed.data, problems) : undefined;
   const leaderElection = parsed.success ? leaderElectionConfig(parsed.data, env, problems) : undefined;
   const consoleConfig = parsed.success ? consoleSettings(parsed.data, problems) : undefined;
@@ -284,6 +294,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
   const data = parsed.data;
   return {
     endpoints,
+    proxy,
     clientId: data.GENESYS_CLIENT_ID,
     clientSecret: data.GENESYS_CLIENT_SECRET,
     contactListId: data.GENESYS_CONTACT_LIST_ID,
@@ -393,6 +404,56 @@ function consoleSettings(data: Parsed, problems: string[]): ConsoleConfig | unde
 }
 
 type Parsed = z.infer<typeof schema>;
+
+/**
+ * HTTPS_PROXY, HTTP_PROXY and NO_PROXY, each in upper or lower case (lower case wins, as in curl
+ * and undici; both set to different values is refused). https:// URLs use HTTPS_PROXY, else
+ * HTTP_PROXY, as undici does. Messages name the variable, never its value: it may hold a password.
+ */
+function proxySettings(data: Parsed, problems: string[]): ProxySettings | undefined {
+  const read = (upper: "HTTPS_PROXY" | "HTTP_PROXY" | "NO_PROXY") => {
+    const lower = upper.toLowerCase() as "https_proxy" | "http_proxy" | "no_proxy";
+    if (data[lower] !== undefined && data[upper] !== undefined && data[lower] !== data[upper])
+      problems.push(
+        `${lower} and ${upper} are both set, to different values: keep one (lower case wins in curl and undici, upper case elsewhere)`,
+      );
+    return data[lower] !== undefined
+      ? { name: lower, value: data[lower] }
+      : { name: upper, value: data[upper] };
+  };
+  const checked = ({ name, value }: { name: string; value: string | undefined }) => {
+    if (value === undefined) return undefined;
+    const problem = proxyUrlProblem(name, value);
+    if (problem) problems.push(problem);
+    return problem ? undefined : value;
+  };
+  const httpProxy = checked(read("HTTP_PROXY"));
+  const httpsProxy = checked(read("HTTPS_PROXY")) ?? httpProxy;
+  const noProxy = read("NO_PROXY").value;
+  if (httpsProxy === undefined && httpProxy === undefined) return undefined;
+  return {
+    httpsProxy,
+    httpProxy,
+    noProxy: (noProxy ?? "").split(/[,\s]+/).filter((entry) => entry !== ""),
+  };
+}
+
+const PROXY_EXAMPLE = "for example http://proxy.example.com:3128";
+
+function proxyUrlProblem(name: string, raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return `${name} is not a URL: write it with its scheme, ${PROXY_EXAMPLE}`;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    return `${name} must start with http:// or https:// (other proxy kinds, such as socks, are not supported): ${PROXY_EXAMPLE}`;
+  if (url.hostname === "") return `${name} has no host: ${PROXY_EXAMPLE}`;
+  if (url.username !== "" || url.password !== "")
+    return `${name} must not carry credentials (user:password@): remove them and have the proxy admit the pods by address; proxies that need a login are not supported, and a password in the environment shows in process listings and dumps`;
+  return undefined;
+}
 
 /** The webhook is on when both credentials are set, off when neither is. */
 function webhookConfig(data: Parsed, problems: string[]): WebhookConfig | undefined {

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { ServiceConfig } from "./config";
 import { GenesysClient, type GenesysClientOptions } from "./genesys/client";
+import { describeProxy, unmatchedNoProxyEntries } from "./genesys/dispatcher";
 import { GenesysMetrics } from "./genesys/metrics";
 import { ClaimStore } from "./import/claims";
 import { ImportService } from "./import/import-service";
@@ -59,6 +60,7 @@ export function clientSettings(
   | "refreshBufferSeconds"
   | "rateLimit"
   | "maxRetryAfterMs"
+  | "proxy"
 > {
   return {
     endpoints: config.endpoints,
@@ -68,6 +70,7 @@ export function clientSettings(
     refreshBufferSeconds: config.tokenRefreshBufferSeconds,
     rateLimit: config.rateLimit,
     maxRetryAfterMs: config.maxRetryAfterSeconds * 1000,
+    ...(config.proxy ? { proxy: config.proxy } : {}),
   };
 }
 
@@ -262,6 +265,7 @@ export async function startService(
       dataDir: config.dataDir,
       api: config.endpoints.apiBaseUrl,
       login: config.endpoints.loginBaseUrl,
+      proxy: options.dispatcher ? "(injected dispatcher)" : describeProxy(config.proxy),
       export: config.export.enabled ? { contactListIds: config.export.contactListIds } : "off",
       webhook: config.webhook ? "POST /webhooks/genesys" : "off (set WEBHOOK_USERNAME and WEBHOOK_PASSWORD)",
       console: config.console
@@ -273,6 +277,12 @@ export async function startService(
     },
     "sync service started",
   );
+  const unmatched = unmatchedNoProxyEntries(config.proxy);
+  if (unmatched.length > 0)
+    logger.warn(
+      { noProxy: unmatched },
+      "NO_PROXY lists address ranges, which are not matched (only host names, addresses and host:port): list the Genesys hosts to reach directly",
+    );
   client.start();
   // Files are claimed only once a token is held: an import cannot start without one anyway.
   void client.whenReady().then(

@@ -176,4 +176,78 @@ describe("service configuration from the environment", () => {
       expect(problems({ ...BASE, OIDC_CLIENT_ID: "x" }).join("\n")).to.contain("OIDC_ISSUER_URL is not");
     });
   });
+
+  describe("forward proxy for Genesys Cloud (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)", () => {
+    it("is off without a proxy variable, and NO_PROXY alone changes nothing", () => {
+      expect(loadConfig(BASE).proxy).to.equal(undefined);
+      expect(loadConfig({ ...BASE, NO_PROXY: "example.com" }).proxy).to.equal(undefined);
+    });
+
+    it("reads the proxy in either case and splits NO_PROXY on commas and spaces", () => {
+      expect(
+        loadConfig({
+          ...BASE,
+          HTTPS_PROXY: "http://proxy.corp:3128",
+          NO_PROXY: " .svc, .cluster.local  login.mypurecloud.ie:443,",
+        }).proxy,
+      ).to.deep.equal({
+        httpsProxy: "http://proxy.corp:3128",
+        httpProxy: undefined,
+        noProxy: [".svc", ".cluster.local", "login.mypurecloud.ie:443"],
+      });
+      expect(loadConfig({ ...BASE, https_proxy: "https://proxy.corp", no_proxy: "*" }).proxy).to.deep.include(
+        {
+          httpsProxy: "https://proxy.corp",
+          noProxy: ["*"],
+        },
+      );
+    });
+
+    it("sends https through HTTP_PROXY when HTTPS_PROXY is unset (undici's rule), and says so in the settings", () => {
+      expect(loadConfig({ ...BASE, HTTP_PROXY: "http://proxy.corp:8080" }).proxy).to.deep.equal({
+        httpsProxy: "http://proxy.corp:8080",
+        httpProxy: "http://proxy.corp:8080",
+        noProxy: [],
+      });
+    });
+
+    it("refuses a proxy URL with credentials, naming the variable and the fix, never the password", () => {
+      const found = problems({ ...BASE, HTTPS_PROXY: "http://svc-sync:Hunter2-secret@proxy.corp:3128" });
+      expect(found).to.have.length(1);
+      expect(found[0]).to.match(/^HTTPS_PROXY must not carry credentials/);
+      expect(found[0]).to.contain("remove them");
+      const text = found.join("\n");
+      expect(text).not.to.contain("Hunter2-secret");
+      expect(text).not.to.contain("svc-sync");
+    });
+
+    it("refuses a scheme other than http or https, and a value that is not a URL, without echoing it", () => {
+      const socks = problems({ ...BASE, https_proxy: "socks5://user:pw-socks@proxy.corp:1080" });
+      expect(socks.join("\n")).to.contain("https_proxy must start with http:// or https://");
+      expect(socks.join("\n")).not.to.contain("pw-socks");
+      // Without a scheme, "user:password@host" parses as a URL whose scheme is "user:".
+      const bare = problems({ ...BASE, HTTP_PROXY: "sync:pw-bare@proxy.corp:3128" });
+      expect(bare.join("\n")).to.contain("HTTP_PROXY must start with http:// or https://");
+      expect(bare.join("\n")).to.contain("http://proxy.example.com:3128");
+      expect(bare.join("\n")).not.to.contain("pw-bare");
+      expect(problems({ ...BASE, HTTPS_PROXY: "proxy corp" }).join("\n")).to.contain(
+        "HTTPS_PROXY is not a URL: write it with its scheme",
+      );
+    });
+
+    it("refuses the upper- and lower-case variables set to different proxies", () => {
+      const found = problems({
+        ...BASE,
+        HTTPS_PROXY: "http://proxy-a.corp:3128",
+        https_proxy: "http://proxy-b.corp:3128",
+      });
+      expect(found.join("\n")).to.contain(
+        "https_proxy and HTTPS_PROXY are both set, to different values: keep one",
+      );
+      expect(
+        loadConfig({ ...BASE, HTTPS_PROXY: "http://proxy.corp:3128", https_proxy: "http://proxy.corp:3128" })
+          .proxy?.httpsProxy,
+      ).to.equal("http://proxy.corp:3128");
+    });
+  });
 });

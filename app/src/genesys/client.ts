@@ -1,8 +1,9 @@
-import { Agent, request, type Dispatcher } from "undici";
+import { request, type Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { createLogger } from "../logging";
 import { systemClock, type Clock, type Random } from "../time/clock";
 import { fullJitterDelayMs, type BackoffSettings } from "./backoff";
+import { genesysDispatcher, type ProxySettings } from "./dispatcher";
 import { CircuitBreaker, type BreakerSettings, type BreakerState } from "./circuit-breaker";
 import {
   ClientClosedError,
@@ -46,7 +47,9 @@ export interface GenesysClientOptions {
   readonly breaker?: Partial<BreakerSettings>;
   /** Largest request body sent; default 512,000 bytes. */
   readonly maxBodyBytes?: number;
-  /** HTTP dispatcher; default a keep-alive undici Agent owned (and closed) by the client. */
+  /** Forward proxy for token and API requests when no `dispatcher` is given; default none (direct). */
+  readonly proxy?: ProxySettings;
+  /** HTTP dispatcher; default a keep-alive undici Agent (through `proxy`) owned (and closed) by the client. */
   readonly dispatcher?: Dispatcher;
   readonly clock?: Clock;
   readonly random?: Random;
@@ -134,9 +137,7 @@ export class GenesysClient {
     this.logger = options.logger ?? createLogger();
     this.metrics = options.metrics ?? new GenesysMetrics();
     this.ownsDispatcher = options.dispatcher === undefined;
-    this.dispatcher =
-      options.dispatcher ??
-      new Agent({ keepAliveTimeout: 30_000, connections: 64, connect: { timeout: 10_000 } });
+    this.dispatcher = options.dispatcher ?? genesysDispatcher(options.proxy);
     this.settings = {
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       unauthorizedRetryDelayMs: Math.max(1_000, options.unauthorizedRetryDelayMs ?? 1_000),

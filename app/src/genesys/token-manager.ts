@@ -304,11 +304,31 @@ function parseJson(text: string): Record<string, unknown> | undefined {
   }
 }
 
-/** A network error's kind, without anything from the request (no headers, no body). */
+/** Certificate chains that end at a CA this process does not trust. */
+const UNTRUSTED_CA_CODES = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+]);
+
+/**
+ * A network error's kind, without anything from the request (no headers, no body), with the fix
+ * for the failures of a corporate network path (private CA, TLS inspection, a refusing proxy).
+ */
 export function networkReason(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === "string" ? `${code} ${error.message}` : error.message;
-  }
-  return String(error);
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  const reason = typeof code === "string" ? `${code} ${error.message}` : error.message;
+  if (typeof code === "string" && UNTRUSTED_CA_CODES.has(code))
+    return `${reason}: the server's certificate is not signed by a CA this process trusts; if a private CA or a TLS-inspecting proxy signs it, give that CA's PEM file in NODE_EXTRA_CA_CERTS`;
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID")
+    return `${reason}: the certificate does not list this host name; use a base URL whose host the certificate names`;
+  const refused = /^Proxy response \((\d+)\)/.exec(error.message)?.[1];
+  if (refused === "407")
+    return `${reason}: the proxy asks for a login, which is not supported; have it admit this service by address`;
+  if (refused !== undefined)
+    return `${reason}: the proxy refused the tunnel; allow this host and port on the proxy, or list the host in NO_PROXY if it is reachable directly`;
+  return reason;
 }

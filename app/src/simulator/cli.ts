@@ -1,10 +1,13 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { startSimulator } from "./simulator";
 
 /**
  * `npm run simulator`: a local Genesys Cloud on loopback for trying the service by hand.
  * Settings come from SIM_* environment variables; it prints the GENESYS_* variables that point
  * the service at it. The client secret it prints is the simulator's own throwaway credential.
+ * SIM_TLS_CERT_FILE and SIM_TLS_KEY_FILE (PEM) serve HTTPS; clients then need the issuing CA
+ * (NODE_EXTRA_CA_CERTS for the service). SIM_ADVERTISED_HOST is the host name printed in the URLs.
  */
 async function main(): Promise<void> {
   const env = process.env;
@@ -18,8 +21,14 @@ async function main(): Promise<void> {
   };
   const clientId = env.SIM_CLIENT_ID ?? randomUUID();
   const clientSecret = env.SIM_CLIENT_SECRET ?? randomBytes(24).toString("base64url");
+  const certFile = env.SIM_TLS_CERT_FILE || undefined;
+  const keyFile = env.SIM_TLS_KEY_FILE || undefined;
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new Error("SIM_TLS_CERT_FILE and SIM_TLS_KEY_FILE go together: set both for HTTPS, or neither");
   const sim = await startSimulator({
     host: env.SIM_HOST ?? "127.0.0.1",
+    ...(env.SIM_ADVERTISED_HOST ? { advertisedHost: env.SIM_ADVERTISED_HOST } : {}),
+    ...(certFile && keyFile ? { tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) } } : {}),
     apiPort: number("SIM_API_PORT", 8787),
     loginPort: number("SIM_LOGIN_PORT", 8788),
     clients: [{ clientId, clientSecret }],

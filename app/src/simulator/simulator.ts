@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import https from "node:https";
+import type { AddressInfo, Server, Socket } from "node:net";
 import { systemClock, type Clock } from "../time/clock";
 
 /**
@@ -15,8 +16,15 @@ import { systemClock, type Clock } from "../time/clock";
 export interface SimulatorOptions {
   /** Time source for token lifetimes and budget windows; default the system clock. */
   readonly clock?: Clock;
-  /** Loopback address to listen on; default 127.0.0.1. */
+  /** Address to listen on; default 127.0.0.1 (loopback). */
   readonly host?: string;
+  /**
+   * Host name put in `apiBaseUrl` and `loginBaseUrl`; default `host`. Set it when listening on
+   * 0.0.0.0 or when clients reach the simulator by a name (one the TLS certificate lists).
+   */
+  readonly advertisedHost?: string;
+  /** Serve HTTPS with this PEM key and certificate (both servers); default plain HTTP. */
+  readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
   /** Ports; default 0 (any free port). */
   readonly loginPort?: number;
   readonly apiPort?: number;
@@ -125,8 +133,8 @@ export class GenesysSimulator {
   private conversations: SimulatedConversation[] = [];
   private readonly jobs = new Map<string, DetailsJob>();
   private readonly sockets = new Set<Socket>();
-  private loginServer: http.Server | undefined;
-  private apiServer: http.Server | undefined;
+  private loginServer: Server | undefined;
+  private apiServer: Server | undefined;
   private faultState: Faults = {
     refuseContact: undefined,
     latencyMs: 0,
@@ -149,6 +157,8 @@ export class GenesysSimulator {
     resets: 0,
     /** Contacts written (an upsert counts again), whether retained or not. */
     contactWrites: 0,
+    /** Who called: route (`POST /oauth/token`, `GET /api/v2/...`) → client address → requests. */
+    clientAddresses: new Map<string, Map<string, number>>(),
   };
 
   loginBaseUrl = "";
@@ -173,7 +183,10 @@ export class GenesysSimulator {
     this.apiServer = await this.listen(host, this.options.apiPort ?? 0, (req, res) =>
       this.handleApi(req, res),
     );
-    const url = (server: http.Server) => `http://${host}:${(server.address() as AddressInfo).port}`;
+    const scheme = this.options.tls ? "https" : "http";
+    const named = this.options.advertisedHost ?? host;
+    const authority = named.includes(":") ? `[${named}]` : named;
+    const url = (server: Server) => `${scheme}://${authority}:${(server.address() as AddressInfo).port}`;
     this.loginBaseUrl = url(this.loginServer);
     this.apiBaseUrl = url(this.apiServer);
     return this;
@@ -251,6 +264,17 @@ export class GenesysSimulator {
     return this.received.tokenRequests.filter((record) => record.outcome === "issued").length;
   }
 
+  /**
+   * The distinct addresses that called `route` (for example
+   * `POST /api/v2/analytics/conversations/details/query`), or any route, sorted.
+   */
+  clientAddresses(route?: string): string[] {
+    const byRoute = this.received.clientAddresses;
+    const maps =
+      route === undefined ? [...byRoute.values()] : [byRoute.get(route) ?? new Map<string, number>()];
+    return [...new Set(maps.flatMap((counts) => [...counts.keys()]))].sort();
+  }
+
   count(route: string, status: number): number {
     return this.received.byRouteAndStatus.get(`${route} ${status}`) ?? 0;
   }
@@ -286,6 +310,7 @@ export class GenesysSimulator {
     await this.delay();
     const now = this.clock.now();
     const body = await readBody(req, 16_384);
+    this.recordCaller("POST /oauth/token", req);
     const record = (clientId: string | undefined, outcome: TokenRequestRecord["outcome"]) =>
       this.received.tokenRequests.push({ atMs: now, clientId, outcome });
     const credentials = parseBasic(req.headers.authorization);
@@ -381,8 +406,9 @@ export class GenesysSimulator {
     // Not a Genesys endpoint: lets a benchmark read the counts of a simulator in another process.
     if (url.pathname === "/__simulator/stats" && req.method === "GET") return send(res, 200, this.stats());
     this.received.apiRequests += 1;
-    await this.delay();
     const route = `${req.method} ${routeOf(url.pathname)}`;
+    this.recordCaller(route, req);
+    await this.delay();
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       const key = `${route} ${status}`;
       this.received.byRouteAndStatus.set(key, (this.received.byRouteAndStatus.get(key) ?? 0) + 1);
@@ -730,17 +756,29 @@ export class GenesysSimulator {
     if (this.faultState.latencyMs > 0) await this.clock.sleep(this.faultState.latencyMs);
   }
 
+  private recordCaller(route: string, req: IncomingMessage): void {
+    // A dual-stack listener shows IPv4 clients as ::ffff:a.b.c.d.
+    const address = (req.socket.remoteAddress ?? "").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
+    const counts = this.received.clientAddresses.get(route) ?? new Map<string, number>();
+    counts.set(address, (counts.get(address) ?? 0) + 1);
+    this.received.clientAddresses.set(route, counts);
+  }
+
   private listen(
     host: string,
     port: number,
     handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
-  ): Promise<http.Server> {
-    const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+  ): Promise<Server> {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       handler(req, res).catch((error: unknown) => {
         if (!res.headersSent)
           send(res, 500, { message: String(error), code: "internal.server.error", status: 500 });
       });
-    });
+    };
+    const tls = this.options.tls;
+    const server = tls
+      ? https.createServer({ keepAliveTimeout: 60_000, key: tls.key, cert: tls.cert }, onRequest)
+      : http.createServer({ keepAliveTimeout: 60_000 }, onRequest);
     server.on("connection", (socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
