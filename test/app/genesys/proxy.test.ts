@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { request } from "undici";
+import { ProxyAgent, request } from "undici";
 import { addContacts } from "../../../app/src/genesys/api";
 import { GenesysClient } from "../../../app/src/genesys/client";
 import { genesysDispatcher, type ProxySettings } from "../../../app/src/genesys/dispatcher";
@@ -120,6 +120,19 @@ describe("Genesys requests through a forward proxy (real CONNECT proxy, simulato
     } finally {
       await dispatcher.destroy();
       silent.close();
+    }
+  });
+
+  it("the test proxy also forwards absolute-URI requests (HTTP_PROXY without CONNECT, as curl sends them)", async () => {
+    const plain = new ProxyAgent({ uri: proxy.url, proxyTunnel: false });
+    try {
+      const response = await request(`${sim.apiBaseUrl}/api/v2/ipranges`, { dispatcher: plain });
+      await response.body.dump();
+      expect(response.statusCode, "the simulator's answer to a call without a token").to.equal(401);
+      expect(proxy.forwarded.map((entry) => entry.url)).to.deep.equal([`${sim.apiBaseUrl}/api/v2/ipranges`]);
+      expect(proxy.tunnels).to.deep.equal([]);
+    } finally {
+      await plain.close();
     }
   });
 
