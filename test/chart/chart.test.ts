@@ -1,7 +1,8 @@
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { loadConfig } from "../../app/src/config";
 import { CHART, find, helm, renderChart, valuesFile, type K8sObject } from "../support/helm";
 import { validateAgainstKubernetesSchema } from "../support/k8s-schemas";
@@ -14,6 +15,23 @@ import { validateAgainstKubernetesSchema } from "../support/k8s-schemas";
 function failure(set: Record<string, string>): string {
   try {
     renderChart({ set });
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error("expected helm to refuse these values");
+}
+
+/** A values file holding these values (lists of objects are awkward with --set). */
+function valuesOf(values: Record<string, unknown>): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "chart-values-")), "values.yaml");
+  writeFileSync(file, stringify(values));
+  return file;
+}
+
+/** The message helm fails with for this values file. */
+function failureWith(values: Record<string, unknown>): string {
+  try {
+    renderChart({ files: [valuesOf(values)] });
   } catch (error) {
     return (error as Error).message;
   }
@@ -173,6 +191,13 @@ describe("Helm chart app/chart (real helm)", function () {
         expect(find<any>(objects, "Role").rules).to.have.length(1);
         expect(find<any>(objects, "Role").rules[0].resources).to.deep.equal(["leases"]);
       });
+
+      it("sets no proxy and trusts no extra CA unless asked", () => {
+        const data = find<any>(objects, "ConfigMap").data as Record<string, string>;
+        expect(Object.keys(data)).not.to.include.members(["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"]);
+        expect((container.env as any[]).map((entry) => entry.name)).not.to.include("NODE_EXTRA_CA_CERTS");
+        expect(pod.volumes.map((volume: any) => volume.name)).to.deep.equal(["data", "tmp"]);
+      });
     });
   }
 
@@ -260,14 +285,15 @@ describe("Helm chart app/chart (real helm)", function () {
     );
   });
 
-  it("with leader election, mounts the token and grants rights on leases only", () => {
+  it("with leader election, mounts the token and grants exactly get, create and update on leases", () => {
     const { objects } = renderChart({ set: { "leaderElection.enabled": "true" } });
     const role = find<any>(objects, "Role");
     expect(role.rules).to.deep.equal([
       {
         apiGroups: ["coordination.k8s.io"],
         resources: ["leases"],
-        verbs: ["get", "list", "watch", "create", "update", "patch"],
+        // What app/src/cluster/lease-api.ts calls (GET, POST, PUT): no list, watch, patch or delete.
+        verbs: ["get", "create", "update"],
       },
     ]);
     const binding = find<any>(objects, "RoleBinding");
@@ -298,6 +324,163 @@ describe("Helm chart app/chart (real helm)", function () {
     const { objects } = renderChart({ set: { "autoscaling.enabled": "false", replicaCount: "3" } });
     expect(find<any>(objects, "Deployment").spec.replicas).to.equal(3);
     expect(objects.map((object) => object.kind)).not.to.include("HorizontalPodAutoscaler");
+  });
+
+  describe("behind a TLS-inspecting proxy", () => {
+    const CA_FILE = "/etc/genesys-sync/ca/ca.crt";
+
+    for (const source of ["configMap", "secret"] as const) {
+      it(`trusts an extra CA bundle from a ${source}: mounted read-only, NODE_EXTRA_CA_CERTS points at it`, () => {
+        const { objects } = renderChart({
+          set: {
+            [`extraCaCerts.${source}.name`]: "corporate-ca",
+            [`extraCaCerts.${source}.key`]: "bundle.pem",
+          },
+        });
+        const deployment = find<any>(objects, "Deployment");
+        const pod = deployment.spec.template.spec;
+        const container = pod.containers[0];
+        const volume = pod.volumes.find((entry: any) => entry.name === "extra-ca-certs");
+        const items = [{ key: "bundle.pem", path: "ca.crt" }];
+        expect(volume).to.deep.equal(
+          source === "configMap"
+            ? { name: "extra-ca-certs", configMap: { name: "corporate-ca", items } }
+            : { name: "extra-ca-certs", secret: { secretName: "corporate-ca", items } },
+        );
+        expect(container.volumeMounts).to.deep.include({
+          name: "extra-ca-certs",
+          mountPath: "/etc/genesys-sync/ca",
+          readOnly: true,
+        });
+        expect(container.env).to.deep.include({ name: "NODE_EXTRA_CA_CERTS", value: CA_FILE });
+        validateAgainstKubernetesSchema(deployment);
+      });
+    }
+
+    it("rolls the pods when the CA reference changes (it is in the pod template)", () => {
+      const template = (name: string) =>
+        JSON.stringify(
+          find<any>(
+            renderChart({
+              set: { "extraCaCerts.configMap.name": name, "extraCaCerts.configMap.key": "ca.crt" },
+            }).objects,
+            "Deployment",
+          ).spec.template,
+        );
+      expect(template("ca-v2")).not.to.equal(template("ca-v1"));
+    });
+
+    it("refuses a CA reference without a key, and both a ConfigMap and a Secret", () => {
+      expect(failure({ "extraCaCerts.configMap.name": "corporate-ca" })).to.contain(
+        "/extraCaCerts/configMap",
+      );
+      expect(
+        failureWith({
+          extraCaCerts: {
+            configMap: { name: "a", key: "ca.crt" },
+            secret: { name: "b", key: "ca.crt" },
+          },
+        }),
+      ).to.contain("keep one");
+    });
+
+    it("puts HTTPS_PROXY, HTTP_PROXY and NO_PROXY in the ConfigMap, which rolls the pods", () => {
+      const proxy = {
+        httpsProxy: "http://proxy.corp.example.com:3128",
+        httpProxy: "http://proxy.corp.example.com:3128",
+        noProxy: [".svc", ".cluster.local", "10.0.0.0/8"],
+      };
+      const { objects } = renderChart({ files: [valuesOf({ proxy })] });
+      expect(find<any>(objects, "ConfigMap").data).to.include({
+        HTTPS_PROXY: "http://proxy.corp.example.com:3128",
+        HTTP_PROXY: "http://proxy.corp.example.com:3128",
+        NO_PROXY: ".svc,.cluster.local,10.0.0.0/8",
+      });
+      const checksum = (found: K8sObject[]) =>
+        find<any>(found, "Deployment").spec.template.metadata.annotations["checksum/config"];
+      expect(checksum(objects)).not.to.equal(checksum(renderChart().objects));
+    });
+
+    it("accepts an https proxy and an IP literal with a port", () => {
+      for (const url of [
+        "https://proxy.corp.example.com:8443",
+        "http://10.20.30.40:3128",
+        "http://[fd00::1]:3128",
+      ])
+        expect(
+          find<any>(renderChart({ set: { "proxy.httpsProxy": url } }).objects, "ConfigMap").data.HTTPS_PROXY,
+        ).to.equal(url);
+    });
+
+    it("refuses a proxy URL with credentials without echoing them, and a scheme other than http(s)", () => {
+      const message = failure({
+        "proxy.httpsProxy": "http://svc-sync:Hunter2pw@proxy.corp.example.com:3128",
+      });
+      expect(message).to.contain("NO CREDENTIALS IN THE PROXY URL");
+      expect(message).to.contain("valueFrom.secretKeyRef");
+      expect(message).not.to.contain("Hunter2pw");
+      expect(failure({ "proxy.httpProxy": "http://user:pw@proxy:3128" })).to.contain(
+        "NO CREDENTIALS IN THE PROXY URL",
+      );
+      for (const url of ["socks5://proxy.corp.example.com:1080", "proxy.corp.example.com:3128"])
+        expect(failure({ "proxy.httpsProxy": url }), url).to.contain("PROXY URL SCHEME");
+      expect(failure({ "proxy.httpsProxy": "http://proxy.corp.example.com:3128/path" })).to.contain(
+        "/proxy/httpsProxy",
+      );
+    });
+
+    it("adds extraEnv, extraVolumes and extraVolumeMounts after the chart's own", () => {
+      const { objects } = renderChart({
+        files: [
+          valuesOf({
+            extraEnv: [
+              { name: "UV_THREADPOOL_SIZE", value: "8" },
+              { name: "PROXY_API_KEY", valueFrom: { secretKeyRef: { name: "proxy", key: "api-key" } } },
+            ],
+            extraVolumes: [{ name: "spool", emptyDir: { sizeLimit: "128Mi" } }],
+            extraVolumeMounts: [{ name: "spool", mountPath: "/var/spool/sync" }],
+          }),
+        ],
+      });
+      const deployment = find<any>(objects, "Deployment");
+      const pod = deployment.spec.template.spec;
+      const container = pod.containers[0];
+      expect(container.env.slice(-2)).to.deep.equal([
+        { name: "UV_THREADPOOL_SIZE", value: "8" },
+        { name: "PROXY_API_KEY", valueFrom: { secretKeyRef: { name: "proxy", key: "api-key" } } },
+      ]);
+      expect(pod.volumes).to.deep.include({ name: "spool", emptyDir: { sizeLimit: "128Mi" } });
+      expect(container.volumeMounts).to.deep.include({ name: "spool", mountPath: "/var/spool/sync" });
+      validateAgainstKubernetesSchema(deployment);
+    });
+
+    it("refuses an extraEnv entry whose name looks secret with a plain value, and accepts it with valueFrom", () => {
+      for (const name of [
+        "DB_PASSWORD",
+        "proxy_token",
+        "Vendor_Api_Key",
+        "SIGNING_PRIVATE_KEY",
+        "AWS_CREDENTIALS",
+      ]) {
+        const message = failureWith({ extraEnv: [{ name, value: "plain-s3cr3t" }] });
+        expect(message, name).to.contain("NO SECRETS IN VALUES");
+        expect(message, name).to.contain("valueFrom.secretKeyRef");
+        expect(message, name).not.to.contain("plain-s3cr3t");
+      }
+      expect(failureWith({ extraEnv: [{ name: "DB_PASSWORD" }] })).to.contain("valueFrom");
+      const { objects } = renderChart({
+        files: [
+          valuesOf({
+            extraEnv: [
+              { name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "db", key: "password" } } },
+              { name: "DB_PASSWORD_FILE", value: "/etc/db/password" },
+            ],
+          }),
+        ],
+      });
+      const env = find<any>(objects, "Deployment").spec.template.spec.containers[0].env as any[];
+      expect(env.map((entry) => entry.name)).to.include.members(["DB_PASSWORD", "DB_PASSWORD_FILE"]);
+    });
   });
 
   describe("refuses values that must never be there, with the intended message", () => {

@@ -57,6 +57,28 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end }}
 
+{{/* "configMap" or "secret" when extraCaCerts names one, else empty. */}}
+{{- define "genesys-middleware-stack.extraCaSource" -}}
+{{- if .Values.extraCaCerts.configMap.name -}}
+configMap
+{{- else if .Values.extraCaCerts.secret.name -}}
+secret
+{{- end -}}
+{{- end }}
+
+{{/* Where the extra CA bundle is mounted, read-only; NODE_EXTRA_CA_CERTS points at the file. */}}
+{{- define "genesys-middleware-stack.extraCaDir" -}}
+/etc/genesys-sync/ca
+{{- end }}
+
+{{- define "genesys-middleware-stack.extraCaFileName" -}}
+ca.crt
+{{- end }}
+
+{{- define "genesys-middleware-stack.extraCaFile" -}}
+{{- printf "%s/%s" (include "genesys-middleware-stack.extraCaDir" .) (include "genesys-middleware-stack.extraCaFileName" .) -}}
+{{- end }}
+
 {{/*
 Fails the render on combinations that cannot work, with a message that names the fix.
 The schema catches wrong types and unknown keys; this catches what depends on several values.
@@ -118,6 +140,9 @@ The schema catches wrong types and unknown keys; this catches what depends on se
 {{- end -}}
 {{- if and (or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled) .Values.export.enabled (not .Values.leaderElection.enabled) -}}
 {{- $errors = append $errors "several replicas (replicaCount above 1 or autoscaling) with export.enabled and leaderElection.enabled false: every replica would poll and write the same results; enable leaderElection, or run one replica" -}}
+{{- end -}}
+{{- if and .Values.extraCaCerts.configMap.name .Values.extraCaCerts.secret.name -}}
+{{- $errors = append $errors "extraCaCerts names both a configMap and a secret: NODE_EXTRA_CA_CERTS reads one file, so keep one (put every extra CA in one PEM bundle)" -}}
 {{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\n\nVALUES VALIDATION:\n- %s\n" (join "\n- " $errors)) -}}
