@@ -3,12 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import type { PlatformInfo } from "../stacks/platform";
 import type { StackSettings } from "../stacks/settings";
-import { EgressPolicy, shippedGenesysRanges, type EgressInputs } from "./egress";
+import { EgressPolicy, egressDestinations, type EgressInputs } from "./egress";
 import { Monitoring } from "./monitoring";
 import { SyncRelease } from "./release";
 import { VaultSecret } from "./secrets";
 import { SharedStorage } from "./storage";
-import { chartValues, podLabels, type ReleaseNames } from "./values";
+import { CA_BUNDLE_KEY, chartValues, podLabels, type ReleaseNames } from "./values";
 
 export interface GenesysMiddlewareStackArgs {
   /** Validated stack settings (stacks/settings.ts). */
@@ -48,6 +48,7 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
       release: "genesys-sync",
       secretName: "genesys-integration-secrets",
       claimName: "genesys-sync-data",
+      caConfigMapName: "genesys-sync-ca",
     };
     const namespaceName = `${platform.namespacePrefix}${settings.namespace}`;
 
@@ -115,8 +116,22 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const genesysCidrs = [...shippedGenesysRanges(settings.genesys.region), ...settings.egress.genesysCidrs];
-    if (genesysCidrs.length === 0) {
+    // Extra CAs the service trusts (NODE_EXTRA_CA_CERTS); certificates are public, so a ConfigMap.
+    const caBundle =
+      settings.network.caBundle === undefined
+        ? undefined
+        : new k8s.core.v1.ConfigMap(
+            `${name}-ca`,
+            {
+              metadata: { name: names.caConfigMapName, namespace: this.namespace },
+              data: { [CA_BUNDLE_KEY]: settings.network.caBundle },
+            },
+            { parent: this },
+          );
+
+    this.egressDestinations = egressDestinations(settings, platform, podLabels(names));
+    // Behind a proxy there are no Genesys ranges to allow: the proxy is the only path out.
+    if (this.egressDestinations.genesysCidrs.length === 0 && settings.network.proxy === undefined) {
       const reason = `no Genesys Cloud IP ranges for ${settings.genesys.region}: run \`npm run ipranges:refresh\` against your org, or list them in egress.genesysCidrs`;
       if (settings.environment === "prod" && platform.cni !== "cilium") {
         throw new pulumi.InputPropertyError({
@@ -129,27 +144,13 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
         this,
       );
     }
-    this.egressDestinations = {
-      podLabels: podLabels(names),
-      genesysCidrs,
-      nfsCidrs: settings.storage.mode === "nfs" ? [hostCidr(platform.nfsServer)] : [],
-      vaultCidrs: settings.secrets.mode === "vault" ? [...platform.vaultCidrs] : [],
-      apiServerCidrs: [...platform.apiServerCidrs],
-      onPremises: [
-        ...settings.egress.onPremises,
-        // The console's identity provider: discovery, token, keys and userinfo over HTTPS.
-        ...(settings.console?.identityProviderCidrs ?? []).map((cidr) => ({ cidr, port: 443 })),
-      ],
-      ingressNamespace: platform.ingressNamespace,
-      prometheusNamespace: platform.prometheusNamespace,
-      servicePort: 8080,
-    };
     new EgressPolicy(
       `${name}-network`,
       {
         namespace: this.namespace,
         inputs: this.egressDestinations,
-        cilium: platform.cni === "cilium",
+        // FQDN rules would open direct HTTPS to Genesys Cloud, around the proxy.
+        cilium: platform.cni === "cilium" && settings.network.proxy === undefined,
         domain: settings.genesys.domain,
       },
       { parent: this },
@@ -162,7 +163,7 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
         releaseName: names.release,
         values: chartValues(settings, names, platform.ingressClass),
       },
-      { parent: this, dependsOn: [storage, secrets] },
+      { parent: this, dependsOn: [storage, secrets, ...(caBundle ? [caBundle] : [])] },
     );
 
     if (settings.monitoring.enabled) {
@@ -202,8 +203,4 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
       webhookPassword: this.webhookPassword,
     });
   }
-}
-
-function hostCidr(address: string): string {
-  return address.includes("/") ? address : `${address}/${address.includes(":") ? 128 : 32}`;
 }

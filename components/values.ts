@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { StackSettings } from "../stacks/settings";
 
 /** Names shared by the chart values, the components and the stack outputs. */
@@ -6,7 +7,12 @@ export interface ReleaseNames {
   readonly release: string;
   readonly secretName: string;
   readonly claimName: string;
+  /** ConfigMap holding the extra CA bundle (network.caBundle), under CA_BUNDLE_KEY. */
+  readonly caConfigMapName: string;
 }
+
+/** The key of the CA bundle in its ConfigMap. */
+export const CA_BUNDLE_KEY = "ca.crt";
 
 /** Labels the chart puts on the pods (its selector labels). */
 export function podLabels(names: ReleaseNames): Record<string, string> {
@@ -26,12 +32,14 @@ export function chartValues(
   ingressClass: string,
 ): Record<string, unknown> {
   const { genesys } = settings;
+  const { proxy, caBundle } = settings.network;
   return {
     fullnameOverride: names.release,
     image: {
       repository: settings.image.repository,
       tag: settings.image.tag,
       ...(settings.image.digest ? { digest: settings.image.digest } : {}),
+      pullPolicy: settings.image.pullPolicy,
     },
     genesys: {
       region: genesys.region,
@@ -65,6 +73,21 @@ export function chartValues(
       maxReplicas: settings.autoscaling.maxReplicas,
       targetCPUUtilizationPercentage: settings.autoscaling.targetCpuPercent,
     },
+    ...(proxy
+      ? {
+          proxy: {
+            httpsProxy: proxy.url,
+            ...(proxy.noProxy.length > 0 ? { noProxy: [...proxy.noProxy] } : {}),
+          },
+        }
+      : {}),
+    ...(caBundle
+      ? {
+          extraCaCerts: { configMap: { name: names.caConfigMapName, key: CA_BUNDLE_KEY } },
+          // Node reads the bundle only at start-up: a new bundle must roll the pods.
+          podAnnotations: { "checksum/extra-ca-certs": createHash("sha256").update(caBundle).digest("hex") },
+        }
+      : {}),
     podDisruptionBudget: { enabled: true, minAvailable: settings.environment === "prod" ? 2 : 1 },
     console: settings.console
       ? {

@@ -25,7 +25,13 @@ export interface StackSettings {
     readonly rateLimitPerMinute: number;
     readonly tokenRefreshBufferSeconds: number;
   };
-  readonly image: { readonly repository: string; readonly tag: string; readonly digest: string | undefined };
+  readonly image: {
+    readonly repository: string;
+    readonly tag: string;
+    readonly digest: string | undefined;
+    /** IfNotPresent (default), Always, or Never (a node with preloaded images). */
+    readonly pullPolicy: ImagePullPolicy;
+  };
   readonly autoscaling: {
     readonly minReplicas: number;
     readonly maxReplicas: number;
@@ -56,6 +62,13 @@ export interface StackSettings {
     /** On-premises destinations the service may reach. */
     readonly onPremises: ReadonlyArray<{ readonly cidr: string; readonly port: number }>;
   };
+  /** How the pods reach the outside: a forward proxy, extra CAs (a TLS-inspecting proxy's). */
+  readonly network: {
+    /** Every call to Genesys Cloud goes through it (HTTPS_PROXY); undefined: direct to the Genesys ranges. */
+    readonly proxy: ProxySettings | undefined;
+    /** PEM certificates the service trusts besides the system's (public, not a secret); undefined: none. */
+    readonly caBundle: string | undefined;
+  };
   readonly ingress: {
     readonly enabled: boolean;
     readonly host: string | undefined;
@@ -80,6 +93,20 @@ export interface StackSettings {
     readonly phoneColumns: readonly string[];
     readonly columns: readonly string[];
   };
+}
+
+export type ImagePullPolicy = "IfNotPresent" | "Always" | "Never";
+const PULL_POLICIES: readonly ImagePullPolicy[] = ["IfNotPresent", "Always", "Never"];
+
+export interface ProxySettings {
+  /** http(s)://host:port, without credentials. */
+  readonly url: string;
+  /** The port the proxy listens on (from the URL; 80 or 443 by scheme when it names none). */
+  readonly port: number;
+  /** Where the proxy answers, for the egress policy: the configured proxyCidrs, or host/32 of an IP literal. */
+  readonly cidrs: readonly string[];
+  /** Destinations reached directly (NO_PROXY); the egress policy must allow them by other settings. */
+  readonly noProxy: readonly string[];
 }
 
 const DEFAULTS: Record<
@@ -111,11 +138,12 @@ const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
     "rateLimitPerMinute",
     "tokenRefreshBufferSeconds",
   ],
-  image: ["repository", "tag", "digest"],
+  image: ["repository", "tag", "digest", "pullPolicy"],
   autoscaling: ["minReplicas", "maxReplicas", "targetCpuPercent"],
   storage: ["mode", "size", "storageClassName"],
   secrets: ["mode", "kvMount", "kvPath", "vaultLogin", "vaultJwtRole", "kubernetesAuthMount", "secretStore"],
   egress: ["genesysCidrs", "onPremises"],
+  network: ["httpsProxy", "noProxy", "proxyCidrs", "caBundle"],
   ingress: ["enabled", "host", "tlsSecretName"],
   monitoring: ["enabled", "grafanaDashboards"],
   console: [
@@ -262,6 +290,12 @@ export function readStackSettings(
     problem("image.digest", "must look like sha256:<64 hex digits>");
   if (environment === "prod" && digest === undefined)
     problem("image.digest", "is required in prod: pin the image by digest");
+  const pullPolicy = (str(image.pullPolicy) ?? "IfNotPresent") as ImagePullPolicy;
+  if (!PULL_POLICIES.includes(pullPolicy))
+    problem(
+      "image.pullPolicy",
+      `must be ${PULL_POLICIES.join(", ")} (Never or IfNotPresent for a node with preloaded images)`,
+    );
 
   const storage = object("storage");
   const storageMode = str(storage.mode) ?? "nfs";
@@ -308,6 +342,8 @@ export function readStackSettings(
   }
   for (const cidr of genesysCidrs)
     if (!isCidr(cidr)) problem("egress.genesysCidrs", `"${cidr}" is not a CIDR`);
+
+  const network = readNetwork(object("network"), problem);
 
   const ingress = object("ingress");
   const ingressEnabled = ingress.enabled === true;
@@ -426,6 +462,7 @@ export function readStackSettings(
       repository: str(image.repository) ?? "registry.example.com/contact-centre/genesys-sync",
       tag,
       digest,
+      pullPolicy,
     },
     autoscaling: { minReplicas, maxReplicas, targetCpuPercent },
     storage: {
@@ -443,6 +480,7 @@ export function readStackSettings(
       secretStore: str(secrets.secretStore) ?? "vault",
     },
     egress: { genesysCidrs, onPremises },
+    network,
     ingress: { enabled: ingressEnabled, host, tlsSecretName },
     monitoring: {
       enabled: monitoring.enabled !== false,
@@ -455,6 +493,103 @@ export function readStackSettings(
       columns,
     },
   };
+}
+
+const PEM_CERTIFICATES =
+  /^(-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*)+$/;
+
+/** The `network` setting: a forward proxy (validated URL, where it answers, NO_PROXY) and extra CAs. */
+function readNetwork(
+  network: Record<string, unknown>,
+  problem: (key: string, reason: string) => void,
+): StackSettings["network"] {
+  const noProxy = strings(network.noProxy, "network.noProxy", problem);
+  for (const entry of noProxy)
+    if (!/^[^\s,]+$/.test(entry))
+      problem("network.noProxy", `"${entry}" is not one host, .domain or CIDR (no spaces or commas)`);
+  const proxyCidrs = strings(network.proxyCidrs, "network.proxyCidrs", problem);
+  for (const cidr of proxyCidrs) {
+    if (!isCidr(cidr)) problem("network.proxyCidrs", `"${cidr}" is not a CIDR`);
+    else if (cidr === "0.0.0.0/0" || cidr === "::/0")
+      problem("network.proxyCidrs", `${cidr} opens egress to the whole internet: list the proxy's addresses`);
+  }
+
+  if (network.httpsProxy !== undefined && typeof network.httpsProxy !== "string")
+    problem("network.httpsProxy", "must be a URL such as http://proxy.example.com:3128");
+  const text = str(network.httpsProxy);
+  let proxy: ProxySettings | undefined;
+  if (text === undefined) {
+    if (noProxy.length > 0 || proxyCidrs.length > 0)
+      problem(
+        "network.httpsProxy",
+        "is required with network.noProxy or network.proxyCidrs: they only describe a proxy (or remove them)",
+      );
+  } else {
+    const url = proxyUrl(text, problem);
+    if (url !== undefined) {
+      const port = url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port);
+      const literal = ipLiteralCidr(url.hostname);
+      if (proxyCidrs.length === 0 && literal === undefined)
+        problem(
+          "network.proxyCidrs",
+          `is required with a proxy named by host (${url.hostname}): list the addresses where it answers, which the egress policy allows on TCP ${port} (an IP literal in httpsProxy needs none)`,
+        );
+      proxy = {
+        url: text,
+        port,
+        cidrs: proxyCidrs.length > 0 ? proxyCidrs : literal ? [literal] : [],
+        noProxy,
+      };
+    }
+  }
+
+  let caBundle: string | undefined;
+  if (network.caBundle !== undefined) {
+    const pem = typeof network.caBundle === "string" ? network.caBundle.trim() : "";
+    if (/PRIVATE KEY-----/.test(pem))
+      problem(
+        "network.caBundle",
+        "holds a private key: keep only the CA certificates (-----BEGIN CERTIFICATE----- blocks), and have that key rotated, it has been in plain config",
+      );
+    else if (!PEM_CERTIFICATES.test(pem))
+      problem(
+        "network.caBundle",
+        "must be PEM text of one or more CA certificates, each from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE----- (a YAML block scalar: caBundle: |)",
+      );
+    else caBundle = `${pem}\n`;
+  }
+  return { proxy, caBundle };
+}
+
+/** The proxy URL, or undefined after reporting why it cannot be used; never echoes credentials. */
+function proxyUrl(text: string, problem: (key: string, reason: string) => void): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    problem("network.httpsProxy", "is not a URL: write http://<proxy host>:<port>");
+    return undefined;
+  }
+  const reasons: string[] = [];
+  if (url.username !== "" || url.password !== "")
+    reasons.push(
+      "carries credentials, which would sit in plain config, the chart's ConfigMap and the release history: have the proxy admit the cluster's egress addresses instead",
+    );
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    reasons.push(
+      `uses ${url.protocol.replace(":", "")}: the service speaks to an http:// or https:// proxy only`,
+    );
+  if ((url.pathname !== "/" && url.pathname !== "") || url.search !== "" || url.hash !== "")
+    reasons.push("has a path or query: write only scheme, host and port (http://proxy.example.com:3128)");
+  for (const reason of reasons) problem("network.httpsProxy", reason);
+  return reasons.length === 0 ? url : undefined;
+}
+
+/** host/32 (or /128) when the host is an IP literal; URL keeps IPv6 hosts in brackets. */
+function ipLiteralCidr(hostname: string): string | undefined {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(hostname)) return `${hostname}/32`;
+  if (hostname.startsWith("[") && hostname.endsWith("]")) return `${hostname.slice(1, -1)}/128`;
+  return undefined;
 }
 
 function safeParse(text: string): Record<string, unknown> {

@@ -36,7 +36,7 @@ export default defineRule<Record<string, never>>({
           if (OPEN.has(cidr)) {
             violations.push({
               object,
-              message: `${where} allows ${cidr}: the whole internet, an exfiltration path the guide warns about. Allow the Genesys Cloud ranges of the region instead (npm run ipranges:refresh).`,
+              message: `${where} allows ${cidr}: the whole internet, an exfiltration path the guide warns about. Allow the Genesys Cloud ranges of the region instead (npm run ipranges:refresh), or, behind a forward proxy, only the proxy's addresses on its port.`,
             });
           }
         }

@@ -135,6 +135,16 @@ describe("policy rules over plain Kubernetes objects", () => {
         "allows ::/0",
       );
     });
+    it("fails a forward proxy's rule opened to 0.0.0.0/0, and names the proxy's addresses as the fix", () =>
+      expectOnly(
+        "egress-restricted",
+        (f) =>
+          get(f, "NetworkPolicy").spec.egress.push({
+            to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
+            ports: [{ protocol: "TCP", port: 3128 }],
+          }),
+        "only the proxy's addresses on its port",
+      ));
   });
 
   it("network-policy-required: pods no Egress policy selects fail", () => {

@@ -12,7 +12,14 @@ import { inputFromStack } from "../../policies/pulumi-adapter";
 import { resolvePlatform } from "../../stacks/platform";
 import { readStackSettings } from "../../stacks/settings";
 import { CHART, helm } from "../support/helm";
-import { installMocks, promiseOf, recorded, settled, stackConfig } from "../support/pulumi-mocks";
+import {
+  installMocks,
+  promiseOf,
+  proxiedStackConfig,
+  recorded,
+  settled,
+  stackConfig,
+} from "../support/pulumi-mocks";
 import devPack from "../../policies/config/dev.json";
 import prodPack from "../../policies/config/prod.json";
 
@@ -23,15 +30,20 @@ installMocks();
 describe("the policy pack on the whole deployment (Pulumi resources under mocks + the chart rendered by helm)", function () {
   this.timeout(60_000);
 
-  for (const [environment, pack] of [
-    ["dev", devPack],
-    ["prod", prodPack],
+  for (const [environment, pack, proxied] of [
+    ["dev", devPack, false],
+    ["prod", prodPack, false],
+    // Behind a TLS-inspecting proxy: egress to the proxy instead of the Genesys ranges, a CA ConfigMap.
+    ["dev", devPack, true],
+    ["prod", prodPack, true],
   ] as const) {
-    it(`${environment}: zero violations with the ${environment} policy config set to mandatory`, async () => {
-      const settings = readStackSettings(stackConfig(environment), new Set(), environment);
+    const label = proxied ? `${environment} behind a forward proxy` : environment;
+    it(`${label}: zero violations with the ${environment} policy config set to mandatory`, async () => {
+      const config = proxied ? proxiedStackConfig(environment) : stackConfig(environment);
+      const settings = readStackSettings(config, new Set(), environment);
       const platform = await resolvePlatform(settings);
       const start = recorded.length;
-      const stack = new GenesysMiddlewareStack(`policy-${environment}`, {
+      const stack = new GenesysMiddlewareStack(`policy-${proxied ? "proxied-" : ""}${environment}`, {
         settings,
         platform,
         ...(environment === "prod" ? { vaultJwt: pulumi.secret("jwt") } : {}),
@@ -65,6 +77,14 @@ describe("the policy pack on the whole deployment (Pulumi resources under mocks 
       expect(rendered.status, rendered.stderr).to.equal(0);
       const chartObjects: K8sObject[] = parseManifests(rendered.stdout, "helm template");
       expect(chartObjects.map((object) => object.kind)).to.include("Deployment");
+      if (proxied) {
+        const egress = input.objects.find((object) => object.kind === "NetworkPolicy")!.spec.egress as Array<{
+          ports: Array<{ port: number }>;
+        }>;
+        expect(egress.flatMap((rule) => rule.ports.map((port) => port.port))).to.include(
+          environment === "prod" ? 8080 : 3128,
+        );
+      }
 
       const strict: PackConfig = { ...(pack as PackConfig), all: "mandatory" };
       const findings = evaluate(

@@ -5,14 +5,26 @@ import path from "node:path";
 import fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import { ciliumFqdnPolicySpec, egressPolicySpec, type EgressInputs } from "../../components/egress";
+import {
+  ciliumFqdnPolicySpec,
+  egressDestinations,
+  egressPolicySpec,
+  type EgressInputs,
+} from "../../components/egress";
 import { alertRules } from "../../components/monitoring";
 import { localChartVersion, PINNED_CHART_VERSION } from "../../components/release";
 import { vaultReadPolicy } from "../../components/secrets";
 import { chartValues } from "../../components/values";
+import { DEV_PLATFORM } from "../../stacks/platform";
 import { PROJECT, readStackSettings } from "../../stacks/settings";
 import { CHART, helm, renderChart } from "../support/helm";
-import { stackConfig, VAULT_OIDC_CLIENT_SECRET } from "../support/pulumi-mocks";
+import {
+  EXTRA_CA_PEM,
+  PROXY,
+  proxiedStackConfig,
+  stackConfig,
+  VAULT_OIDC_CLIENT_SECRET,
+} from "../support/pulumi-mocks";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered manifests and spec objects are checked field by field */
 
@@ -20,6 +32,7 @@ const NAMES = {
   release: "genesys-sync",
   secretName: "genesys-integration-secrets",
   claimName: "genesys-sync-data",
+  caConfigMapName: "genesys-sync-ca",
 };
 
 function configProblems(
@@ -155,6 +168,105 @@ describe("stack settings (stacks/settings.ts)", () => {
     ]);
   });
 
+  describe("network: forward proxy and extra CAs", () => {
+    const withNetwork = (network: Record<string, unknown>, stack: "dev" | "prod" = "dev") => ({
+      ...stackConfig(stack),
+      [`${PROJECT}:network`]: JSON.stringify(network),
+    });
+
+    it("reads a proxy named by host with its CIDRs, and derives host/32 from an IP literal", () => {
+      const prod = readStackSettings(proxiedStackConfig("prod"), new Set(), "prod");
+      expect(prod.network.proxy).to.deep.equal({
+        url: PROXY.prod.url,
+        port: 8080,
+        cidrs: PROXY.prod.cidrs,
+        noProxy: [".svc", ".cluster.local", "10.96.0.1"],
+      });
+      expect(prod.network.caBundle).to.equal(EXTRA_CA_PEM);
+      const dev = readStackSettings(proxiedStackConfig("dev"), new Set(), "dev");
+      expect(dev.network.proxy).to.deep.include({ port: 3128, cidrs: ["10.96.50.7/32"] });
+      const https = readStackSettings(withNetwork({ httpsProxy: "https://[fd00::7]" }), new Set(), "dev");
+      expect(https.network.proxy).to.deep.include({ port: 443, cidrs: ["fd00::7/128"] });
+    });
+
+    it("is off by default: no proxy, no CA, IfNotPresent", () => {
+      const dev = readStackSettings(stackConfig("dev"), new Set(), "dev");
+      expect(dev.network).to.deep.equal({ proxy: undefined, caBundle: undefined });
+      expect(dev.image.pullPolicy).to.equal("IfNotPresent");
+    });
+
+    it("refuses credentials (without echoing them), other schemes, a host without proxyCidrs, open CIDRs and a non-PEM bundle, all at once", () => {
+      const problems = configProblems({
+        ...withNetwork({
+          httpsProxy: "http://svc-sync:Hunter2pw@proxy.corp.example.com:3128",
+          proxyCidrs: ["0.0.0.0/0", "proxy.corp"],
+          caBundle: "MIIBqDCCAU2gAwIBAgIU",
+        }),
+        [`${PROJECT}:image`]: JSON.stringify({ tag: "0.1.0", pullPolicy: "Sometimes" }),
+      });
+      const text = problems.map((problem) => `${problem.propertyPath}: ${problem.reason}`).join("\n");
+      expect(text).to.contain(`${PROJECT}:network.httpsProxy: carries credentials`);
+      expect(text).to.contain(`${PROJECT}:network.proxyCidrs: 0.0.0.0/0 opens egress to the whole internet`);
+      expect(text).to.contain(`${PROJECT}:network.proxyCidrs: "proxy.corp" is not a CIDR`);
+      expect(text).to.contain(`${PROJECT}:network.caBundle: must be PEM text`);
+      expect(text).to.contain(`${PROJECT}:image.pullPolicy: must be IfNotPresent, Always, Never`);
+      expect(text).not.to.contain("Hunter2pw");
+      expect(problems).to.have.length(5);
+
+      const more = configProblems(
+        withNetwork({
+          httpsProxy: "socks5://proxy.corp.example.com:1080/x",
+          caBundle: `${EXTRA_CA_PEM}-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n`,
+        }),
+      ).map((problem) => `${problem.propertyPath}: ${problem.reason}`);
+      expect(more.join("\n"))
+        .to.contain("network.httpsProxy: uses socks5")
+        .and.to.contain("network.httpsProxy: has a path or query")
+        .and.to.contain("network.caBundle: holds a private key");
+    });
+
+    it("requires proxyCidrs for a proxy named by host, and a proxy for noProxy or proxyCidrs", () => {
+      expect(
+        configProblems(withNetwork({ httpsProxy: "http://proxy.corp.example.com:3128" }))[0]!.reason,
+      ).to.contain("is required with a proxy named by host (proxy.corp.example.com)");
+      const orphan = configProblems(withNetwork({ noProxy: [".svc"], proxyCidrs: ["10.0.0.1/32"] }));
+      expect(orphan.map((problem) => problem.propertyPath)).to.deep.equal([`${PROJECT}:network.httpsProxy`]);
+      expect(
+        configProblems(withNetwork({ httpsProxy: "http://10.0.0.1:3128", noProxy: ["a, b"] }))[0]!.reason,
+      ).to.contain("no spaces or commas");
+    });
+
+    it("passes the proxy, the CA ConfigMap (with a checksum that rolls the pods) and the pull policy to the chart", () => {
+      const config: Record<string, string> = {
+        ...proxiedStackConfig("dev"),
+        [`${PROJECT}:image`]: JSON.stringify({ tag: "0.1.0", pullPolicy: "Never" }),
+      };
+      const values = chartValues(readStackSettings(config, new Set(), "dev"), NAMES, "nginx") as any;
+      expect(values.image.pullPolicy).to.equal("Never");
+      expect(values.proxy).to.deep.equal({
+        httpsProxy: PROXY.dev.url,
+        noProxy: [".svc", ".cluster.local", "10.96.0.1"],
+      });
+      expect(values.extraCaCerts).to.deep.equal({ configMap: { name: "genesys-sync-ca", key: "ca.crt" } });
+      const rotated = JSON.parse(config[`${PROJECT}:network`]!) as Record<string, unknown>;
+      rotated.caBundle = `${EXTRA_CA_PEM}${EXTRA_CA_PEM}`;
+      const after = chartValues(
+        readStackSettings({ ...config, [`${PROJECT}:network`]: JSON.stringify(rotated) }, new Set(), "dev"),
+        NAMES,
+        "nginx",
+      ) as any;
+      expect(after.podAnnotations["checksum/extra-ca-certs"]).not.to.equal(
+        values.podAnnotations["checksum/extra-ca-certs"],
+      );
+      const direct = chartValues(
+        readStackSettings(stackConfig("dev"), new Set(), "dev"),
+        NAMES,
+        "nginx",
+      ) as any;
+      expect(direct).not.to.have.any.keys("proxy", "extraCaCerts", "podAnnotations");
+    });
+  });
+
   it("refuses 0.0.0.0/0 as a destination", () => {
     const config = {
       ...stackConfig("dev"),
@@ -178,6 +290,10 @@ describe("egress rules (components/egress.ts)", () => {
     vaultCidrs: fc.array(cidr, { maxLength: 2 }),
     apiServerCidrs: fc.array(cidr, { maxLength: 2 }),
     onPremises: fc.array(fc.record({ cidr, port: fc.integer({ min: 1, max: 65535 }) }), { maxLength: 4 }),
+    proxy: fc.option(
+      fc.record({ cidrs: fc.array(cidr, { maxLength: 3 }), port: fc.integer({ min: 1, max: 65535 }) }),
+      { nil: undefined },
+    ),
     ingressNamespace: fc.constant("ingress-nginx"),
     prometheusNamespace: fc.constant("monitoring"),
     servicePort: fc.constant(8080),
@@ -221,6 +337,35 @@ describe("egress rules (components/egress.ts)", () => {
     });
   });
 
+  it("behind a proxy, allows the proxy on its port instead of the Genesys ranges, and adds no NO_PROXY destination", () => {
+    const proxied = egressDestinations(
+      readStackSettings(proxiedStackConfig("dev"), new Set(), "dev"),
+      DEV_PLATFORM,
+      { app: "x" },
+    );
+    const direct = egressDestinations(readStackSettings(stackConfig("dev"), new Set(), "dev"), DEV_PLATFORM, {
+      app: "x",
+    });
+    expect(direct.genesysCidrs).to.deep.equal(["203.0.113.0/24"]);
+    expect(direct).not.to.have.property("proxy");
+    expect(proxied.genesysCidrs).to.deep.equal([]);
+    expect(proxied.proxy).to.deep.equal({ cidrs: ["10.96.50.7/32"], port: 3128 });
+    const rules = (inputs: EgressInputs) =>
+      (egressPolicySpec(inputs) as any).egress.map((rule: any) => JSON.stringify(rule)).sort();
+    const toGenesys = JSON.stringify({
+      to: [{ ipBlock: { cidr: "203.0.113.0/24" } }],
+      ports: [{ protocol: "TCP", port: 443 }],
+    });
+    const toProxy = JSON.stringify({
+      to: [{ ipBlock: { cidr: "10.96.50.7/32" } }],
+      ports: [{ protocol: "TCP", port: 3128 }],
+    });
+    // Exactly one rule swapped: the proxy's for the Genesys ranges'; nothing else changes.
+    expect(rules(proxied)).to.deep.equal(
+      [...rules(direct).filter((rule: string) => rule !== toGenesys), toProxy].sort(),
+    );
+  });
+
   it("names api., login. and streaming. of the region's domain for Cilium", () => {
     const spec = ciliumFqdnPolicySpec("euw2.pure.cloud", { app: "x" }) as any;
     expect(spec.egress[1].toFQDNs.map((entry: any) => entry.matchName)).to.deep.equal([
@@ -250,6 +395,29 @@ describe("chart values (components/values.ts) through the real helm", function (
       expect(objects.some((object) => object.kind === "Ingress")).to.equal(settings.ingress.enabled);
     });
   }
+
+  it("behind a proxy with a CA: lint passes, HTTPS_PROXY and NO_PROXY in the ConfigMap, the CA mounted for NODE_EXTRA_CA_CERTS", () => {
+    const settings = readStackSettings(proxiedStackConfig("prod"), new Set(), "prod");
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "values-")), "proxied.yaml");
+    writeFileSync(file, stringify(chartValues(settings, NAMES, "nginx")));
+    const lint = helm(["lint", "--strict", CHART, "-f", file]);
+    expect(lint.status, lint.stdout + lint.stderr).to.equal(0);
+    const { objects } = renderChart({ files: [file] });
+    const data = (objects.find((object) => object.kind === "ConfigMap") as any).data;
+    expect(data).to.include({
+      HTTPS_PROXY: PROXY.prod.url,
+      NO_PROXY: ".svc,.cluster.local,10.96.0.1",
+    });
+    const pod = (objects.find((object) => object.kind === "Deployment") as any).spec.template.spec;
+    expect(pod.volumes).to.deep.include({
+      name: "extra-ca-certs",
+      configMap: { name: "genesys-sync-ca", items: [{ key: "ca.crt", path: "ca.crt" }] },
+    });
+    expect(pod.containers[0].env).to.deep.include({
+      name: "NODE_EXTRA_CA_CERTS",
+      value: "/etc/genesys-sync/ca/ca.crt",
+    });
+  });
 
   it("pins the chart version the program was tested with", () => {
     expect(localChartVersion()).to.equal(PINNED_CHART_VERSION);

@@ -1,10 +1,13 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  EXTRA_CA_PEM,
   installMocks,
   isSecretValue,
   PLATFORM_OUTPUTS,
   promiseOf,
+  PROXY,
+  proxiedStackConfig,
   recorded,
   settled,
   stackConfig,
@@ -242,5 +245,131 @@ describe("Pulumi program under mocks (dev and prod)", function () {
       rule.to.map((peer: any) => peer.ipBlock?.cidr).filter(Boolean),
     );
     expect(cidrs).to.include.members(["10.40.1.5/32", "10.40.2.0/28", "10.40.0.1/32", "10.40.0.0/28"]);
+  });
+});
+
+describe("Pulumi program behind a TLS-inspecting forward proxy (dev and prod, under mocks)", function () {
+  this.timeout(30_000);
+  const built: Record<"dev" | "prod", { stack: Stack; resources: RecordedResource[] }> = {} as never;
+
+  before(async () => {
+    for (const environment of ["dev", "prod"] as const) {
+      const start = recorded.length;
+      const settings = readStackSettings(proxiedStackConfig(environment), new Set(), environment);
+      const platform = await resolvePlatform(settings);
+      const stack = new GenesysMiddlewareStack(`proxied-${environment}`, {
+        settings,
+        platform,
+        ...(environment === "prod" ? { vaultJwt: pulumi.secret("ci-oidc-token") } : {}),
+      });
+      await promiseOf(stack.metricsEndpoint);
+      await settled();
+      built[environment] = { stack, resources: recorded.slice(start) };
+    }
+  });
+
+  const of = (environment: "dev" | "prod", type: string) =>
+    built[environment].resources.filter((resource) => resource.type === type);
+  const one = (environment: "dev" | "prod", type: string) => {
+    const found = of(environment, type);
+    if (found.length !== 1) throw new Error(`expected one ${type} in ${environment}, found ${found.length}`);
+    return found[0]!.inputs as any;
+  };
+  const genesysRanges = (environment: "dev" | "prod") =>
+    readStackSettings(stackConfig(environment), new Set(), environment).egress.genesysCidrs;
+
+  for (const environment of ["dev", "prod"] as const) {
+    describe(environment, () => {
+      it("creates the CA bundle ConfigMap in the namespace and has the chart trust it", () => {
+        const bundle = of(environment, "kubernetes:core/v1:ConfigMap").find(
+          (resource) => resource.inputs.metadata.name === "genesys-sync-ca",
+        );
+        expect(bundle, "ConfigMap genesys-sync-ca").to.not.equal(undefined);
+        expect(bundle!.inputs.data).to.deep.equal({ "ca.crt": EXTRA_CA_PEM });
+        const namespace = one(environment, "kubernetes:core/v1:Namespace").metadata.name;
+        expect(bundle!.inputs.metadata.namespace).to.equal(namespace);
+        const values = one(environment, "kubernetes:helm.sh/v4:Chart").values;
+        expect(values.extraCaCerts).to.deep.equal({ configMap: { name: "genesys-sync-ca", key: "ca.crt" } });
+        expect(values.podAnnotations["checksum/extra-ca-certs"]).to.match(/^[a-f0-9]{64}$/);
+      });
+
+      it("passes the proxy and its exceptions to the chart", () => {
+        const values = one(environment, "kubernetes:helm.sh/v4:Chart").values;
+        expect(values.proxy).to.deep.equal({
+          httpsProxy: PROXY[environment].url,
+          noProxy: [".svc", ".cluster.local", "10.96.0.1"],
+        });
+      });
+
+      it("allows the proxy on its port instead of the Genesys ranges, and nothing open", () => {
+        const policy = one(environment, "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+        const toProxy = policy.spec.egress.filter((rule: any) =>
+          rule.to.some((peer: any) => PROXY[environment].cidrs.includes(peer.ipBlock?.cidr)),
+        );
+        expect(toProxy).to.deep.equal([
+          {
+            to: PROXY[environment].cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+            ports: [{ protocol: "TCP", port: PROXY[environment].port }],
+          },
+        ]);
+        const cidrs = policy.spec.egress.flatMap((rule: any) =>
+          rule.to.map((peer: any) => peer.ipBlock?.cidr).filter(Boolean),
+        );
+        expect(genesysRanges(environment)).to.have.length.greaterThan(0);
+        for (const range of [...genesysRanges(environment), "0.0.0.0/0", "::/0"])
+          expect(cidrs).not.to.include(range);
+      });
+
+      it("exports the proxy among the egress destinations, and no Genesys ranges", () => {
+        const destinations = built[environment].stack.egressDestinations;
+        expect(destinations.proxy).to.deep.equal({
+          cidrs: [...PROXY[environment].cidrs],
+          port: PROXY[environment].port,
+        });
+        expect(destinations.genesysCidrs).to.deep.equal([]);
+      });
+    });
+  }
+
+  it("prod keeps egress to its identity provider and on-premises hosts, and drops the Cilium FQDN policy that would bypass the proxy", () => {
+    const policy = one("prod", "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+    const cidrs = policy.spec.egress.flatMap((rule: any) =>
+      rule.to.map((peer: any) => peer.ipBlock?.cidr).filter(Boolean),
+    );
+    expect(cidrs).to.include.members(["192.0.2.64/28", "10.40.0.0/28", "10.40.1.5/32"]);
+    expect(
+      built.prod.resources.filter((resource) => resource.type.endsWith(":CiliumNetworkPolicy")),
+    ).to.have.length(0);
+  });
+
+  it("prod behind a proxy without Genesys ranges or Cilium deploys (the proxy is the only path out)", async () => {
+    const config = proxiedStackConfig("prod");
+    config["genesys-middleware-stack:egress"] = JSON.stringify({ genesysCidrs: [] });
+    const settings = readStackSettings(config, new Set(), "prod");
+    const platform = { ...(await resolvePlatform(settings)), cni: "calico" };
+    const stack = new GenesysMiddlewareStack("proxied-prod-calico", {
+      settings,
+      platform,
+      vaultJwt: pulumi.secret("ci-oidc-token"),
+    });
+    await promiseOf(stack.metricsEndpoint);
+    await settled();
+    expect(stack.egressDestinations.proxy?.cidrs).to.deep.equal([...PROXY.prod.cidrs]);
+  });
+
+  it("without a proxy, prod without Genesys ranges on a CNI without FQDN rules is still refused", async () => {
+    const config = stackConfig("prod");
+    config["genesys-middleware-stack:egress"] = JSON.stringify({ genesysCidrs: [] });
+    const settings = readStackSettings(config, new Set(), "prod");
+    const platform = { ...(await resolvePlatform(settings)), cni: "calico" };
+    expect(
+      () =>
+        new GenesysMiddlewareStack("direct-prod-calico", {
+          settings,
+          platform,
+          vaultJwt: pulumi.secret("ci-oidc-token"),
+        }),
+    ).to.throw(/no Genesys Cloud IP ranges/);
+    await settled();
   });
 });

@@ -77,6 +77,44 @@ export function stackConfig(stack: "dev" | "prod"): Record<string, string> {
   );
 }
 
+/** A self-signed CA, as a TLS-inspecting proxy presents; certificates are public. */
+export const EXTRA_CA_PEM = `-----BEGIN CERTIFICATE-----
+MIIBqDCCAU2gAwIBAgIULTBuqvf0Kc3KjyqEZEDzby/NY7cwCgYIKoZIzj0EAwIw
+KTEnMCUGA1UEAwweRXhhbXBsZSBDb3JwIFRMUyBJbnNwZWN0aW9uIENBMB4XDTI2
+MTIwMTIzMDkzN1oXDTM2MTEyODIzMDkzN1owKTEnMCUGA1UEAwweRXhhbXBsZSBD
+b3JwIFRMUyBJbnNwZWN0aW9uIENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
+OxPaZP3WyCo9kbIJCtBddyzuxBdOR6dVf4XPYyDfg2t8Os5xBcmsMyIGDIjnil60
+6gDXKMp8TB6zdMtDN4SG6KNTMFEwHQYDVR0OBBYEFMK5qptScHNGCNXrsIo7icha
+X+WvMB8GA1UdIwQYMBaAFMK5qptScHNGCNXrsIo7ichaX+WvMA8GA1UdEwEB/wQF
+MAMBAf8wCgYIKoZIzj0EAwIDSQAwRgIhAJwPVWl+arZz2cAlA23zjU/vFECEjW9M
+AJdzmiWnHJqBAiEA+YVwhqc8mxyTfWHvGN9UMm+9bZ3Cpcunh6V1OxvCHy0=
+-----END CERTIFICATE-----
+`;
+
+/** Where the proxies of proxiedStackConfig answer. */
+export const PROXY: Readonly<
+  Record<"dev" | "prod", { readonly url: string; readonly cidrs: readonly string[]; readonly port: number }>
+> = {
+  dev: { url: "http://10.96.50.7:3128", cidrs: ["10.96.50.7/32"], port: 3128 },
+  prod: { url: "http://proxy.corp.example.com:8080", cidrs: ["10.40.9.0/29"], port: 8080 },
+};
+
+/**
+ * A stack's config behind a TLS-inspecting forward proxy: dev names it by IP literal (its /32 is
+ * derived), prod by host name with proxyCidrs; both trust the proxy's CA.
+ */
+export function proxiedStackConfig(stack: "dev" | "prod"): Record<string, string> {
+  return {
+    ...stackConfig(stack),
+    "genesys-middleware-stack:network": JSON.stringify({
+      httpsProxy: PROXY[stack].url,
+      ...(stack === "prod" ? { proxyCidrs: PROXY.prod.cidrs } : {}),
+      noProxy: [".svc", ".cluster.local", "10.96.0.1"],
+      caBundle: EXTRA_CA_PEM,
+    }),
+  };
+}
+
 export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply((value) => resolve(value)));
 }
