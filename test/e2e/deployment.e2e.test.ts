@@ -514,7 +514,7 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       ).to.deep.equal([]);
       expect(await uids()).to.deep.equal(uidsBefore);
       const configMap = await getJson(["get", "configmap", release, "-n", namespace]);
-      expect(configMap.data.POLLING_INTERVAL_SECONDS).to.equal("45");
+      expect(configMap.data?.POLLING_INTERVAL_SECONDS).to.equal("45");
     });
 
     it("through an HTTP CONNECT proxy: the pods become Ready with only the proxy as their path", async () => {
@@ -563,7 +563,7 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
           "-n",
           `${namespace}-consumer`,
         ]);
-        expect(written.data.metricsEndpoint).to.equal(mine.metricsEndpoint);
+        expect(written.data?.metricsEndpoint).to.equal(mine.metricsEndpoint);
         // The externalSecret mode has no secret output of its own: the webhook password stays in Vault.
         expect(theirs.readWebhookPassword).to.equal(undefined);
       } finally {

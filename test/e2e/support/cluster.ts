@@ -14,6 +14,7 @@ export interface KubeObject {
     readonly deletionTimestamp?: string;
   };
   readonly spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly data?: Record<string, string>;
   readonly status?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   readonly [key: string]: unknown;
 }
