@@ -18,8 +18,9 @@ export const FAKE_SERVICE_ACCOUNT = "system:serviceaccount:sync:genesys-sync";
  * - decoding: MicroTime fields with other than six fractional digits are 400 BadRequest;
  * - validation: leaseDurationSeconds or leaseTransitions below 1 / 0, a missing name: 422 Invalid;
  * - storage: 404 for a missing Lease, 409 AlreadyExists for creating one that exists, PUT of a
- *   missing Lease creates it (201), PUT without resourceVersion 422, a stale one 409 Conflict,
- *   and a new resourceVersion on every write.
+ *   missing Lease creates it (201, even naming a resourceVersion), PUT without resourceVersion
+ *   422, a stale one 409 Conflict, a new resourceVersion on every write, and none for a PUT that
+ *   changes nothing (200, no write).
  * Errors are metav1.Status bodies shaped like the real ones. It knows nothing of time: expiry is
  * the clients' business, as with the real API.
  */
@@ -135,7 +136,7 @@ export class FakeLeaseApi {
         field: "metadata.name",
         message: "Required value: name or generateName is required",
       });
-    if (invalid.length > 0) return [422, invalidStatus(leaseName ?? "", invalid)];
+    if (invalid.length > 0) return [422, invalidStatus(leaseName ?? "", "Lease", invalid)];
 
     const current = this.leases.get(key(leaseName!));
     if (method === "POST") {
@@ -149,29 +150,23 @@ export class FakeLeaseApi {
       return [201, this.store(key(leaseName!), namespace, lease, "create")];
     }
     if (!current) {
-      // A PUT of a missing Lease creates it, and needs the right to create.
+      // A PUT of a missing Lease creates it, whatever resourceVersion it names, and needs the right to create.
       const refusedCreate = allowed("create");
       if (refusedCreate) return refusedCreate;
-      if (lease.metadata.resourceVersion) {
-        this.conflicts += 1;
-        return [409, conflict(leaseName!)];
-      }
       return [201, this.store(key(leaseName!), namespace, lease, "create")];
     }
     if (!lease.metadata.resourceVersion)
       return [
         422,
-        invalidStatus(leaseName!, [
-          {
-            field: "metadata.resourceVersion",
-            message: "Invalid value: 0x0: must be specified for an update",
-          },
+        invalidStatus(leaseName!, "leases", [
+          { field: "metadata.resourceVersion", message: "Invalid value: 0: must be specified for an update" },
         ]),
       ];
     if (lease.metadata.resourceVersion !== current.metadata.resourceVersion) {
       this.conflicts += 1;
       return [409, conflict(leaseName!)];
     }
+    if (unchanged(current, lease)) return [200, current];
     return [
       200,
       this.store(
@@ -217,7 +212,7 @@ function decode(body: string): Lease | string {
   for (const field of MICRO_TIME_FIELDS) {
     const value = lease.spec?.[field];
     if (value !== undefined && !MICRO_TIME.test(value))
-      return `Lease in version "v1" cannot be handled as a Lease: parsing time "${value}" as "2006-01-02T15:04:05.000000Z07:00": cannot parse as RFC 3339 with microseconds`;
+      return `Lease in version "v1" cannot be handled as a Lease: parsing time "${value}" as "2006-01-02T15:04:05.000000Z07:00": cannot parse "${value.slice(19)}" as ".000000"`;
   }
   return lease;
 }
@@ -279,26 +274,40 @@ function conflict(name: string) {
 
 function forbidden(user: string, verb: LeaseVerb, namespace: string, name: string | undefined) {
   const subject = name === undefined ? "leases.coordination.k8s.io" : `leases.coordination.k8s.io "${name}"`;
-  return status(
-    403,
-    "Forbidden",
-    `${subject} is forbidden: User "${user}" cannot ${verb} resource "leases" in API group "coordination.k8s.io" in the namespace "${namespace}"`,
-    name ?? "",
-  );
+  const message = `${subject} is forbidden: User "${user}" cannot ${verb} resource "leases" in API group "coordination.k8s.io" in the namespace "${namespace}"`;
+  // A POST names no Lease in its URL: the details then carry no name.
+  return name === undefined
+    ? { ...status(403, "Forbidden", message), details: { group: "coordination.k8s.io", kind: "leases" } }
+    : status(403, "Forbidden", message, name);
 }
 
-function invalidStatus(name: string, causes: Array<{ field: string; message: string }>) {
+/** 422: validation names the kind "Lease", the update path the resource "leases", as the real server does. */
+function invalidStatus(
+  name: string,
+  kind: "Lease" | "leases",
+  causes: Array<{ field: string; message: string }>,
+) {
   return {
     ...status(
       422,
       "Invalid",
-      `Lease.coordination.k8s.io "${name}" is invalid: ${causes.map((cause) => `${cause.field}: ${cause.message}`).join(", ")}`,
+      `${kind}.coordination.k8s.io "${name}" is invalid: ${causes.map((cause) => `${cause.field}: ${cause.message}`).join(", ")}`,
     ),
     details: {
       name,
       group: "coordination.k8s.io",
-      kind: "Lease",
+      kind,
       causes: causes.map((cause) => ({ reason: "FieldValueInvalid", ...cause })),
     },
   };
+}
+
+/** A PUT that changes nothing is no write: the real server answers 200 with the same resourceVersion. */
+function unchanged(current: Lease, lease: Lease): boolean {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+  return (
+    same(current.spec, normalizeMicroTimes(lease.spec)) &&
+    same(current.metadata.labels, lease.metadata.labels) &&
+    same(current.metadata.annotations, lease.metadata.annotations)
+  );
 }

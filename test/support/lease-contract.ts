@@ -161,7 +161,15 @@ export function leaseApiContract(target: () => Promise<LeaseApiTarget>): void {
       it("PUT without resourceVersion on an existing Lease: 422 Invalid, naming metadata.resourceVersion", async () => {
         const lease = await created("no-version");
         const answer = await call("PUT", lease.metadata.name, { body: leaseBody(lease.metadata.name) });
-        expectStatus(answer, 422, "Invalid", /metadata\.resourceVersion/);
+        expectStatus(
+          answer,
+          422,
+          "Invalid",
+          new RegExp(
+            `^leases.coordination.k8s.io "${lease.metadata.name}" is invalid: metadata.resourceVersion: Invalid value: 0: must be specified for an update$`,
+          ),
+        );
+        expect(answer.body.details).to.include({ name: lease.metadata.name, kind: "leases" });
         expect(answer.body.details?.causes?.map((cause) => cause.field)).to.include(
           "metadata.resourceVersion",
         );
@@ -175,11 +183,28 @@ export function leaseApiContract(target: () => Promise<LeaseApiTarget>): void {
         expect((await call("GET", name)).status).to.equal(200);
       });
 
-      it("PUT of a missing Lease with a resourceVersion: 409 Conflict, nothing created", async () => {
+      it("PUT of a missing Lease naming a resourceVersion creates it too: 201", async () => {
         const name = uniqueName("put-version");
         const answer = await call("PUT", name, { body: leaseBody(name, {}, "12345") });
-        expectStatus(answer, 409, "Conflict");
-        expect((await call("GET", name)).status).to.equal(404);
+        expect(answer.status, JSON.stringify(answer.body)).to.equal(201);
+        expect((await call("GET", name)).status).to.equal(200);
+      });
+
+      it("a PUT that changes nothing is no write: 200, the same resourceVersion; stale, it is still 409", async () => {
+        const lease = await created("no-op");
+        const same = await call("PUT", lease.metadata.name, {
+          body: leaseBody(lease.metadata.name, {}, lease.metadata.resourceVersion),
+        });
+        expect(same.status).to.equal(200);
+        expect(same.body.metadata.resourceVersion).to.equal(lease.metadata.resourceVersion);
+        const changed = await call("PUT", lease.metadata.name, {
+          body: leaseBody(lease.metadata.name, { holderIdentity: "pod-b" }, lease.metadata.resourceVersion),
+        });
+        expect(changed.body.metadata.resourceVersion).not.to.equal(lease.metadata.resourceVersion);
+        const stale = await call("PUT", lease.metadata.name, {
+          body: leaseBody(lease.metadata.name, { holderIdentity: "pod-b" }, lease.metadata.resourceVersion),
+        });
+        expectStatus(stale, 409, "Conflict");
       });
 
       it("every write gets a new resourceVersion, and GET returns the latest", async () => {
@@ -223,7 +248,12 @@ export function leaseApiContract(target: () => Promise<LeaseApiTarget>): void {
         it(`a MicroTime with ${label} (${renewTime}): 400 BadRequest, nothing created`, async () => {
           const name = uniqueName("millis");
           const answer = await call("POST", undefined, { body: leaseBody(name, { renewTime }) });
-          expectStatus(answer, 400, "BadRequest", /parsing time/);
+          expectStatus(
+            answer,
+            400,
+            "BadRequest",
+            new RegExp(`^Lease in version "v1" cannot be handled as a Lease: parsing time "${renewTime}"`),
+          );
           expect((await call("GET", name)).status).to.equal(404);
         });
       }
@@ -231,7 +261,14 @@ export function leaseApiContract(target: () => Promise<LeaseApiTarget>): void {
       it("leaseDurationSeconds 0: 422 Invalid, naming spec.leaseDurationSeconds", async () => {
         const name = uniqueName("zero");
         const answer = await call("POST", undefined, { body: leaseBody(name, { leaseDurationSeconds: 0 }) });
-        expectStatus(answer, 422, "Invalid", /spec\.leaseDurationSeconds/);
+        expectStatus(
+          answer,
+          422,
+          "Invalid",
+          new RegExp(
+            `^Lease.coordination.k8s.io "${name}" is invalid: spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0$`,
+          ),
+        );
         expect(answer.body.details).to.include({ name, group: "coordination.k8s.io", kind: "Lease" });
         expect(answer.body.details?.causes).to.deep.include({
           reason: "FieldValueInvalid",
@@ -280,6 +317,12 @@ export function leaseApiContract(target: () => Promise<LeaseApiTarget>): void {
               `is forbidden: User "${t.userWithoutRights}" cannot ${verb} resource "leases" in API group "coordination.k8s.io" in the namespace "${t.namespace}"`,
             ),
           );
+          // A POST has no name in its URL: the message and details then name none.
+          expect(answer.body.details).to.deep.equal(
+            method === "POST"
+              ? { group: "coordination.k8s.io", kind: "leases" }
+              : { name, group: "coordination.k8s.io", kind: "leases" },
+          );
         });
       }
     });
@@ -321,7 +364,8 @@ export function leaseApiContract(target: () => Promise<LeaseApiTarget>): void {
         const api = client(t.token);
         const name = uniqueName("client-conflict");
         const made = await api.create(t.namespace, { metadata: { name }, spec });
-        await api.replace(t.namespace, made);
+        // A replace that changes nothing is no write (same resourceVersion): change the holder.
+        await api.replace(t.namespace, { ...made, spec: { ...spec, holderIdentity: "pod-b" } });
         const errors = await Promise.all([
           api.create(t.namespace, { metadata: { name }, spec }).catch((error: unknown) => error),
           api.replace(t.namespace, made).catch((error: unknown) => error),
