@@ -51,13 +51,22 @@ function preflight() {
       withTag.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
     return hasRegistry ? withTag : `docker.io/${withTag.includes("/") ? "" : "library/"}${withTag}`;
   };
-  const onNode = JSON.parse(nodes.stdout).items.some((node) =>
-    (node.status.images || []).some((entry) => (entry.names || []).includes(normalise(image))),
-  );
-  if (!onNode)
-    missing(
-      `image ${image} is not on the node: bash ../shared/cluster-kit/image.sh load ${image} (kind load docker-image, k3d image import)`,
-    );
+  // The kubelet reports a newly loaded image with its next node status update (about 10 s).
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const current = run("kubectl", ["get", "nodes", "-o", "json"]);
+    const onNode =
+      current.status === 0 &&
+      JSON.parse(current.stdout).items.some((node) =>
+        (node.status.images || []).some((entry) => (entry.names || []).includes(normalise(image))),
+      );
+    if (onNode) break;
+    if (Date.now() > deadline)
+      missing(
+        `image ${image} is not on the node: bash ../shared/cluster-kit/image.sh load ${image} (kind load docker-image, k3d image import)`,
+      );
+    spawnSync("sleep", ["2"]);
+  }
 }
 
 preflight();

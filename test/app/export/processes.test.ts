@@ -13,8 +13,9 @@ import { listFolder, serviceEnv, spawnService, waitFor } from "../../support/har
 
 /**
  * Two real service processes on one data dir, electing the poller through a FAKE Kubernetes Lease
- * API on loopback (test/support/fake-lease-api; no Kubernetes API server can run here). The
- * fake enforces resourceVersion conflicts; the processes run their real leader election over HTTP.
+ * API on loopback (test/support/fake-lease-api), kept for speed: the fake passes the same contract
+ * as the real API server (test/support/lease-contract), and the e2e tier repeats this scenario
+ * with deployed pods on a real cluster. The processes run their real leader election over HTTP.
  */
 describe("the results export with two replicas (leader election over a fake Lease API)", function () {
   this.timeout(120_000);
