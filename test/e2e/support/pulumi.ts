@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse, stringify } from "yaml";
 
@@ -79,8 +79,10 @@ export class PulumiStack {
     readonly configFile: string,
   ) {}
 
+  /** Only the engine's commands take --config-file; the others need just the stack. */
   private args(command: readonly string[]): string[] {
-    return [...command, "--stack", this.name, "--config-file", this.configFile];
+    const engine = ["up", "preview", "destroy", "refresh"].includes(command[0] ?? "");
+    return [...command, "--stack", this.name, ...(engine ? ["--config-file", this.configFile] : [])];
   }
 
   async run(command: readonly string[], timeoutMs?: number): Promise<PulumiResult> {
@@ -97,8 +99,14 @@ export class PulumiStack {
     return result;
   }
 
+  /**
+   * `stack init` writes the passphrase's salt into Pulumi.<stack>.yaml beside the project; it
+   * moves into this workspace at once, so the checkout keeps no trace of the run.
+   */
   async init(): Promise<void> {
     await this.must(["stack", "init", "--secrets-provider", "passphrase"]);
+    const written = path.join(this.projectDir, `Pulumi.${this.name}.yaml`);
+    if (existsSync(written)) renameSync(written, this.configFile);
   }
 
   /** Replaces the stack's config (keeps the passphrase salt that `stack init` wrote). */
