@@ -116,6 +116,16 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
         .map((line) => (JSON.parse(line) as { conversationId: string }).conversationId),
     );
   };
+  /** Waits until every conversation seeded so far is in some results file of outbox/. */
+  const seededInOutbox = (what: string) =>
+    waitFor(
+      async () => (seeded.every((conversationId) => outboxIds().includes(conversationId)) ? true : undefined),
+      {
+        timeoutMs: 3 * 60_000,
+        intervalMs: 2_000,
+        what: `${what} in outbox/`,
+      },
+    );
   const lease = async () =>
     (await getJson(["get", "leases.coordination.k8s.io", "genesys-sync-poller", "-n", namespace])).spec as {
       holderIdentity?: string;
@@ -395,15 +405,7 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
 
     it("a conversation result comes out in outbox/", async () => {
       seed("first", 20);
-      await waitFor(
-        async () =>
-          seeded.every((conversationId) => outboxIds().includes(conversationId)) ? true : undefined,
-        {
-          timeoutMs: 3 * 60_000,
-          intervalMs: 2_000,
-          what: "the seeded conversations in outbox/",
-        },
-      );
+      await seededInOutbox("the seeded conversations");
     });
 
     it("/metrics answers at the endpoints the ServiceMonitor selects, with what the service did", async () => {
@@ -465,15 +467,7 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       );
 
       seed("after-takeover", 15);
-      await waitFor(
-        async () =>
-          seeded.every((conversationId) => outboxIds().includes(conversationId)) ? true : undefined,
-        {
-          timeoutMs: 3 * 60_000,
-          intervalMs: 2_000,
-          what: "the conversations seeded after the takeover in outbox/",
-        },
-      );
+      await seededInOutbox("the conversations seeded after the takeover");
       const ids = outboxIds();
       expect(ids.length, "every conversation exactly once").to.equal(new Set(ids).size);
       expect(new Set(ids)).to.deep.equal(new Set(seeded));
