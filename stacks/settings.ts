@@ -504,9 +504,16 @@ function readNetwork(
   problem: (key: string, reason: string) => void,
 ): StackSettings["network"] {
   const noProxy = strings(network.noProxy, "network.noProxy", problem);
-  for (const entry of noProxy)
+  for (const entry of noProxy) {
     if (!/^[^\s,]+$/.test(entry))
-      problem("network.noProxy", `"${entry}" is not one host, .domain or CIDR (no spaces or commas)`);
+      problem("network.noProxy", `"${entry}" is not one host, .domain or IP address (no spaces or commas)`);
+    // The service (undici) never matches a range, so a CIDR here would silently go through the proxy.
+    else if (entry.includes("/"))
+      problem(
+        "network.noProxy",
+        `"${entry}" is an address range, which the service never matches: list the hosts, domains or IP addresses to reach directly`,
+      );
+  }
   const proxyCidrs = strings(network.proxyCidrs, "network.proxyCidrs", problem);
   for (const cidr of proxyCidrs) {
     if (!isCidr(cidr)) problem("network.proxyCidrs", `"${cidr}" is not a CIDR`);

@@ -236,6 +236,14 @@ describe("stack settings (stacks/settings.ts)", () => {
       ).to.contain("no spaces or commas");
     });
 
+    it("refuses an address range in noProxy, which the service would never match", () => {
+      const found = configProblems(
+        withNetwork({ httpsProxy: "http://10.0.0.1:3128", noProxy: ["10.0.0.0/8"] }),
+      );
+      expect(found.map((problem) => problem.propertyPath)).to.deep.equal([`${PROJECT}:network.noProxy`]);
+      expect(found[0]!.reason).to.contain("is an address range, which the service never matches");
+    });
+
     it("passes the proxy, the CA ConfigMap (with a checksum that rolls the pods) and the pull policy to the chart", () => {
       const config: Record<string, string> = {
         ...proxiedStackConfig("dev"),
