@@ -286,14 +286,17 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
   });
 
   describe("a. preview and policy", () => {
-    it("the real engine's preview with the policy pack passes on the compliant e2e stack", async () => {
-      const result = await stack.run([
+    /** `pulumi preview` with this repository's policy pack and the e2e policy config. */
+    const previewWithPolicy = (target: PulumiStack) =>
+      target.run([
         "preview",
         "--policy-pack",
         path.join(ROOT, "policies"),
         "--policy-pack-config",
         policyConfig,
       ]);
+    it("the real engine's preview with the policy pack passes on the compliant e2e stack", async () => {
+      const result = await previewWithPolicy(stack);
       expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
       expect(result.stdout).to.contain("genesys-middleware-guards");
       expect(result.stdout).not.to.match(/mandatory/);
@@ -303,13 +306,7 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       const neighbour = workspace.stack(path.join(__dirname, "fixtures/neighbour"), `neighbour-${id}`);
       await neighbour.init();
       neighbour.writeConfig({ "genesys-e2e-neighbour:namespace": `${namespace}-neighbour` });
-      const result = await neighbour.run([
-        "preview",
-        "--policy-pack",
-        path.join(ROOT, "policies"),
-        "--policy-pack-config",
-        policyConfig,
-      ]);
+      const result = await previewWithPolicy(neighbour);
       await neighbour.remove();
       const output = `${result.stdout}\n${result.stderr}`;
       expect(result.code, output).not.to.equal(0);
@@ -355,8 +352,8 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       for (const pod of pods)
         expect(callers, `${pod.metadata.name} called the simulator itself`).to.include(podIp(pod));
       expect(proxy.tunnels, "no proxy yet").to.have.length(0);
-      const env = (await readyPods())[0]!.spec.containers[0].env as Array<{ name: string; value?: string }>;
-      expect(env.find((entry) => entry.name === "NODE_EXTRA_CA_CERTS")?.value).to.be.a("string");
+      const containerEnv = pods[0]!.spec.containers[0].env as Array<{ name: string; value?: string }>;
+      expect(containerEnv.find((entry) => entry.name === "NODE_EXTRA_CA_CERTS")?.value).to.be.a("string");
     });
   });
 

@@ -97,3 +97,13 @@ export function spawnService(
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return { child, output: () => output, exited };
 }
+
+/** SIGKILLs every service process a test started that is still running, and empties the list. */
+export async function killAll(children: Array<ReturnType<typeof spawnService>>): Promise<void> {
+  for (const { child, exited } of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  }
+}

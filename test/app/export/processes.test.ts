@@ -9,7 +9,7 @@ import {
   type SimulatedConversation,
 } from "../../../app/src/simulator/simulator";
 import { FakeLeaseApi } from "../../support/fake-lease-api";
-import { listFolder, serviceEnv, spawnService, waitFor } from "../../support/harness";
+import { killAll, listFolder, serviceEnv, spawnService, waitFor } from "../../support/harness";
 
 /**
  * Two real service processes on one data dir, electing the poller through a FAKE Kubernetes Lease
@@ -35,12 +35,7 @@ describe("the results export with two replicas (leader election over a fake Leas
     writeFileSync(path.join(saDir, "token"), TOKEN);
   });
   afterEach(async () => {
-    for (const { child, exited } of children.splice(0)) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGKILL");
-        await exited;
-      }
-    }
+    await killAll(children);
     await lease.close();
     await sim.close();
   });

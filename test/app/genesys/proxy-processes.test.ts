@@ -5,7 +5,7 @@ import path from "node:path";
 import { dataLayout, ensureLayout } from "../../../app/src/import/layout";
 import { startSimulator, type GenesysSimulator } from "../../../app/src/simulator/simulator";
 import { startConnectProxy, type ConnectProxy } from "../../support/connect-proxy";
-import { serviceEnv, spawnService, waitFor } from "../../support/harness";
+import { killAll, serviceEnv, spawnService, waitFor } from "../../support/harness";
 import {
   issueServerCertificate,
   makeCertificateAuthority,
@@ -42,12 +42,7 @@ describe("the service over HTTPS through a CONNECT proxy, trusting a private CA 
     await ensureLayout(dataLayout(dataDir));
   });
   afterEach(async () => {
-    for (const { child, exited } of children.splice(0)) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGKILL");
-        await exited;
-      }
-    }
+    await killAll(children);
     await proxy.close();
     await sim.close();
   });

@@ -5,7 +5,7 @@ import path from "node:path";
 import { dataLayout, ensureLayout } from "../../../app/src/import/layout";
 import { startSimulator, type GenesysSimulator } from "../../../app/src/simulator/simulator";
 import { generateCsv } from "../../support/contacts";
-import { dropFile, listFolder, serviceEnv, spawnService, waitFor } from "../../support/harness";
+import { dropFile, killAll, listFolder, serviceEnv, spawnService, waitFor } from "../../support/harness";
 
 /**
  * The service as real, separate processes (`app/src/main.ts`) sharing one data dir, against the
@@ -23,12 +23,7 @@ describe("the service as separate processes on one data dir", function () {
     await ensureLayout(dataLayout(dataDir));
   });
   afterEach(async () => {
-    for (const { child, exited } of children.splice(0)) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGKILL");
-        await exited;
-      }
-    }
+    await killAll(children);
     await sim.close();
   });
 
