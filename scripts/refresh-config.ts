@@ -1,5 +1,5 @@
-import { ConfigurationError } from "../app/src/genesys/errors";
-import { collectEndpoints, type GenesysEndpoints } from "../app/src/genesys/regions";
+import { ConfigurationError } from "../app/src/shared/errors";
+import { collectEndpoints, type GenesysEndpoints } from "../app/src/shared/regions";
 
 /** The few settings the refresh command needs, every problem reported at once. */
 export function loadConfigForRefresh(env: NodeJS.ProcessEnv): {

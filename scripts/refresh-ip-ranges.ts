@@ -1,7 +1,7 @@
 import { loadConfigForRefresh } from "./refresh-config";
 import { GenesysClient } from "../app/src/genesys/client";
 import { createLogger } from "../app/src/logging";
-import { fetchGenesysRanges, IP_RANGES_FILE, writeDataset } from "../components/ip-ranges";
+import { fetchGenesysRanges, IP_RANGES_FILE, writeDataset } from "./ip-ranges";
 
 /**
  * `npm run ipranges:refresh`: reads the Genesys Cloud IP ranges of a region from a live org

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { regionDomain, regionProblems, urlProblem } from "../app/src/genesys/regions";
+import { regionDomain, regionProblems, urlProblem } from "../app/src/shared/regions";
 
 /** The project's config namespace (`pulumi config set genesys-middleware-stack:<key>`). */
 export const PROJECT = "genesys-middleware-stack";

@@ -3,8 +3,8 @@ import { createReadStream, mkdtempSync, readdirSync, readFileSync, renameSync, r
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "csv-parse";
-import { writeSampleCsv } from "../src/demo/sample-contacts";
-import { dataLayout, ensureLayout } from "../src/import/layout";
+import { writeSampleCsv } from "../demo/sample-contacts";
+import { dataLayout, ensureLayout } from "../src/shared/layout";
 
 /**
  * The import part of `npm run bench`. The simulator runs in its own process, so the CPU and
@@ -30,7 +30,7 @@ async function spawnSimulator(
 ): Promise<SimulatorProcess> {
   const child = spawn(
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", path.join(__dirname, "../src/simulator/cli.ts")],
+    ["-r", "ts-node/register/transpile-only", path.join(__dirname, "../simulator/cli.ts")],
     {
       env: {
         PATH: process.env.PATH ?? "",

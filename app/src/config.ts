@@ -4,8 +4,8 @@ import path from "node:path";
 import { z } from "zod";
 import { inClusterApiUrl, SERVICE_ACCOUNT_DIR } from "./cluster/lease-api";
 import type { ProxySettings } from "./genesys/dispatcher";
-import { ConfigurationError } from "./genesys/errors";
-import { collectEndpoints, type GenesysEndpoints } from "./genesys/regions";
+import { ConfigurationError } from "./shared/errors";
+import { collectEndpoints, type GenesysEndpoints } from "./shared/regions";
 
 /**
  * The service's configuration, from environment variables. These names are a contract that the

@@ -2,9 +2,9 @@ import { loadConfig, type ServiceConfig } from "./config";
 import { backfill, parseBackfillRange } from "./export/backfill";
 import { DEFAULT_JOB_SETTINGS } from "./export/poller";
 import { GenesysClient } from "./genesys/client";
-import { dataLayout, ensureLayout } from "./import/layout";
+import { dataLayout, ensureLayout } from "./shared/layout";
 import { systemClock } from "./time/clock";
-import { ConfigurationError } from "./genesys/errors";
+import { ConfigurationError } from "./shared/errors";
 import { createLogger } from "./logging";
 import { clientSettings, startService } from "./service";
 

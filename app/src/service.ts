@@ -10,7 +10,7 @@ import { describeProxy, unmatchedNoProxyEntries } from "./genesys/dispatcher";
 import { GenesysMetrics } from "./genesys/metrics";
 import { ClaimStore } from "./import/claims";
 import { ImportService } from "./import/import-service";
-import { dataLayout, ensureLayout } from "./import/layout";
+import { dataLayout, ensureLayout } from "./shared/layout";
 import { ImportMetrics } from "./import/metrics";
 import { createLogger } from "./logging";
 import { buildApp } from "./server";

@@ -1,4 +1,4 @@
-import { GENESYS_REGIONS, regionDomain } from "../../app/src/genesys/regions";
+import { GENESYS_REGIONS, regionDomain } from "../../app/src/shared/regions";
 import { configuredValues, defineRule, type K8sObject, type Violation } from "../lib";
 
 const DOMAINS = new Set(Object.values(GENESYS_REGIONS));

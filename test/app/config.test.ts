@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../app/src/config";
-import { ConfigurationError } from "../../app/src/genesys/errors";
+import { ConfigurationError } from "../../app/src/shared/errors";
 
 const BASE = {
   GENESYS_REGION: "eu-west-1",

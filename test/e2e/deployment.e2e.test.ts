@@ -12,12 +12,12 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { generateCsv } from "../../app/src/demo/sample-contacts";
+import { generateCsv } from "../../app/demo/sample-contacts";
 import {
   startSimulator,
   type GenesysSimulator,
   type SimulatedConversation,
-} from "../../app/src/simulator/simulator";
+} from "../../app/simulator/simulator";
 import { startConnectProxy, type ConnectProxy } from "../support/connect-proxy";
 import { kubectl, waitFor } from "../support/kube";
 import { issueServerCertificate, makeCertificateAuthority } from "../support/tls";

@@ -3,9 +3,9 @@ import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { IP_RANGES_FILE } from "../../components/ip-ranges";
+import { IP_RANGES_FILE } from "../../scripts/ip-ranges";
 import { shippedGenesysRanges } from "../../components/egress";
-import { startSimulator } from "../../app/src/simulator/simulator";
+import { startSimulator } from "../../app/simulator/simulator";
 
 const ROOT = path.resolve(__dirname, "../..");
 

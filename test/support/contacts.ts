@@ -1,1 +1,1 @@
-export { generateCsv, phoneFor, type GeneratedFile } from "../../app/src/demo/sample-contacts";
+export { generateCsv, phoneFor, type GeneratedFile } from "../../app/demo/sample-contacts";

@@ -4,12 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../app/src/config";
 import { startService, type RunningService } from "../../app/src/service";
-import {
-  startSimulator,
-  type GenesysSimulator,
-  type SimulatorOptions,
-} from "../../app/src/simulator/simulator";
-import { simulatorServiceEnv } from "../../app/src/simulator/service-env";
+import { startSimulator, type GenesysSimulator, type SimulatorOptions } from "../../app/simulator/simulator";
+import { simulatorServiceEnv } from "../../app/simulator/service-env";
 import { capturedLogger } from "./capture";
 
 const ROOT = path.resolve(__dirname, "../..");

@@ -1,5 +1,5 @@
 import { MockAgent } from "undici";
-import type { GenesysEndpoints } from "../../app/src/genesys/regions";
+import type { GenesysEndpoints } from "../../app/src/shared/regions";
 
 /**
  * A scripted Genesys Cloud behind undici's MockAgent, for unit tests that drive time with a fake

@@ -1,6 +1,6 @@
 import { readdir, readFile, rename, stat } from "node:fs/promises";
 import path from "node:path";
-import { parseStampedName, type DataLayout } from "../import/layout";
+import { parseStampedName, type DataLayout } from "../shared/layout";
 
 export interface ArchiveSummary {
   readonly count: number;

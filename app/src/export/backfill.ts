@@ -2,7 +2,7 @@ import { rename } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { GenesysClient } from "../genesys/client";
-import { timestampForName } from "../import/layout";
+import { timestampForName } from "../shared/layout";
 import type { Clock } from "../time/clock";
 import { jobWindow, type JobSettings } from "./details-source";
 import { syncDirectory, writeTemporary } from "./export-state";

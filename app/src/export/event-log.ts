@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, readFile, rename, stat, truncate, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { Clock } from "../time/clock";
-import { timestampForName } from "../import/layout";
+import { timestampForName } from "../shared/layout";
 
 /**
  * An append-only log of pushed events with group commit: every append waiting while a write is

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { GenesysClient } from "../genesys/client";
 import type { Clock } from "../time/clock";
-import { timestampForName } from "../import/layout";
+import { timestampForName } from "../shared/layout";
 import { jobWindow, queryWindow, type JobSettings } from "./details-source";
 import { loadState, saveState, syncDirectory, writeTemporary, type ExportState } from "./export-state";
 import { outcomeOf } from "./outcomes";

@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { sameSecret } from "../shared/same-secret";
 import { systemClock, type Clock } from "../time/clock";
 import type { EventLog } from "./event-log";
 
@@ -25,12 +25,6 @@ interface PushedEvent {
   readonly conversationId?: string;
   readonly occurredAt?: string;
   readonly data?: Record<string, unknown>;
-}
-
-/** Constant-time comparison of two secrets of any length (hashing first equalises the lengths). */
-export function sameSecret(given: string, expected: string): boolean {
-  const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }
 
 function validate(body: unknown): { event: PushedEvent } | { problem: string } {

@@ -22,19 +22,45 @@ export interface AddContactsFlags {
 
 const CONTACTS_ROUTE = "/api/v2/outbound/contactlists/{contactListId}/contacts";
 
-/** Adds or updates up to 1,000 contacts in one request (the body must stay under 512,000 bytes). */
+/** Contacts already serialised as a JSON array (the importer builds the body as it reads). */
+export interface SerializedContacts {
+  readonly json: string;
+}
+
+/**
+ * Adds or updates up to 1,000 contacts in one request (the body must stay under 512,000 bytes).
+ * Given objects, it returns the contacts Genesys echoes back; given a serialised body, it skips
+ * parsing that echo (1,000 contacts nobody reads) and returns nothing.
+ */
 export function addContacts(
   client: GenesysClient,
   contactListId: string,
   contacts: readonly ContactInput[],
+  flags?: AddContactsFlags,
+): Promise<DialerContact[]>;
+export function addContacts(
+  client: GenesysClient,
+  contactListId: string,
+  contacts: SerializedContacts,
+  flags?: AddContactsFlags,
+): Promise<void>;
+export async function addContacts(
+  client: GenesysClient,
+  contactListId: string,
+  contacts: readonly ContactInput[] | SerializedContacts,
   flags: AddContactsFlags = {},
-): Promise<DialerContact[]> {
-  return client.request<DialerContact[]>({
-    method: "POST",
+): Promise<DialerContact[] | void> {
+  const request = {
+    method: "POST" as const,
     path: `/api/v2/outbound/contactlists/${encodeURIComponent(contactListId)}/contacts`,
     route: CONTACTS_ROUTE,
     query: { ...flags },
-    body: contacts,
+  };
+  if (Array.isArray(contacts)) return client.request<DialerContact[]>({ ...request, body: contacts });
+  await client.request({
+    ...request,
+    jsonBody: (contacts as SerializedContacts).json,
+    ignoreResponseBody: true,
   });
 }
 

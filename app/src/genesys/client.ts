@@ -14,7 +14,7 @@ import {
 } from "./errors";
 import { BREAKER_STATE_VALUE, GenesysMetrics } from "./metrics";
 import { RequestPacer, type PacerSettings } from "./pacer";
-import type { GenesysEndpoints } from "./regions";
+import type { GenesysEndpoints } from "../shared/regions";
 import { headerValue, readRateLimitHeaders, retryAfterMs } from "./retry-after";
 import { networkReason, TokenManager, type TokenState } from "./token-manager";
 

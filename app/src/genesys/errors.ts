@@ -1,28 +1,11 @@
+import { ServiceError } from "../shared/errors";
+
 /**
  * One base error with a stable `code`, a subclass per failure kind, `cause` kept, and structured
  * fields for metrics and logs (the undici `lib/core/errors.js` habit). Messages never carry a
  * token, a client secret or an Authorization header.
  */
-export class GenesysError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
-
-/** Configuration that cannot work: unknown region, plain http to a remote host, bad numbers. */
-export class ConfigurationError extends GenesysError {
-  readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
-    super(
-      "CONFIG_INVALID",
-      `Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n- ${problems.join("\n- ")}`,
-    );
-    this.problems = problems;
-  }
-}
+export class GenesysError extends ServiceError {}
 
 /** The login server rejected the client id or secret (`invalid_client`). Retrying fast cannot help. */
 export class InvalidClientCredentialsError extends GenesysError {

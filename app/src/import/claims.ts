@@ -1,7 +1,7 @@
 import { lstat, readdir, rename, stat, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Clock } from "../time/clock";
-import { CLAIM_SEPARATOR, isIgnored, nameProblem, timestampForName, type DataLayout } from "./layout";
+import { CLAIM_SEPARATOR, isIgnored, nameProblem, timestampForName, type DataLayout } from "../shared/layout";
 
 export interface InboxScan {
   /** Files ready to import, oldest first. */

@@ -11,10 +11,11 @@ import {
 } from "../genesys/errors";
 import { fullJitterDelayMs } from "../genesys/backoff";
 import type { Clock, Random } from "../time/clock";
+import { addContacts } from "../genesys/api";
 import { batchBody, Batcher, type Batch } from "./batcher";
 import type { Claim } from "./claims";
 import { fileIdentity, Journal } from "./journal";
-import { formatOf, timestampForName, type DataLayout } from "./layout";
+import { formatOf, timestampForName, type DataLayout } from "../shared/layout";
 import type { ImportMetrics } from "./metrics";
 import { readContactsFile, type ReadEvent } from "./readers";
 import { csvField, RejectsReport } from "./rejects";
@@ -60,8 +61,6 @@ export interface FileOutcome extends FileProgress {
   readonly movedTo?: string;
   readonly elapsedSeconds: number;
 }
-
-const CONTACTS_ROUTE = "/api/v2/outbound/contactlists/{contactListId}/contacts";
 
 /**
  * Imports one claimed file into the contact list: reads it as a stream, validates every row,
@@ -296,14 +295,7 @@ async function sendPart(
   for (let attempt = 0; ; attempt += 1) {
     if (signal.aborted) throw new ClientClosedError();
     try {
-      await deps.client.request({
-        method: "POST",
-        path: `/api/v2/outbound/contactlists/${encodeURIComponent(deps.contactListId)}/contacts`,
-        route: CONTACTS_ROUTE,
-        jsonBody: batchBody({ json }),
-        // Genesys echoes the 1,000 contacts back; nothing here reads them.
-        ignoreResponseBody: true,
-      });
+      await addContacts(deps.client, deps.contactListId, { json: batchBody({ json }) });
       return [];
     } catch (error) {
       if (error instanceof ClientClosedError) throw error;

@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import { parse } from "csv-parse";
-import type { FileFormat } from "./layout";
+import type { FileFormat } from "../shared/layout";
 
 /** What reading a contacts file yields, in file order. */
 export type ReadEvent =

@@ -3,14 +3,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "n
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { GenesysClient } from "../../../app/src/genesys/client";
-import { resolveEndpoints } from "../../../app/src/genesys/regions";
+import { resolveEndpoints } from "../../../app/src/shared/regions";
 import { ResultsPoller, type PollerSettings } from "../../../app/src/export/poller";
 import { backfill, parseBackfillRange } from "../../../app/src/export/backfill";
 import {
   startSimulator,
   type GenesysSimulator,
   type SimulatedConversation,
-} from "../../../app/src/simulator/simulator";
+} from "../../../app/simulator/simulator";
 import { capturedLogger } from "../../support/capture";
 import { FakeClock } from "../../support/fake-clock";
 

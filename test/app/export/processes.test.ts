@@ -2,12 +2,12 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { dataLayout, ensureLayout } from "../../../app/src/import/layout";
+import { dataLayout, ensureLayout } from "../../../app/src/shared/layout";
 import {
   startSimulator,
   type GenesysSimulator,
   type SimulatedConversation,
-} from "../../../app/src/simulator/simulator";
+} from "../../../app/simulator/simulator";
 import { FakeLeaseApi } from "../../support/fake-lease-api";
 import { killAll, listFolder, serviceEnv, spawnService, waitFor } from "../../support/harness";
 

@@ -2,12 +2,12 @@ import { expect } from "chai";
 import { addContacts } from "../../../app/src/genesys/api";
 import { GenesysClient, type GenesysClientOptions } from "../../../app/src/genesys/client";
 import { RetriesExhaustedError } from "../../../app/src/genesys/errors";
-import { resolveEndpoints } from "../../../app/src/genesys/regions";
+import { resolveEndpoints } from "../../../app/src/shared/regions";
 import {
   startSimulator,
   type GenesysSimulator,
   type SimulatorOptions,
-} from "../../../app/src/simulator/simulator";
+} from "../../../app/simulator/simulator";
 import { systemClock } from "../../../app/src/time/clock";
 import { capturedLogger } from "../../support/capture";
 import { runPool } from "../../support/pool";

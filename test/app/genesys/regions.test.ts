@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { ConfigurationError } from "../../../app/src/genesys/errors";
-import { GENESYS_REGIONS, resolveEndpoints } from "../../../app/src/genesys/regions";
+import { ConfigurationError } from "../../../app/src/shared/errors";
+import { GENESYS_REGIONS, resolveEndpoints } from "../../../app/src/shared/regions";
 
 describe("Genesys Cloud endpoints", () => {
   it("resolves an AWS region key to api. and login. of its domain", () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeF
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ClaimStore } from "../../../app/src/import/claims";
-import { dataLayout, ensureLayout, parseStampedName, timestampForName } from "../../../app/src/import/layout";
+import { dataLayout, ensureLayout, parseStampedName, timestampForName } from "../../../app/src/shared/layout";
 import { systemClock } from "../../../app/src/time/clock";
 
 async function layoutWithFiles(names: string[]) {

@@ -1,9 +1,9 @@
 import { createWriteStream, mkdtempSync, readFileSync, renameSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { loadConfig } from "../config";
-import { createLogger } from "../logging";
-import { startService } from "../service";
+import { loadConfig } from "../src/config";
+import { createLogger } from "../src/logging";
+import { startService } from "../src/service";
 import { simulatorServiceEnv } from "../simulator/service-env";
 import { startSimulator } from "../simulator/simulator";
 import { writeSampleCsv } from "./sample-contacts";
