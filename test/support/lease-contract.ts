@@ -376,6 +376,7 @@ export function leaseApiContract(target: () => Promise<LeaseApiTarget>): void {
           [true, "AlreadyExists"],
           [true, "Conflict"],
         ]);
+        for (const error of errors) expect(error).to.include({ code: "LEASE_CONFLICT", retryable: true });
       });
 
       it("a 403 is LeaseForbiddenError naming the service account and the missing verb", async () => {
@@ -389,6 +390,7 @@ export function leaseApiContract(target: () => Promise<LeaseApiTarget>): void {
           user: t.userWithoutRights,
           verb: "create",
           code: "LEASE_FORBIDDEN",
+          retryable: false,
         });
         expect((error as Error).message).to.contain(
           `service account ${t.userWithoutRights} may not create leases`,
@@ -410,6 +412,7 @@ export function leaseApiContract(target: () => Promise<LeaseApiTarget>): void {
           .get(t.namespace, uniqueName("client-401"))
           .catch((e: unknown) => e);
         expect(error).to.be.instanceOf(LeaseUnauthorizedError);
+        expect(error).to.include({ status: 401, code: "LEASE_UNAUTHORIZED", retryable: false });
         expect((error as Error).message).not.to.contain("not-a-token-of-this-cluster");
       });
 
@@ -421,7 +424,7 @@ export function leaseApiContract(target: () => Promise<LeaseApiTarget>): void {
           })
           .catch((e: unknown) => e);
         expect(error).to.be.instanceOf(LeaseInvalidError);
-        expect(error).to.include({ status: 422, reason: "Invalid" });
+        expect(error).to.include({ status: 422, reason: "Invalid", code: "LEASE_INVALID", retryable: false });
         expect((error as Error).message).to.contain("spec.leaseDurationSeconds");
       });
     });

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
+import { ServiceError } from "../shared/errors";
 import type { Clock, Random } from "../time/clock";
-import { LeaseApiError, LeaseConflictError, LeaseHttpError, type Lease, type LeaseApi } from "./lease-api";
+import { LeaseApiError, LeaseConflictError, type Lease, type LeaseApi } from "./lease-api";
 
 export interface ElectionSettings {
   /** This replica's name in the Lease (the pod name). */
@@ -20,6 +21,16 @@ export interface Leadership {
   isLeader(): boolean;
   /** Called with true when this replica becomes the leader and false when it stops being it. */
   onChange(listener: (leading: boolean) => void): void;
+}
+
+/** Settings under which a leader could not step down before a follower takes over. */
+export class ElectionSettingsError extends ServiceError {
+  constructor(settings: Pick<ElectionSettings, "leaseDurationMs" | "renewDeadlineMs">) {
+    super(
+      "ELECTION_SETTINGS_INVALID",
+      `the renew deadline (${settings.renewDeadlineMs} ms) must be shorter than the lease duration (${settings.leaseDurationMs} ms): a leader that cannot renew must step down before a follower may take the Lease; lower LEADER_ELECTION_RENEW_DEADLINE_SECONDS or raise LEADER_ELECTION_LEASE_DURATION_SECONDS`,
+    );
+  }
 }
 
 export class SoleLeader implements Leadership {
@@ -60,8 +71,7 @@ export class LeaderElector implements Leadership {
     private readonly logger: Logger,
     private readonly random: Random = Math.random,
   ) {
-    if (settings.renewDeadlineMs >= settings.leaseDurationMs)
-      throw new Error("the renew deadline must be shorter than the lease duration");
+    if (settings.renewDeadlineMs >= settings.leaseDurationMs) throw new ElectionSettingsError(settings);
   }
 
   isLeader(): boolean {
@@ -117,7 +127,7 @@ export class LeaderElector implements Leadership {
         this.lost(
           `could not renew for ${Math.round((now - this.lastRenewMs) / 1000)} s (${(error as Error).message})`,
         );
-      } else if (error instanceof LeaseApiError && !(error instanceof LeaseHttpError)) {
+      } else if (error instanceof LeaseApiError && !error.retryable) {
         // 401, 403, 400, 422: the next round asks again, but only a fix to the token, the Role or
         // this client makes it pass.
         this.logger.error(
@@ -126,7 +136,12 @@ export class LeaderElector implements Leadership {
         );
       } else {
         this.logger.warn(
-          { err: { message: (error as Error).message } },
+          {
+            err: {
+              message: (error as Error).message,
+              ...(error instanceof ServiceError ? { code: error.code } : {}),
+            },
+          },
           "leader election: the Lease could not be read or written",
         );
       }

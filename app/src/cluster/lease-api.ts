@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Agent, request, type Dispatcher } from "undici";
+import { ServiceError } from "../shared/errors";
 
 /** The parts of a coordination.k8s.io/v1 Lease that leader election reads and writes. */
 export interface Lease {
@@ -29,20 +30,18 @@ export type LeaseVerb = "get" | "create" | "update";
 
 /**
  * A Lease call the API server refused. `code` is stable for logs and metrics; `status` and
- * `reason` are the HTTP status and the Status reason the server sent. Messages never carry the token.
+ * `reason` are the HTTP status and the Status reason the server sent; `retryable` says whether the
+ * next election round can pass without anyone fixing anything. Messages never carry the token.
  */
-export class LeaseApiError extends Error {
-  readonly code: string;
+export class LeaseApiError extends ServiceError {
   readonly status: number;
   readonly reason: string | undefined;
   constructor(
     code: string,
     message: string,
-    fields: { status: number; reason?: string | undefined; cause?: unknown },
+    fields: { status: number; reason?: string | undefined; cause?: unknown; retryable: boolean },
   ) {
-    super(message, { cause: fields.cause });
-    this.name = new.target.name;
-    this.code = code;
+    super(code, message, { cause: fields.cause, retryable: fields.retryable });
     this.status = fields.status;
     this.reason = fields.reason;
   }
@@ -54,10 +53,7 @@ export class LeaseConflictError extends LeaseApiError {
     super(
       "LEASE_CONFLICT",
       `${what}: the Lease changed under us (${reason ?? "Conflict"}): another replica wrote it first`,
-      {
-        status: 409,
-        reason,
-      },
+      { status: 409, reason, retryable: true },
     );
   }
 }
@@ -68,7 +64,7 @@ export class LeaseUnauthorizedError extends LeaseApiError {
     super(
       "LEASE_UNAUTHORIZED",
       `${what}: the Kubernetes API did not accept the service account token in ${tokenFile} (HTTP 401): it is not a token of this cluster, or it expired`,
-      { status: 401, reason: "Unauthorized" },
+      { status: 401, reason: "Unauthorized", retryable: false },
     );
   }
 }
@@ -92,7 +88,7 @@ export class LeaseForbiddenError extends LeaseApiError {
     super(
       "LEASE_FORBIDDEN",
       `${what}: the Kubernetes API refused (HTTP 403): ${who}; leader election needs the verbs get, create and update on leases (coordination.k8s.io) in its namespace, which the chart's Role grants (${fields.serverMessage})`,
-      { status: 403, reason: "Forbidden" },
+      { status: 403, reason: "Forbidden", retryable: false },
     );
     this.user = fields.user;
     this.verb = fields.verb;
@@ -105,7 +101,7 @@ export class LeaseInvalidError extends LeaseApiError {
     super(
       "LEASE_INVALID",
       `${what}: the Kubernetes API refused the Lease as invalid (HTTP ${status}${reason ? ` ${reason}` : ""}): ${serverMessage}`,
-      { status, reason },
+      { status, reason, retryable: false },
     );
   }
 }
@@ -116,7 +112,28 @@ export class LeaseHttpError extends LeaseApiError {
     super(
       "LEASE_HTTP_ERROR",
       `${what}: the Kubernetes API answered HTTP ${status}${serverMessage ? ` (${serverMessage})` : ""}`,
-      { status, reason },
+      { status, reason, retryable: true },
+    );
+  }
+}
+
+/** The API server did not answer (connection refused, TLS, timeout): the next round tries again. */
+export class LeaseApiUnreachableError extends ServiceError {
+  constructor(what: string, apiUrl: string, cause: unknown) {
+    super(
+      "LEASE_API_UNREACHABLE",
+      `${what}: the Kubernetes API at ${apiUrl} did not answer (${cause instanceof Error ? cause.message : String(cause)})`,
+      { cause, retryable: true },
+    );
+  }
+}
+
+/** A replace without the resourceVersion read: a bug in the caller, refused before anything is sent. */
+export class LeaseVersionMissingError extends ServiceError {
+  constructor(namespace: string, name: string) {
+    super(
+      "LEASE_VERSION_MISSING",
+      `replacing Lease ${namespace}/${name} needs the resourceVersion that was read: read the Lease, change its spec and replace that`,
     );
   }
 }
@@ -200,15 +217,21 @@ export class KubernetesLeaseApi implements LeaseApi {
     body?: Lease,
   ): Promise<Lease | undefined> {
     const what = `${VERB_DOING[verb]} Lease ${lease.namespace}/${lease.name}`;
-    const response = await request(url, {
-      method: VERB_METHOD[verb],
-      headers: this.headers(),
-      ...(body ? { body: JSON.stringify(body) } : {}),
-      dispatcher: this.dispatcher,
-      bodyTimeout: this.settings.requestTimeoutMs,
-    });
-    const text = await response.body.text();
-    const status = response.statusCode;
+    let status: number;
+    let text: string;
+    try {
+      const response = await request(url, {
+        method: VERB_METHOD[verb],
+        headers: this.headers(),
+        ...(body ? { body: JSON.stringify(body) } : {}),
+        dispatcher: this.dispatcher,
+        bodyTimeout: this.settings.requestTimeoutMs,
+      });
+      status = response.statusCode;
+      text = await response.body.text();
+    } catch (error) {
+      throw new LeaseApiUnreachableError(what, this.settings.apiUrl, error);
+    }
     if (status < 300) return JSON.parse(text) as Lease;
     if (status === 404 && verb === "get") return undefined;
     const { message, reason } = parseStatus(text);
@@ -244,10 +267,7 @@ export class KubernetesLeaseApi implements LeaseApi {
   async replace(namespace: string, lease: Lease): Promise<Lease> {
     // Without a resourceVersion the API server would answer 422 for an existing Lease and create
     // a missing one (PUT creates leases): neither is an update guarded by what was read.
-    if (!lease.metadata.resourceVersion)
-      throw new Error(
-        `replacing Lease ${namespace}/${lease.metadata.name} needs the resourceVersion that was read`,
-      );
+    if (!lease.metadata.resourceVersion) throw new LeaseVersionMissingError(namespace, lease.metadata.name);
     return (await this.call(
       "update",
       this.url(namespace, lease.metadata.name),

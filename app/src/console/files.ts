@@ -1,5 +1,6 @@
 import { readdir, readFile, rename, stat } from "node:fs/promises";
 import path from "node:path";
+import { ServiceError } from "../shared/errors";
 import { parseStampedName, type DataLayout } from "../shared/layout";
 
 export interface ArchiveSummary {
@@ -60,13 +61,15 @@ export async function rejectedFiles(layout: DataLayout, nowMs: number): Promise<
   }
   return result.sort((a, b) => a.ageSeconds - b.ageSeconds);
 }
-export class RequeueError extends Error {}
+/** A requeue the console refuses; the message is shown to the operator as it is. */
+export class RequeueError extends ServiceError {}
 
 /** Moves a fixed file from rejects/ back into inbox/ under its original name. */
 export async function requeue(layout: DataLayout, name: string, nowMs: number): Promise<string> {
   const candidate = (await rejectedFiles(layout, nowMs)).find((file) => file.name === name);
   if (!candidate)
     throw new RequeueError(
+      "REQUEUE_NOT_REJECTED",
       `${name} is not a rejected file that can be requeued (it may have been requeued already)`,
     );
   const target = path.join(layout.inbox, candidate.requeueAs);
@@ -77,7 +80,9 @@ export async function requeue(layout: DataLayout, name: string, nowMs: number): 
     )
   )
     throw new RequeueError(
+      "REQUEUE_INBOX_OCCUPIED",
       `inbox/ already holds ${candidate.requeueAs}: wait until it is imported, then requeue`,
+      { retryable: true },
     );
   await rename(path.join(layout.rejects, name), target);
   await rename(

@@ -6,6 +6,7 @@ import {
   type ConversationDetailsQuery,
 } from "../genesys/api";
 import type { GenesysClient } from "../genesys/client";
+import { ServiceError } from "../shared/errors";
 import type { Clock } from "../time/clock";
 
 export type Conversation = Record<string, unknown> & { readonly conversationId: string };
@@ -31,6 +32,39 @@ export interface FetchedWindow {
   /** Requests for pages (query pages or job result pages). */
   readonly pages: number;
   readonly method: "query" | "job";
+}
+
+/**
+ * A conversation details job ended without results (FAILED, CANCELLED, EXPIRED). Submitting the
+ * window again can succeed: the poller's next poll and a second backfill run do exactly that.
+ */
+export class DetailsJobFailedError extends ServiceError {
+  readonly jobId: string;
+  readonly state: string;
+  constructor(jobId: string, state: string, errorMessage: string | undefined) {
+    super(
+      "EXPORT_JOB_FAILED",
+      `the conversation details job ${jobId} ended ${state}${errorMessage ? `: ${errorMessage}` : ""}; run it again (a smaller range is quicker)`,
+      { retryable: true },
+    );
+    this.jobId = jobId;
+    this.state = state;
+  }
+}
+
+/** A conversation details job still running at the deadline; Genesys may be slow now, a later try may pass. */
+export class DetailsJobTimeoutError extends ServiceError {
+  readonly jobId: string;
+  readonly timeoutMs: number;
+  constructor(jobId: string, timeoutMs: number) {
+    super(
+      "EXPORT_JOB_TIMEOUT",
+      `the conversation details job ${jobId} was not fulfilled within ${Math.round(timeoutMs / 1000)} s; try a smaller range`,
+      { retryable: true },
+    );
+    this.jobId = jobId;
+    this.timeoutMs = timeoutMs;
+  }
 }
 
 function baseQuery(window: WindowQuery): Omit<ConversationDetailsQuery, "paging"> {
@@ -85,15 +119,9 @@ export async function jobWindow(
     const status = await getDetailsJob(client, jobId);
     if (status.state === "FULFILLED") break;
     if (status.state === "FAILED" || status.state === "CANCELLED" || status.state === "EXPIRED") {
-      throw new Error(
-        `the conversation details job ${jobId} ended ${status.state}${status.errorMessage ? `: ${status.errorMessage}` : ""}; run it again (a smaller range is quicker)`,
-      );
+      throw new DetailsJobFailedError(jobId, status.state, status.errorMessage);
     }
-    if (clock.now() >= deadline) {
-      throw new Error(
-        `the conversation details job ${jobId} was not fulfilled within ${Math.round(settings.timeoutMs / 1000)} s; try a smaller range`,
-      );
-    }
+    if (clock.now() >= deadline) throw new DetailsJobTimeoutError(jobId, settings.timeoutMs);
     await clock.sleep(settings.pollIntervalMs, signal);
   }
   const conversations = new Map<string, Conversation>();

@@ -2,6 +2,7 @@ import { readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { GenesysClient } from "../genesys/client";
+import { ServiceError } from "../shared/errors";
 import type { Clock } from "../time/clock";
 import { timestampForName } from "../shared/layout";
 import { jobWindow, queryWindow, type JobSettings } from "./details-source";
@@ -41,6 +42,29 @@ export interface PollResult {
 
 /** Test seam: a crash at a chosen step of publishing. */
 export type CrashPoint = "after-temporary-file" | "after-pending-saved" | "after-rename";
+
+/**
+ * This replica stopped leading while it polled: it published nothing, and the new leader polls the
+ * same window. Nothing is lost and nothing needs fixing; this replica polls again if it leads again.
+ */
+export class LeadershipLostError extends ServiceError {
+  constructor() {
+    super(
+      "EXPORT_LEADERSHIP_LOST",
+      "leadership lost during the poll: nothing published; the new leader polls this window",
+      { retryable: true },
+    );
+  }
+}
+
+/** The test seam's crash (`crashAt`): the next poll, as after a restart, finishes the publish. */
+export class SimulatedCrashError extends ServiceError {
+  readonly point: CrashPoint;
+  constructor(point: CrashPoint) {
+    super("EXPORT_SIMULATED_CRASH", `simulated crash ${point}`, { retryable: true });
+    this.point = point;
+  }
+}
 
 /**
  * The export's backbone: each poll queries conversation details for the window since the last
@@ -100,7 +124,7 @@ export class ResultsPoller {
     }
 
     if (this.options.mayPublish && !this.options.mayPublish()) {
-      throw new Error("leadership lost during the poll: nothing published; the new leader polls this window");
+      throw new LeadershipLostError();
     }
     let file: string | undefined;
     if (lines.length > 0) {
@@ -174,6 +198,6 @@ export class ResultsPoller {
   }
 
   private crash(point: CrashPoint): void {
-    if (this.options.crashAt === point) throw new Error(`simulated crash ${point}`);
+    if (this.options.crashAt === point) throw new SimulatedCrashError(point);
   }
 }

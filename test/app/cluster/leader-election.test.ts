@@ -2,8 +2,20 @@ import { expect } from "chai";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { LeaderElector, type ElectionSettings } from "../../../app/src/cluster/leader-election";
-import { KubernetesLeaseApi, type Lease, type LeaseApi } from "../../../app/src/cluster/lease-api";
+import {
+  ElectionSettingsError,
+  LeaderElector,
+  type ElectionSettings,
+} from "../../../app/src/cluster/leader-election";
+import {
+  KubernetesLeaseApi,
+  LeaseApiUnreachableError,
+  LeaseHttpError,
+  LeaseVersionMissingError,
+  type Lease,
+  type LeaseApi,
+} from "../../../app/src/cluster/lease-api";
+import { ServiceError } from "../../../app/src/shared/errors";
 import { capturedLogger } from "../../support/capture";
 import { FakeClock } from "../../support/fake-clock";
 import { FakeLeaseApi } from "../../support/fake-lease-api";
@@ -172,5 +184,67 @@ describe("leader election on a coordination.k8s.io/v1 Lease (fake Lease API on l
     expect(await a.tryAcquireOrRenew()).to.equal(false);
     expect(text()).to.contain("did not accept the service account token");
     expect(text()).not.to.contain("someone-else");
+  });
+
+  describe("errors: a stable code, and whether the next round can pass by itself", () => {
+    const settings: ElectionSettings = {
+      identity: "pod-a",
+      namespace: "sync",
+      leaseName: "genesys-sync-poller",
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+    };
+
+    it("a renew deadline not below the lease duration is refused before anything runs", () => {
+      let error: unknown;
+      try {
+        new LeaderElector(
+          leaseApi(),
+          { ...settings, renewDeadlineMs: 15_000 },
+          clock,
+          capturedLogger().logger,
+        );
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).to.be.instanceOf(ElectionSettingsError).and.instanceOf(ServiceError);
+      expect(error).to.include({ code: "ELECTION_SETTINGS_INVALID", retryable: false });
+      expect((error as Error).message).to.contain("lower LEADER_ELECTION_RENEW_DEADLINE_SECONDS");
+    });
+
+    it("an API server answering 503 is LEASE_HTTP_ERROR, retryable, logged as a warning", async () => {
+      fake.unavailable = true;
+      const error = await leaseApi()
+        .get("sync", "genesys-sync-poller")
+        .catch((caught: unknown) => caught);
+      expect(error).to.be.instanceOf(LeaseHttpError);
+      expect(error).to.include({ code: "LEASE_HTTP_ERROR", retryable: true, status: 503 });
+      const { logger, text } = capturedLogger();
+      expect(await elector("pod-a", leaseApi(), logger).tryAcquireOrRenew()).to.equal(false);
+      expect(text()).to.contain("LEASE_HTTP_ERROR").and.contain('"level":"warn"');
+    });
+
+    it("an API server that does not answer is LEASE_API_UNREACHABLE, retryable, with the cause kept", async () => {
+      const api = leaseApi();
+      await fake.close();
+      const error = await api.get("sync", "genesys-sync-poller").catch((caught: unknown) => caught);
+      fake = await new FakeLeaseApi(TOKEN).start(); // afterEach closes it
+      expect(error).to.be.instanceOf(LeaseApiUnreachableError);
+      expect(error).to.include({ code: "LEASE_API_UNREACHABLE", retryable: true });
+      expect((error as Error).cause).to.be.instanceOf(Error);
+      expect((error as Error).message)
+        .to.contain("did not answer")
+        .and.not.contain(TOKEN);
+    });
+
+    it("a replace without the resourceVersion read is LEASE_VERSION_MISSING and sends nothing", async () => {
+      const error = await leaseApi()
+        .replace("sync", { metadata: { name: "genesys-sync-poller" }, spec: { holderIdentity: "pod-a" } })
+        .catch((caught: unknown) => caught);
+      expect(error).to.be.instanceOf(LeaseVersionMissingError);
+      expect(error).to.include({ code: "LEASE_VERSION_MISSING", retryable: false });
+      expect(fake.writes).to.deep.equal([]);
+    });
   });
 });

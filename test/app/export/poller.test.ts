@@ -4,7 +4,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { GenesysClient } from "../../../app/src/genesys/client";
 import { resolveEndpoints } from "../../../app/src/shared/regions";
-import { ResultsPoller, type PollerSettings } from "../../../app/src/export/poller";
+import {
+  LeadershipLostError,
+  ResultsPoller,
+  SimulatedCrashError,
+  type PollerSettings,
+} from "../../../app/src/export/poller";
 import { backfill, parseBackfillRange } from "../../../app/src/export/backfill";
 import {
   startSimulator,
@@ -162,6 +167,8 @@ describe("results export: polling with a watermark (simulator)", function () {
         .pollOnce()
         .catch((caught: unknown) => caught);
       expect(String(error)).to.contain("simulated crash");
+      expect(error).to.be.instanceOf(SimulatedCrashError);
+      expect(error).to.include({ code: "EXPORT_SIMULATED_CRASH", retryable: true, point: crashAt });
       await clock.advance(60_000);
       sim.addConversations([conversation(500, T0 + 30_000)]);
       await poller().pollOnce();
@@ -279,6 +286,8 @@ describe("results export: polling with a watermark (simulator)", function () {
     const lost = poller({ mayPublish: () => false });
     const error = await lost.pollOnce().catch((caught: unknown) => caught);
     expect(String(error)).to.contain("leadership lost");
+    expect(error).to.be.instanceOf(LeadershipLostError);
+    expect(error).to.include({ code: "EXPORT_LEADERSHIP_LOST", retryable: true });
     expect(outboxIds()).to.deep.equal([]);
     expect(existsSync(path.join(dir, "export-state.json")), "no watermark saved").to.equal(false);
     // The new leader's poll covers the window.

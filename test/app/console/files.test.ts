@@ -1,0 +1,43 @@
+import { expect } from "chai";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { requeue, RequeueError } from "../../../app/src/console/files";
+import { dataLayout, ensureLayout, timestampForName, type DataLayout } from "../../../app/src/shared/layout";
+import { ServiceError } from "../../../app/src/shared/errors";
+
+/** The console's requeue action on a real data directory: what it moves, and what it refuses. */
+describe("console: requeueing a rejected file", () => {
+  const NOW = Date.parse("2026-11-21T09:00:00Z");
+  const REFUSED = `${timestampForName(NOW - 60_000)}-contacts.csv`;
+  let layout: DataLayout;
+
+  beforeEach(async () => {
+    layout = dataLayout(mkdtempSync(path.join(tmpdir(), "requeue-")));
+    await ensureLayout(layout);
+    writeFileSync(path.join(layout.rejects, REFUSED), "id,phone\n");
+    writeFileSync(path.join(layout.rejects, `${REFUSED}.reason.txt`), "no phone column");
+  });
+
+  const refusal = (name: string) => requeue(layout, name, NOW).catch((caught: unknown) => caught);
+
+  it("moves a refused file back into inbox/ under its original name", async () => {
+    expect(await requeue(layout, REFUSED, NOW)).to.equal("contacts.csv");
+    expect(existsSync(path.join(layout.inbox, "contacts.csv"))).to.equal(true);
+  });
+
+  it("a name that is not a rejected file is REQUEUE_NOT_REJECTED, not retryable", async () => {
+    const error = await refusal("../state/export.json");
+    expect(error).to.be.instanceOf(RequeueError).and.instanceOf(ServiceError);
+    expect(error).to.include({ code: "REQUEUE_NOT_REJECTED", retryable: false });
+    expect((error as Error).message).to.contain("is not a rejected file that can be requeued");
+  });
+
+  it("a file of the same name waiting in inbox/ is REQUEUE_INBOX_OCCUPIED, retryable once it is imported", async () => {
+    writeFileSync(path.join(layout.inbox, "contacts.csv"), "id,phone\n");
+    const error = await refusal(REFUSED);
+    expect(error).to.include({ code: "REQUEUE_INBOX_OCCUPIED", retryable: true });
+    expect((error as Error).message).to.contain("wait until it is imported, then requeue");
+    expect(existsSync(path.join(layout.rejects, REFUSED)), "nothing moved").to.equal(true);
+  });
+});
