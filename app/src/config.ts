@@ -2,10 +2,11 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { inClusterApiUrl, SERVICE_ACCOUNT_DIR } from "./cluster/lease-api";
+import { inClusterApiUrl } from "./cluster/lease-api";
 import type { ProxySettings } from "./genesys/dispatcher";
 import { ConfigurationError } from "./shared/errors";
 import { collectEndpoints, type GenesysEndpoints } from "./shared/regions";
+import { SECRET_SETTINGS, SETTINGS, type SettingDescriptor, type SettingValues } from "./shared/settings";
 
 /**
  * The service's configuration, from environment variables. These names are a contract that the
@@ -106,147 +107,86 @@ export interface ImportConfig {
   readonly maxRecordBytes: number;
 }
 
-const SECRET_NAMES = [
-  "GENESYS_CLIENT_SECRET",
-  "WEBHOOK_PASSWORD",
-  "OIDC_CLIENT_SECRET",
-  "CONSOLE_SESSION_SECRET",
-] as const;
+/** The zod type of one described setting, with messages that name the variable and never its value. */
+function settingSchema(setting: SettingDescriptor): z.ZodType {
+  const name = setting.env;
+  const fallback = setting.default;
+  const bounded = (base: z.ZodCoercedNumber) => {
+    let type = base;
+    if (setting.min !== undefined)
+      type = setting.exclusiveMin
+        ? type.gt(setting.min, `${name} must be above ${setting.min}`)
+        : type.min(
+            setting.min,
+            `${name} must be at least ${setting.min}${setting.min === 0 ? " (not negative)" : ""}`,
+          );
+    if (setting.max !== undefined) type = type.max(setting.max, `${name} must be at most ${setting.max}`);
+    return type;
+  };
+  // The proxy variables come in two spellings: both stay raw text, proxySettings() reconciles them.
+  if (setting.aliases !== undefined) return z.string().optional();
+  let type: z.ZodType;
+  switch (setting.type) {
+    case "integer":
+      type = bounded(
+        z.coerce.number({ error: `${name} must be a whole number` }).int(`${name} must be a whole number`),
+      );
+      break;
+    case "number":
+      type = bounded(z.coerce.number({ error: `${name} must be a number` }));
+      break;
+    case "boolean":
+      return z
+        .enum(["true", "false"], { error: `${name} must be true or false` })
+        .default(fallback === true ? "true" : "false")
+        .transform((value) => value === "true");
+    case "enum":
+      type = z.enum(setting.choices as [string, ...string[]], {
+        error: `${name} must be one of ${setting.choices!.join(", ")}`,
+      });
+      break;
+    case "list":
+      return z
+        .string()
+        .default(((fallback as readonly string[] | undefined) ?? []).join(","))
+        .transform((value) =>
+          value
+            .split(",")
+            .map((item) => item.trim())
+            .filter((item) => item !== ""),
+        );
+    case "url":
+      type = z.url({ error: setting.invalid ?? `${name} must be a URL` });
+      break;
+    case "string": {
+      let text = z.string({ error: setting.required ?? `${name} must be text` });
+      if (setting.required !== undefined) text = text.min(1, `${name} is empty`);
+      if (setting.pattern) text = text.regex(new RegExp(setting.pattern.regex), setting.pattern.message);
+      type = text;
+      break;
+    }
+  }
+  if (fallback !== undefined) return type.default(fallback as never);
+  return setting.required !== undefined ? type : type.optional();
+}
 
-const flag = (name: string, fallback: boolean) =>
-  z
-    .enum(["true", "false"], { error: `${name} must be true or false` })
-    .default(fallback ? "true" : "false")
-    .transform((value) => value === "true");
-
-const positiveInt = (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce
-    .number({ error: `${name} must be a whole number` })
-    .int(`${name} must be a whole number`)
-    .min(1, `${name} must be at least 1`)
-    .max(max, `${name} must be at most ${max}`)
-    .default(fallback);
-
-const list = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((value) =>
-      value
-        .split(",")
-        .map((item) => item.trim())
-        .filter((item) => item !== ""),
-    );
-
-const schema = z.object({
-  GENESYS_REGION: z.string().optional(),
-  GENESYS_API_BASE_URL: z.string().optional(),
-  GENESYS_LOGIN_BASE_URL: z.string().optional(),
-  HTTPS_PROXY: z.string().optional(),
-  https_proxy: z.string().optional(),
-  HTTP_PROXY: z.string().optional(),
-  http_proxy: z.string().optional(),
-  NO_PROXY: z.string().optional(),
-  no_proxy: z.string().optional(),
-  GENESYS_CLIENT_ID: z
-    .string({
-      error:
-        "GENESYS_CLIENT_ID is required: the OAuth client id (Client Credentials grant) from Genesys Cloud Admin > OAuth",
-    })
-    .min(1, "GENESYS_CLIENT_ID is empty: set the OAuth client id"),
-  GENESYS_CLIENT_SECRET: z
-    .string({
-      error:
-        "GENESYS_CLIENT_SECRET is required: set it, or GENESYS_CLIENT_SECRET_FILE to the path of a mounted Secret file",
-    })
-    .min(1, "GENESYS_CLIENT_SECRET is empty"),
-  GENESYS_CONTACT_LIST_ID: z
-    .string({
-      error: "GENESYS_CONTACT_LIST_ID is required: the outbound contact list that imported contacts go to",
-    })
-    .min(1, "GENESYS_CONTACT_LIST_ID is empty"),
-  SYNC_DATA_DIR: z
-    .string({ error: "SYNC_DATA_DIR is required: the shared volume's mount path (for example /data)" })
-    .min(1, "SYNC_DATA_DIR is empty"),
-  PORT: z.coerce
-    .number({ error: "PORT must be a port number" })
-    .int("PORT must be a whole number")
-    .min(0, "PORT must be between 0 (any free port) and 65535")
-    .max(65_535, "PORT must be between 0 (any free port) and 65535")
-    .default(8080),
-  HOST: z.string().default("0.0.0.0"),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  TOKEN_REFRESH_BUFFER_SECONDS: z.coerce
-    .number({ error: "TOKEN_REFRESH_BUFFER_SECONDS must be a number of seconds" })
-    .min(0, "TOKEN_REFRESH_BUFFER_SECONDS must not be negative")
-    .max(86_400, "TOKEN_REFRESH_BUFFER_SECONDS must be below the token lifetime (at most 86,400)")
-    .default(60),
-  GENESYS_TOKEN_POOL_SIZE: positiveInt("GENESYS_TOKEN_POOL_SIZE", 1, 50),
-  POLLING_INTERVAL_SECONDS: positiveInt("POLLING_INTERVAL_SECONDS", 300),
-  GENESYS_RATE_LIMIT_PER_WINDOW: positiveInt("GENESYS_RATE_LIMIT_PER_WINDOW", 300),
-  GENESYS_RATE_LIMIT_WINDOW_MS: positiveInt("GENESYS_RATE_LIMIT_WINDOW_MS", 60_000),
-  GENESYS_RATE_LIMIT_MARGIN_MS: z.coerce
-    .number()
-    .min(0, "GENESYS_RATE_LIMIT_MARGIN_MS must not be negative")
-    .optional(),
-  GENESYS_MAX_RETRY_AFTER_SECONDS: positiveInt("GENESYS_MAX_RETRY_AFTER_SECONDS", 180),
-  SHUTDOWN_GRACE_SECONDS: positiveInt("SHUTDOWN_GRACE_SECONDS", 20),
-  IMPORT_ID_COLUMN: z.string().min(1).default("id"),
-  IMPORT_PHONE_COLUMNS: list("phone"),
-  IMPORT_DEFAULT_COUNTRY: z
-    .string()
-    .regex(/^[A-Z]{2}$/, "IMPORT_DEFAULT_COUNTRY must be a two-letter ISO 3166 code such as IE or US")
-    .default("US"),
-  IMPORT_COLUMNS: list(""),
-  IMPORT_SCAN_INTERVAL_SECONDS: z.coerce
-    .number()
-    .positive("IMPORT_SCAN_INTERVAL_SECONDS must be positive")
-    .default(5),
-  IMPORT_CLAIM_TIMEOUT_SECONDS: z.coerce
-    .number()
-    .positive("IMPORT_CLAIM_TIMEOUT_SECONDS must be positive")
-    .default(300),
-  IMPORT_SETTLE_SECONDS: z.coerce.number().min(0, "IMPORT_SETTLE_SECONDS must not be negative").default(5),
-  IMPORT_BATCHES_IN_FLIGHT: positiveInt("IMPORT_BATCHES_IN_FLIGHT", 4, 64),
-  IMPORT_MAX_RECORD_BYTES: positiveInt("IMPORT_MAX_RECORD_BYTES", 1_048_576),
-  EXPORT_ENABLED: flag("EXPORT_ENABLED", true),
-  EXPORT_CONTACT_LIST_IDS: list(""),
-  EXPORT_OVERLAP_SECONDS: positiveInt("EXPORT_OVERLAP_SECONDS", 900),
-  EXPORT_INITIAL_LOOKBACK_SECONDS: positiveInt("EXPORT_INITIAL_LOOKBACK_SECONDS", 3600),
-  EXPORT_JOB_THRESHOLD_SECONDS: positiveInt("EXPORT_JOB_THRESHOLD_SECONDS", 21_600),
-  EXPORT_PAGE_SIZE: positiveInt("EXPORT_PAGE_SIZE", 100, 100),
-  EXPORT_EVENT_SEGMENT_SECONDS: positiveInt("EXPORT_EVENT_SEGMENT_SECONDS", 60),
-  WEBHOOK_USERNAME: z.string().optional(),
-  WEBHOOK_PASSWORD: z.string().optional(),
-  WEBHOOK_MAX_BODY_BYTES: positiveInt("WEBHOOK_MAX_BODY_BYTES", 65_536, 1_048_576),
-  LEADER_ELECTION_ENABLED: flag("LEADER_ELECTION_ENABLED", false),
-  LEADER_ELECTION_LEASE_NAME: z.string().min(1).default("genesys-sync-poller"),
-  LEADER_ELECTION_LEASE_DURATION_SECONDS: positiveInt("LEADER_ELECTION_LEASE_DURATION_SECONDS", 15, 3600),
-  LEADER_ELECTION_RENEW_DEADLINE_SECONDS: positiveInt("LEADER_ELECTION_RENEW_DEADLINE_SECONDS", 10, 3600),
-  LEADER_ELECTION_RETRY_PERIOD_SECONDS: positiveInt("LEADER_ELECTION_RETRY_PERIOD_SECONDS", 2, 3600),
-  LEADER_ELECTION_API_URL: z
-    .url({ error: "LEADER_ELECTION_API_URL must be a URL such as http://127.0.0.1:8001" })
-    .optional(),
-  LEADER_ELECTION_SERVICE_ACCOUNT_DIR: z.string().default(SERVICE_ACCOUNT_DIR),
-  OIDC_ISSUER_URL: z.url({ error: "OIDC_ISSUER_URL must be the identity provider's issuer URL" }).optional(),
-  OIDC_CLIENT_ID: z.string().optional(),
-  OIDC_CLIENT_SECRET: z.string().optional(),
-  CONSOLE_SESSION_SECRET: z.string().optional(),
-  CONSOLE_PUBLIC_URL: z
-    .url({ error: "CONSOLE_PUBLIC_URL must be a URL such as https://sync.example.com" })
-    .optional(),
-  CONSOLE_ALLOWED_GROUPS: list(""),
-  CONSOLE_GROUPS_CLAIM: z.string().min(1).default("groups"),
-  OIDC_SCOPES: z.string().min(1).default("openid profile email"),
-  CONSOLE_SESSION_HOURS: positiveInt("CONSOLE_SESSION_HOURS", 8, 24),
-  POD_NAME: z.string().optional(),
-  POD_NAMESPACE: z.string().optional(),
-});
+/**
+ * The service's schema: one entry per described setting, and the lower-case proxy spellings as
+ * raw text (proxySettings() reconciles them). Its result is typed from the same table.
+ */
+const schema = z.object(
+  Object.fromEntries(
+    (SETTINGS as readonly SettingDescriptor[]).flatMap((setting) => [
+      [setting.env, settingSchema(setting)],
+      ...(setting.aliases ?? []).map((alias) => [alias, z.string().optional()]),
+    ]),
+  ),
+) as unknown as z.ZodType<SettingValues>;
 
 /** Reads `NAME` or, for secrets, the file named by `NAME_FILE` (trailing newline removed). */
 function withSecretFiles(env: NodeJS.ProcessEnv, problems: string[]): Record<string, string | undefined> {
   const resolved: Record<string, string | undefined> = { ...env };
-  for (const name of SECRET_NAMES) {
+  for (const name of SECRET_SETTINGS) {
     const file = env[`${name}_FILE`];
     if (file === undefined || file === "") continue;
     if (env[name] !== undefined && env[name] !== "") {
@@ -308,6 +248,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     rateLimit: {
       requestsPerWindow: data.GENESYS_RATE_LIMIT_PER_WINDOW,
       windowMs: data.GENESYS_RATE_LIMIT_WINDOW_MS,
+      ...(data.GENESYS_RATE_LIMIT_MARGIN_MS !== undefined
+        ? { safetyMarginMs: data.GENESYS_RATE_LIMIT_MARGIN_MS }
+        : {}),
     },
     maxRetryAfterSeconds: data.GENESYS_MAX_RETRY_AFTER_SECONDS,
     shutdownGraceSeconds: data.SHUTDOWN_GRACE_SECONDS,
@@ -403,7 +346,7 @@ function consoleSettings(data: Parsed, problems: string[]): ConsoleConfig | unde
   };
 }
 
-type Parsed = z.infer<typeof schema>;
+type Parsed = SettingValues;
 
 /**
  * HTTPS_PROXY, HTTP_PROXY and NO_PROXY, each in upper or lower case (lower case wins, as in curl

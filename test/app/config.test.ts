@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../app/src/config";
 import { ConfigurationError } from "../../app/src/shared/errors";
+import { SETTINGS, type SettingDescriptor } from "../../app/src/shared/settings";
 
 const BASE = {
   GENESYS_REGION: "eu-west-1",
@@ -63,11 +64,36 @@ describe("service configuration from the environment", () => {
     expect(text).to.contain("GENESYS_CONTACT_LIST_ID is required");
     expect(text).to.contain("SYNC_DATA_DIR is required");
     expect(text).to.contain("PORT must be");
-    expect(text).to.contain("TOKEN_REFRESH_BUFFER_SECONDS must not be negative");
+    expect(text).to.contain("TOKEN_REFRESH_BUFFER_SECONDS must be at least 30");
     expect(text).to.contain("two-letter ISO 3166 code");
     expect(text).to.contain('IMPORT_COLUMNS does not list "id"');
     expect(found.length).to.be.at.least(8);
     expect(text).not.to.contain("do-not-print-me");
+  });
+
+  it("passes every rate-limit setting to the client, the safety margin included", () => {
+    const config = loadConfig({
+      ...BASE,
+      GENESYS_RATE_LIMIT_PER_WINDOW: "120",
+      GENESYS_RATE_LIMIT_WINDOW_MS: "30000",
+      GENESYS_RATE_LIMIT_MARGIN_MS: "400",
+    });
+    expect(config.rateLimit).to.deep.equal({ requestsPerWindow: 120, windowMs: 30_000, safetyMarginMs: 400 });
+    expect(loadConfig(BASE).rateLimit).to.deep.equal({ requestsPerWindow: 300, windowMs: 60_000 });
+  });
+
+  it("takes each setting's bounds from its descriptor", () => {
+    for (const setting of SETTINGS as readonly SettingDescriptor[]) {
+      if (setting.type !== "integer" && setting.type !== "number") continue;
+      if (setting.min !== undefined && !setting.exclusiveMin)
+        expect(problems({ ...BASE, [setting.env]: String(setting.min - 1) }).join("\n")).to.contain(
+          `${setting.env} must be at least ${setting.min}`,
+        );
+      if (setting.max !== undefined)
+        expect(problems({ ...BASE, [setting.env]: String(setting.max + 1) }).join("\n")).to.contain(
+          `${setting.env} must be at most ${setting.max}`,
+        );
+    }
   });
 
   it("refuses plain http to a remote Genesys endpoint", () => {

@@ -1,0 +1,612 @@
+/**
+ * Every setting of the service, described once. From this table come the service's own schema
+ * (app/src/config.ts), the chart's values.yaml defaults and `## @param` lines, the settings part of
+ * values.schema.json, the ConfigMap template, and the README's variable table
+ * (`npm run settings:generate` writes them; `npm test` fails while any of them is stale). The stack
+ * passes these settings under their chart keys, and the policy pack reads its bounds from here.
+ *
+ * To add a setting: add one entry here, use it in config.ts, run `npm run settings:generate`.
+ */
+
+export type SettingType = "string" | "url" | "integer" | "number" | "boolean" | "enum" | "list";
+
+/** How the chart sets a variable. */
+export type ChartSource =
+  /** From `.Values.<value>` through the ConfigMap. `declaredBy: "chart"`: the value is the chart's own (values.yaml declares it by hand, other templates use it too). */
+  | { readonly value: string; readonly declaredBy?: "chart"; readonly when?: string }
+  /** From the Secret named by existingSecret.name, under the key `.Values.existingSecret.<secretKey>`. */
+  | { readonly secretKey: string }
+  /** From the pod itself (the downward API). */
+  | { readonly fieldRef: string }
+  /** Not set by the chart; why. */
+  | { readonly unset: string };
+
+export interface SettingDescriptor {
+  /** The environment variable: the service's contract. */
+  readonly env: string;
+  /** Other spellings the service accepts (lower-case proxy variables). */
+  readonly aliases?: readonly string[];
+  readonly type: SettingType;
+  /** One line: what it does (values.yaml's `@param`, the README's table). */
+  readonly doc: string;
+  readonly unit?: "seconds" | "milliseconds" | "bytes" | "hours" | "requests";
+  /** The service's default; undefined when it has none. */
+  readonly default?: string | number | boolean | readonly string[];
+  /** Where the chart's default differs from the service's (leader election is on in a cluster). */
+  readonly chartDefault?: string | number | boolean | readonly string[] | null;
+  /** The README's default column, when the default is not a literal ("from the region"). */
+  readonly defaultText?: string;
+  /** Required: the message that says what to set. */
+  readonly required?: string;
+  readonly min?: number;
+  readonly max?: number;
+  /** The minimum itself is not allowed (a positive number of seconds). */
+  readonly exclusiveMin?: boolean;
+  readonly choices?: readonly string[];
+  /** The message when the value does not parse (a URL, a number). */
+  readonly invalid?: string;
+  /** A pattern the value must match, and the message when it does not. */
+  readonly pattern?: { readonly regex: string; readonly message: string };
+  /** Also readable from the file named by `<env>_FILE`; never in values or the ConfigMap. */
+  readonly secret?: boolean;
+  readonly chart: ChartSource;
+  /** Extra JSON-schema keywords for the chart value (stricter than the service, which also serves loopback tests). */
+  readonly chartSchema?: Readonly<Record<string, unknown>>;
+}
+
+/** Chart values that are switches for a group of settings, not variables themselves. */
+export interface ChartSwitch {
+  readonly value: string;
+  readonly doc: string;
+  readonly default: boolean;
+}
+
+const WHEN_CONSOLE = "console.enabled";
+
+export const SETTINGS = [
+  // Genesys Cloud connection
+  {
+    env: "GENESYS_REGION",
+    type: "string",
+    doc: "Genesys Cloud region: AWS key (eu-west-1) or domain (mypurecloud.ie)",
+    chartDefault: "eu-west-1",
+    defaultText: "(none: set it, or both base URLs)",
+    chart: { value: "genesys.region" },
+  },
+  {
+    env: "GENESYS_API_BASE_URL",
+    type: "string",
+    doc: "Overrides the API base URL (proxy, private endpoint, the simulator); https except on loopback",
+    defaultText: "from the region",
+    chart: { value: "genesys.apiBaseUrl" },
+    chartSchema: { pattern: "^(https://.+)?$" },
+  },
+  {
+    env: "GENESYS_LOGIN_BASE_URL",
+    type: "string",
+    doc: "Overrides the login base URL; https except on loopback",
+    defaultText: "from the region",
+    chart: { value: "genesys.loginBaseUrl" },
+    chartSchema: { pattern: "^(https://.+)?$" },
+  },
+  {
+    env: "GENESYS_CLIENT_ID",
+    type: "string",
+    doc: "OAuth client id (Client Credentials grant); not a secret",
+    required:
+      "GENESYS_CLIENT_ID is required: the OAuth client id (Client Credentials grant) from Genesys Cloud Admin > OAuth",
+    chart: { value: "genesys.clientId" },
+  },
+  {
+    env: "GENESYS_CLIENT_SECRET",
+    type: "string",
+    secret: true,
+    doc: "The OAuth client's secret",
+    required:
+      "GENESYS_CLIENT_SECRET is required: set it, or GENESYS_CLIENT_SECRET_FILE to the path of a mounted Secret file",
+    chart: { secretKey: "clientSecretKey" },
+  },
+  {
+    env: "GENESYS_CONTACT_LIST_ID",
+    type: "string",
+    doc: "Outbound contact list that imported contacts go to",
+    required: "GENESYS_CONTACT_LIST_ID is required: the outbound contact list that imported contacts go to",
+    chart: { value: "genesys.contactListId" },
+  },
+  {
+    env: "GENESYS_TOKEN_POOL_SIZE",
+    type: "integer",
+    doc: "Access tokens each replica holds at once; Genesys counts the rate limit per token, so each adds its own budget",
+    default: 1,
+    min: 1,
+    max: 50,
+    chart: { value: "genesys.tokenPoolSize" },
+  },
+  {
+    env: "GENESYS_RATE_LIMIT_PER_WINDOW",
+    type: "integer",
+    unit: "requests",
+    doc: "Requests per token per window the client paces to (Genesys: 300 a minute per token)",
+    default: 300,
+    min: 1,
+    chart: { value: "genesys.rateLimitPerMinute" },
+  },
+  {
+    env: "GENESYS_RATE_LIMIT_WINDOW_MS",
+    type: "integer",
+    unit: "milliseconds",
+    doc: "The window the rate limit counts over (Genesys: one minute); rateLimitPerMinute is per this window",
+    default: 60_000,
+    min: 1,
+    chart: { value: "genesys.rateLimitWindowMs" },
+  },
+  {
+    env: "GENESYS_RATE_LIMIT_MARGIN_MS",
+    type: "integer",
+    unit: "milliseconds",
+    doc: "Added to the window before a request slot is reused, because Genesys counts arrivals",
+    defaultText: "max(250, 1 % of the window)",
+    min: 0,
+    chart: { value: "genesys.rateLimitMarginMs" },
+  },
+  {
+    env: "GENESYS_MAX_RETRY_AFTER_SECONDS",
+    type: "integer",
+    unit: "seconds",
+    doc: "A longer Retry-After hands the batch back, to be sent after the wait",
+    default: 180,
+    min: 1,
+    chart: { value: "genesys.maxRetryAfterSeconds" },
+  },
+  {
+    env: "POLLING_INTERVAL_SECONDS",
+    type: "integer",
+    unit: "seconds",
+    doc: "How often the leader polls conversation results",
+    default: 300,
+    min: 1,
+    chart: { value: "genesys.pollingIntervalSeconds" },
+  },
+  {
+    env: "TOKEN_REFRESH_BUFFER_SECONDS",
+    type: "number",
+    unit: "seconds",
+    doc: "Fetch the next token this long before the current one expires (at most half a short token's lifetime is used)",
+    default: 60,
+    min: 30,
+    max: 3600,
+    chart: { value: "auth.tokenRefreshBufferSeconds" },
+  },
+  // Outbound network
+  {
+    env: "HTTPS_PROXY",
+    aliases: ["https_proxy"],
+    type: "string",
+    doc: "Forward proxy for Genesys token and API requests, http(s)://host:port without credentials; unset, HTTP_PROXY is used",
+    defaultText: "(direct)",
+    chart: { value: "proxy.httpsProxy" },
+    chartSchema: { $ref: "#/$defs/proxyUrl" },
+  },
+  {
+    env: "HTTP_PROXY",
+    aliases: ["http_proxy"],
+    type: "string",
+    doc: "Proxy for http:// base URLs, and for https:// too when HTTPS_PROXY is unset (undici's rule); no credentials",
+    defaultText: "(direct)",
+    chart: { value: "proxy.httpProxy" },
+    chartSchema: { $ref: "#/$defs/proxyUrl" },
+  },
+  {
+    env: "NO_PROXY",
+    aliases: ["no_proxy"],
+    type: "list",
+    doc: "Hosts reached directly: host (and its subdomains), an IP address, host:port, or *; CIDR ranges are not matched. The Lease API never uses the proxy",
+    defaultText: "(none)",
+    chart: { value: "proxy.noProxy" },
+    chartSchema: { items: { type: "string", pattern: "^[^\\s,]+$" } },
+  },
+  // The process
+  {
+    env: "SYNC_DATA_DIR",
+    type: "string",
+    doc: "The shared volume's mount path",
+    required: "SYNC_DATA_DIR is required: the shared volume's mount path (for example /data)",
+    chart: { value: "persistence.mountPath", declaredBy: "chart" },
+  },
+  {
+    env: "PORT",
+    type: "integer",
+    doc: "HTTP port: /healthz, /readyz, /metrics, the webhook and the console (0: any free port)",
+    default: 8080,
+    min: 0,
+    max: 65_535,
+    chart: { value: "containerPort", declaredBy: "chart" },
+  },
+  {
+    env: "HOST",
+    type: "string",
+    doc: "Address the HTTP server listens on",
+    default: "0.0.0.0",
+    chart: { unset: "a pod listens on all its interfaces" },
+  },
+  {
+    env: "LOG_LEVEL",
+    type: "enum",
+    doc: "Log level (JSON on stdout)",
+    choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+    default: "info",
+    chart: { value: "logLevel" },
+  },
+  {
+    env: "SHUTDOWN_GRACE_SECONDS",
+    type: "integer",
+    unit: "seconds",
+    doc: "After SIGTERM, exit within this; keep it below the pod's terminationGracePeriodSeconds",
+    default: 20,
+    min: 1,
+    chart: { value: "shutdownGraceSeconds" },
+  },
+  // Contact import
+  {
+    env: "IMPORT_ID_COLUMN",
+    type: "string",
+    doc: "Column holding the stable contact id: importing again is an upsert",
+    default: "id",
+    chart: { value: "import.idColumn" },
+  },
+  {
+    env: "IMPORT_PHONE_COLUMNS",
+    type: "list",
+    doc: "Columns holding phone numbers, normalised to E.164",
+    default: ["phone"],
+    chart: { value: "import.phoneColumns" },
+    chartSchema: { minItems: 1 },
+  },
+  {
+    env: "IMPORT_DEFAULT_COUNTRY",
+    type: "string",
+    doc: "ISO 3166 country for numbers written without + and a country code",
+    default: "US",
+    pattern: {
+      regex: "^[A-Z]{2}$",
+      message: "IMPORT_DEFAULT_COUNTRY must be a two-letter ISO 3166 code such as IE or US",
+    },
+    chart: { value: "import.defaultCountry" },
+  },
+  {
+    env: "IMPORT_COLUMNS",
+    type: "list",
+    doc: "The contact list's columns; a file with other columns is refused (empty: any)",
+    default: [],
+    defaultText: "(any)",
+    chart: { value: "import.columns" },
+  },
+  {
+    env: "IMPORT_SCAN_INTERVAL_SECONDS",
+    type: "number",
+    unit: "seconds",
+    doc: "How often inbox/ is scanned (no inotify: it misses other NFS clients)",
+    default: 5,
+    min: 0,
+    exclusiveMin: true,
+    chart: { value: "import.scanIntervalSeconds" },
+  },
+  {
+    env: "IMPORT_CLAIM_TIMEOUT_SECONDS",
+    type: "number",
+    unit: "seconds",
+    doc: "A claim not heartbeated this long is taken over",
+    default: 300,
+    min: 0,
+    exclusiveMin: true,
+    chart: { value: "import.claimTimeoutSeconds" },
+  },
+  {
+    env: "IMPORT_SETTLE_SECONDS",
+    type: "number",
+    unit: "seconds",
+    doc: "A file in inbox/ younger than this, or still growing, waits for the next scan",
+    default: 5,
+    min: 0,
+    chart: { value: "import.settleSeconds" },
+  },
+  {
+    env: "IMPORT_BATCHES_IN_FLIGHT",
+    type: "integer",
+    doc: "Batches sent at once per replica (the client still paces them)",
+    default: 4,
+    min: 1,
+    max: 64,
+    chart: { value: "import.batchesInFlight" },
+  },
+  {
+    env: "IMPORT_MAX_RECORD_BYTES",
+    type: "integer",
+    unit: "bytes",
+    doc: "Longest row accepted",
+    default: 1_048_576,
+    min: 1,
+    chart: { value: "import.maxRecordBytes" },
+  },
+  // Results export
+  {
+    env: "EXPORT_ENABLED",
+    type: "boolean",
+    doc: "Poll conversation results into outbox/ (one replica polls: see leader election)",
+    default: true,
+    chart: { value: "export.enabled" },
+  },
+  {
+    env: "EXPORT_CONTACT_LIST_IDS",
+    type: "list",
+    doc: "Contact lists whose conversations are exported",
+    default: [],
+    defaultText: "the import's list",
+    chart: { value: "export.contactListIds" },
+  },
+  {
+    env: "EXPORT_OVERLAP_SECONDS",
+    type: "integer",
+    unit: "seconds",
+    doc: "Each poll re-reads this much before the watermark, for late-arriving conversations",
+    default: 900,
+    min: 1,
+    chart: { value: "export.overlapSeconds" },
+  },
+  {
+    env: "EXPORT_INITIAL_LOOKBACK_SECONDS",
+    type: "integer",
+    unit: "seconds",
+    doc: "How far back the very first poll reaches (older: --backfill)",
+    default: 3600,
+    min: 1,
+    chart: { value: "export.initialLookbackSeconds" },
+  },
+  {
+    env: "EXPORT_JOB_THRESHOLD_SECONDS",
+    type: "integer",
+    unit: "seconds",
+    doc: "A longer window (first run, after an outage) goes through the async jobs API",
+    default: 21_600,
+    min: 1,
+    chart: { value: "export.jobThresholdSeconds" },
+  },
+  {
+    env: "EXPORT_PAGE_SIZE",
+    type: "integer",
+    doc: "Conversation details query page size (Genesys allows at most 100)",
+    default: 100,
+    min: 1,
+    max: 100,
+    chart: { value: "export.pageSize" },
+  },
+  {
+    env: "EXPORT_EVENT_SEGMENT_SECONDS",
+    type: "integer",
+    unit: "seconds",
+    doc: "Pushed webhook events are published in outbox/ at least this often",
+    default: 60,
+    min: 1,
+    chart: { value: "export.eventSegmentSeconds" },
+  },
+  // Webhook
+  {
+    env: "WEBHOOK_USERNAME",
+    type: "string",
+    doc: "Basic-auth user of POST /webhooks/genesys; with the password, or neither (off)",
+    defaultText: "(off)",
+    chart: { secretKey: "webhookUsernameKey" },
+  },
+  {
+    env: "WEBHOOK_PASSWORD",
+    type: "string",
+    secret: true,
+    doc: "Basic-auth password of the webhook, 16 characters or more",
+    defaultText: "(off)",
+    chart: { secretKey: "webhookPasswordKey" },
+  },
+  {
+    env: "WEBHOOK_MAX_BODY_BYTES",
+    type: "integer",
+    unit: "bytes",
+    doc: "Larger webhook bodies get 413",
+    default: 65_536,
+    min: 1,
+    max: 1_048_576,
+    chart: { value: "webhook.maxBodyBytes" },
+  },
+  // Leader election
+  {
+    env: "LEADER_ELECTION_ENABLED",
+    type: "boolean",
+    doc: "Elect the one poller through a coordination.k8s.io/v1 Lease (the chart grants rights on leases only); off, this process polls",
+    default: false,
+    chartDefault: true,
+    chart: { value: "leaderElection.enabled" },
+  },
+  {
+    env: "LEADER_ELECTION_LEASE_NAME",
+    type: "string",
+    doc: "The Lease, in the pod's namespace",
+    default: "genesys-sync-poller",
+    chart: { value: "leaderElection.leaseName" },
+  },
+  {
+    env: "LEADER_ELECTION_LEASE_DURATION_SECONDS",
+    type: "integer",
+    unit: "seconds",
+    doc: "Followers take over a Lease not renewed for this long",
+    default: 15,
+    min: 1,
+    max: 3600,
+    chart: { value: "leaderElection.leaseDurationSeconds" },
+  },
+  {
+    env: "LEADER_ELECTION_RENEW_DEADLINE_SECONDS",
+    type: "integer",
+    unit: "seconds",
+    doc: "A leader that cannot renew for this long stops polling (below the lease duration)",
+    default: 10,
+    min: 1,
+    max: 3600,
+    chart: { value: "leaderElection.renewDeadlineSeconds" },
+  },
+  {
+    env: "LEADER_ELECTION_RETRY_PERIOD_SECONDS",
+    type: "integer",
+    unit: "seconds",
+    doc: "How often to acquire or renew (below the renew deadline)",
+    default: 2,
+    min: 1,
+    max: 3600,
+    chart: { value: "leaderElection.retryPeriodSeconds" },
+  },
+  {
+    env: "LEADER_ELECTION_API_URL",
+    type: "url",
+    doc: "Another Kubernetes API address, e.g. http://127.0.0.1:8001 behind kubectl proxy",
+    defaultText: "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT",
+    invalid: "LEADER_ELECTION_API_URL must be a URL such as http://127.0.0.1:8001",
+    chart: { unset: "in a pod the in-cluster address is right" },
+  },
+  {
+    env: "LEADER_ELECTION_SERVICE_ACCOUNT_DIR",
+    type: "string",
+    doc: "Where the service account's token (re-read on every call), ca.crt and namespace are",
+    default: "/var/run/secrets/kubernetes.io/serviceaccount",
+    chart: { unset: "the kubelet mounts the token there" },
+  },
+  {
+    env: "POD_NAME",
+    type: "string",
+    doc: "Identity in the Lease",
+    defaultText: "the hostname",
+    chart: { fieldRef: "metadata.name" },
+  },
+  {
+    env: "POD_NAMESPACE",
+    type: "string",
+    doc: "Namespace of the Lease",
+    defaultText: "the service account's namespace",
+    chart: { fieldRef: "metadata.namespace" },
+  },
+  // Operator console
+  {
+    env: "OIDC_ISSUER_URL",
+    type: "url",
+    doc: "The identity provider's issuer URL (https; http only on loopback); setting it turns the console on",
+    defaultText: "(console off)",
+    invalid: "OIDC_ISSUER_URL must be the identity provider's issuer URL",
+    chart: { value: "console.issuerUrl", when: WHEN_CONSOLE },
+  },
+  {
+    env: "OIDC_CLIENT_ID",
+    type: "string",
+    doc: "The client registered at the provider, with redirect URI <publicUrl>/console/callback",
+    defaultText: "required with the console",
+    chart: { value: "console.clientId", when: WHEN_CONSOLE },
+  },
+  {
+    env: "OIDC_CLIENT_SECRET",
+    type: "string",
+    secret: true,
+    doc: "That client's secret",
+    defaultText: "required with the console",
+    chart: { secretKey: "oidcClientSecretKey" },
+  },
+  {
+    env: "CONSOLE_PUBLIC_URL",
+    type: "url",
+    doc: "The console's address as browsers see it (https)",
+    defaultText: "required with the console",
+    invalid: "CONSOLE_PUBLIC_URL must be a URL such as https://sync.example.com",
+    chart: { value: "console.publicUrl", when: WHEN_CONSOLE },
+  },
+  {
+    env: "CONSOLE_ALLOWED_GROUPS",
+    type: "list",
+    doc: "Groups (or roles) allowed in; anyone else gets 403",
+    default: [],
+    defaultText: "required with the console",
+    chart: { value: "console.allowedGroups", when: WHEN_CONSOLE },
+  },
+  {
+    env: "CONSOLE_GROUPS_CLAIM",
+    type: "string",
+    doc: "The claim holding groups or roles (ID token, else userinfo)",
+    default: "groups",
+    chart: { value: "console.groupsClaim", when: WHEN_CONSOLE },
+  },
+  {
+    env: "OIDC_SCOPES",
+    type: "string",
+    doc: "Scopes asked for; add groups where the provider releases groups only with that scope",
+    default: "openid profile email",
+    chart: { value: "console.scopes", when: WHEN_CONSOLE },
+  },
+  {
+    env: "CONSOLE_SESSION_SECRET",
+    type: "string",
+    secret: true,
+    doc: "32+ random characters, the same on every replica: it seals the session cookie",
+    defaultText: "required with the console",
+    chart: { secretKey: "consoleSessionSecretKey" },
+  },
+  {
+    env: "CONSOLE_SESSION_HOURS",
+    type: "integer",
+    unit: "hours",
+    doc: "Console session lifetime",
+    default: 8,
+    min: 1,
+    max: 24,
+    chart: { value: "console.sessionHours", when: WHEN_CONSOLE },
+  },
+] as const satisfies readonly SettingDescriptor[];
+
+type Described = (typeof SETTINGS)[number];
+type ValueOf<D> = D extends { aliases: readonly string[] }
+  ? string
+  : D extends { type: "integer" | "number" }
+    ? number
+    : D extends { type: "boolean" }
+      ? boolean
+      : D extends { type: "list" }
+        ? string[]
+        : string;
+type Always<D> = D extends { default: unknown } ? true : D extends { required: string } ? true : false;
+type Alias<D> = D extends { aliases: readonly (infer A extends string)[] } ? A : never;
+
+/** The parsed settings, typed from the table: a setting with a default or required is always there. */
+export type SettingValues = {
+  -readonly [D in Described as D["env"]]: Always<D> extends true ? ValueOf<D> : ValueOf<D> | undefined;
+} & { -readonly [A in Alias<Described>]: string | undefined };
+
+/** Chart values that switch a group of settings on, declared with them. */
+export const CHART_SWITCHES: readonly ChartSwitch[] = [
+  {
+    value: "console.enabled",
+    doc: "Serve /console behind OpenID Connect; off, there is no console at all",
+    default: false,
+  },
+];
+
+/** The settings by variable name. */
+export const SETTING = Object.freeze(
+  Object.fromEntries(SETTINGS.map((setting) => [setting.env, setting])),
+) as Readonly<Record<Described["env"], SettingDescriptor>>;
+
+/** The chart value path of a setting, when the chart sets it from values. */
+export function chartValuePath(setting: SettingDescriptor): string | undefined {
+  return "value" in setting.chart ? setting.chart.value : undefined;
+}
+
+/** The setting behind a chart value path (`genesys.tokenPoolSize`). */
+export function settingAt(valuePath: string): SettingDescriptor | undefined {
+  return (SETTINGS as readonly SettingDescriptor[]).find((setting) => chartValuePath(setting) === valuePath);
+}
+
+/** The variables that hold secrets (also readable from `<NAME>_FILE`). */
+export const SECRET_SETTINGS: readonly string[] = (SETTINGS as readonly SettingDescriptor[])
+  .filter((setting) => setting.secret)
+  .map((setting) => setting.env);
