@@ -1,33 +1,63 @@
-import { defineRule, type Violation } from "../lib";
+import { perMinute, rateBudget } from "../../app/src/shared/rate-budget";
+import { SETTING } from "../../app/src/shared/settings";
+import { configuredValues, defineRule, sameNamespace, type PolicyInput, type Violation } from "../lib";
 
 interface Config {
   minCpuPercent: number;
   maxCpuPercent: number;
   minReplicas: number;
-  perPodRequestsPerMinute: number;
-  genesysBudgetPerMinute: number;
+  /** The organisation's limit across all tokens, requests a minute; unset: Genesys' per-token limit only. */
+  orgRequestsPerMinute?: number;
+}
+
+/** What each pod may send: the pool size and the per-token rate, as the chart or the ConfigMap sets them. */
+interface PodBudget {
+  readonly tokenPoolSize: number;
+  readonly perTokenPerMinute: number;
+}
+
+const number = (value: unknown, fallback: number) => {
+  const parsed = Number(value);
+  return value !== undefined && value !== null && value !== "" && Number.isFinite(parsed) ? parsed : fallback;
+};
+
+/** The pods' budget in the HPA's namespace: ConfigMap data first, then the chart's values, then the defaults. */
+function podBudget(input: PolicyInput, hpa: PolicyInput["objects"][number]): PodBudget {
+  const pool = SETTING.GENESYS_TOKEN_POOL_SIZE;
+  const rate = SETTING.GENESYS_RATE_LIMIT_PER_WINDOW;
+  const window = SETTING.GENESYS_RATE_LIMIT_WINDOW_MS;
+  const genesys = (input.charts.find(() => true)?.values.genesys ?? {}) as Record<string, unknown>;
+  const fromValues = {
+    [pool.env]: genesys.tokenPoolSize,
+    [rate.env]: genesys.rateLimitPerMinute,
+    [window.env]: genesys.rateLimitWindowMs,
+  };
+  const configured = new Map(
+    configuredValues(input.objects.filter((object) => sameNamespace(object, hpa))).map(
+      ({ name, value }) => [name, value] as const,
+    ),
+  );
+  const read = (setting: typeof pool) =>
+    number(configured.get(setting.env) ?? fromValues[setting.env], setting.default as number);
+  return {
+    tokenPoolSize: read(pool),
+    perTokenPerMinute: perMinute(read(rate), read(window)),
+  };
 }
 
 export default defineRule<Config>({
   name: "hpa-sane",
   description:
-    "Checks that HPAs are autoscaling/v2 with a CPU target in range, enough replicas, and a maximum that cannot outrun the Genesys rate budget.",
+    "Checks that HPAs are autoscaling/v2 with a CPU target in range, enough replicas, and a maximum whose rate budget (per token × pool size × replicas) stays within the organisation's limit when one is given.",
   configSchema: {
     properties: {
       minCpuPercent: { type: "integer", default: 50 },
       maxCpuPercent: { type: "integer", default: 90 },
       minReplicas: { type: "integer", default: 2 },
-      perPodRequestsPerMinute: { type: "integer", default: 300 },
-      genesysBudgetPerMinute: { type: "integer", default: 3000 },
+      orgRequestsPerMinute: { type: "integer", minimum: 1 },
     },
   },
-  defaults: {
-    minCpuPercent: 50,
-    maxCpuPercent: 90,
-    minReplicas: 2,
-    perPodRequestsPerMinute: 300,
-    genesysBudgetPerMinute: 3000,
-  },
+  defaults: { minCpuPercent: 50, maxCpuPercent: 90, minReplicas: 2 },
   check(input, config) {
     const violations: Violation[] = [];
     for (const object of input.objects.filter((candidate) => candidate.kind === "HorizontalPodAutoscaler")) {
@@ -44,7 +74,7 @@ export default defineRule<Config>({
       if (typeof cpu === "number" && (cpu < config.minCpuPercent || cpu > config.maxCpuPercent)) {
         violations.push({
           object,
-          message: `CPU target ${cpu} % is outside ${config.minCpuPercent}-${config.maxCpuPercent} %. The guide's trap: 20-30 % scales on every blip, which costs money and, since Genesys limits count per OAuth client, buys no extra budget. Use about 70 %.`,
+          message: `CPU target ${cpu} % is outside ${config.minCpuPercent}-${config.maxCpuPercent} %. The guide's trap: 20-30 % scales on every blip, which costs money and churns pods (each new pod fetches its own tokens). Use about 70 %.`,
         });
       }
       if ((spec.minReplicas ?? 1) < config.minReplicas) {
@@ -53,11 +83,17 @@ export default defineRule<Config>({
           message: `minReplicas is ${spec.minReplicas ?? 1}; keep at least ${config.minReplicas} so a node drain or a restart does not stop the sync.`,
         });
       }
-      const max = spec.maxReplicas ?? 0;
-      if (max * config.perPodRequestsPerMinute > config.genesysBudgetPerMinute) {
+      if (config.orgRequestsPerMinute === undefined) continue;
+      const pod = podBudget(input, object);
+      const budget = rateBudget({
+        ...pod,
+        replicas: spec.maxReplicas ?? 0,
+        orgLimitPerMinute: config.orgRequestsPerMinute,
+      });
+      if (budget.exceedsOrgLimit) {
         violations.push({
           object,
-          message: `maxReplicas ${max} × ${config.perPodRequestsPerMinute} requests/min per pod exceeds the Genesys budget of ${config.genesysBudgetPerMinute}/min: scaling out would only draw 429s. Lower maxReplicas to ${Math.floor(config.genesysBudgetPerMinute / config.perPodRequestsPerMinute)} or raise the budget in the policy config.`,
+          message: `maxReplicas ${spec.maxReplicas} × ${pod.tokenPoolSize} token(s) per pod × ${pod.perTokenPerMinute} requests/min per token = ${budget.totalPerMinute}/min, above the organisation's limit of ${config.orgRequestsPerMinute}/min (orgRequestsPerMinute): scaling out would only draw 429s. Lower maxReplicas to ${budget.maxReplicasWithinOrgLimit} or the token pool size, or raise orgRequestsPerMinute if your org allows more.`,
         });
       }
     }

@@ -50,11 +50,9 @@ describe("CrossGuard validateStack adapter", () => {
   it("reads chart values from the helm.v4.Chart resource, and the rule's config from the policy-pack config", () => {
     const fixture = compliant();
     fixture.charts[0]!.values = { auth: { tokenRefreshBufferSeconds: 200 } };
-    expect(run("token-refresh-buffer", asResources(fixture))[0]!.message).to.contain(
-      "not well below a 300 s token lifetime",
-    );
-    expect(run("token-refresh-buffer", asResources(fixture), { tokenLifetimeSeconds: 86_400 })).to.deep.equal(
-      [],
-    );
+    expect(run("token-refresh-buffer", asResources(fixture))).to.deep.equal([]);
+    expect(
+      run("token-refresh-buffer", asResources(fixture), { tokenLifetimeSeconds: 300 })[0]!.message,
+    ).to.contain("not well below the 300 s token lifetime");
   });
 });

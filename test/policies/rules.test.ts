@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { evaluate, type PackConfig } from "../../policies/engine";
 import { RULES } from "../../policies/rules";
+import { SETTING } from "../../app/src/shared/settings";
 import { compliant, get, type Fixture } from "./fixtures";
 
 /** Each rule: the compliant fixture passes; each way of breaking it fails with the rule's name and a message naming the fix. */
@@ -167,7 +168,7 @@ describe("policy rules over plain Kubernetes objects", () => {
         (f) => (get(f, "HorizontalPodAutoscaler").spec.metrics[0].resource.target.averageUtilization = 20),
         "The guide's trap: 20-30 %",
       ));
-    it("fails autoscaling/v2beta2, one replica, and a maximum that outruns the Genesys budget", () => {
+    it("fails autoscaling/v2beta2 and one replica", () => {
       expectOnly(
         "hpa-sane",
         (f) => (get(f, "HorizontalPodAutoscaler").apiVersion = "autoscaling/v2beta2"),
@@ -178,17 +179,36 @@ describe("policy rules over plain Kubernetes objects", () => {
         (f) => (get(f, "HorizontalPodAutoscaler").spec.minReplicas = 1),
         "keep at least 2",
       );
-      expectOnly(
-        "hpa-sane",
-        (f) => (get(f, "HorizontalPodAutoscaler").spec.maxReplicas = 20),
-        "Lower maxReplicas to 10",
-      );
     });
-    it("takes its thresholds from config", () => {
-      const relaxed = findings((f) => (get(f, "HorizontalPodAutoscaler").spec.maxReplicas = 20), {
-        "hpa-sane": { genesysBudgetPerMinute: 6000 },
+    it("bounds maxReplicas by the org's limit, with the budget per token × pool size × replicas", () => {
+      const org = { "hpa-sane": { orgRequestsPerMinute: 6000 } };
+      const hpa = (f: Fixture) => get(f, "HorizontalPodAutoscaler");
+      const configMap = (f: Fixture) => get(f, "ConfigMap");
+      const budget = (change: (fixture: Fixture) => void) =>
+        findings(change, org).filter((finding) => finding.policy === "hpa-sane");
+      // 20 pods × 1 token × 300/min = 6,000: within.
+      expect(budget((f) => (hpa(f).spec.maxReplicas = 20))).to.deep.equal([]);
+      // The same pods with a pool of 2 tokens each send 12,000/min.
+      const pooled = budget((f) => {
+        hpa(f).spec.maxReplicas = 20;
+        configMap(f).data.GENESYS_TOKEN_POOL_SIZE = "2";
       });
-      expect(relaxed.filter((finding) => finding.policy === "hpa-sane")).to.deep.equal([]);
+      expect(pooled).to.have.length(1);
+      expect(pooled[0]!.message).to.contain(
+        "20 × 2 token(s) per pod × 300 requests/min per token = 12000/min",
+      );
+      expect(pooled[0]!.message).to.contain("Lower maxReplicas to 10");
+      // The pool size also counts when it comes from the chart's values.
+      const fromValues = budget((f) => {
+        hpa(f).spec.maxReplicas = 20;
+        delete configMap(f).data.GENESYS_TOKEN_POOL_SIZE;
+        f.charts[0]!.values.genesys = { tokenPoolSize: 2 };
+      });
+      expect(fromValues.map((finding) => finding.message).join()).to.contain("Lower maxReplicas to 10");
+    });
+    it("without an org limit, only Genesys' per-token limit applies: more pods bring more budget", () => {
+      const found = findings((f) => (get(f, "HorizontalPodAutoscaler").spec.maxReplicas = 50));
+      expect(found.filter((finding) => finding.policy === "hpa-sane")).to.deep.equal([]);
     });
   });
 
@@ -354,16 +374,30 @@ describe("policy rules over plain Kubernetes objects", () => {
     expect(allowed.filter((finding) => finding.policy === "genesys-endpoint")).to.deep.equal([]);
   });
 
-  it("token-refresh-buffer: below 30 s or not well below the lifetime fails", () => {
+  it("token-refresh-buffer: outside the service's own bounds, or not well below a given lifetime, fails", () => {
+    const bounds = SETTING.TOKEN_REFRESH_BUFFER_SECONDS;
     expectOnly(
       "token-refresh-buffer",
-      (f) => (get(f, "ConfigMap").data.TOKEN_REFRESH_BUFFER_SECONDS = "5"),
-      "below 30 s",
+      (f) => (get(f, "ConfigMap").data.TOKEN_REFRESH_BUFFER_SECONDS = String(bounds.min! - 1)),
+      `below ${bounds.min} s`,
     );
     expectOnly(
       "token-refresh-buffer",
-      (f) => (f.charts[0]!.values.auth = { tokenRefreshBufferSeconds: 290 }),
-      "not well below a 300 s token lifetime",
+      (f) => (f.charts[0]!.values.auth = { tokenRefreshBufferSeconds: bounds.max! + 1 }),
+      `above the service's maximum of ${bounds.max} s`,
+    );
+    // What the stack and the chart accept, the policy accepts (200 s was refused once).
+    expect(
+      findings((f) => (f.charts[0]!.values.auth = { tokenRefreshBufferSeconds: 200 })).filter(
+        (finding) => finding.policy === "token-refresh-buffer",
+      ),
+    ).to.deep.equal([]);
+    expect(
+      findings((f) => (f.charts[0]!.values.auth = { tokenRefreshBufferSeconds: 200 }), {
+        "token-refresh-buffer": { tokenLifetimeSeconds: 300 },
+      }).map((finding) => finding.message),
+    ).to.satisfy((messages: string[]) =>
+      messages.some((m) => m.includes("not well below the 300 s token lifetime")),
     );
   });
 
