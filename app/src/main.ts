@@ -65,7 +65,7 @@ async function runBackfill(
   to: string | undefined,
   logger: ReturnType<typeof createLogger>,
 ): Promise<number> {
-  const range = parseBackfillRange(from, to, Date.now());
+  const range = parseBackfillRange(from, to, systemClock.now());
   if ("problem" in range) {
     logger.fatal(range.problem);
     return 64;

@@ -1,9 +1,28 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+} from "fastify";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 
-export interface AppDependencies {
-  readonly logger: Logger;
+const PROBE_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/**
+ * The service's fastify instance, built without routes and without listening (fastify's testing
+ * guide): the probes, the webhook and the console are plugins registered on it, and tests call
+ * `app.inject()` or listen on a loopback port themselves.
+ */
+export function buildApp(logger: Logger): FastifyInstance {
+  return Fastify({
+    loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger,
+    // Probes and scrapes arrive every few seconds; logging each would bury what matters.
+    logController: new LogController({ disableRequestLogging: (request) => PROBE_PATHS.has(request.url) }),
+  });
+}
+
+export interface ProbesOptions {
   readonly registry: Registry;
   /** Ready only with a valid token, a writable data dir and not shutting down; the reasons when not. */
   readonly readiness: () => Promise<{ ready: boolean; reasons: string[] }>;
@@ -11,30 +30,17 @@ export interface AppDependencies {
   readonly beforeScrape?: () => void;
 }
 
-const PROBE_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
-
-/**
- * The service's HTTP surface, built without listening (fastify's testing guide): tests call
- * `app.inject()` or listen on a loopback port themselves.
- */
-export function buildApp(deps: AppDependencies): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: deps.logger.child({ component: "http" }) as FastifyBaseLogger,
-    // Probes and scrapes arrive every few seconds; logging each would bury what matters.
-    logController: new LogController({ disableRequestLogging: (request) => PROBE_PATHS.has(request.url) }),
-  });
-
+/** `/healthz` (the process answers), `/readyz` (it can do its work, or why not) and `/metrics`. */
+export const probes: FastifyPluginAsync<ProbesOptions> = async (app, options) => {
   app.get("/healthz", async () => ({ status: "ok" }));
 
   app.get("/readyz", async (_request, reply) => {
-    const { ready, reasons } = await deps.readiness();
+    const { ready, reasons } = await options.readiness();
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", reasons });
   });
 
   app.get("/metrics", async (_request, reply) => {
-    deps.beforeScrape?.();
-    return reply.header("content-type", deps.registry.contentType).send(await deps.registry.metrics());
+    options.beforeScrape?.();
+    return reply.header("content-type", options.registry.contentType).send(await options.registry.metrics());
   });
-
-  return app;
-}
+};

@@ -13,7 +13,7 @@ import { ImportService } from "./import/import-service";
 import { dataLayout, ensureLayout } from "./shared/layout";
 import { ImportMetrics } from "./import/metrics";
 import { createLogger } from "./logging";
-import { buildApp } from "./server";
+import { buildApp, probes } from "./server";
 import { systemClock, type Clock, type Random } from "./time/clock";
 import type { FastifyInstance } from "fastify";
 import { LeaderElector, SoleLeader, type Leadership } from "./cluster/leader-election";
@@ -21,31 +21,56 @@ import { KubernetesLeaseApi } from "./cluster/lease-api";
 import { EventLog } from "./export/event-log";
 import { ExportService } from "./export/export-service";
 import { DEFAULT_JOB_SETTINGS, ResultsPoller } from "./export/poller";
-import { registerWebhook } from "./export/webhook";
-import { registerConsole } from "./console/console";
+import { webhook } from "./export/webhook";
+import { operatorConsole } from "./console/console";
+import { ServiceError } from "./shared/errors";
 import { RateHistory } from "./console/history";
 import type { Dispatcher } from "undici";
 
-export interface ServiceOptions {
+/** What the service takes from outside besides its configuration; each has a default. */
+export interface ServiceDependencies {
   readonly logger?: Logger;
+  /** Every wait and every timestamp; default the system clock. */
   readonly clock?: Clock;
+  /** Jitter (backoff, election retries); default `Math.random`. */
   readonly random?: Random;
+  /** Where Genesys requests go; default undici's, through the configured proxy. */
   readonly dispatcher?: Dispatcher;
   /** Unique among replicas sharing the volume; default `<hostname>-<random>`. */
   readonly replicaId?: string;
 }
 
-export interface RunningService {
+/**
+ * The service as `buildService` returns it: everything wired, nothing listening and no loop
+ * running, so `app.inject()` reaches every route. `start()` listens and starts the loops;
+ * `shutdown()` works whether or not it was started.
+ */
+export interface Service {
   readonly app: FastifyInstance;
   readonly client: GenesysClient;
   readonly importer: ImportService;
   readonly exporter: ExportService;
   readonly leadership: Leadership;
   readonly registry: Registry;
-  /** The port the HTTP server listens on. */
-  readonly port: number;
+  /**
+   * Listens on the configured host and port, then fetches the first token and, once it is held,
+   * starts claiming files, leader election and the export. Resolves with the port listened on.
+   */
+  start(): Promise<{ readonly port: number }>;
   /** Stops claiming files, lets batches in flight finish (journalled), and closes everything. */
   shutdown(reason?: string): Promise<void>;
+}
+
+export interface RunningService extends Service {
+  /** The port the HTTP server listens on. */
+  readonly port: number;
+}
+
+/** `start()` on a service that was shut down: its loops and connections are gone for good. */
+export class ServiceStoppedError extends ServiceError {
+  constructor() {
+    super("SERVICE_STOPPED", "the service was shut down and cannot start again: build a new one");
+  }
 }
 
 /** The Genesys client's settings that come from the configuration (the service and --backfill share them). */
@@ -75,19 +100,17 @@ export function clientSettings(
 }
 
 /**
- * Starts the service: the Genesys client (first token fetched now, in the background), the
- * HTTP server (/healthz, /readyz, /metrics) and the import loop. It never exits because Genesys
- * is unreachable: /readyz says why it is not ready instead.
+ * Builds the service without starting it: the Genesys client, the import and export loops (not
+ * running), leader election (not running) and the HTTP app with its plugins (the probes, and the
+ * webhook and the console when configured), not listening. Only the data directory's folders are
+ * created now. `startService` is this plus `start()`.
  */
-export async function startService(
-  config: ServiceConfig,
-  options: ServiceOptions = {},
-): Promise<RunningService> {
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const clock = options.clock ?? systemClock;
-  const random = options.random ?? Math.random;
+export async function buildService(config: ServiceConfig, deps: ServiceDependencies = {}): Promise<Service> {
+  const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  const clock = deps.clock ?? systemClock;
+  const random = deps.random ?? Math.random;
   const replicaId =
-    options.replicaId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, "_")}-${randomBytes(4).toString("hex")}`;
+    deps.replicaId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, "_")}-${randomBytes(4).toString("hex")}`;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const layout = dataLayout(config.dataDir);
@@ -100,7 +123,7 @@ export async function startService(
     logger,
     clock,
     random,
-    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
   });
   const shuttingDown = new AbortController();
   const importMetrics = new ImportMetrics(registry);
@@ -179,7 +202,6 @@ export async function startService(
     : undefined;
   const eventLog = config.webhook ? new EventLog(layout.outbox, clock, { owner: replicaId }) : undefined;
   const eventSegmentMs = config.export.eventSegmentSeconds * 1000;
-  if (eventLog) await eventLog.recover(3 * eventSegmentMs);
   const exporter = new ExportService({
     poller,
     leadership,
@@ -192,44 +214,6 @@ export async function startService(
     logger,
     signal: shuttingDown.signal,
   });
-
-  const probeFile = path.join(layout.state, `.ready-${replicaId}`);
-  const dataDirWritable = async () => {
-    try {
-      await writeFile(probeFile, String(clock.now()));
-      await rm(probeFile, { force: true });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const app = buildApp({
-    logger,
-    registry,
-    beforeScrape: () => client.updateGauges(),
-    readiness: async () => {
-      const reasons: string[] = [];
-      if (shuttingDown.signal.aborted) reasons.push("shutting down");
-      if (!client.hasValidToken()) reasons.push("no valid Genesys Cloud access token yet");
-      if (!(await dataDirWritable())) reasons.push(`the data directory ${config.dataDir} is not writable`);
-      return { ready: reasons.length === 0, reasons };
-    },
-  });
-  if (config.webhook && eventLog) {
-    registerWebhook(
-      app,
-      eventLog,
-      {
-        username: config.webhook.username,
-        password: config.webhook.password,
-        maxBodyBytes: config.webhook.maxBodyBytes,
-        replayWindow: 100_000,
-        clock,
-        onResult: (result) => exporter.metrics.webhookEvents.inc({ result }),
-      },
-      logger,
-    );
-  }
   // The console's chart: the rate budget and 429s, sampled from the client and its metrics.
   const history = config.console
     ? new RateHistory(async () => {
@@ -241,8 +225,43 @@ export async function startService(
         };
       }, clock)
     : undefined;
+
+  const probeFile = path.join(layout.state, `.ready-${replicaId}`);
+  const dataDirWritable = async () => {
+    try {
+      await writeFile(probeFile, String(clock.now()));
+      await rm(probeFile, { force: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const app = buildApp(logger);
+  void app.register(probes, {
+    registry,
+    beforeScrape: () => client.updateGauges(),
+    readiness: async () => {
+      const reasons: string[] = [];
+      if (shuttingDown.signal.aborted) reasons.push("shutting down");
+      if (!client.hasValidToken()) reasons.push("no valid Genesys Cloud access token yet");
+      if (!(await dataDirWritable())) reasons.push(`the data directory ${config.dataDir} is not writable`);
+      return { ready: reasons.length === 0, reasons };
+    },
+  });
+  if (config.webhook && eventLog) {
+    void app.register(webhook, {
+      log: eventLog,
+      logger,
+      username: config.webhook.username,
+      password: config.webhook.password,
+      maxBodyBytes: config.webhook.maxBodyBytes,
+      replayWindow: 100_000,
+      clock,
+      onResult: (result) => exporter.metrics.webhookEvents.inc({ result }),
+    });
+  }
   if (config.console && history) {
-    registerConsole(app, {
+    void app.register(operatorConsole, {
       config: config.console,
       client,
       importer,
@@ -253,47 +272,58 @@ export async function startService(
       clock,
     });
   }
-  await app.listen({ port: config.port, host: config.host });
-  const historyLoop = history?.start(shuttingDown.signal);
-  const address = app.server.address();
-  const port = typeof address === "object" && address ? address.port : config.port;
 
-  logger.info(
-    {
-      replicaId,
-      port,
-      dataDir: config.dataDir,
-      api: config.endpoints.apiBaseUrl,
-      login: config.endpoints.loginBaseUrl,
-      proxy: options.dispatcher ? "(injected dispatcher)" : describeProxy(config.proxy),
-      export: config.export.enabled ? { contactListIds: config.export.contactListIds } : "off",
-      webhook: config.webhook ? "POST /webhooks/genesys" : "off (set WEBHOOK_USERNAME and WEBHOOK_PASSWORD)",
-      console: config.console
-        ? `${config.console.publicUrl.replace(/\/$/, "")}/console`
-        : "off (set OIDC_ISSUER_URL)",
-      leaderElection: config.leaderElection
-        ? `${config.leaderElection.namespace}/${config.leaderElection.leaseName} as ${config.leaderElection.identity}`
-        : "off (this process polls)",
-    },
-    "sync service started",
-  );
-  const unmatched = unmatchedNoProxyEntries(config.proxy);
-  if (unmatched.length > 0)
-    logger.warn(
-      { noProxy: unmatched },
-      "NO_PROXY lists address ranges, which are not matched (only host names, addresses and host:port): list the Genesys hosts to reach directly",
+  let historyLoop: Promise<void> | undefined;
+  let started: Promise<{ port: number }> | undefined;
+  const start = async (): Promise<{ port: number }> => {
+    if (shuttingDown.signal.aborted) throw new ServiceStoppedError();
+    // Segments other replicas left behind are published before this one takes new events.
+    if (eventLog) await eventLog.recover(3 * eventSegmentMs);
+    await app.listen({ port: config.port, host: config.host });
+    historyLoop = history?.start(shuttingDown.signal);
+    const address = app.server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+
+    logger.info(
+      {
+        replicaId,
+        port,
+        dataDir: config.dataDir,
+        api: config.endpoints.apiBaseUrl,
+        login: config.endpoints.loginBaseUrl,
+        proxy: deps.dispatcher ? "(injected dispatcher)" : describeProxy(config.proxy),
+        export: config.export.enabled ? { contactListIds: config.export.contactListIds } : "off",
+        webhook: config.webhook
+          ? "POST /webhooks/genesys"
+          : "off (set WEBHOOK_USERNAME and WEBHOOK_PASSWORD)",
+        console: config.console
+          ? `${config.console.publicUrl.replace(/\/$/, "")}/console`
+          : "off (set OIDC_ISSUER_URL)",
+        leaderElection: config.leaderElection
+          ? `${config.leaderElection.namespace}/${config.leaderElection.leaseName} as ${config.leaderElection.identity}`
+          : "off (this process polls)",
+      },
+      "sync service started",
     );
-  client.start();
-  // Files are claimed only once a token is held: an import cannot start without one anyway.
-  void client.whenReady().then(
-    () => {
-      if (shuttingDown.signal.aborted) return;
-      importer.start();
-      elector?.start(shuttingDown.signal);
-      exporter.start();
-    },
-    () => undefined,
-  );
+    const unmatched = unmatchedNoProxyEntries(config.proxy);
+    if (unmatched.length > 0)
+      logger.warn(
+        { noProxy: unmatched },
+        "NO_PROXY lists address ranges, which are not matched (only host names, addresses and host:port): list the Genesys hosts to reach directly",
+      );
+    client.start();
+    // Files are claimed only once a token is held: an import cannot start without one anyway.
+    void client.whenReady().then(
+      () => {
+        if (shuttingDown.signal.aborted) return;
+        importer.start();
+        elector?.start(shuttingDown.signal);
+        exporter.start();
+      },
+      () => undefined,
+    );
+    return { port };
+  };
 
   let shutdown: Promise<void> | undefined;
   return {
@@ -303,7 +333,7 @@ export async function startService(
     exporter,
     leadership,
     registry,
-    port,
+    start: () => (started ??= start()),
     shutdown: (reason = "shutdown requested") =>
       (shutdown ??= (async () => {
         logger.info(
@@ -311,6 +341,8 @@ export async function startService(
           "shutting down: no new files are claimed; batches in flight finish and are journalled",
         );
         shuttingDown.abort();
+        // A start under way finishes first, so what it opened is closed below.
+        await started?.catch(() => undefined);
         await importer.stopped();
         // HTTP first: webhook calls in flight finish their group commit before the log is closed.
         await app.close();
@@ -322,4 +354,17 @@ export async function startService(
         logger.info("shut down");
       })()),
   };
+}
+
+/**
+ * Starts the service: `buildService`, then `start()`. It never exits because Genesys is
+ * unreachable: /readyz says why it is not ready instead.
+ */
+export async function startService(
+  config: ServiceConfig,
+  deps: ServiceDependencies = {},
+): Promise<RunningService> {
+  const service = await buildService(config, deps);
+  const { port } = await service.start();
+  return { ...service, port };
 }

@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../app/src/config";
-import { startService, type RunningService } from "../../app/src/service";
+import { buildService, type Service } from "../../app/src/service";
+import type { Clock } from "../../app/src/time/clock";
 import { startSimulator, type GenesysSimulator, type SimulatorOptions } from "../../app/simulator/simulator";
 import { simulatorServiceEnv } from "../../app/simulator/service-env";
 import { capturedLogger } from "./capture";
@@ -13,12 +14,19 @@ const ROOT = path.resolve(__dirname, "../..");
 /** Environment for a service pointed at `sim`, with fast scans for tests. */
 export const serviceEnv = simulatorServiceEnv;
 
-/** A simulator, a temporary data dir and the service running in this process. */
+/**
+ * A simulator, a temporary data dir and the service in this process, started (listening on a
+ * loopback port, loops running) unless `start: false`. With `clock`, every wait of the service
+ * (scans, polls, rotations, election, the client's timers) is on that clock: pass a FakeClock and
+ * advance it instead of sleeping.
+ */
 export async function startHarness(
   options: {
     sim?: SimulatorOptions;
     env?: Record<string, string>;
     beforeService?: (sim: GenesysSimulator) => void;
+    clock?: Clock;
+    start?: boolean;
   } = {},
 ) {
   const sim = await startSimulator({
@@ -29,11 +37,17 @@ export async function startHarness(
   const dataDir = mkdtempSync(path.join(tmpdir(), "sync-test-"));
   const capture = capturedLogger("info");
   const env = serviceEnv(sim, dataDir, { GENESYS_RATE_LIMIT_PER_WINDOW: "100000", ...options.env });
-  const service: RunningService = await startService(loadConfig(env), { logger: capture.logger });
+  const service: Service = await buildService(loadConfig(env), {
+    logger: capture.logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const port = options.start === false ? undefined : (await service.start()).port;
   return {
     sim,
     dataDir,
     service,
+    /** The port the service listens on; undefined when built with `start: false`. */
+    port,
     capture,
     drop: (name: string, content: string | Buffer) => dropFile(dataDir, name, content),
     list: (folder: string) => listFolder(dataDir, folder),

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
 import { sameSecret } from "../shared/same-secret";
 import { systemClock, type Clock } from "../time/clock";
@@ -56,27 +56,31 @@ function validate(body: unknown): { event: PushedEvent } | { problem: string } {
   return { event: candidate as unknown as PushedEvent };
 }
 
+export interface WebhookOptions extends WebhookSettings {
+  /** Where accepted events are made durable. */
+  readonly log: Pick<EventLog, "append">;
+  readonly logger: Logger;
+  /** Event ids already taken; default a new, empty set. */
+  readonly seen?: Set<string>;
+}
+
 /**
  * `POST /webhooks/genesys`: events pushed by a Genesys web-services data action (Process
  * Automation), authenticated with Basic auth (Genesys signs nothing), compared in constant time.
  * Caps the body, validates it, ignores a replayed event id, and answers 202 only once the event
- * is durable in the event log (group commit).
+ * is durable in the event log (group commit). A fastify plugin: `app.register(webhook, options)`.
  */
-export function registerWebhook(
-  app: FastifyInstance,
-  log: Pick<EventLog, "append">,
-  settings: WebhookSettings,
-  logger: Logger,
-  seen: Set<string> = new Set(),
-): void {
-  const expectedUser = settings.username;
-  const expectedPassword = settings.password;
-  const count = settings.onResult ?? (() => undefined);
-  const clock = settings.clock ?? systemClock;
+export const webhook: FastifyPluginAsync<WebhookOptions> = async (app, options) => {
+  const { log, logger } = options;
+  const seen = options.seen ?? new Set<string>();
+  const expectedUser = options.username;
+  const expectedPassword = options.password;
+  const count = options.onResult ?? (() => undefined);
+  const clock = options.clock ?? systemClock;
   app.post(
     "/webhooks/genesys",
     {
-      bodyLimit: settings.maxBodyBytes,
+      bodyLimit: options.maxBodyBytes,
       // 401 and 413 are answered before the handler runs: count them when the answer is sent.
       onResponse: async (_request, reply) => {
         if (reply.statusCode === 401) count("unauthorized");
@@ -108,7 +112,7 @@ export function registerWebhook(
         return reply.code(202).send({ status: "duplicate", eventId: event.eventId });
       }
       seen.add(event.eventId);
-      if (seen.size > settings.replayWindow) seen.delete(seen.values().next().value!);
+      if (seen.size > options.replayWindow) seen.delete(seen.values().next().value!);
       try {
         await log.append({ ...event, receivedAt: new Date(clock.now()).toISOString() });
       } catch (error) {
@@ -121,4 +125,15 @@ export function registerWebhook(
       return reply.code(202).send({ status: "accepted", eventId: event.eventId });
     },
   );
+};
+
+/** Registers the webhook plugin on an app built elsewhere (the benchmark's bare fastify). */
+export function registerWebhook(
+  app: FastifyInstance,
+  log: Pick<EventLog, "append">,
+  settings: WebhookSettings,
+  logger: Logger,
+  seen?: Set<string>,
+): void {
+  void app.register(webhook, { ...settings, log, logger, ...(seen ? { seen } : {}) });
 }

@@ -1,10 +1,14 @@
 import { expect } from "chai";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { request } from "undici";
+import { FakeClock } from "../../support/fake-clock";
 import { startHarness, waitFor } from "../../support/harness";
 
-/** The export as the running service wires it: poller, webhook (when configured) and metrics. */
+/**
+ * The export as the running service wires it: poller, webhook (when configured) and metrics,
+ * reached through fastify's inject. The service's clock is fake where a test waits for an interval
+ * (a rotation, polls that must not happen): the test advances it instead of sleeping.
+ */
 describe("the service's results export (simulator, service in this process)", function () {
   this.timeout(60_000);
   const PASSWORD = "webhook-password-for-tests";
@@ -14,12 +18,14 @@ describe("the service's results export (simulator, service in this process)", fu
     harness = undefined;
   });
 
-  const metrics = async (port: number) =>
-    (await (await request(`http://127.0.0.1:${port}/metrics`)).body.text()).split("\n");
+  const metrics = async () =>
+    (await harness!.service.app.inject({ method: "GET", url: "/metrics" })).body.split("\n");
 
   it("polls at start, exposes the watermark lag, and takes pushed events with the configured credentials", async () => {
     const now = Date.now();
+    const clock = new FakeClock(now);
     harness = await startHarness({
+      clock,
       env: { WEBHOOK_USERNAME: "genesys", WEBHOOK_PASSWORD: PASSWORD, EXPORT_EVENT_SEGMENT_SECONDS: "1" },
       beforeService: (sim) =>
         sim.addConversations([
@@ -43,10 +49,11 @@ describe("the service's results export (simulator, service in this process)", fu
     });
 
     const post = (auth: string | undefined, body: unknown) =>
-      request(`http://127.0.0.1:${service.port}/webhooks/genesys`, {
+      service.app.inject({
         method: "POST",
+        url: "/webhooks/genesys",
         headers: { "content-type": "application/json", ...(auth ? { authorization: auth } : {}) },
-        body: JSON.stringify(body),
+        payload: JSON.stringify(body),
       });
     const basic = (user: string, password: string) =>
       `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
@@ -54,7 +61,9 @@ describe("the service's results export (simulator, service in this process)", fu
     expect((await post(basic("genesys", "wrong"), event)).statusCode).to.equal(401);
     expect((await post(basic("genesys", PASSWORD), event)).statusCode).to.equal(202);
     expect((await post(basic("genesys", PASSWORD), event)).statusCode, "a replay").to.equal(202);
-    // The segment is published at the next rotation (every EXPORT_EVENT_SEGMENT_SECONDS).
+    // The segment is published at the next rotation (every EXPORT_EVENT_SEGMENT_SECONDS), not before.
+    expect(outbox().filter((name) => name.startsWith("events-"))).to.deep.equal([]);
+    await clock.advance(1_000);
     await waitFor(() => outbox().some((name) => name.startsWith("events-")), "the pushed events' segment");
     const events = outbox()
       .filter((name) => name.startsWith("events-"))
@@ -65,7 +74,7 @@ describe("the service's results export (simulator, service in this process)", fu
       );
     expect(events.map((line) => JSON.parse(line).eventId)).to.deep.equal(["evt-1"]);
 
-    const lines = await metrics(service.port);
+    const lines = await metrics();
     const value = (prefix: string) =>
       Number(
         lines
@@ -75,7 +84,7 @@ describe("the service's results export (simulator, service in this process)", fu
       );
     expect(value("export_leader "), "alone, it leads").to.equal(1);
     expect(value('export_polls_total{result="ok"}')).to.be.at.least(1);
-    expect(value("export_watermark_lag_seconds ")).to.be.within(0, 30);
+    expect(value("export_watermark_lag_seconds "), "the watermark is the first poll's end").to.equal(1);
     expect(value('webhook_events_total{result="accepted"}')).to.equal(1);
     expect(value('webhook_events_total{result="duplicate"}')).to.equal(1);
     expect(value('webhook_events_total{result="unauthorized"}')).to.equal(1);
@@ -85,35 +94,38 @@ describe("the service's results export (simulator, service in this process)", fu
 
   it("without webhook credentials or OIDC there is no webhook and no console (404), and the poller still runs", async () => {
     harness = await startHarness();
-    const answer = await request(`http://127.0.0.1:${harness.service.port}/webhooks/genesys`, {
+    const { app } = harness.service;
+    const answer = await app.inject({
       method: "POST",
+      url: "/webhooks/genesys",
       headers: { "content-type": "application/json" },
-      body: "{}",
+      payload: "{}",
     });
     expect(answer.statusCode).to.equal(404);
-    const consolePage = await request(`http://127.0.0.1:${harness.service.port}/console`);
+    const consolePage = await app.inject({ method: "GET", url: "/console" });
     expect(consolePage.statusCode, "the console is off, not open").to.equal(404);
     await waitFor(() => harness!.capture.text().includes("results poll done"), "a poll");
   });
 
   it("pause stops polling and resume polls at once (the console's actions)", async () => {
-    harness = await startHarness({ env: { POLLING_INTERVAL_SECONDS: "1" } });
+    const clock = new FakeClock(Date.now());
+    harness = await startHarness({ env: { POLLING_INTERVAL_SECONDS: "1" }, clock });
     const { service, capture } = harness;
     const polls = () =>
       capture
         .text()
         .split("\n")
         .filter((line) => line.includes("results poll done")).length;
-    await waitFor(() => polls() >= 1, "the first poll");
+    await waitFor(() => polls() === 1, "the first poll");
+    await clock.advance(1_000);
+    await waitFor(() => polls() === 2, "a poll one interval later");
     service.exporter.pause();
     expect(service.exporter.status()).to.include({ paused: true, leader: true, enabled: true });
-    // A poll already under way may finish; after it, three intervals pass without one.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const whilePaused = polls();
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-    expect(polls(), "no poll while paused").to.equal(whilePaused);
+    // The loop wakes three times on the fake clock and polls none of them.
+    await clock.advance(3_000);
+    expect(polls(), "no poll while paused").to.equal(2);
     service.exporter.resume();
-    await waitFor(() => polls() > whilePaused, "a poll right after resume");
+    await waitFor(() => polls() === 3, "a poll right after resume, before the interval is over");
     expect(service.exporter.status().lastPoll?.method).to.equal("query");
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { EventLog } from "../../../app/src/export/event-log";
-import { registerWebhook } from "../../../app/src/export/webhook";
+import { webhook } from "../../../app/src/export/webhook";
 import { systemClock } from "../../../app/src/time/clock";
 import { capturedLogger } from "../../support/capture";
 import { FakeClock } from "../../support/fake-clock";
@@ -24,18 +24,15 @@ describe("results export: POST /webhooks/genesys", () => {
     log = new EventLog(dir, systemClock);
     await log.recover();
     app = Fastify();
-    registerWebhook(
-      app,
+    await app.register(webhook, {
       log,
-      {
-        username: USER,
-        password: PASSWORD,
-        maxBodyBytes: 16_384,
-        replayWindow: 1_000,
-        clock: new FakeClock(Date.parse("2026-11-21T09:30:00Z")),
-      },
-      capturedLogger().logger,
-    );
+      logger: capturedLogger().logger,
+      username: USER,
+      password: PASSWORD,
+      maxBodyBytes: 16_384,
+      replayWindow: 1_000,
+      clock: new FakeClock(Date.parse("2026-11-21T09:30:00Z")),
+    });
     await app.ready();
   });
   afterEach(async () => {
