@@ -388,13 +388,13 @@ describe("Helm chart app/chart (real helm)", function () {
       const proxy = {
         httpsProxy: "http://proxy.corp.example.com:3128",
         httpProxy: "http://proxy.corp.example.com:3128",
-        noProxy: [".svc", ".cluster.local", "10.0.0.0/8"],
+        noProxy: [".svc", ".cluster.local", "10.0.0.1"],
       };
       const { objects } = renderChart({ files: [valuesOf({ proxy })] });
       expect(find<any>(objects, "ConfigMap").data).to.include({
         HTTPS_PROXY: "http://proxy.corp.example.com:3128",
         HTTP_PROXY: "http://proxy.corp.example.com:3128",
-        NO_PROXY: ".svc,.cluster.local,10.0.0.0/8",
+        NO_PROXY: ".svc,.cluster.local,10.0.0.1",
       });
       const checksum = (found: K8sObject[]) =>
         find<any>(found, "Deployment").spec.template.metadata.annotations["checksum/config"];

@@ -75,6 +75,12 @@ describe("one table for every setting", () => {
     expect(unset).to.deep.equal(["HOST", "LEADER_ELECTION_API_URL", "LEADER_ELECTION_SERVICE_ACCOUNT_DIR"]);
   });
 
+  it("has the chart refuse what the service would not match: a CIDR range in proxy.noProxy", () => {
+    expect(() => renderChart({ set: { "genesys.clientId": "c", "proxy.noProxy": "{10.0.0.0/8}" } })).to.throw(
+      /noProxy/,
+    );
+  });
+
   describe("through the chart", () => {
     let objects: K8sObject[];
     const values: Record<string, unknown> = {};

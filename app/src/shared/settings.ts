@@ -203,7 +203,13 @@ export const SETTINGS = [
     doc: "Hosts reached directly: host (and its subdomains), an IP address, host:port, or *; CIDR ranges are not matched. The Lease API never uses the proxy",
     defaultText: "(none)",
     chart: { value: "proxy.noProxy" },
-    chartSchema: { items: { type: "string", pattern: "^[^\\s,]+$" } },
+    chartSchema: {
+      items: {
+        type: "string",
+        pattern: "^[^\\s,/]+$",
+        description: "host, .domain, IP or host:port; no CIDR ranges (never matched)",
+      },
+    },
   },
   // The process
   {
