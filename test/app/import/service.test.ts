@@ -1,7 +1,8 @@
 import { expect } from "chai";
-import { symlinkSync, writeFileSync } from "node:fs";
+import { statSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { generateCsv, phoneFor } from "../../support/contacts";
+import { FakeClock } from "../../support/fake-clock";
 import { startHarness, waitFor } from "../../support/harness";
 
 type Harness = Awaited<ReturnType<typeof startHarness>>;
@@ -193,14 +194,27 @@ describe("contact import through the service (simulator, real files)", function 
   });
 
   it("a file still being written is left alone until it stops changing", async () => {
-    h = await startHarness({ env: { IMPORT_SETTLE_SECONDS: "1" } });
+    // Scans run on the fake clock: each write below is followed by exactly the scans the test asks for.
+    const clock = new FakeClock(Date.now());
+    h = await startHarness({ env: { IMPORT_SETTLE_SECONDS: "1" }, clock });
+    const scanned = async () => {
+      const before = h.service.importer.status().lastScanAt;
+      await clock.advance(100); // IMPORT_SCAN_INTERVAL_SECONDS of the harness
+      await waitFor(() => h.service.importer.status().lastScanAt !== before, "a scan");
+    };
     const target = path.join(h.dataDir, "inbox", "slow.csv");
     writeFileSync(target, `id,phone\n`);
+    await waitFor(() => h.service.importer.status().lastScanAt !== undefined, "the first scan");
     for (let index = 0; index < 10; index += 1) {
       writeFileSync(target, `s${index},${phoneFor(index)}\n`, { flag: "a" });
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      expect(h.list("processing")).to.deep.equal([]);
+      await scanned();
+      expect(h.list("processing"), `while row ${index} was being written`).to.deep.equal([]);
+      expect(h.list("inbox")).to.deep.equal(["slow.csv"]);
     }
+    const lastWriteMs = statSync(target).mtimeMs;
+    // Unchanged since the last scan, it is taken once it is also a second old on the service's clock.
+    for (let scans = 0; scans < 50 && h.list("inbox").length > 0; scans += 1) await scanned();
+    expect(h.service.importer.status().lastScanAt! - lastWriteMs).to.be.at.least(1_000);
     await waitFor(() => summaries().length === 1, "the file to be archived");
     expect(h.sim.contacts().size).to.equal(10);
   });
