@@ -6,7 +6,13 @@ import { inClusterApiUrl } from "./cluster/lease-api";
 import type { ProxySettings } from "./genesys/dispatcher";
 import { ConfigurationError } from "./shared/errors";
 import { collectEndpoints, type GenesysEndpoints } from "./shared/regions";
-import { SECRET_SETTINGS, SETTINGS, type SettingDescriptor, type SettingValues } from "./shared/settings";
+import {
+  SECRET_SETTINGS,
+  SETTING,
+  SETTINGS,
+  type SettingDescriptor,
+  type SettingValues,
+} from "./shared/settings";
 
 /**
  * The service's configuration, from environment variables. These names are a contract that the
@@ -472,7 +478,10 @@ function columnProblems(env: NodeJS.ProcessEnv): string[] {
       .filter((item) => item !== "");
   const columns = new Set(split(env.IMPORT_COLUMNS, ""));
   if (columns.size === 0) return [];
-  return [...split(env.IMPORT_ID_COLUMN, "id"), ...split(env.IMPORT_PHONE_COLUMNS, "phone")]
+  // Read before (and whether or not) the schema passes, so every problem shows at once.
+  const idDefault = SETTING.IMPORT_ID_COLUMN.default as string;
+  const phoneDefault = (SETTING.IMPORT_PHONE_COLUMNS.default as readonly string[]).join(",");
+  return [...split(env.IMPORT_ID_COLUMN, idDefault), ...split(env.IMPORT_PHONE_COLUMNS, phoneDefault)]
     .filter((needed) => !columns.has(needed))
     .map(
       (needed) =>
