@@ -53,7 +53,7 @@ export function egressDestinations(
     onPremises: [
       ...settings.egress.onPremises,
       // The console's identity provider: discovery, token, keys and userinfo over HTTPS.
-      ...(settings.console?.identityProviderCidrs ?? []).map((cidr) => ({ cidr, port: 443 })),
+      ...(settings.console ? settings.egress.identityProviderCidrs : []).map((cidr) => ({ cidr, port: 443 })),
     ],
     ingressNamespace: platform.ingressNamespace,
     prometheusNamespace: platform.prometheusNamespace,
@@ -164,10 +164,8 @@ export interface EgressPolicyArgs {
   readonly namespace: pulumi.Input<string>;
   /** What the pods may reach, resolved from stack config and the platform stack. */
   readonly inputs: EgressInputs;
-  /** Also create a CiliumNetworkPolicy with toFQDNs for the region's hosts; default false. */
-  readonly cilium?: boolean;
-  /** The region's domain, for the Cilium FQDN rules. */
-  readonly domain: string;
+  /** Also create a CiliumNetworkPolicy with toFQDNs for the hosts of this domain (the region's); default: none. */
+  readonly ciliumDomain?: string;
 }
 
 /** The middleware's NetworkPolicy (and, on Cilium, an FQDN policy). */
@@ -185,14 +183,14 @@ export class EgressPolicy extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.ciliumPolicy = args.cilium
+    this.ciliumPolicy = args.ciliumDomain
       ? new k8s.apiextensions.CustomResource(
           `${name}-fqdn`,
           {
             apiVersion: "cilium.io/v2",
             kind: "CiliumNetworkPolicy",
             metadata: { name: `${name}-fqdn`, namespace: args.namespace },
-            spec: ciliumFqdnPolicySpec(args.domain, args.inputs.podLabels),
+            spec: ciliumFqdnPolicySpec(args.ciliumDomain, args.inputs.podLabels),
           },
           { parent: this },
         )

@@ -19,89 +19,50 @@ export function vaultReadPolicy(kvMount: string, kvPath: string): string {
   ].join("\n");
 }
 
-export interface VaultSecretArgs {
+/** The webhook credential's user name (Genesys data actions call with it). */
+const WEBHOOK_USERNAME = "genesys-data-action";
+
+/** The component type both secret components replace; children keep their URNs through the alias. */
+const FORMER_TYPE = "genesys:middleware:VaultSecret";
+
+export interface VaultSourcedSecretArgs {
   readonly namespace: pulumi.Input<string>;
   /** The Secret the chart references (the guide's genesys-integration-secrets). */
   readonly secretName: string;
-  readonly environment: string;
-  /** `vault`: read Vault here and write the Secret; `externalSecret`: the External Secrets Operator does it. */
-  readonly mode: "vault" | "externalSecret";
+  /** KV v2 mount and path of the Genesys credentials. */
   readonly kvMount: string;
   readonly kvPath: string;
+  /** Name of the Vault policy and of the Kubernetes auth role. */
+  readonly roleName: string;
   /** Service account the Vault Kubernetes auth role is bound to. */
   readonly serviceAccountName: string;
+  /** Mount of Vault's Kubernetes auth method. */
   readonly kubernetesAuthMount: string;
-  /** ClusterSecretStore for the externalSecret mode. */
-  readonly secretStore: string;
-  /** The console is on: the Secret also holds the OIDC client secret and the session secret. */
+  /** The console is on: the Secret also holds the OIDC client secret and the session secret; default false. */
   readonly console?: boolean;
-  /** Vault provider (address and login); required for the vault mode. */
-  readonly vaultProvider?: vault.Provider;
+  /** Vault provider (address and login). */
+  readonly vaultProvider: vault.Provider;
 }
 
 /**
- * The Kubernetes Secret holding the Genesys client secret and the webhook credential, sourced
- * from Vault KV v2 and secret end to end (Pulumi state and outputs). Also the Vault policy
- * (read-only on that path) and a Kubernetes auth role bound to the service account. In the
- * externalSecret mode Pulumi never sees the values: an ExternalSecret points at the same path.
+ * The Kubernetes Secret holding the Genesys client secret and the webhook credential, read from
+ * Vault KV v2 and secret end to end (Pulumi state and outputs). Also the Vault policy (read-only
+ * on that path) and a Kubernetes auth role bound to the service account.
  */
-export class VaultSecret extends pulumi.ComponentResource {
+export class VaultSourcedSecret extends pulumi.ComponentResource {
   public readonly secretName: string;
-  public readonly secret: k8s.core.v1.Secret | undefined;
-  public readonly externalSecret: k8s.apiextensions.CustomResource | undefined;
-  public readonly policy: vault.Policy | undefined;
-  public readonly authRole: vault.kubernetes.AuthBackendRole | undefined;
+  public readonly secret: k8s.core.v1.Secret;
+  public readonly policy: vault.Policy;
+  public readonly authRole: vault.kubernetes.AuthBackendRole;
   /** The generated webhook password; a secret output. */
-  public readonly webhookPassword: pulumi.Output<string> | undefined;
+  public readonly webhookPassword: pulumi.Output<string>;
 
-  constructor(name: string, args: VaultSecretArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("genesys:middleware:VaultSecret", name, args, opts);
+  constructor(name: string, args: VaultSourcedSecretArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("genesys:middleware:VaultSourcedSecret", name, args, {
+      ...opts,
+      aliases: [...(opts?.aliases ?? []), { type: FORMER_TYPE }],
+    });
     this.secretName = args.secretName;
-    const roleName = `genesys-sync-${args.environment}`;
-
-    if (args.mode === "externalSecret") {
-      this.externalSecret = new k8s.apiextensions.CustomResource(
-        `${name}-external`,
-        {
-          apiVersion: "external-secrets.io/v1",
-          kind: "ExternalSecret",
-          metadata: { name: args.secretName, namespace: args.namespace },
-          spec: {
-            refreshInterval: "1h",
-            secretStoreRef: { kind: "ClusterSecretStore", name: args.secretStore },
-            target: { name: args.secretName, creationPolicy: "Owner" },
-            data: [
-              { secretKey: "client-secret", remoteRef: { key: args.kvPath, property: "client-secret" } },
-              {
-                secretKey: "webhook-username",
-                remoteRef: { key: `${args.kvPath}-webhook`, property: "username" },
-              },
-              {
-                secretKey: "webhook-password",
-                remoteRef: { key: `${args.kvPath}-webhook`, property: "password" },
-              },
-              ...(args.console
-                ? [
-                    {
-                      secretKey: "oidc-client-secret",
-                      remoteRef: { key: args.kvPath, property: "oidc-client-secret" },
-                    },
-                    {
-                      secretKey: "console-session-secret",
-                      remoteRef: { key: `${args.kvPath}-console`, property: "session-secret" },
-                    },
-                  ]
-                : []),
-            ],
-          },
-        },
-        { parent: this },
-      );
-      this.registerOutputs({ secretName: this.secretName, externalSecret: this.externalSecret });
-      return;
-    }
-
-    if (!args.vaultProvider) throw new Error("VaultSecret: the vault mode needs a Vault provider");
     const vaultOpts = { parent: this, provider: args.vaultProvider };
     const stored = vault.kv.getSecretV2Output({ mount: args.kvMount, name: args.kvPath }, vaultOpts);
     const clientSecret = pulumi.secret(
@@ -127,7 +88,7 @@ export class VaultSecret extends pulumi.ComponentResource {
         mount: args.kvMount,
         name: `${args.kvPath}-webhook`,
         dataJson: pulumi.secret(
-          pulumi.jsonStringify({ username: "genesys-data-action", password: webhook.result }),
+          pulumi.jsonStringify({ username: WEBHOOK_USERNAME, password: webhook.result }),
         ),
       },
       vaultOpts,
@@ -171,7 +132,7 @@ export class VaultSecret extends pulumi.ComponentResource {
         type: "Opaque",
         stringData: {
           "client-secret": clientSecret,
-          "webhook-username": "genesys-data-action",
+          "webhook-username": WEBHOOK_USERNAME,
           "webhook-password": webhook.result,
           ...consoleSecrets,
         },
@@ -180,14 +141,14 @@ export class VaultSecret extends pulumi.ComponentResource {
     );
     this.policy = new vault.Policy(
       `${name}-policy`,
-      { name: roleName, policy: vaultReadPolicy(args.kvMount, args.kvPath) },
+      { name: args.roleName, policy: vaultReadPolicy(args.kvMount, args.kvPath) },
       vaultOpts,
     );
     this.authRole = new vault.kubernetes.AuthBackendRole(
       `${name}-k8s-role`,
       {
         backend: args.kubernetesAuthMount,
-        roleName,
+        roleName: args.roleName,
         boundServiceAccountNames: [args.serviceAccountName],
         boundServiceAccountNamespaces: [args.namespace],
         tokenPolicies: [this.policy.name],
@@ -202,5 +163,72 @@ export class VaultSecret extends pulumi.ComponentResource {
       authRole: this.authRole,
       webhookPassword: this.webhookPassword,
     });
+  }
+}
+
+export interface ExternalSecretReferenceArgs {
+  readonly namespace: pulumi.Input<string>;
+  /** The Secret the chart references, which the External Secrets Operator writes. */
+  readonly secretName: string;
+  /** Vault path of the Genesys credentials (the webhook's at `<kvPath>-webhook`, the console's at `<kvPath>-console`). */
+  readonly kvPath: string;
+  /** The ClusterSecretStore the operator reads through. */
+  readonly secretStore: string;
+  /** The console is on: the Secret also holds the OIDC client secret and the session secret; default false. */
+  readonly console?: boolean;
+}
+
+/**
+ * An ExternalSecret that has the External Secrets Operator write the Secret from the same Vault
+ * paths; Pulumi never sees a value (no webhook password output: it stays in Vault).
+ */
+export class ExternalSecretReference extends pulumi.ComponentResource {
+  public readonly secretName: string;
+  public readonly externalSecret: k8s.apiextensions.CustomResource;
+
+  constructor(name: string, args: ExternalSecretReferenceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("genesys:middleware:ExternalSecretReference", name, args, {
+      ...opts,
+      aliases: [...(opts?.aliases ?? []), { type: FORMER_TYPE }],
+    });
+    this.secretName = args.secretName;
+    this.externalSecret = new k8s.apiextensions.CustomResource(
+      `${name}-external`,
+      {
+        apiVersion: "external-secrets.io/v1",
+        kind: "ExternalSecret",
+        metadata: { name: args.secretName, namespace: args.namespace },
+        spec: {
+          refreshInterval: "1h",
+          secretStoreRef: { kind: "ClusterSecretStore", name: args.secretStore },
+          target: { name: args.secretName, creationPolicy: "Owner" },
+          data: [
+            { secretKey: "client-secret", remoteRef: { key: args.kvPath, property: "client-secret" } },
+            {
+              secretKey: "webhook-username",
+              remoteRef: { key: `${args.kvPath}-webhook`, property: "username" },
+            },
+            {
+              secretKey: "webhook-password",
+              remoteRef: { key: `${args.kvPath}-webhook`, property: "password" },
+            },
+            ...(args.console
+              ? [
+                  {
+                    secretKey: "oidc-client-secret",
+                    remoteRef: { key: args.kvPath, property: "oidc-client-secret" },
+                  },
+                  {
+                    secretKey: "console-session-secret",
+                    remoteRef: { key: `${args.kvPath}-console`, property: "session-secret" },
+                  },
+                ]
+              : []),
+          ],
+        },
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ secretName: this.secretName, externalSecret: this.externalSecret });
   }
 }

@@ -1,17 +1,18 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-export interface SharedStorageArgs {
+export type SharedStorageArgs = {
   readonly namespace: pulumi.Input<string>;
   readonly claimName: string;
-  /** Requested size; default 50Gi. */
+  /** Requested size (the stack's default: 50Gi). */
   readonly size: string;
-  /** `nfs`: a PersistentVolume on the platform's export, bound to the claim; `storageClass`: a claim on an RWX class. */
-  readonly mode: "nfs" | "storageClass";
-  readonly nfsServer?: string;
-  readonly nfsPath?: string;
-  readonly storageClassName?: string;
-}
+} &
+  /** A PersistentVolume on the platform's export, bound to the claim. */
+  (
+    | { readonly mode: "nfs"; readonly nfsServer: string; readonly nfsPath: string }
+    /** A claim on a ReadWriteMany class. */
+    | { readonly mode: "storageClass"; readonly storageClassName: string }
+  );
 
 /**
  * The shared ReadWriteMany volume that on-premises writers and every replica use. The NFS
@@ -24,8 +25,9 @@ export class SharedStorage extends pulumi.ComponentResource {
 
   constructor(name: string, args: SharedStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("genesys:middleware:SharedStorage", name, args, opts);
+    let binding: k8s.types.input.core.v1.PersistentVolumeClaimSpec;
     if (args.mode === "nfs") {
-      this.volume = new k8s.core.v1.PersistentVolume(
+      const volume = new k8s.core.v1.PersistentVolume(
         `${name}-pv`,
         {
           metadata: { name: `${name}-pv` },
@@ -35,12 +37,14 @@ export class SharedStorage extends pulumi.ComponentResource {
             persistentVolumeReclaimPolicy: "Retain",
             storageClassName: "",
             mountOptions: ["nfsvers=4.1", "hard"],
-            nfs: { server: args.nfsServer!, path: args.nfsPath! },
+            nfs: { server: args.nfsServer, path: args.nfsPath },
           },
         },
         { parent: this },
       );
-    }
+      this.volume = volume;
+      binding = { storageClassName: "", volumeName: volume.metadata.name };
+    } else binding = { storageClassName: args.storageClassName };
     this.claim = new k8s.core.v1.PersistentVolumeClaim(
       `${name}-pvc`,
       {
@@ -48,9 +52,7 @@ export class SharedStorage extends pulumi.ComponentResource {
         spec: {
           accessModes: ["ReadWriteMany"],
           resources: { requests: { storage: args.size } },
-          ...(this.volume
-            ? { storageClassName: "", volumeName: this.volume.metadata.name }
-            : { storageClassName: args.storageClassName }),
+          ...binding,
         },
       },
       { parent: this },

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { StackSettings } from "../stacks/settings";
+import type { ChartValues, StackSettings } from "../stacks/settings";
 
 /** Names shared by the chart values, the components and the stack outputs. */
 export interface ReleaseNames {
@@ -10,6 +10,14 @@ export interface ReleaseNames {
   /** ConfigMap holding the extra CA bundle (network.caBundle), under CA_BUNDLE_KEY. */
   readonly caConfigMapName: string;
 }
+
+/** The names every stack uses. */
+export const RELEASE_NAMES: ReleaseNames = {
+  release: "genesys-sync",
+  secretName: "genesys-integration-secrets",
+  claimName: "genesys-sync-data",
+  caConfigMapName: "genesys-sync-ca",
+};
 
 /** The key of the CA bundle in its ConfigMap. */
 export const CA_BUNDLE_KEY = "ca.crt";
@@ -22,18 +30,42 @@ export function podLabels(names: ReleaseNames): Record<string, string> {
   };
 }
 
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Helm's merge of values files: maps merge key by key, anything else (lists too) is replaced. */
+export function mergeValues(...layers: ChartValues[]): Record<string, unknown> {
+  const merged: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      merged[key] =
+        isMap(value) && isMap(merged[key])
+          ? mergeValues(merged[key], value)
+          : isMap(value)
+            ? mergeValues(value)
+            : Array.isArray(value)
+              ? structuredClone(value)
+              : value;
+    }
+  }
+  return merged;
+}
+
 /**
- * The chart's values for a stack: a pure function of the settings, tested on its own. It never
- * holds a secret: the client secret reaches the pods through the Secret named here.
+ * The chart's values for a stack: the service's values from the stack (settings.values, the
+ * environment's defaults merged in), then what Pulumi decides (names, image, Secret, claim,
+ * proxy, CA, ingress). A pure function of the settings, tested on its own. It never holds a
+ * secret: the client secret reaches the pods through the Secret named here.
  */
 export function chartValues(
   settings: StackSettings,
   names: ReleaseNames,
   ingressClass: string,
 ): Record<string, unknown> {
-  const { genesys } = settings;
   const { proxy, caBundle } = settings.network;
-  return {
+  const { ingress } = settings;
+  return mergeValues(settings.values, {
     fullnameOverride: names.release,
     image: {
       repository: settings.image.repository,
@@ -41,17 +73,6 @@ export function chartValues(
       ...(settings.image.digest ? { digest: settings.image.digest } : {}),
       pullPolicy: settings.image.pullPolicy,
     },
-    genesys: {
-      region: genesys.region,
-      ...(genesys.apiBaseUrl ? { apiBaseUrl: genesys.apiBaseUrl } : {}),
-      ...(genesys.loginBaseUrl ? { loginBaseUrl: genesys.loginBaseUrl } : {}),
-      clientId: genesys.clientId,
-      contactListId: genesys.contactListId,
-      pollingIntervalSeconds: genesys.pollingIntervalSeconds,
-      tokenPoolSize: genesys.tokenPoolSize,
-      rateLimitPerMinute: genesys.rateLimitPerMinute,
-    },
-    auth: { tokenRefreshBufferSeconds: genesys.tokenRefreshBufferSeconds },
     existingSecret: {
       name: names.secretName,
       clientSecretKey: "client-secret",
@@ -60,19 +81,7 @@ export function chartValues(
       oidcClientSecretKey: "oidc-client-secret",
       consoleSessionSecretKey: "console-session-secret",
     },
-    import: {
-      defaultCountry: settings.import.defaultCountry,
-      phoneColumns: [...settings.import.phoneColumns],
-      columns: [...settings.import.columns],
-    },
     persistence: { existingClaim: names.claimName, mountPath: "/data" },
-    logLevel: settings.environment === "prod" ? "info" : "debug",
-    autoscaling: {
-      enabled: true,
-      minReplicas: settings.autoscaling.minReplicas,
-      maxReplicas: settings.autoscaling.maxReplicas,
-      targetCPUUtilizationPercentage: settings.autoscaling.targetCpuPercent,
-    },
     ...(proxy
       ? {
           proxy: {
@@ -88,25 +97,15 @@ export function chartValues(
           podAnnotations: { "checksum/extra-ca-certs": createHash("sha256").update(caBundle).digest("hex") },
         }
       : {}),
-    podDisruptionBudget: { enabled: true, minAvailable: settings.environment === "prod" ? 2 : 1 },
-    console: settings.console
-      ? {
-          enabled: true,
-          issuerUrl: settings.console.issuerUrl,
-          clientId: settings.console.clientId,
-          publicUrl: `https://${settings.ingress.host}`,
-          allowedGroups: [...settings.console.allowedGroups],
-          groupsClaim: settings.console.groupsClaim,
-          scopes: settings.console.scopes,
-        }
-      : { enabled: false },
-    ingress: settings.ingress.enabled
+    console:
+      settings.console && ingress.enabled ? { publicUrl: `https://${ingress.host}` } : { enabled: false },
+    ingress: ingress.enabled
       ? {
           enabled: true,
           className: ingressClass,
-          hosts: [{ host: settings.ingress.host, paths: [{ path: "/", pathType: "Prefix" }] }],
-          tls: [{ secretName: settings.ingress.tlsSecretName, hosts: [settings.ingress.host] }],
+          hosts: [{ host: ingress.host, paths: [{ path: "/", pathType: "Prefix" }] }],
+          tls: [{ secretName: ingress.tlsSecretName, hosts: [ingress.host] }],
         }
       : { enabled: false },
-  };
+  });
 }

@@ -1,30 +1,60 @@
 import * as pulumi from "@pulumi/pulumi";
 import { regionDomain, regionProblems, urlProblem } from "../app/src/shared/regions";
+import { mergeValues } from "../components/values";
+import { chartValuesProblems } from "./chart-schema";
 
 /** The project's config namespace (`pulumi config set genesys-middleware-stack:<key>`). */
 export const PROJECT = "genesys-middleware-stack";
 
 export type Environment = "dev" | "prod";
 
-/** Typed, validated settings of one stack; every default is per environment. */
+/** Chart values under the chart's own keys (app/chart/values.yaml); never a secret. */
+export type ChartValues = Readonly<Record<string, unknown>>;
+
+/** Where the shared volume comes from. */
+export type StorageSettings =
+  /** A PersistentVolume on the platform's NFS export, bound to the claim. */
+  | { readonly mode: "nfs"; readonly size: string }
+  /** A claim on a ReadWriteMany StorageClass. */
+  | { readonly mode: "storageClass"; readonly size: string; readonly storageClassName: string };
+
+/** How Pulumi logs in to Vault: `token` (dev: `vault:token` or vaultToken) or `jwt` (prod: the CI's OIDC token, vaultJwt). */
+export type VaultLogin =
+  { readonly vaultLogin: "token" } | { readonly vaultLogin: "jwt"; readonly vaultJwtRole: string };
+
+/** Where the Secret the chart references comes from. */
+export type SecretsSettings =
+  /** Pulumi reads Vault KV v2 (`<kvMount>/<kvPath>`) and writes the Secret, the Vault policy and auth role. */
+  | ({
+      readonly mode: "vault";
+      readonly kvMount: string;
+      readonly kvPath: string;
+      readonly kubernetesAuthMount: string;
+    } & VaultLogin)
+  /** The External Secrets Operator writes it from `kvPath` through a ClusterSecretStore; Pulumi never sees a value. */
+  | { readonly mode: "externalSecret"; readonly kvPath: string; readonly secretStore: string };
+
+export type IngressSettings =
+  | { readonly enabled: false }
+  | { readonly enabled: true; readonly host: string; readonly tlsSecretName: string };
+
+/**
+ * Typed, validated settings of one stack. Pulumi owns the platform, storage, secrets, egress,
+ * network, ingress, image and monitoring; the service's own settings are chart values under the
+ * chart's keys (`values`), checked against app/chart/values.schema.json.
+ */
 export interface StackSettings {
   readonly environment: Environment;
   /** Namespace of the middleware; labelled for the restricted Pod Security Standard. */
   readonly namespace: string;
   /** Name of the platform team's stack (`org/project/stack`); dev may run without one. */
   readonly platformStack: string | undefined;
-  readonly genesys: {
-    readonly region: string;
-    readonly domain: string;
-    readonly apiBaseUrl: string | undefined;
-    readonly loginBaseUrl: string | undefined;
-    readonly clientId: string;
-    readonly contactListId: string;
-    readonly pollingIntervalSeconds: number;
-    readonly tokenPoolSize: number;
-    readonly rateLimitPerMinute: number;
-    readonly tokenRefreshBufferSeconds: number;
-  };
+  /** The service's chart values: the environment's defaults, then the stack's `values`. */
+  readonly values: ChartValues;
+  /** What the Pulumi side reads of the values: the region (egress, Cilium FQDNs) and its domain. */
+  readonly genesys: { readonly region: string; readonly domain: string };
+  /** values.console.enabled: the console's secrets and its identity provider's egress. */
+  readonly console: boolean;
   readonly image: {
     readonly repository: string;
     readonly tag: string;
@@ -32,35 +62,15 @@ export interface StackSettings {
     /** IfNotPresent (default), Always, or Never (a node with preloaded images). */
     readonly pullPolicy: ImagePullPolicy;
   };
-  readonly autoscaling: {
-    readonly minReplicas: number;
-    readonly maxReplicas: number;
-    readonly targetCpuPercent: number;
-  };
-  readonly storage: {
-    /** `nfs`: a PersistentVolume on the platform's NFS export; `storageClass`: a claim on an RWX class. */
-    readonly mode: "nfs" | "storageClass";
-    readonly size: string;
-    readonly storageClassName: string | undefined;
-  };
-  readonly secrets: {
-    /** `vault`: Pulumi reads Vault and writes the Secret; `externalSecret`: the External Secrets Operator does. */
-    readonly mode: "vault" | "externalSecret";
-    /** KV v2 mount and path of the Genesys credentials. */
-    readonly kvMount: string;
-    readonly kvPath: string;
-    /** `token` (dev: `vault:token` config) or `jwt` (prod: the CI's OIDC token, `vaultJwt` secret config). */
-    readonly vaultLogin: "token" | "jwt";
-    readonly vaultJwtRole: string | undefined;
-    readonly kubernetesAuthMount: string;
-    /** ClusterSecretStore for the externalSecret mode. */
-    readonly secretStore: string;
-  };
+  readonly storage: StorageSettings;
+  readonly secrets: SecretsSettings;
   readonly egress: {
     /** Extra Genesys Cloud CIDRs (proxy, private endpoint), added to the shipped ranges. */
     readonly genesysCidrs: readonly string[];
     /** On-premises destinations the service may reach. */
     readonly onPremises: ReadonlyArray<{ readonly cidr: string; readonly port: number }>;
+    /** Where the console's identity provider answers (discovery, token, keys, userinfo): HTTPS 443. */
+    readonly identityProviderCidrs: readonly string[];
   };
   /** How the pods reach the outside: a forward proxy, extra CAs (a TLS-inspecting proxy's). */
   readonly network: {
@@ -69,30 +79,9 @@ export interface StackSettings {
     /** PEM certificates the service trusts besides the system's (public, not a secret); undefined: none. */
     readonly caBundle: string | undefined;
   };
-  readonly ingress: {
-    readonly enabled: boolean;
-    readonly host: string | undefined;
-    readonly tlsSecretName: string | undefined;
-  };
+  /** Served at https://<host>; the console at https://<host>/console. */
+  readonly ingress: IngressSettings;
   readonly monitoring: { readonly enabled: boolean; readonly grafanaDashboards: boolean };
-  /** The operator console (OIDC sign-in), served at https://<ingress.host>/console. */
-  readonly console:
-    | {
-        readonly issuerUrl: string;
-        readonly clientId: string;
-        readonly allowedGroups: readonly string[];
-        readonly groupsClaim: string;
-        readonly scopes: string;
-        /** Where the identity provider answers (discovery, token, keys, userinfo): HTTPS 443 egress. */
-        readonly identityProviderCidrs: readonly string[];
-      }
-    | undefined;
-  /** Import settings passed through to the service. */
-  readonly import: {
-    readonly defaultCountry: string;
-    readonly phoneColumns: readonly string[];
-    readonly columns: readonly string[];
-  };
 }
 
 export type ImagePullPolicy = "IfNotPresent" | "Always" | "Never";
@@ -109,12 +98,50 @@ export interface ProxySettings {
   readonly noProxy: readonly string[];
 }
 
-const DEFAULTS: Record<
-  Environment,
-  { minReplicas: number; maxReplicas: number; vaultLogin: "token" | "jwt" }
-> = {
-  dev: { minReplicas: 2, maxReplicas: 4, vaultLogin: "token" },
-  prod: { minReplicas: 3, maxReplicas: 10, vaultLogin: "jwt" },
+/** Chart values that differ by environment, under the stack's own `values`. */
+export const ENVIRONMENT_VALUES: Readonly<Record<Environment, ChartValues>> = {
+  dev: {
+    logLevel: "debug",
+    autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 4 },
+    podDisruptionBudget: { enabled: true, minAvailable: 1 },
+  },
+  prod: {
+    logLevel: "info",
+    genesys: { tokenPoolSize: 2 },
+    autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 10 },
+    podDisruptionBudget: { enabled: true, minAvailable: 2 },
+  },
+};
+
+/**
+ * Chart values the stack sets itself, refused in `values` with the setting to use instead: they
+ * carry names other resources depend on, or follow from a Pulumi setting.
+ */
+export const PULUMI_OWNED_VALUES: Readonly<Record<string, string>> = {
+  fullnameOverride:
+    "is set by the stack (genesys-sync): the outputs, the NetworkPolicy, the ServiceMonitor and the Vault role name it",
+  nameOverride: "would change the pod labels the NetworkPolicy and the ServiceMonitor select",
+  image: `is set from ${PROJECT}:image (repository, tag, digest, pullPolicy)`,
+  existingSecret: `is set by the stack, which writes the Secret: configure where it comes from with ${PROJECT}:secrets`,
+  persistence: `is set by the stack, which makes the claim: configure it with ${PROJECT}:storage`,
+  proxy: `is set from ${PROJECT}:network (httpsProxy, noProxy), which the egress policy follows`,
+  extraCaCerts: `is set from ${PROJECT}:network.caBundle (the stack writes the ConfigMap)`,
+  podAnnotations: `is set by the stack (the CA bundle's checksum, which rolls the pods): use ${PROJECT}:network.caBundle`,
+  ingress: `is set from ${PROJECT}:ingress (host, tlsSecretName); the class comes from the platform stack`,
+  httpRoute: `the stack exposes the service through ${PROJECT}:ingress`,
+  serviceAccount: "is the release's: the Vault Kubernetes auth role is bound to it",
+  service: "is fixed: the servicePort and metricsEndpoint outputs name port 80",
+  containerPort: "is fixed: the NetworkPolicy admits port 8080",
+  metrics: "is fixed: the ServiceMonitor scrapes /metrics",
+  "console.publicUrl": `is derived from ${PROJECT}:ingress.host (https://<host>)`,
+};
+
+/** Settings that moved under `values` (the chart's keys), or elsewhere. */
+const MOVED: Readonly<Record<string, string>> = {
+  genesys: `moved under ${PROJECT}:values.genesys (the chart's keys: region, apiBaseUrl, loginBaseUrl, clientId, contactListId, pollingIntervalSeconds, tokenPoolSize, rateLimitPerMinute); tokenRefreshBufferSeconds goes to values.auth`,
+  autoscaling: `moved under ${PROJECT}:values.autoscaling (the chart's keys: minReplicas, maxReplicas, targetCPUUtilizationPercentage)`,
+  import: `moved under ${PROJECT}:values.import (the chart's keys)`,
+  console: `moved under ${PROJECT}:values.console (the chart's keys); identityProviderCidrs goes to ${PROJECT}:egress.identityProviderCidrs`,
 };
 
 const SECRET_LOOKING_KEY = /(secret|password|passwd|token|jwt|private.?key|credential)/i;
@@ -122,45 +149,25 @@ const SECRET_LOOKING_KEY = /(secret|password|passwd|token|jwt|private.?key|crede
 /** The only secret settings; they must be set with `pulumi config set --secret`. */
 const SECRET_KEYS = new Set(["vaultJwt", "vaultToken"]);
 
-/** Every plain setting and, for objects, the keys it accepts. */
-const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
+/** Every plain setting and, for objects, the keys it accepts; `values` is checked against the chart's schema. */
+const KNOWN_KEYS: Readonly<Record<string, readonly string[] | "chart">> = {
   environment: [],
   namespace: [],
   platformStack: [],
-  genesys: [
-    "region",
-    "apiBaseUrl",
-    "loginBaseUrl",
-    "clientId",
-    "contactListId",
-    "pollingIntervalSeconds",
-    "tokenPoolSize",
-    "rateLimitPerMinute",
-    "tokenRefreshBufferSeconds",
-  ],
+  values: "chart",
   image: ["repository", "tag", "digest", "pullPolicy"],
-  autoscaling: ["minReplicas", "maxReplicas", "targetCpuPercent"],
   storage: ["mode", "size", "storageClassName"],
   secrets: ["mode", "kvMount", "kvPath", "vaultLogin", "vaultJwtRole", "kubernetesAuthMount", "secretStore"],
-  egress: ["genesysCidrs", "onPremises"],
+  egress: ["genesysCidrs", "onPremises", "identityProviderCidrs"],
   network: ["httpsProxy", "noProxy", "proxyCidrs", "caBundle"],
   ingress: ["enabled", "host", "tlsSecretName"],
   monitoring: ["enabled", "grafanaDashboards"],
-  console: [
-    "enabled",
-    "issuerUrl",
-    "clientId",
-    "allowedGroups",
-    "groupsClaim",
-    "scopes",
-    "identityProviderCidrs",
-  ],
-  import: ["defaultCountry", "phoneColumns", "columns"],
 };
 
 /**
  * Reads the stack's configuration (as `pulumi.runtime.allConfig()` returns it) into settings,
  * reporting every problem at once with the key and the fix, before any resource exists.
+ * `secretKeys` are the config keys (`<project>:<name>`) set with `--secret`.
  */
 export function readStackSettings(
   allConfig: Readonly<Record<string, string>>,
@@ -199,12 +206,14 @@ export function readStackSettings(
     if (known === undefined) {
       problem(
         name,
-        SECRET_LOOKING_KEY.test(name)
-          ? "looks like a secret in plain config: secrets come from Vault, or `pulumi config set --secret` for vaultJwt/vaultToken"
-          : `is not a setting of this program; known settings: ${[...Object.keys(KNOWN_KEYS), ...SECRET_KEYS].join(", ")}`,
+        MOVED[name] ??
+          (SECRET_LOOKING_KEY.test(name)
+            ? "looks like a secret in plain config: secrets come from Vault, or `pulumi config set --secret` for vaultJwt/vaultToken"
+            : `is not a setting of this program; known settings: ${[...Object.keys(KNOWN_KEYS), ...SECRET_KEYS].join(", ")}`),
       );
       continue;
     }
+    if (known === "chart") continue;
     for (const inner of Object.keys(safeParse(allConfig[key]!))) {
       if (known.includes(inner)) continue;
       problem(
@@ -221,66 +230,6 @@ export function readStackSettings(
   if (envText !== "dev" && envText !== "prod")
     problem("environment", `must be dev or prod (got ${JSON.stringify(envText ?? null)})`);
   const environment: Environment = envText === "prod" ? "prod" : "dev";
-  const defaults = DEFAULTS[environment];
-
-  const genesys = object("genesys");
-  const region = str(genesys.region) ?? "";
-  if (region === "")
-    problem(
-      "genesys.region",
-      "is required: an AWS region key such as eu-west-1, or a domain such as mypurecloud.ie",
-    );
-  else for (const reason of regionProblems(region)) problem("genesys.region", reason);
-  for (const field of ["apiBaseUrl", "loginBaseUrl"] as const) {
-    const url = str(genesys[field]);
-    if (url === undefined) continue;
-    const reason = urlProblem(field === "apiBaseUrl" ? "API" : "login", url);
-    if (reason) problem(`genesys.${field}`, reason);
-    else if (environment === "prod" && !url.startsWith("https://"))
-      problem(`genesys.${field}`, "must be https in prod");
-  }
-  const clientId = str(genesys.clientId) ?? "";
-  if (clientId === "")
-    problem("genesys.clientId", "is required: the OAuth client id (not secret; the secret lives in Vault)");
-  const contactListId = str(genesys.contactListId) ?? "";
-  if (contactListId === "")
-    problem("genesys.contactListId", "is required: the outbound contact list imported contacts go to");
-
-  const autoscaling = object("autoscaling");
-  const minReplicas = int(
-    autoscaling.minReplicas,
-    defaults.minReplicas,
-    "autoscaling.minReplicas",
-    1,
-    100,
-    problem,
-  );
-  const maxReplicas = int(
-    autoscaling.maxReplicas,
-    defaults.maxReplicas,
-    "autoscaling.maxReplicas",
-    1,
-    100,
-    problem,
-  );
-  const targetCpuPercent = int(
-    autoscaling.targetCpuPercent,
-    70,
-    "autoscaling.targetCpuPercent",
-    0,
-    100,
-    problem,
-  );
-  if (targetCpuPercent < 50 || targetCpuPercent > 90) {
-    problem(
-      "autoscaling.targetCpuPercent",
-      `is ${targetCpuPercent}: use 50-90 (the guide's 20-30 % scales on every blip, and more pods do not buy more Genesys budget)`,
-    );
-  }
-  if (minReplicas > maxReplicas)
-    problem("autoscaling.minReplicas", `(${minReplicas}) is above autoscaling.maxReplicas (${maxReplicas})`);
-  if (environment === "prod" && minReplicas < 2)
-    problem("autoscaling.minReplicas", "must be at least 2 in prod (one pod is no high availability)");
 
   const image = object("image");
   const tag = str(image.tag) ?? "0.1.0";
@@ -297,31 +246,8 @@ export function readStackSettings(
       `must be ${PULL_POLICIES.join(", ")} (Never or IfNotPresent for a node with preloaded images)`,
     );
 
-  const storage = object("storage");
-  const storageMode = str(storage.mode) ?? "nfs";
-  if (storageMode !== "nfs" && storageMode !== "storageClass")
-    problem("storage.mode", "must be nfs or storageClass");
-  const storageClassName = str(storage.storageClassName);
-  if (storageMode === "storageClass" && storageClassName === undefined)
-    problem(
-      "storage.storageClassName",
-      "is required when storage.mode is storageClass (a ReadWriteMany class)",
-    );
-
-  const secrets = object("secrets");
-  const secretsMode = str(secrets.mode) ?? "vault";
-  if (secretsMode !== "vault" && secretsMode !== "externalSecret")
-    problem("secrets.mode", "must be vault or externalSecret");
-  const vaultLogin = (str(secrets.vaultLogin) ?? defaults.vaultLogin) as "token" | "jwt";
-  if (vaultLogin !== "token" && vaultLogin !== "jwt") problem("secrets.vaultLogin", "must be token or jwt");
-  if (environment === "prod" && secretsMode === "vault" && vaultLogin !== "jwt")
-    problem("secrets.vaultLogin", "must be jwt in prod: no static Vault token");
-  const vaultJwtRole = str(secrets.vaultJwtRole);
-  if (secretsMode === "vault" && vaultLogin === "jwt" && vaultJwtRole === undefined)
-    problem(
-      "secrets.vaultJwtRole",
-      "is required for the jwt login (the Vault role the CI's OIDC token maps to)",
-    );
+  const storage = readStorage(object("storage"), problem);
+  const secrets = readSecrets(object("secrets"), environment, problem);
 
   const egress = object("egress");
   const genesysCidrs = strings(egress.genesysCidrs, "egress.genesysCidrs", problem);
@@ -342,100 +268,49 @@ export function readStackSettings(
   }
   for (const cidr of genesysCidrs)
     if (!isCidr(cidr)) problem("egress.genesysCidrs", `"${cidr}" is not a CIDR`);
+  const identityProviderCidrs = strings(
+    egress.identityProviderCidrs,
+    "egress.identityProviderCidrs",
+    problem,
+  );
+  for (const cidr of identityProviderCidrs) {
+    if (!isCidr(cidr)) problem("egress.identityProviderCidrs", `"${cidr}" is not a CIDR`);
+    else if (cidr === "0.0.0.0/0" || cidr === "::/0")
+      problem(
+        "egress.identityProviderCidrs",
+        `${cidr} opens egress to the whole internet: list the provider's ranges`,
+      );
+  }
 
   const network = readNetwork(object("network"), problem);
 
-  const ingress = object("ingress");
-  const ingressEnabled = ingress.enabled === true;
-  const host = str(ingress.host);
-  const tlsSecretName = str(ingress.tlsSecretName);
-  if (ingressEnabled && (host === undefined || tlsSecretName === undefined))
-    problem("ingress", "needs host and tlsSecretName when enabled (TLS is required)");
+  const ingressRaw = object("ingress");
+  const host = str(ingressRaw.host);
+  const tlsSecretName = str(ingressRaw.tlsSecretName);
+  let ingress: IngressSettings = { enabled: false };
+  if (ingressRaw.enabled === true) {
+    if (host === undefined || tlsSecretName === undefined)
+      problem("ingress", "needs host and tlsSecretName when enabled (TLS is required)");
+    else ingress = { enabled: true, host, tlsSecretName };
+  }
 
-  const consoleRaw = object("console");
-  let consoleSettings: StackSettings["console"];
-  if (consoleRaw.enabled === true) {
-    const issuerUrl = str(consoleRaw.issuerUrl);
-    const consoleClientId = str(consoleRaw.clientId);
-    const allowedGroups = strings(consoleRaw.allowedGroups, "console.allowedGroups", problem);
-    const idpCidrs = strings(consoleRaw.identityProviderCidrs, "console.identityProviderCidrs", problem);
-    if (!ingressEnabled)
+  const values = readValues(object("values"), environment, problem);
+  const region = str(isMap(values.genesys) ? values.genesys.region : undefined) ?? "";
+  const consoleOn = isMap(values.console) && values.console.enabled === true;
+  if (consoleOn) {
+    if (ingressRaw.enabled !== true)
       problem(
-        "console",
-        "needs ingress.enabled with a host and TLS: the console is served at https://<ingress.host>/console",
+        "values.console.enabled",
+        `needs ${PROJECT}:ingress enabled with a host and TLS: the console is served at https://<ingress.host>/console`,
       );
-    if (issuerUrl === undefined || !issuerUrl.startsWith("https://"))
-      problem("console.issuerUrl", "is required: the identity provider's issuer URL, https");
-    if (consoleClientId === undefined)
+    if (identityProviderCidrs.length === 0)
       problem(
-        "console.clientId",
-        "is required: the client registered at the provider (its secret goes to Vault as oidc-client-secret)",
+        "egress.identityProviderCidrs",
+        "is required with the console (values.console.enabled): where the identity provider answers, for the egress policy (HTTPS 443)",
       );
-    if (allowedGroups.length === 0)
-      problem(
-        "console.allowedGroups",
-        "is required: the groups (or roles) allowed in; the console is never open to every signed-in user",
-      );
-    if (idpCidrs.length === 0)
-      problem(
-        "console.identityProviderCidrs",
-        "is required: where the identity provider answers, for the egress policy (HTTPS 443)",
-      );
-    for (const cidr of idpCidrs) {
-      if (!isCidr(cidr)) problem("console.identityProviderCidrs", `"${cidr}" is not a CIDR`);
-      else if (cidr === "0.0.0.0/0" || cidr === "::/0")
-        problem(
-          "console.identityProviderCidrs",
-          `${cidr} opens egress to the whole internet: list the provider's ranges`,
-        );
-    }
-    consoleSettings = {
-      issuerUrl: issuerUrl ?? "",
-      clientId: consoleClientId ?? "",
-      allowedGroups,
-      groupsClaim: str(consoleRaw.groupsClaim) ?? "groups",
-      scopes: str(consoleRaw.scopes) ?? "openid profile email",
-      identityProviderCidrs: idpCidrs,
-    };
   }
 
   const monitoring = object("monitoring");
-  const imports = object("import");
-  const pollingIntervalSeconds = int(
-    genesys.pollingIntervalSeconds,
-    300,
-    "genesys.pollingIntervalSeconds",
-    30,
-    86_400,
-    problem,
-  );
-  const tokenPoolSize = int(
-    genesys.tokenPoolSize,
-    environment === "prod" ? 2 : 1,
-    "genesys.tokenPoolSize",
-    1,
-    50,
-    problem,
-  );
-  const rateLimitPerMinute = int(
-    genesys.rateLimitPerMinute,
-    300,
-    "genesys.rateLimitPerMinute",
-    1,
-    100_000,
-    problem,
-  );
-  const phoneColumns = strings(imports.phoneColumns, "import.phoneColumns", problem);
-  const columns = strings(imports.columns, "import.columns", problem);
-  const buffer = int(
-    genesys.tokenRefreshBufferSeconds,
-    60,
-    "genesys.tokenRefreshBufferSeconds",
-    30,
-    3600,
-    problem,
-  );
-
   if (errors.length > 0) {
     throw new pulumi.InputPropertiesError({
       message: `Stack ${stackName} has ${errors.length} configuration problem${errors.length === 1 ? "" : "s"}; nothing was created`,
@@ -446,53 +321,178 @@ export function readStackSettings(
     environment,
     namespace: str(raw("namespace")) ?? `genesys-sync-${environment}`,
     platformStack: raw("platformStack"),
-    genesys: {
-      region,
-      domain: regionDomain(region)!,
-      apiBaseUrl: str(genesys.apiBaseUrl),
-      loginBaseUrl: str(genesys.loginBaseUrl),
-      clientId,
-      contactListId,
-      pollingIntervalSeconds,
-      tokenPoolSize,
-      rateLimitPerMinute,
-      tokenRefreshBufferSeconds: buffer,
-    },
+    values,
+    genesys: { region, domain: regionDomain(region)! },
+    console: consoleOn,
     image: {
       repository: str(image.repository) ?? "registry.example.com/contact-centre/genesys-sync",
       tag,
       digest,
       pullPolicy,
     },
-    autoscaling: { minReplicas, maxReplicas, targetCpuPercent },
-    storage: {
-      mode: storageMode as "nfs" | "storageClass",
-      size: str(storage.size) ?? "50Gi",
-      storageClassName,
-    },
-    secrets: {
-      mode: secretsMode as "vault" | "externalSecret",
-      kvMount: str(secrets.kvMount) ?? "secret",
-      kvPath: str(secrets.kvPath) ?? `genesys/${environment}/middleware`,
-      vaultLogin,
-      vaultJwtRole,
-      kubernetesAuthMount: str(secrets.kubernetesAuthMount) ?? "kubernetes",
-      secretStore: str(secrets.secretStore) ?? "vault",
-    },
-    egress: { genesysCidrs, onPremises },
+    storage,
+    secrets,
+    egress: { genesysCidrs, onPremises, identityProviderCidrs },
     network,
-    ingress: { enabled: ingressEnabled, host, tlsSecretName },
+    ingress,
     monitoring: {
       enabled: monitoring.enabled !== false,
       grafanaDashboards: monitoring.grafanaDashboards !== false,
     },
-    console: consoleSettings,
-    import: {
-      defaultCountry: str(imports.defaultCountry) ?? "US",
-      phoneColumns: phoneColumns.length > 0 ? phoneColumns : ["phone"],
-      columns,
-    },
   };
+}
+
+function readStorage(
+  storage: Record<string, unknown>,
+  problem: (key: string, reason: string) => void,
+): StorageSettings {
+  const size = str(storage.size) ?? "50Gi";
+  const mode = str(storage.mode) ?? "nfs";
+  if (mode === "nfs") return { mode, size };
+  if (mode !== "storageClass") {
+    problem("storage.mode", "must be nfs or storageClass");
+    return { mode: "nfs", size };
+  }
+  const storageClassName = str(storage.storageClassName);
+  if (storageClassName === undefined)
+    problem(
+      "storage.storageClassName",
+      "is required when storage.mode is storageClass (a ReadWriteMany class)",
+    );
+  return { mode, size, storageClassName: storageClassName ?? "" };
+}
+
+function readSecrets(
+  secrets: Record<string, unknown>,
+  environment: Environment,
+  problem: (key: string, reason: string) => void,
+): SecretsSettings {
+  const kvPath = str(secrets.kvPath) ?? `genesys/${environment}/middleware`;
+  const mode = str(secrets.mode) ?? "vault";
+  if (mode === "externalSecret") return { mode, kvPath, secretStore: str(secrets.secretStore) ?? "vault" };
+  if (mode !== "vault") problem("secrets.mode", "must be vault or externalSecret");
+  const vault = {
+    mode: "vault" as const,
+    kvMount: str(secrets.kvMount) ?? "secret",
+    kvPath,
+    kubernetesAuthMount: str(secrets.kubernetesAuthMount) ?? "kubernetes",
+  };
+  const login = str(secrets.vaultLogin) ?? (environment === "prod" ? "jwt" : "token");
+  if (login === "token") {
+    if (environment === "prod") problem("secrets.vaultLogin", "must be jwt in prod: no static Vault token");
+    return { ...vault, vaultLogin: "token" };
+  }
+  if (login !== "jwt") problem("secrets.vaultLogin", "must be token or jwt");
+  const vaultJwtRole = str(secrets.vaultJwtRole);
+  if (vaultJwtRole === undefined)
+    problem(
+      "secrets.vaultJwtRole",
+      "is required for the jwt login (the Vault role the CI's OIDC token maps to)",
+    );
+  return { ...vault, vaultLogin: "jwt", vaultJwtRole: vaultJwtRole ?? "" };
+}
+
+/**
+ * The stack's `values`: no key the stack sets itself, valid under the chart's schema, and the
+ * rules Pulumi keeps on service values (the region the egress derives from, https in prod, HA
+ * replicas, a sane CPU target, a console with everything it needs). Returns them merged over
+ * the environment's defaults.
+ */
+function readValues(
+  stackValues: Record<string, unknown>,
+  environment: Environment,
+  problem: (key: string, reason: string) => void,
+): ChartValues {
+  const key = (path: string) => `values.${path}`;
+  const reported = new Set<string>();
+  const report = (path: string, reason: string) => {
+    reported.add(path);
+    problem(key(path), reason);
+  };
+  const owned = Object.keys(PULUMI_OWNED_VALUES);
+  const checked: Record<string, unknown> = structuredClone(stackValues);
+  for (const path of owned) {
+    const [top, inner] = path.split(".") as [string, string | undefined];
+    const parent = checked[top];
+    if (inner === undefined ? top in checked : isMap(parent) && inner in parent) {
+      report(path, `${PULUMI_OWNED_VALUES[path]}; remove it from ${PROJECT}:values`);
+      if (inner === undefined) delete checked[top];
+      else delete (parent as Record<string, unknown>)[inner];
+    }
+  }
+  for (const found of chartValuesProblems(
+    checked,
+    owned.filter((path) => !path.includes(".")),
+  )) {
+    const leaf = found.key.split(".").pop()!;
+    report(
+      found.key,
+      /is not a key of/.test(found.reason) && SECRET_LOOKING_KEY.test(leaf)
+        ? "looks like a secret in plain config: secrets come from Vault (the client secret), never from Pulumi.<stack>.yaml"
+        : found.reason,
+    );
+  }
+  const rule = (path: string, reason: string) => {
+    if (!reported.has(path)) report(path, reason);
+  };
+
+  const values = mergeValues(ENVIRONMENT_VALUES[environment], checked);
+  const section = (name: string) => (isMap(values[name]) ? values[name] : {});
+  const genesys = section("genesys");
+  const region = str(genesys.region) ?? "";
+  // The egress policy and the Cilium FQDN rules derive from the region.
+  if (region === "")
+    rule(
+      "genesys.region",
+      "is required: an AWS region key such as eu-west-1, or a domain such as mypurecloud.ie",
+    );
+  else for (const reason of regionProblems(region)) rule("genesys.region", reason);
+  for (const field of ["apiBaseUrl", "loginBaseUrl"] as const) {
+    const url = str(genesys[field]);
+    if (url === undefined) continue;
+    const reason = urlProblem(field === "apiBaseUrl" ? "API" : "login", url);
+    if (reason) rule(`genesys.${field}`, reason);
+    else if (environment === "prod" && !url.startsWith("https://"))
+      rule(`genesys.${field}`, "must be https in prod");
+  }
+  if (str(genesys.clientId) === undefined)
+    rule("genesys.clientId", "is required: the OAuth client id (not secret; the secret lives in Vault)");
+  if (str(genesys.contactListId) === undefined)
+    rule("genesys.contactListId", "is required: the outbound contact list imported contacts go to");
+
+  const autoscaling = section("autoscaling");
+  const { minReplicas, maxReplicas, targetCPUUtilizationPercentage: target } = autoscaling;
+  if (typeof target === "number" && (target < 50 || target > 90))
+    rule(
+      "autoscaling.targetCPUUtilizationPercentage",
+      `is ${target}: use 50-90 (the guide's 20-30 % scales on every blip, and more pods do not buy more Genesys budget)`,
+    );
+  if (typeof minReplicas === "number" && typeof maxReplicas === "number" && minReplicas > maxReplicas)
+    rule("autoscaling.minReplicas", `(${minReplicas}) is above autoscaling.maxReplicas (${maxReplicas})`);
+  if (environment === "prod" && typeof minReplicas === "number" && minReplicas < 2)
+    rule("autoscaling.minReplicas", "must be at least 2 in prod (one pod is no high availability)");
+
+  const console = section("console");
+  if (console.enabled === true) {
+    const issuerUrl = str(console.issuerUrl);
+    if (issuerUrl === undefined || !issuerUrl.startsWith("https://"))
+      rule("console.issuerUrl", "is required: the identity provider's issuer URL, https");
+    if (str(console.clientId) === undefined)
+      rule(
+        "console.clientId",
+        "is required: the client registered at the provider (its secret goes to Vault as oidc-client-secret)",
+      );
+    if (!Array.isArray(console.allowedGroups) || console.allowedGroups.length === 0)
+      rule(
+        "console.allowedGroups",
+        "is required: the groups (or roles) allowed in; the console is never open to every signed-in user",
+      );
+  }
+  return values;
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 const PEM_CERTIFICATES =
@@ -612,23 +612,6 @@ function safeParse(text: string): Record<string, unknown> {
 
 function str(value: unknown): string | undefined {
   return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
-}
-
-function int(
-  value: unknown,
-  fallback: number,
-  key: string,
-  min: number,
-  max: number,
-  problem: (key: string, reason: string) => void,
-): number {
-  if (value === undefined) return fallback;
-  const number = typeof value === "number" ? value : Number(value);
-  if (!Number.isInteger(number) || number < min || number > max) {
-    problem(key, `must be a whole number from ${min} to ${max}`);
-    return fallback;
-  }
-  return number;
 }
 
 function strings(value: unknown, key: string, problem: (key: string, reason: string) => void): string[] {

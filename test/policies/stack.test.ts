@@ -10,6 +10,7 @@ import { evaluate, type PackConfig } from "../../policies/engine";
 import type { K8sObject } from "../../policies/lib";
 import { inputFromStack } from "../../policies/pulumi-adapter";
 import { resolvePlatform } from "../../stacks/platform";
+import { plan } from "../../stacks/plan";
 import { readStackSettings } from "../../stacks/settings";
 import { CHART, helm } from "../support/helm";
 import {
@@ -44,9 +45,7 @@ describe("the policy pack on the whole deployment (Pulumi resources under mocks 
       const platform = await resolvePlatform(settings);
       const start = recorded.length;
       const stack = new GenesysMiddlewareStack(`policy-${proxied ? "proxied-" : ""}${environment}`, {
-        settings,
-        platform,
-        ...(environment === "prod" ? { vaultJwt: pulumi.secret("jwt") } : {}),
+        plan: plan(settings, platform, environment === "prod" ? { vaultJwt: pulumi.secret("jwt") } : {}),
       });
       await promiseOf(stack.metricsEndpoint);
       await settled();

@@ -1,10 +1,12 @@
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
+import { ciValuesPath, ciValuesText, REGENERATE } from "../../scripts/chart-ci-values";
+import { chartValuesProblems } from "../../stacks/chart-schema";
 import {
   ciliumFqdnPolicySpec,
   egressDestinations,
@@ -58,9 +60,15 @@ describe("stack settings (stacks/settings.ts)", () => {
       namespace: "genesys-sync-dev",
       platformStack: undefined,
     });
-    expect(prod.secrets.vaultLogin).to.equal("jwt");
+    expect(prod.secrets).to.deep.include({
+      mode: "vault",
+      vaultLogin: "jwt",
+      vaultJwtRole: "genesys-sync-deployer",
+    });
     expect(prod.image.digest).to.match(/^sha256:/);
-    expect(prod.autoscaling.minReplicas).to.equal(3);
+    expect(prod.values.autoscaling).to.deep.include({ minReplicas: 3, maxReplicas: 6 });
+    expect(prod.genesys).to.deep.equal({ region: "eu-west-1", domain: "mypurecloud.ie" });
+    expect(prod.console).to.equal(true);
   });
 
   it("prod runs the console at https://<ingress host>/console, with egress to the identity provider", () => {
@@ -77,41 +85,116 @@ describe("stack settings (stacks/settings.ts)", () => {
   });
 
   it("refuses a console without ingress, provider, groups or egress to the provider", () => {
+    const devValues = JSON.parse(stackConfig("dev")[`${PROJECT}:values`]!) as Record<string, unknown>;
     const reasons = configProblems({
       ...stackConfig("dev"),
-      [`${PROJECT}:console`]: JSON.stringify({
-        enabled: true,
-        issuerUrl: "http://idp.example.com",
-        identityProviderCidrs: ["0.0.0.0/0"],
+      [`${PROJECT}:values`]: JSON.stringify({
+        ...devValues,
+        console: { enabled: true, issuerUrl: "http://idp.example.com" },
       }),
     }).map((error) => `${error.propertyPath}: ${error.reason}`);
     const text = reasons.join("\n");
-    expect(text).to.contain("console: needs ingress.enabled");
-    expect(text).to.contain("console.issuerUrl: is required");
-    expect(text).to.contain("console.clientId: is required");
-    expect(text).to.contain("console.allowedGroups: is required");
-    expect(text).to.contain("opens egress to the whole internet");
+    expect(text).to.contain(`${PROJECT}:values.console.enabled: needs ${PROJECT}:ingress enabled`);
+    expect(text).to.contain("values.console.issuerUrl: is required");
+    expect(text).to.contain("values.console.clientId: is required");
+    expect(text).to.contain("values.console.allowedGroups: is required");
+    expect(text).to.contain(`${PROJECT}:egress.identityProviderCidrs: is required with the console`);
+    const open = configProblems({
+      ...stackConfig("prod"),
+      [`${PROJECT}:egress`]: JSON.stringify({ genesysCidrs: [], identityProviderCidrs: ["0.0.0.0/0"] }),
+    });
+    expect(open.map((error) => `${error.propertyPath}: ${error.reason}`).join("\n")).to.contain(
+      `${PROJECT}:egress.identityProviderCidrs: 0.0.0.0/0 opens egress to the whole internet`,
+    );
+  });
+
+  it("refuses the old service settings with where they moved", () => {
+    const found = configProblems({
+      ...stackConfig("dev"),
+      [`${PROJECT}:genesys`]: JSON.stringify({ tokenPoolSize: 2 }),
+      [`${PROJECT}:console`]: JSON.stringify({ enabled: false }),
+    });
+    const byPath = Object.fromEntries(found.map((problem) => [problem.propertyPath, problem.reason]));
+    expect(byPath[`${PROJECT}:genesys`]).to.contain(`moved under ${PROJECT}:values.genesys`);
+    expect(byPath[`${PROJECT}:console`]).to.contain(`${PROJECT}:egress.identityProviderCidrs`);
+    expect(found).to.have.length(2);
+  });
+
+  it("refuses, in values, the keys the stack sets itself, naming the setting to use", () => {
+    const devValues = JSON.parse(stackConfig("dev")[`${PROJECT}:values`]!) as Record<string, unknown>;
+    const found = configProblems({
+      ...stackConfig("dev"),
+      [`${PROJECT}:values`]: JSON.stringify({
+        ...devValues,
+        image: { repository: "elsewhere/genesys-sync", tag: "0.2.0" },
+        persistence: { existingClaim: "mine" },
+        proxy: { httpsProxy: "http://10.0.0.1:3128" },
+        console: { publicUrl: "https://elsewhere.example.com" },
+      }),
+    });
+    const byPath = Object.fromEntries(found.map((problem) => [problem.propertyPath, problem.reason]));
+    expect(byPath[`${PROJECT}:values.image`]).to.contain(`is set from ${PROJECT}:image`);
+    expect(byPath[`${PROJECT}:values.persistence`]).to.contain(`${PROJECT}:storage`);
+    expect(byPath[`${PROJECT}:values.proxy`]).to.contain(`${PROJECT}:network (httpsProxy, noProxy)`);
+    expect(byPath[`${PROJECT}:values.console.publicUrl`]).to.contain(`${PROJECT}:ingress.host`);
+    expect(found).to.have.length(4);
+  });
+
+  it("checks values against the chart's schema, naming the key and what it must be", () => {
+    const found = configProblems({
+      ...stackConfig("dev"),
+      [`${PROJECT}:values`]: JSON.stringify({
+        genesys: {
+          region: "eu-west-1",
+          clientId: "a",
+          contactListId: "b",
+          tokenPoolSize: 500,
+          pollingInterval: 60,
+        },
+        auth: { tokenRefreshBufferSeconds: 5 },
+        export: { enabled: "yes" },
+        logLevel: "verbose",
+        replicas: 3,
+      }),
+    });
+    const byPath = Object.fromEntries(found.map((problem) => [problem.propertyPath, problem.reason]));
+    expect(byPath[`${PROJECT}:values.genesys.tokenPoolSize`]).to.match(/^must be from 1 to 50\b/);
+    expect(byPath[`${PROJECT}:values.genesys.pollingInterval`]).to.match(
+      /^is not a key of the chart's values under genesys; known: region, .*pollingIntervalSeconds/,
+    );
+    expect(byPath[`${PROJECT}:values.auth.tokenRefreshBufferSeconds`]).to.match(/^must be from 30 to 3600\b/);
+    expect(byPath[`${PROJECT}:values.export.enabled`]).to.match(/^must be true or false\b/);
+    expect(byPath[`${PROJECT}:values.logLevel`]).to.contain("must be one of fatal, error, warn, info, debug");
+    const unknown = byPath[`${PROJECT}:values.replicas`]!;
+    expect(unknown).to.contain("is not a key of the chart's values; known:").and.to.contain("replicaCount");
+    expect(unknown, "keys the stack sets are not offered").not.to.match(/\bimage\b|existingSecret/);
+    expect(found).to.have.length(6);
   });
 
   it("refuses an unknown region, an http endpoint, a 20 % CPU target and a secret in plain config, all at once", () => {
     const config = {
       ...stackConfig("dev"),
-      [`${PROJECT}:genesys`]: JSON.stringify({
-        region: "eu-north-9",
-        apiBaseUrl: "http://genesys-proxy.corp:8080",
-        clientId: "abc",
-        contactListId: "list",
-        clientSecret: "do-not-put-me-here",
+      [`${PROJECT}:values`]: JSON.stringify({
+        genesys: {
+          region: "eu-north-9",
+          apiBaseUrl: "http://genesys-proxy.corp:8080",
+          clientId: "abc",
+          contactListId: "list",
+          clientSecret: "do-not-put-me-here",
+        },
+        autoscaling: { targetCPUUtilizationPercentage: 20 },
       }),
-      [`${PROJECT}:autoscaling`]: JSON.stringify({ targetCpuPercent: 20 }),
       [`${PROJECT}:vaultToken`]: "hvs.plain-text-token",
     };
     const problems = configProblems(config);
     const byPath = Object.fromEntries(problems.map((problem) => [problem.propertyPath, problem.reason]));
-    expect(byPath[`${PROJECT}:genesys.region`]).to.contain('unknown Genesys Cloud region "eu-north-9"');
-    expect(byPath[`${PROJECT}:genesys.apiBaseUrl`]).to.contain("plain http");
-    expect(byPath[`${PROJECT}:autoscaling.targetCpuPercent`]).to.contain("use 50-90");
-    expect(byPath[`${PROJECT}:genesys.clientSecret`]).to.contain("secret in plain config");
+    expect(byPath[`${PROJECT}:values.genesys.region`]).to.contain(
+      'unknown Genesys Cloud region "eu-north-9"',
+    );
+    // The chart's schema refuses plain http first (https only); its pattern names the fix.
+    expect(byPath[`${PROJECT}:values.genesys.apiBaseUrl`]).to.contain("must match ^(https://.+)?$");
+    expect(byPath[`${PROJECT}:values.autoscaling.targetCPUUtilizationPercentage`]).to.contain("50-90");
+    expect(byPath[`${PROJECT}:values.genesys.clientSecret`]).to.contain("NO SECRETS IN VALUES");
     expect(byPath[`${PROJECT}:vaultToken`]).to.contain("pulumi config set --secret vaultToken");
     expect(problems).to.have.length(5);
     expect(JSON.stringify(problems)).not.to.contain("do-not-put-me-here");
@@ -131,40 +214,46 @@ describe("stack settings (stacks/settings.ts)", () => {
   });
 
   it("holds prod to prod rules: digest, jwt login, at least two replicas", () => {
+    const prodValues = JSON.parse(stackConfig("prod")[`${PROJECT}:values`]!) as Record<string, unknown>;
     const config = {
       ...stackConfig("prod"),
       [`${PROJECT}:image`]: JSON.stringify({ tag: "0.1.0" }),
       [`${PROJECT}:secrets`]: JSON.stringify({ mode: "vault", vaultLogin: "token" }),
-      [`${PROJECT}:autoscaling`]: JSON.stringify({ minReplicas: 1, maxReplicas: 4 }),
+      [`${PROJECT}:values`]: JSON.stringify({
+        ...prodValues,
+        autoscaling: { minReplicas: 1, maxReplicas: 4 },
+      }),
     };
-    const paths = configProblems(config, [], "prod").map((problem) => problem.propertyPath);
-    expect(paths).to.include.members([
+    const problems = configProblems(config, [], "prod");
+    expect(problems.map((problem) => problem.propertyPath)).to.have.members([
       `${PROJECT}:image.digest`,
       `${PROJECT}:secrets.vaultLogin`,
-      `${PROJECT}:autoscaling.minReplicas`,
+      `${PROJECT}:values.autoscaling.minReplicas`,
     ]);
   });
 
   it("refuses out-of-range numbers and malformed lists instead of falling back to defaults", () => {
     const config = {
       ...stackConfig("dev"),
-      [`${PROJECT}:genesys`]: JSON.stringify({
-        region: "eu-west-1",
-        clientId: "a",
-        contactListId: "b",
-        pollingIntervalSeconds: 5,
-        tokenPoolSize: 500,
-        rateLimitPerMinute: 0,
+      [`${PROJECT}:values`]: JSON.stringify({
+        genesys: {
+          region: "eu-west-1",
+          clientId: "a",
+          contactListId: "b",
+          pollingIntervalSeconds: 2.5,
+          tokenPoolSize: 500,
+          rateLimitPerMinute: 0,
+        },
+        import: { columns: "id,phone", phoneColumns: [1] },
       }),
-      [`${PROJECT}:import`]: JSON.stringify({ columns: "id,phone", phoneColumns: [1] }),
     };
     const paths = configProblems(config).map((problem) => problem.propertyPath);
     expect(paths).to.have.members([
-      `${PROJECT}:genesys.pollingIntervalSeconds`,
-      `${PROJECT}:genesys.tokenPoolSize`,
-      `${PROJECT}:genesys.rateLimitPerMinute`,
-      `${PROJECT}:import.columns`,
-      `${PROJECT}:import.phoneColumns`,
+      `${PROJECT}:values.genesys.pollingIntervalSeconds`,
+      `${PROJECT}:values.genesys.tokenPoolSize`,
+      `${PROJECT}:values.genesys.rateLimitPerMinute`,
+      `${PROJECT}:values.import.columns`,
+      `${PROJECT}:values.import.phoneColumns[0]`,
     ]);
   });
 
@@ -397,7 +486,7 @@ describe("chart values (components/values.ts) through the real helm", function (
       const { objects, text } = renderChart({ files: [file] });
       expect(text).not.to.match(/client[_-]?secret\s*:\s*[^\s{]/i);
       const hpa = objects.find((object) => object.kind === "HorizontalPodAutoscaler") as any;
-      expect(hpa.spec.minReplicas).to.equal(settings.autoscaling.minReplicas);
+      expect(hpa.spec.minReplicas).to.equal((settings.values.autoscaling as any).minReplicas);
       const service = objects.find((object) => object.kind === "Service")!;
       expect(service.metadata.name).to.equal("genesys-sync");
       expect(objects.some((object) => object.kind === "Ingress")).to.equal(settings.ingress.enabled);
@@ -426,6 +515,16 @@ describe("chart values (components/values.ts) through the real helm", function (
       value: "/etc/genesys-sync/ca/ca.crt",
     });
   });
+
+  for (const environment of ["dev", "prod"] as const) {
+    it(`app/chart/ci/${environment}-values.yaml is what the program passes the chart for ${environment}, and valid under the schema`, () => {
+      const committed = readFileSync(ciValuesPath(environment), "utf8");
+      expect(committed, `stale: run \`${REGENERATE}\` and commit the result`).to.equal(
+        ciValuesText(environment),
+      );
+      expect(chartValuesProblems(parse(committed))).to.deep.equal([]);
+    });
+  }
 
   it("pins the chart version the program was tested with", () => {
     expect(localChartVersion()).to.equal(PINNED_CHART_VERSION);

@@ -2,8 +2,17 @@ import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { GenesysMiddlewareStack } from "../../components/stack";
 import { DEV_PLATFORM, resolvePlatform } from "../../stacks/platform";
+import { plan } from "../../stacks/plan";
 import { PROJECT, readStackSettings } from "../../stacks/settings";
-import { installMocks, promiseOf, recorded, settled, stackConfig } from "../support/pulumi-mocks";
+import {
+  installMocks,
+  isSecretValue,
+  promiseOf,
+  recorded,
+  settled,
+  stackConfig,
+  unwrapSecret,
+} from "../support/pulumi-mocks";
 
 // Under Pulumi's mocks, like test/pulumi/stack.test.ts: no engine, provider, cluster or Vault here.
 installMocks();
@@ -25,8 +34,7 @@ describe("Pulumi program modes and entry point (mocks)", function () {
     const settings = readStackSettings(config, new Set(), "dev");
     const start = recorded.length;
     const stack = new GenesysMiddlewareStack("eso", {
-      settings,
-      platform: { kubeconfig: undefined, ...DEV_PLATFORM },
+      plan: plan(settings, { kubeconfig: undefined, ...DEV_PLATFORM }),
     });
     await promiseOf(stack.metricsEndpoint);
     await settled();
@@ -57,8 +65,53 @@ describe("Pulumi program modes and entry point (mocks)", function () {
     expect((error as pulumi.InputPropertyError).reason).to.contain("is required in prod");
   });
 
+  /** Runs index.ts on a config (with the keys set by `--secret`); returns its error and what it registered. */
+  const runProgram = async (config: Record<string, string>, secretKeys: string[] = []) => {
+    pulumi.runtime.setAllConfig(config, secretKeys);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require("../../index") as () => Promise<Record<string, unknown>>;
+    await settled();
+    const start = recorded.length;
+    const error = await program().then(
+      () => undefined,
+      (caught: unknown) => caught as pulumi.InputPropertiesError,
+    );
+    await settled();
+    return { error, registered: recorded.slice(start).map((resource) => resource.type) };
+  };
+
+  it("a stack the plan refuses registers no resource (dev: a namespace that is no DNS label)", async () => {
+    const { error, registered } = await runProgram({
+      ...stackConfig("dev"),
+      [`${PROJECT}:namespace`]: "Genesys_Sync",
+    });
+    expect(pulumi.InputPropertiesError.isInstance(error), String(error)).to.equal(true);
+    expect(error!.errors.map((problem) => problem.propertyPath)).to.deep.equal([`${PROJECT}:namespace`]);
+    expect(error!.errors[0]!.reason).to.contain('"Genesys_Sync"').and.to.contain("not a DNS label");
+    expect(registered).to.deep.equal([]);
+  });
+
+  it("prod without the CI's Vault JWT is refused by the plan: only the platform stack was read, nothing created", async () => {
+    const { error, registered } = await runProgram(stackConfig("prod"));
+    expect(error!.errors.map((problem) => problem.propertyPath)).to.deep.equal([`${PROJECT}:vaultJwt`]);
+    expect(registered).to.deep.equal(["pulumi:pulumi:StackReference"]);
+  });
+
+  it("reads vaultToken only when it was set with --secret (the SDK's runtime says which keys are)", async () => {
+    const config = { ...stackConfig("dev"), [`${PROJECT}:vaultToken`]: "hvs.dev-token" };
+    const plain = await runProgram(config);
+    expect(plain.error!.errors[0]!.reason).to.contain("pulumi config set --secret vaultToken");
+    expect(JSON.stringify(plain.error!.errors)).not.to.contain("hvs.dev-token");
+    expect(plain.registered).to.deep.equal([]);
+    const secret = await runProgram(config, [`${PROJECT}:vaultToken`]);
+    expect(secret.error).to.equal(undefined);
+    const provider = recorded.filter((resource) => resource.type === "pulumi:providers:vault").pop()!;
+    expect(unwrapSecret(provider.inputs.token)).to.equal("hvs.dev-token");
+    expect(isSecretValue(provider.inputs.token), "the token stays secret").to.equal(true);
+  });
+
   it("index.ts reads the stack config, builds the stack and exports the outputs other teams read", async () => {
-    pulumi.runtime.setAllConfig(stackConfig("dev"));
+    pulumi.runtime.setAllConfig(stackConfig("dev"), []);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require("../../index") as () => Promise<Record<string, unknown>>;
     const outputs = await program();

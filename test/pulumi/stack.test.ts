@@ -19,6 +19,7 @@ import {
 
 import { GenesysMiddlewareStack } from "../../components/stack";
 import { resolvePlatform } from "../../stacks/platform";
+import { plan } from "../../stacks/plan";
 import { readStackSettings } from "../../stacks/settings";
 
 // Mocks before any resource exists (the program's modules create none when imported).
@@ -27,6 +28,10 @@ installMocks();
 /* eslint-disable @typescript-eslint/no-explicit-any -- recorded mock inputs are checked field by field */
 
 type Stack = GenesysMiddlewareStack;
+
+/** prod logs in to Vault with the CI's OIDC token (vaultJwt), dev with the provider's own token. */
+const credentials = (environment: "dev" | "prod") =>
+  environment === "prod" ? { vaultJwt: pulumi.secret("ci-oidc-token") } : {};
 
 /**
  * The Pulumi program for the dev and the prod stack, in one process, under Pulumi's mocks: no
@@ -43,9 +48,7 @@ describe("Pulumi program under mocks (dev and prod)", function () {
       const settings = readStackSettings(stackConfig(environment), new Set(), environment);
       const platform = await resolvePlatform(settings);
       const stack = new GenesysMiddlewareStack(environment, {
-        settings,
-        platform,
-        ...(environment === "prod" ? { vaultJwt: pulumi.secret("ci-oidc-token") } : {}),
+        plan: plan(settings, platform, credentials(environment)),
       });
       await promiseOf(stack.metricsEndpoint);
       await settled();
@@ -133,7 +136,7 @@ describe("Pulumi program under mocks (dev and prod)", function () {
         expect(data["client-secret"]).to.equal(VAULT_CLIENT_SECRET);
         expect(await pulumi.isSecret(built[environment].stack.webhookPassword!)).to.equal(true);
         const vaultSecret = built[environment].resources.find(
-          (resource) => resource.type === "genesys:middleware:VaultSecret",
+          (resource) => resource.type === "genesys:middleware:VaultSourcedSecret",
         );
         expect(vaultSecret).to.not.equal(undefined);
       });
@@ -258,9 +261,7 @@ describe("Pulumi program behind a TLS-inspecting forward proxy (dev and prod, un
       const settings = readStackSettings(proxiedStackConfig(environment), new Set(), environment);
       const platform = await resolvePlatform(settings);
       const stack = new GenesysMiddlewareStack(`proxied-${environment}`, {
-        settings,
-        platform,
-        ...(environment === "prod" ? { vaultJwt: pulumi.secret("ci-oidc-token") } : {}),
+        plan: plan(settings, platform, credentials(environment)),
       });
       await promiseOf(stack.metricsEndpoint);
       await settled();
@@ -344,32 +345,38 @@ describe("Pulumi program behind a TLS-inspecting forward proxy (dev and prod, un
 
   it("prod behind a proxy without Genesys ranges or Cilium deploys (the proxy is the only path out)", async () => {
     const config = proxiedStackConfig("prod");
-    config["genesys-middleware-stack:egress"] = JSON.stringify({ genesysCidrs: [] });
+    config["genesys-middleware-stack:egress"] = JSON.stringify({
+      genesysCidrs: [],
+      identityProviderCidrs: ["192.0.2.64/28"],
+    });
     const settings = readStackSettings(config, new Set(), "prod");
     const platform = { ...(await resolvePlatform(settings)), cni: "calico" };
     const stack = new GenesysMiddlewareStack("proxied-prod-calico", {
-      settings,
-      platform,
-      vaultJwt: pulumi.secret("ci-oidc-token"),
+      plan: plan(settings, platform, credentials("prod")),
     });
     await promiseOf(stack.metricsEndpoint);
     await settled();
     expect(stack.egressDestinations.proxy?.cidrs).to.deep.equal([...PROXY.prod.cidrs]);
   });
 
-  it("without a proxy, prod without Genesys ranges on a CNI without FQDN rules is still refused", async () => {
+  it("without a proxy, prod without Genesys ranges on a CNI without FQDN rules is still refused, by the plan", async () => {
     const config = stackConfig("prod");
-    config["genesys-middleware-stack:egress"] = JSON.stringify({ genesysCidrs: [] });
+    config["genesys-middleware-stack:egress"] = JSON.stringify({
+      genesysCidrs: [],
+      identityProviderCidrs: ["192.0.2.64/28"],
+    });
     const settings = readStackSettings(config, new Set(), "prod");
     const platform = { ...(await resolvePlatform(settings)), cni: "calico" };
-    expect(
-      () =>
-        new GenesysMiddlewareStack("direct-prod-calico", {
-          settings,
-          platform,
-          vaultJwt: pulumi.secret("ci-oidc-token"),
-        }),
-    ).to.throw(/no Genesys Cloud IP ranges/);
-    await settled();
+    const error = (() => {
+      try {
+        plan(settings, platform, credentials("prod"));
+      } catch (caught) {
+        return caught as pulumi.InputPropertiesError;
+      }
+      throw new Error("expected the plan to fail");
+    })();
+    expect(error.errors.map((problem) => `${problem.propertyPath}: ${problem.reason}`)).to.deep.equal([
+      "genesys-middleware-stack:egress.genesysCidrs: no Genesys Cloud IP ranges for eu-west-1: run `npm run ipranges:refresh` against your org, or list them in egress.genesysCidrs",
+    ]);
   });
 });

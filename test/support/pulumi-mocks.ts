@@ -1,7 +1,5 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parse } from "yaml";
+import { stackFileConfig } from "../../scripts/chart-ci-values";
 
 /**
  * Pulumi's mocks stand in for the engine and the providers, which cannot run here (no Pulumi CLI,
@@ -65,17 +63,7 @@ export function installMocks(): void {
 }
 
 /** Reads a Pulumi.<stack>.yaml into the shape `pulumi.runtime.allConfig()` returns. */
-export function stackConfig(stack: "dev" | "prod"): Record<string, string> {
-  const file = parse(readFileSync(path.resolve(__dirname, `../../Pulumi.${stack}.yaml`), "utf8")) as {
-    config: Record<string, unknown>;
-  };
-  return Object.fromEntries(
-    Object.entries(file.config).map(([key, value]) => [
-      key,
-      typeof value === "string" ? value : JSON.stringify(value),
-    ]),
-  );
-}
+export const stackConfig = stackFileConfig;
 
 /** A self-signed CA, as a TLS-inspecting proxy presents; certificates are public. */
 export const EXTRA_CA_PEM = `-----BEGIN CERTIFICATE-----

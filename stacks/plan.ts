@@ -1,0 +1,168 @@
+import * as pulumi from "@pulumi/pulumi";
+import { egressDestinations, type EgressInputs } from "../components/egress";
+import { localChartVersion, PINNED_CHART_VERSION } from "../components/release";
+import { chartValues, podLabels, RELEASE_NAMES, type ReleaseNames } from "../components/values";
+import { chartValuesProblems } from "./chart-schema";
+import type { PlatformInfo } from "./platform";
+import { PROJECT, type StackSettings } from "./settings";
+
+/** The Vault credential of the stack's login, from secret config (index.ts reads it). */
+export interface VaultCredentials {
+  /** The CI's OIDC token for the jwt login (`pulumi config set --secret vaultJwt`). */
+  readonly vaultJwt?: pulumi.Input<string>;
+  /** A token for the token login; default: the provider's own (VAULT_TOKEN, `vault:token`). */
+  readonly vaultToken?: pulumi.Input<string>;
+}
+
+/** How the Vault provider logs in. */
+export type VaultProviderLogin =
+  | { readonly method: "token"; readonly token: pulumi.Input<string> | undefined }
+  | { readonly method: "jwt"; readonly role: string; readonly jwt: pulumi.Input<string> };
+
+/** Where the shared volume comes from, with the platform's NFS export resolved. */
+export type StoragePlan =
+  | { readonly mode: "nfs"; readonly size: string; readonly nfsServer: string; readonly nfsPath: string }
+  | { readonly mode: "storageClass"; readonly size: string; readonly storageClassName: string };
+
+/** Where the Secret comes from: Vault through Pulumi, or the External Secrets Operator. */
+export type SecretsPlan =
+  | {
+      readonly mode: "vault";
+      readonly address: string;
+      readonly login: VaultProviderLogin;
+      readonly kvMount: string;
+      readonly kvPath: string;
+      readonly kubernetesAuthMount: string;
+      /** Name of the Vault policy and of the Kubernetes auth role. */
+      readonly roleName: string;
+    }
+  | { readonly mode: "externalSecret"; readonly kvPath: string; readonly secretStore: string };
+
+/** Everything the stack will build, decided before any resource exists. */
+export interface DeploymentPlan {
+  readonly environment: StackSettings["environment"];
+  readonly names: ReleaseNames;
+  /** The namespace, with the platform's prefix. */
+  readonly namespaceName: string;
+  /** Kubernetes provider's cluster; undefined: the ambient kubeconfig (dev). */
+  readonly kubeconfig: pulumi.Output<string> | undefined;
+  readonly storage: StoragePlan;
+  readonly secrets: SecretsPlan;
+  /** The console is on: its secrets exist. */
+  readonly console: boolean;
+  /** PEM of the extra CAs for the ConfigMap; undefined: none. */
+  readonly caBundle: string | undefined;
+  readonly egress: EgressInputs;
+  /** Also a CiliumNetworkPolicy with FQDN rules for the region's domain. */
+  readonly ciliumDomain: string | undefined;
+  /** The chart's values, valid under its schema. */
+  readonly values: Record<string, unknown>;
+  readonly monitoring: StackSettings["monitoring"];
+  readonly webhookUrl: string | undefined;
+  readonly consoleUrl: string | undefined;
+  /** Soft problems, for `pulumi.log.warn`. */
+  readonly warnings: readonly string[];
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Decides everything that can fail, from the validated settings and the platform's outputs, and
+ * returns what to build: a bad stack fails here, with every problem at once, and registers no
+ * resource. Pure but for the chart version, read from app/chart/Chart.yaml by default.
+ */
+export function plan(
+  settings: StackSettings,
+  platform: PlatformInfo,
+  credentials: VaultCredentials = {},
+  chartVersion: string = localChartVersion(),
+): DeploymentPlan {
+  const errors: Array<{ propertyPath: string; reason: string }> = [];
+  const warnings: string[] = [];
+  const names = RELEASE_NAMES;
+
+  if (chartVersion !== PINNED_CHART_VERSION)
+    errors.push({
+      propertyPath: "app/chart/Chart.yaml:version",
+      reason: `is ${chartVersion}, but this program pins ${PINNED_CHART_VERSION}: test the new chart and update PINNED_CHART_VERSION in components/release.ts`,
+    });
+
+  const namespaceName = `${platform.namespacePrefix}${settings.namespace}`;
+  if (!DNS_LABEL.test(namespaceName) || namespaceName.length > 63)
+    errors.push({
+      propertyPath: `${PROJECT}:namespace`,
+      reason: `makes the namespace "${namespaceName}" (with the platform's prefix "${platform.namespacePrefix}"), which is not a DNS label: lower-case letters, digits and '-', at most 63 characters`,
+    });
+
+  const egress = egressDestinations(settings, platform, podLabels(names));
+  // Behind a proxy there are no Genesys ranges to allow: the proxy is the only path out.
+  if (egress.genesysCidrs.length === 0 && settings.network.proxy === undefined) {
+    const reason = `no Genesys Cloud IP ranges for ${settings.genesys.region}: run \`npm run ipranges:refresh\` against your org, or list them in egress.genesysCidrs`;
+    if (settings.environment === "prod" && platform.cni !== "cilium")
+      errors.push({ propertyPath: `${PROJECT}:egress.genesysCidrs`, reason });
+    else
+      warnings.push(
+        `${reason}; until then only ${platform.cni === "cilium" ? "the Cilium FQDN rules allow" : "nothing allows"} HTTPS to Genesys Cloud`,
+      );
+  }
+
+  let secrets: SecretsPlan;
+  if (settings.secrets.mode === "externalSecret") secrets = settings.secrets;
+  else {
+    let login: VaultProviderLogin;
+    if (settings.secrets.vaultLogin === "token") login = { method: "token", token: credentials.vaultToken };
+    else {
+      if (credentials.vaultJwt === undefined)
+        errors.push({
+          propertyPath: `${PROJECT}:vaultJwt`,
+          reason:
+            "is required for the jwt Vault login (secrets.vaultLogin): the pipeline sets the CI's OIDC token with `pulumi config set --secret vaultJwt <jwt>`",
+        });
+      login = { method: "jwt", role: settings.secrets.vaultJwtRole, jwt: credentials.vaultJwt ?? "" };
+    }
+    secrets = {
+      mode: "vault",
+      address: platform.vaultAddress,
+      login,
+      kvMount: settings.secrets.kvMount,
+      kvPath: settings.secrets.kvPath,
+      kubernetesAuthMount: settings.secrets.kubernetesAuthMount,
+      roleName: `genesys-sync-${settings.environment}`,
+    };
+  }
+
+  // What helm would refuse when the Chart resource renders, after everything else exists.
+  const values = chartValues(settings, names, platform.ingressClass);
+  for (const found of chartValuesProblems(values))
+    errors.push({ propertyPath: `${PROJECT}:values.${found.key}`, reason: found.reason });
+
+  if (errors.length > 0)
+    throw new pulumi.InputPropertiesError({
+      message: `The ${settings.environment} stack cannot be deployed (${errors.length} problem${errors.length === 1 ? "" : "s"}); nothing was created`,
+      errors,
+    });
+
+  const { ingress } = settings;
+  return {
+    environment: settings.environment,
+    names,
+    namespaceName,
+    kubeconfig: platform.kubeconfig,
+    storage:
+      settings.storage.mode === "nfs"
+        ? { ...settings.storage, nfsServer: platform.nfsServer, nfsPath: platform.nfsPath }
+        : settings.storage,
+    secrets,
+    console: settings.console,
+    caBundle: settings.network.caBundle,
+    egress,
+    // FQDN rules would open direct HTTPS to Genesys Cloud, around the proxy.
+    ciliumDomain:
+      platform.cni === "cilium" && settings.network.proxy === undefined ? settings.genesys.domain : undefined,
+    values,
+    monitoring: settings.monitoring,
+    webhookUrl: ingress.enabled ? `https://${ingress.host}/webhooks/genesys` : undefined,
+    consoleUrl: settings.console && ingress.enabled ? `https://${ingress.host}/console` : undefined,
+    warnings,
+  };
+}
