@@ -14,11 +14,51 @@ export interface InboxScan {
 }
 
 export interface ClaimSettings {
+  /** This process: `<host>-<pid>-<nonce>` (replicaId()); older forms fall back to the timeout. */
   readonly replicaId: string;
+  /**
+   * True in Kubernetes, where the host is the pod and one service container runs per pod: a claim
+   * under this host's name from another incarnation belongs to the container that crashed and was
+   * restarted, and is resumed at once. Elsewhere two live processes may share a hostname, so such a
+   * claim is resumed at once only when its process is gone (`isProcessAlive`).
+   */
+  readonly hostIsPod?: boolean;
+  /** Whether a process of this host is still running (default: signal 0, as `kill -0` does). */
+  readonly isProcessAlive?: (pid: number) => boolean;
   /** A claim not heartbeated for this long belongs to a dead replica and is taken over. */
   readonly claimTimeoutMs: number;
   /** Files younger than this, or whose size changed since the last scan, are still being written. */
   readonly settleMs: number;
+}
+
+/** The parts of a replica id made by replicaId(); undefined for another form. */
+export interface ReplicaIdentity {
+  readonly host: string;
+  readonly pid: number;
+  readonly nonce: string;
+}
+
+const REPLICA_ID = /^(.+)-(\d+)-([0-9a-f]{8})$/;
+
+/** A replica id that names the host (the pod, in Kubernetes), the process and this incarnation. */
+export function replicaId(host: string, pid: number, nonce: string): string {
+  if (!/^[0-9a-f]{8}$/.test(nonce)) throw new Error("the nonce of a replica id is 8 hex digits");
+  return `${host.replace(/[^A-Za-z0-9._-]/g, "_")}-${pid}-${nonce}`;
+}
+
+export function parseReplicaId(id: string): ReplicaIdentity | undefined {
+  const match = REPLICA_ID.exec(id);
+  return match ? { host: match[1]!, pid: Number(match[2]), nonce: match[3]! } : undefined;
+}
+
+function signalZero(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /**
@@ -105,7 +145,11 @@ export class ClaimStore {
     return claim;
   }
 
-  /** Takes over claims whose holder stopped heartbeating; returns those this replica won. */
+  /**
+   * Takes over claims whose holder is gone; returns those this replica won. A claim left by an
+   * earlier incarnation of this replica (a crashed, restarted container) is resumed at once;
+   * any other waits until its holder has not heartbeated for the claim timeout.
+   */
   async recoverStale(): Promise<Claim[]> {
     const now = this.clock.now();
     const won: Claim[] = [];
@@ -121,7 +165,7 @@ export class ClaimStore {
       } catch {
         continue;
       }
-      if (now - info.mtimeMs < this.settings.claimTimeoutMs) continue;
+      if (!this.isOwnPredecessor(owner) && now - info.mtimeMs < this.settings.claimTimeoutMs) continue;
       const name = entry.slice(0, separator);
       const to = this.claimPath(name);
       try {
@@ -135,6 +179,16 @@ export class ClaimStore {
       won.push(claim);
     }
     return won;
+  }
+
+  /** True when `owner` is an earlier incarnation of this replica, certainly no longer running. */
+  isOwnPredecessor(owner: string): boolean {
+    const self = parseReplicaId(this.settings.replicaId);
+    const other = parseReplicaId(owner);
+    if (!self || !other || other.host !== self.host || other.nonce === self.nonce) return false;
+    if (this.settings.hostIsPod) return true;
+    if (other.pid === self.pid) return false; // the same pid with another nonce: not provably gone
+    return !(this.settings.isProcessAlive ?? signalZero)(other.pid);
   }
 
   /** Moves a file the importer will not take out of the inbox, with the reason beside it. */

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ClaimStore } from "../../../app/src/import/claims";
+import { ClaimStore, replicaId } from "../../../app/src/import/claims";
 import { dataLayout, ensureLayout, parseStampedName, timestampForName } from "../../../app/src/shared/layout";
 import { systemClock } from "../../../app/src/time/clock";
 
@@ -74,6 +74,78 @@ describe("claims on the shared volume", () => {
     ]);
     expect(first.length + second.length).to.equal(1);
     expect(await dead!.heartbeat()).to.equal(false);
+  });
+
+  describe("after a crash (kill -9, then a restart)", () => {
+    const settings = (id: string, extra: object = {}) => ({
+      replicaId: id,
+      claimTimeoutMs: 300_000,
+      settleMs: 0,
+      ...extra,
+    });
+    const fresh = async () => {
+      const layout = await layoutWithFiles(["x.csv"]);
+      // Just claimed, heartbeat fresh: only the timeout would free it otherwise.
+      const held = await new ClaimStore(
+        layout,
+        settings(replicaId("pod-a", 1, "aaaaaaaa")),
+        systemClock,
+      ).claim("x.csv");
+      return { layout, held: held! };
+    };
+
+    it("a restarted container resumes its own pod's claim at once", async () => {
+      const { layout, held } = await fresh();
+      const restarted = new ClaimStore(
+        layout,
+        settings(replicaId("pod-a", 1, "bbbbbbbb"), { hostIsPod: true }),
+        systemClock,
+      );
+      const won = await restarted.recoverStale();
+      expect(won.map((claim) => claim.name)).to.deep.equal(["x.csv"]);
+      expect(await held.heartbeat()).to.equal(false);
+    });
+
+    it("a claim held by a different pod still waits for the timeout", async () => {
+      const { layout } = await fresh();
+      const other = new ClaimStore(
+        layout,
+        settings(replicaId("pod-b", 1, "bbbbbbbb"), { hostIsPod: true }),
+        systemClock,
+      );
+      expect(await other.recoverStale()).to.deep.equal([]);
+    });
+
+    it("outside Kubernetes, a live process sharing the hostname keeps its claim; a dead one's is resumed", async () => {
+      const layout = await layoutWithFiles(["live.csv", "dead.csv"]);
+      const alive = new Set([4242]);
+      const options = { isProcessAlive: (pid: number) => alive.has(pid) };
+      const peer = new ClaimStore(layout, settings(replicaId("laptop", 4242, "aaaaaaaa")), systemClock);
+      const gone = new ClaimStore(layout, settings(replicaId("laptop", 4343, "cccccccc")), systemClock);
+      await peer.claim("live.csv");
+      await gone.claim("dead.csv");
+      const self = new ClaimStore(
+        layout,
+        settings(replicaId("laptop", 5000, "bbbbbbbb"), options),
+        systemClock,
+      );
+      expect((await self.recoverStale()).map((claim) => claim.name)).to.deep.equal(["dead.csv"]);
+      // The real check: this test's own process is alive, a pid past the kernel's maximum is not.
+      const real = new ClaimStore(layout, settings(replicaId("laptop", 5000, "dddddddd")), systemClock);
+      expect(real.isOwnPredecessor(replicaId("laptop", process.pid, "eeeeeeee"))).to.equal(false);
+      expect(real.isOwnPredecessor(replicaId("laptop", 4_194_305, "eeeeeeee"))).to.equal(true);
+    });
+
+    it("never takes a claim under an id of another form before the timeout", async () => {
+      const layout = await layoutWithFiles(["x.csv"]);
+      await store(layout, "pod-a").claim("x.csv");
+      const restarted = new ClaimStore(
+        layout,
+        settings(replicaId("pod-a", 1, "bbbbbbbb"), { hostIsPod: true }),
+        systemClock,
+      );
+      expect(await restarted.recoverStale()).to.deep.equal([]);
+    });
   });
 });
 
