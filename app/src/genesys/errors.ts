@@ -25,7 +25,7 @@ export class TokenRequestError extends GenesysError {
   readonly status: number | undefined;
   readonly throttled: boolean;
   constructor(message: string, fields: { status?: number; throttled?: boolean; cause?: unknown }) {
-    super("GENESYS_TOKEN_REQUEST_FAILED", message, { cause: fields.cause });
+    super("GENESYS_TOKEN_REQUEST_FAILED", message, { cause: fields.cause, retryable: true });
     this.status = fields.status;
     this.throttled = fields.throttled ?? false;
   }
@@ -48,6 +48,7 @@ export class GenesysHttpError extends GenesysError {
         (typeof genesysCode === "string" ? ` (${genesysCode})` : "") +
         (typeof message === "string" ? `: ${message}` : "") +
         detail,
+      { retryable: status === 429 || status >= 500 },
     );
     this.status = status;
     this.route = route;
@@ -68,6 +69,7 @@ export class RateLimitDeferredError extends GenesysError {
       "GENESYS_RATE_LIMIT_DEFERRED",
       `Genesys Cloud asked to wait ${Math.ceil(retryAfterMs / 1000)} s before retrying ${route}, ` +
         `more than the ${Math.round(capMs / 1000)} s cap: the request is handed back to be retried later`,
+      { retryable: true },
     );
     this.route = route;
     this.retryAfterMs = retryAfterMs;
@@ -95,6 +97,7 @@ export class RetriesExhaustedError extends GenesysError {
   constructor(route: string, attempts: number, cause: unknown) {
     super("GENESYS_RETRIES_EXHAUSTED", `${route} failed after ${attempts} attempts: ${describe(cause)}`, {
       cause,
+      retryable: true,
     });
     this.route = route;
     this.attempts = attempts;
@@ -110,4 +113,58 @@ export class ClientClosedError extends GenesysError {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * What a failed Genesys call means for whoever made it, in one place:
+ * - `transient`: 429s, 5xx, resets and timeouts that outlasted the client's own retries; try again later.
+ * - `deferred`: Genesys asked for a wait longer than the cap (RateLimitDeferredError); send after it.
+ * - `request-fatal`: this request cannot succeed as it is (400, 413, other 4xx); split it and report
+ *   the rows, never resend it unchanged.
+ * - `target-fatal`: nothing sent to this target can succeed until someone fixes it: 401 after a
+ *   fresh token, 403 (the OAuth client lacks a permission), 404 (the contact list is wrong or
+ *   deleted), rejected client credentials. Stop sending, say so once, re-check slowly.
+ */
+export type FailureClass = "transient" | "deferred" | "request-fatal" | "target-fatal";
+
+const TARGET_FATAL_STATUSES = new Set([401, 403, 404]);
+
+export function failureClass(error: unknown): FailureClass {
+  if (error instanceof RateLimitDeferredError) return "deferred";
+  if (error instanceof InvalidClientCredentialsError) return "target-fatal";
+  if (error instanceof RequestTooLargeError) return "request-fatal";
+  if (error instanceof GenesysHttpError) {
+    if (TARGET_FATAL_STATUSES.has(error.status)) return "target-fatal";
+    if (error.status === 429 || error.status >= 500) return "transient";
+    return "request-fatal";
+  }
+  return "transient";
+}
+
+/** The fix for a target-fatal answer, for the operator: the permission, the list id, the credentials. */
+export function targetFix(error: unknown, target: string): string {
+  if (error instanceof InvalidClientCredentialsError)
+    return "check GENESYS_CLIENT_ID and the client secret in the Secret";
+  if (error instanceof GenesysHttpError) {
+    const permission = missingPermission(error.body);
+    if (error.status === 403)
+      return `give the OAuth client's role the permission ${permission ?? "the call needs (Genesys names it in the message)"}, in Genesys Cloud Admin > Roles`;
+    if (error.status === 404)
+      return `check that ${target} exists in this Genesys Cloud org and region, and fix GENESYS_CONTACT_LIST_ID (genesys.contactListId) if it was renamed or deleted`;
+    if (error.status === 401)
+      return "the token is refused even when fresh: check the OAuth client is active and its role has a division that includes the list";
+  }
+  return "see the error";
+}
+
+/** Genesys names a missing permission in the 403's message or messageParams. */
+function missingPermission(body: unknown): string | undefined {
+  if (typeof body !== "object" || body === null) return undefined;
+  const fields = body as { message?: unknown; messageParams?: Record<string, unknown> };
+  const fromParams = Object.values(fields.messageParams ?? {}).find(
+    (value) => typeof value === "string" && /^[a-z]+:[A-Za-z]+:[a-z]+$/.test(value),
+  );
+  if (typeof fromParams === "string") return fromParams;
+  const match = typeof fields.message === "string" ? /([a-z]+:[A-Za-z]+:[a-z]+)/.exec(fields.message) : null;
+  return match?.[1];
 }
