@@ -111,7 +111,7 @@ export class ExportService {
           this.lastError = error instanceof Error ? error.message : String(error);
           metrics.polls.inc({ result: "error" });
           logger.error(
-            { err: { message: this.lastError } },
+            { err: { message: this.lastError, code: (error as { code?: string }).code } },
             "results poll failed; the next poll covers the window",
           );
         }
