@@ -119,6 +119,14 @@ interface Faults {
   rateLimitStorm: { remaining: number; retryAfterSeconds: number; format: RetryAfterFormat };
   tokenThrottle: number;
   tokenServerErrors: number;
+  /** Contact lists answering 403 (a permission the OAuth client lacks) or 404 (deleted), by id. */
+  listFailures: Map<string, 403 | 404>;
+}
+
+/** A contact list's definition, as `GET /api/v2/outbound/contactlists/{id}` returns it. */
+export interface ContactListDefinition {
+  readonly columnNames: readonly string[];
+  readonly phoneColumns: ReadonlyArray<{ readonly columnName: string; readonly type: string }>;
 }
 
 export class GenesysSimulator {
@@ -143,7 +151,9 @@ export class GenesysSimulator {
     rateLimitStorm: { remaining: 0, retryAfterSeconds: 1, format: "seconds" },
     tokenThrottle: 0,
     tokenServerErrors: 0,
+    listFailures: new Map(),
   };
+  private readonly definitions = new Map<string, ContactListDefinition>();
   private tokenLifetimeSeconds: number;
 
   /** What arrived, for assertions and reports. */
@@ -241,6 +251,15 @@ export class GenesysSimulator {
     ) => {
       this.faultState.refuseContact = why;
     },
+    /**
+     * Makes every call on a contact list fail as Genesys does when the OAuth client's role lacks a
+     * permission (403 missing.permissions, naming it) or the list was deleted (404 not.found);
+     * undefined heals it.
+     */
+    contactListFailure: (contactListId: string, status: 403 | 404 | undefined) => {
+      if (status === undefined) this.faultState.listFailures.delete(contactListId);
+      else this.faultState.listFailures.set(contactListId, status);
+    },
     /** Lifetime of tokens issued from now on. */
     tokenLifetime: (seconds: number) => {
       this.tokenLifetimeSeconds = seconds;
@@ -248,6 +267,12 @@ export class GenesysSimulator {
   };
 
   // ---- reports ----------------------------------------------------------------------------
+
+  /** Sets a list's columns and phone columns (the default: whatever columns were written, no phone columns). */
+  defineContactList(contactListId: string, definition: ContactListDefinition): void {
+    if (!this.lists.has(contactListId)) this.lists.set(contactListId, new Map());
+    this.definitions.set(contactListId, definition);
+  }
 
   /** Contacts of a list by id. */
   contacts(contactListId: string = this.contactListIds[0]!): ReadonlyMap<string, DialerContact> {
@@ -578,6 +603,26 @@ export class GenesysSimulator {
       this.tokens.get(tokenValue)!.revoked = true;
       return [204, undefined];
     }
+    const onList = /^\/api\/v2\/outbound\/contactlists\/([^/]+)/.exec(path);
+    const listFailure = onList ? this.faultState.listFailures.get(decodeURIComponent(onList[1]!)) : undefined;
+    if (listFailure === 404) return notFound(`contact list ${decodeURIComponent(onList![1]!)} not found`);
+    if (listFailure === 403) {
+      const permission = method === "GET" ? "outbound:contactList:view" : "outbound:contact:add";
+      return [
+        403,
+        {
+          message: `You are missing the following permission(s): ${permission}`,
+          code: "missing.permissions",
+          status: 403,
+          messageParams: { permissions: permission },
+          contextId: randomUUID(),
+          details: [],
+          errors: [],
+        },
+      ];
+    }
+    const definition = /^\/api\/v2\/outbound\/contactlists\/([^/]+)$/.exec(path);
+    if (definition && method === "GET") return this.listDefinition(decodeURIComponent(definition[1]!));
     const contacts = /^\/api\/v2\/outbound\/contactlists\/([^/]+)\/contacts(\/bulk)?$/.exec(path);
     if (contacts && method === "POST") {
       const list = this.lists.get(decodeURIComponent(contacts[1]!));
@@ -605,6 +650,28 @@ export class GenesysSimulator {
     const job = /^\/api\/v2\/analytics\/conversations\/details\/jobs\/([^/]+)(\/results)?$/.exec(path);
     if (job && method === "GET") return this.jobAnswer(decodeURIComponent(job[1]!), Boolean(job[2]), url);
     return notFound(`no route for ${method} ${path}`);
+  }
+
+  private listDefinition(id: string): [number, unknown] {
+    const list = this.lists.get(id);
+    if (!list) return notFound(`contact list ${id} not found`);
+    const defined = this.definitions.get(id);
+    const written = new Set<string>();
+    if (!defined)
+      for (const contact of list.values())
+        for (const column of Object.keys(contact.data)) written.add(column);
+    return [
+      200,
+      {
+        id,
+        name: `list ${id}`,
+        version: 1,
+        columnNames: defined ? [...defined.columnNames] : [...written],
+        phoneColumns: defined ? defined.phoneColumns.map((column) => ({ ...column })) : [],
+        size: list.size,
+        selfUri: `/api/v2/outbound/contactlists/${id}`,
+      },
+    ];
   }
 
   private addContacts(list: Map<string, DialerContact>, listId: string, items: unknown[]): [number, unknown] {

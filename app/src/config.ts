@@ -28,6 +28,8 @@ export interface ServiceConfig {
   readonly clientSecret: string;
   readonly contactListId: string;
   readonly dataDir: string;
+  /** The pod's name (POD_NAME, set by the chart); undefined outside Kubernetes. */
+  readonly podName: string | undefined;
   readonly port: number;
   readonly host: string;
   readonly logLevel: string;
@@ -245,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     clientSecret: data.GENESYS_CLIENT_SECRET,
     contactListId: data.GENESYS_CONTACT_LIST_ID,
     dataDir: data.SYNC_DATA_DIR,
+    podName: data.POD_NAME,
     port: data.PORT,
     host: data.HOST,
     logLevel: data.LOG_LEVEL,

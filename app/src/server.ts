@@ -25,7 +25,7 @@ export function buildApp(logger: Logger): FastifyInstance {
 export interface ProbesOptions {
   readonly registry: Registry;
   /** Ready only with a valid token, a writable data dir and not shutting down; the reasons when not. */
-  readonly readiness: () => Promise<{ ready: boolean; reasons: string[] }>;
+  readonly readiness: () => Promise<{ ready: boolean; reasons: string[]; warnings?: string[] }>;
   /** Called before a scrape to refresh gauges that depend on the time. */
   readonly beforeScrape?: () => void;
 }
@@ -35,8 +35,10 @@ export const probes: FastifyPluginAsync<ProbesOptions> = async (app, options) =>
   app.get("/healthz", async () => ({ status: "ok" }));
 
   app.get("/readyz", async (_request, reply) => {
-    const { ready, reasons } = await options.readiness();
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", reasons });
+    const { ready, reasons, warnings = [] } = await options.readiness();
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? "ready" : "not ready", reasons, ...(warnings.length > 0 ? { warnings } : {}) });
   });
 
   app.get("/metrics", async (_request, reply) => {

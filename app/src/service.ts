@@ -8,7 +8,8 @@ import type { ServiceConfig } from "./config";
 import { GenesysClient, type GenesysClientOptions } from "./genesys/client";
 import { describeProxy, unmatchedNoProxyEntries } from "./genesys/dispatcher";
 import { GenesysMetrics } from "./genesys/metrics";
-import { ClaimStore } from "./import/claims";
+import { ClaimStore, replicaId as replicaIdFor } from "./import/claims";
+import { TargetGate } from "./import/target-gate";
 import { ImportService } from "./import/import-service";
 import { dataLayout, ensureLayout } from "./shared/layout";
 import { ImportMetrics } from "./import/metrics";
@@ -36,7 +37,7 @@ export interface ServiceDependencies {
   readonly random?: Random;
   /** Where Genesys requests go; default undici's, through the configured proxy. */
   readonly dispatcher?: Dispatcher;
-  /** Unique among replicas sharing the volume; default `<hostname>-<random>`. */
+  /** Unique among replicas sharing the volume; default `<pod or hostname>-<pid>-<random>` (claims.ts replicaId()). */
   readonly replicaId?: string;
 }
 
@@ -109,8 +110,9 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? Math.random;
+  // The pod's name in Kubernetes: a restarted container then resumes its predecessor's claims at once.
   const replicaId =
-    deps.replicaId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, "_")}-${randomBytes(4).toString("hex")}`;
+    deps.replicaId ?? replicaIdFor(config.podName ?? hostname(), process.pid, randomBytes(4).toString("hex"));
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const layout = dataLayout(config.dataDir);
@@ -131,16 +133,25 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
     layout,
     {
       replicaId,
+      hostIsPod: config.podName !== undefined,
       claimTimeoutMs: config.import.claimTimeoutSeconds * 1000,
       settleMs: config.import.settleSeconds * 1000,
     },
     clock,
   );
+  const targetGate = new TargetGate({
+    client,
+    contactListId: config.contactListId,
+    clock,
+    logger,
+    metrics: importMetrics,
+  });
   const importer = new ImportService(
     claims,
     {
       client,
       contactListId: config.contactListId,
+      targetGate,
       config: config.import,
       layout,
       metrics: importMetrics,
@@ -245,7 +256,14 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
       if (shuttingDown.signal.aborted) reasons.push("shutting down");
       if (!client.hasValidToken()) reasons.push("no valid Genesys Cloud access token yet");
       if (!(await dataDirWritable())) reasons.push(`the data directory ${config.dataDir} is not writable`);
-      return { ready: reasons.length === 0, reasons };
+      // Not a reason to take the pod out of service: the webhook and the export still work.
+      const blocked = targetGate.blocked;
+      const warnings = blocked
+        ? [
+            `the import is holding back: contact list ${blocked.contactListId} refuses calls (${blocked.message}). Fix: ${blocked.fix}`,
+          ]
+        : [];
+      return { ready: reasons.length === 0, reasons, warnings };
     },
   });
   if (config.webhook && eventLog) {

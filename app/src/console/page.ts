@@ -117,6 +117,11 @@ export function renderConsole(view: ConsoleView): string {
     ...client.tokens.flatMap((token) =>
       token.lastError ? [`token slot ${token.slot}: ${token.lastError}`] : [],
     ),
+    ...(importer.blocked
+      ? [
+          `import holding back: contact list ${importer.blocked.contactListId} refuses calls (${importer.blocked.message}). Fix: ${importer.blocked.fix}`,
+        ]
+      : []),
     ...(importer.lastError ? [`import: ${importer.lastError}`] : []),
     ...(exporter.lastError ? [`export: ${exporter.lastError}`] : []),
     ...importer.recent.flatMap((outcome) => (outcome.reason ? [`${outcome.name}: ${outcome.reason}`] : [])),

@@ -64,6 +64,24 @@ export async function addContacts(
   });
 }
 
+/** A contact list's definition: its columns, its phone columns and how many contacts it holds. */
+export interface ContactListDefinition {
+  readonly id: string;
+  readonly name?: string;
+  readonly columnNames: readonly string[];
+  readonly phoneColumns: ReadonlyArray<{ readonly columnName: string; readonly type?: string }>;
+  readonly size?: number;
+}
+
+/** Reads a contact list's definition: one cheap GET, also the check that the list is reachable. */
+export function getContactList(client: GenesysClient, contactListId: string): Promise<ContactListDefinition> {
+  return client.request<ContactListDefinition>({
+    method: "GET",
+    path: `/api/v2/outbound/contactlists/${encodeURIComponent(contactListId)}`,
+    route: "/api/v2/outbound/contactlists/{contactListId}",
+  });
+}
+
 /** Reads contacts by id; ids that do not exist are left out of the answer. */
 export function readContacts(
   client: GenesysClient,

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../time/clock";
 import type { ClaimStore } from "./claims";
 import { type Claim } from "./claims";
+import type { BlockedTarget } from "./target-gate";
 import {
   importClaimedFile,
   newProgress,
@@ -19,6 +20,8 @@ export interface ImportStatus {
   readonly recent: readonly FileOutcome[];
   readonly lastScanAt: number | undefined;
   readonly lastError: string | undefined;
+  /** Set while the contact list refuses every call: what Genesys said and the fix. */
+  readonly blocked: BlockedTarget | undefined;
 }
 
 /**
@@ -73,11 +76,18 @@ export class ImportService {
       recent: [...this.recent],
       lastScanAt: this.lastScanAt,
       lastError: this.lastError,
+      blocked: this.deps.targetGate?.blocked,
     };
   }
 
   private async run(): Promise<void> {
     while (!this.deps.signal.aborted) {
+      const gate = this.deps.targetGate;
+      if (gate?.blocked) {
+        // Claims nothing while the list refuses calls; re-checks slowly, resumes once it is fixed.
+        await gate.waitUntilOpen(this.deps.signal).catch(() => undefined);
+        continue;
+      }
       if (!this.paused) {
         try {
           await this.scanOnce();
@@ -135,7 +145,7 @@ export class ImportService {
   }
 
   private stopRequested(): boolean {
-    return this.deps.signal.aborted || this.paused;
+    return this.deps.signal.aborted || this.paused || this.deps.targetGate?.blocked !== undefined;
   }
 
   private async importOne(claim: Claim): Promise<void> {

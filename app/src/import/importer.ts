@@ -3,12 +3,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { ImportConfig } from "../config";
 import type { GenesysClient } from "../genesys/client";
-import {
-  ClientClosedError,
-  GenesysHttpError,
-  RateLimitDeferredError,
-  RequestTooLargeError,
-} from "../genesys/errors";
+import { ClientClosedError, failureClass, RateLimitDeferredError } from "../genesys/errors";
 import { fullJitterDelayMs } from "../genesys/backoff";
 import type { Clock, Random } from "../time/clock";
 import { addContacts } from "../genesys/api";
@@ -20,6 +15,7 @@ import type { ImportMetrics } from "./metrics";
 import { readContactsFile, type ReadEvent } from "./readers";
 import { csvField, RejectsReport } from "./rejects";
 import { RowValidator } from "./rows";
+import type { TargetGate } from "./target-gate";
 
 export interface ImportDependencies {
   readonly client: GenesysClient;
@@ -34,6 +30,8 @@ export interface ImportDependencies {
   readonly signal: AbortSignal;
   /** Called with progress as rows are read and batches acknowledged. */
   readonly onProgress?: (progress: FileProgress) => void;
+  /** Told when the contact list refuses every call, so the import holds back until it is fixed. */
+  readonly targetGate?: TargetGate;
 }
 
 export interface FileProgress {
@@ -205,7 +203,9 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
       { ...progress, reason },
       "import stopped before the end of the file; acknowledged batches are in the journal",
     );
-    if (failure && !(failure instanceof ClientClosedError)) throw failure;
+    // The gate has said why, once; the file waits in the inbox with its journal until it is fixed.
+    const targetFatal = failure !== undefined && failureClass(failure) === "target-fatal";
+    if (failure && !(failure instanceof ClientClosedError) && !targetFatal) throw failure;
     return { ...progress, status: "released", reason, elapsedSeconds: (clock.now() - started) / 1000 };
   }
 
@@ -270,10 +270,12 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
 }
 
 /**
- * Posts one batch until Genesys acknowledges it: a request handed back as deferred waits its
- * Retry-After; transient failures that outlast the client's own retries wait and try again;
- * a 400 splits the batch to find the contacts Genesys refuses, which are returned (with their
- * line) to be reported while the rest sync. Only shutdown ends the attempts.
+ * Posts one batch until Genesys acknowledges it, by failure class (genesys/errors.ts): a deferred
+ * request waits its Retry-After; transient failures that outlast the client's own retries wait
+ * and try again; a request-fatal answer (400, 413) splits the batch to find the contacts Genesys
+ * refuses, which are returned (with their line) to be reported while the rest sync. A
+ * target-fatal answer (403, 404, 401 after a fresh token) is never retried here: it goes to the
+ * target gate and ends the file's import, the file kept with its journal. Shutdown ends it too.
  */
 async function sendWithRetries(
   batch: Batch,
@@ -299,9 +301,12 @@ async function sendPart(
       return [];
     } catch (error) {
       if (error instanceof ClientClosedError) throw error;
-      const refusedByGenesys =
-        (error instanceof GenesysHttpError && error.status === 400) || error instanceof RequestTooLargeError;
-      if (refusedByGenesys) {
+      const kind = failureClass(error);
+      if (kind === "target-fatal") {
+        deps.targetGate?.block(error);
+        throw error;
+      }
+      if (kind === "request-fatal") {
         if (json.length === 1) {
           return [
             {

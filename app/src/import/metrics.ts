@@ -8,6 +8,7 @@ export class ImportMetrics {
   readonly inboxFiles: Gauge;
   readonly oldestInboxFileAgeSeconds: Gauge;
   readonly filesInProgress: Gauge;
+  readonly targetBlocked: Gauge<"contact_list">;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -42,6 +43,12 @@ export class ImportMetrics {
     this.filesInProgress = new Gauge({
       name: "import_files_in_progress",
       help: "Files this replica is importing",
+      registers,
+    });
+    this.targetBlocked = new Gauge({
+      name: "import_target_blocked",
+      help: "1 while the contact list refuses every call (403 missing permission, 404 deleted, credentials refused): nothing is sent until it is fixed",
+      labelNames: ["contact_list"],
       registers,
     });
   }

@@ -1,0 +1,96 @@
+import { expect } from "chai";
+import { generateCsv } from "../../support/contacts";
+import { FakeClock } from "../../support/fake-clock";
+import { startHarness, waitFor } from "../../support/harness";
+
+type Harness = Awaited<ReturnType<typeof startHarness>>;
+
+const POST = "POST /api/v2/outbound/contactlists/{id}/contacts";
+const GET = "GET /api/v2/outbound/contactlists/{id}";
+
+/**
+ * A contact list that refuses every call (the OAuth client lost `outbound:contact:add`, or the
+ * list was deleted): the import stops sending, says so once, re-checks slowly on the fake clock,
+ * and resumes by itself once the list is fixed, with every row arriving exactly once.
+ */
+describe("contact import when the contact list refuses every call (simulator, fake clock)", function () {
+  this.timeout(120_000);
+  let h: Harness;
+  let clock: FakeClock;
+  afterEach(async () => h?.close());
+
+  /** Lets the service's real I/O (files, HTTP to the simulator) settle between fake-clock steps. */
+  const settle = async () => {
+    for (let round = 0; round < 5; round += 1) await new Promise((resolve) => setImmediate(resolve));
+    await clock.flush();
+  };
+
+  /** Advances the fake clock in steps, letting each re-check's real HTTP round trip finish. */
+  async function advanceMinutes(minutes: number) {
+    for (let minute = 0; minute < minutes; minute += 1) {
+      await clock.advance(60_000);
+      await waitFor(() => clock.pending() > 0, "the service to wait on the clock again");
+      await settle();
+    }
+  }
+
+  for (const status of [403, 404] as const) {
+    it(`${status}: a handful of requests an hour until it is fixed, then resumes with 0 lost and 0 duplicates`, async () => {
+      clock = new FakeClock(Date.now());
+      h = await startHarness({ clock });
+      const listId = h.sim.contactListIds[0]!;
+      await waitFor(() => h.service.client.hasValidToken(), "the first token");
+      h.sim.faults.contactListFailure(listId, status);
+      const file = generateCsv(3_000, {});
+      h.drop("nightly.csv", file.content);
+
+      // The first batch meets the refusal; the file goes back to the inbox with its journal.
+      await advanceUntil(() => h.service.importer.status().blocked !== undefined, "the import to hold back");
+      await waitFor(() => h.list("inbox").includes("nightly.csv"), "the file back in the inbox");
+      const blocked = h.service.importer.status().blocked!;
+      expect(blocked.status).to.equal(status);
+      expect(blocked.fix).to.contain(
+        status === 403 ? "outbound:contact:add" : `contact list ${listId} exists`,
+      );
+
+      // Said once: one error log, a warning on /readyz (still 200: the webhook and export work), a gauge.
+      const errors = h.capture.lines
+        .map((line) => JSON.parse(line) as { level: string; msg: string })
+        .filter((line) => line.level === "error" && /refuses every call/.test(line.msg));
+      expect(errors).to.have.length(1);
+      const ready = await h.service.app.inject({ method: "GET", url: "/readyz" });
+      expect(ready.statusCode).to.equal(200);
+      expect(ready.json().warnings[0]).to.contain(`contact list ${listId} refuses calls`);
+      const metrics = (await h.service.app.inject({ method: "GET", url: "/metrics" })).body;
+      expect(metrics).to.contain(`import_target_blocked{contact_list="${listId}"} 1`);
+
+      // An hour of refusals: one refused POST, a handful of cheap GETs, no other call.
+      const postsBefore = h.sim.count(POST, status);
+      await advanceMinutes(60);
+      const checks = h.sim.count(GET, status);
+      expect(checks).to.be.within(3, 8);
+      expect(h.sim.count(POST, status)).to.equal(postsBefore);
+      expect(h.list("inbox")).to.deep.equal(["nightly.csv"]);
+
+      // Fixed: the next re-check passes and the file imports without a restart.
+      h.sim.faults.contactListFailure(listId, undefined);
+      await advanceUntil(() => h.list("archive").some((name) => name.endsWith("nightly.csv")), "the import");
+      const contacts = h.sim.contacts(listId);
+      expect(contacts.size).to.equal(file.goodIds.length);
+      expect([...contacts.values()].every((contact) => contact.writes === 1)).to.equal(true);
+      expect(h.service.importer.status().blocked).to.equal(undefined);
+      expect((await h.service.app.inject({ method: "GET", url: "/metrics" })).body).to.contain(
+        `import_target_blocked{contact_list="${listId}"} 0`,
+      );
+    });
+  }
+
+  /** Advances the clock a scan interval at a time until the condition holds (at most two hours). */
+  async function advanceUntil(condition: () => boolean, what: string) {
+    for (let step = 0; step < 72_000 && !condition(); step += 1) {
+      await clock.advance(100);
+      await settle();
+    }
+    expect(condition(), what).to.equal(true);
+  }
+});
