@@ -42,6 +42,7 @@ export interface ServiceConfig {
     readonly safetyMarginMs?: number;
   };
   readonly maxRetryAfterSeconds: number;
+  readonly requestTimeoutSeconds: number;
   readonly shutdownGraceSeconds: number;
   readonly import: ImportConfig;
   readonly export: ExportConfig;
@@ -262,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
         : {}),
     },
     maxRetryAfterSeconds: data.GENESYS_MAX_RETRY_AFTER_SECONDS,
+    requestTimeoutSeconds: data.GENESYS_REQUEST_TIMEOUT_SECONDS,
     shutdownGraceSeconds: data.SHUTDOWN_GRACE_SECONDS,
     import: {
       idColumn: data.IMPORT_ID_COLUMN,

@@ -86,6 +86,7 @@ export function clientSettings(
   | "refreshBufferSeconds"
   | "rateLimit"
   | "maxRetryAfterMs"
+  | "requestTimeoutMs"
   | "proxy"
 > {
   return {
@@ -96,6 +97,7 @@ export function clientSettings(
     refreshBufferSeconds: config.tokenRefreshBufferSeconds,
     rateLimit: config.rateLimit,
     maxRetryAfterMs: config.maxRetryAfterSeconds * 1000,
+    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     ...(config.proxy ? { proxy: config.proxy } : {}),
   };
 }

@@ -159,6 +159,16 @@ export const SETTINGS = [
     chart: { value: "genesys.maxRetryAfterSeconds" },
   },
   {
+    env: "GENESYS_REQUEST_TIMEOUT_SECONDS",
+    type: "integer",
+    unit: "seconds",
+    doc: "Gives up on one API attempt whose answer has not started (or stalls) this long, then retries it as transient; raise it behind a slow proxy",
+    default: 30,
+    min: 1,
+    max: 300,
+    chart: { value: "genesys.requestTimeoutSeconds" },
+  },
+  {
     env: "POLLING_INTERVAL_SECONDS",
     type: "integer",
     unit: "seconds",
