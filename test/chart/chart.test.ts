@@ -129,6 +129,9 @@ describe("Helm chart app/chart (real helm)", function () {
           GENESYS_CLIENT_ID: data.GENESYS_CLIENT_ID || "id",
           GENESYS_CONTACT_LIST_ID: data.GENESYS_CONTACT_LIST_ID || "list",
           GENESYS_CLIENT_SECRET: "from-the-secret",
+          // The console's secrets, from the same Secret (prod turns the console on).
+          OIDC_CLIENT_SECRET: "oidc-from-the-secret",
+          CONSOLE_SESSION_SECRET: "s".repeat(32),
           // What the kubelet adds in the pod: the API server, and the fieldRef variables of the Deployment.
           KUBERNETES_SERVICE_HOST: "10.96.0.1",
           POD_NAME: "sync-abc",
