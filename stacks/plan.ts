@@ -4,7 +4,7 @@ import { localChartVersion, PINNED_CHART_VERSION } from "../components/release";
 import { chartValues, podLabels, RELEASE_NAMES, type ReleaseNames } from "../components/values";
 import { chartValuesProblems } from "./chart-schema";
 import type { PlatformInfo } from "./platform";
-import { PROJECT, type StackSettings } from "./settings";
+import { listProblems, PROJECT, type StackSettings } from "./settings";
 
 /** The Vault credential of the stack's login, from secret config (index.ts reads it). */
 export interface VaultCredentials {
@@ -138,7 +138,7 @@ export function plan(
 
   if (errors.length > 0)
     throw new pulumi.InputPropertiesError({
-      message: `The ${settings.environment} stack cannot be deployed (${errors.length} problem${errors.length === 1 ? "" : "s"}); nothing was created`,
+      message: `The ${settings.environment} stack cannot be deployed (${errors.length} problem${errors.length === 1 ? "" : "s"}); nothing was created:\n${listProblems(errors)}`,
       errors,
     });
 

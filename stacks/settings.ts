@@ -313,7 +313,7 @@ export function readStackSettings(
   const monitoring = object("monitoring");
   if (errors.length > 0) {
     throw new pulumi.InputPropertiesError({
-      message: `Stack ${stackName} has ${errors.length} configuration problem${errors.length === 1 ? "" : "s"}; nothing was created`,
+      message: `Stack ${stackName} has ${errors.length} configuration problem${errors.length === 1 ? "" : "s"}; nothing was created:\n${listProblems(errors)}`,
       errors,
     });
   }
@@ -340,6 +340,14 @@ export function readStackSettings(
       grafanaDashboards: monitoring.grafanaDashboards !== false,
     },
   };
+}
+
+/**
+ * The problems as lines of the error's message: the engine prints an exception from the program
+ * by its message (and stack), so the keys and fixes must be there to be read.
+ */
+export function listProblems(errors: ReadonlyArray<{ propertyPath: string; reason: string }>): string {
+  return errors.map((error) => `  ${error.propertyPath}: ${error.reason}`).join("\n");
 }
 
 function readStorage(

@@ -239,16 +239,7 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       "genesys-middleware-stack:environment": "dev",
       "genesys-middleware-stack:namespace": namespace,
       "genesys-middleware-stack:platformStack": `organization/genesys-e2e-platform/platform-${id}`,
-      "genesys-middleware-stack:genesys": {
-        region: "eu-west-1",
-        apiBaseUrl: sim.apiBaseUrl,
-        loginBaseUrl: sim.loginBaseUrl,
-        clientId,
-        contactListId,
-        pollingIntervalSeconds: 30,
-      },
       "genesys-middleware-stack:image": { ...env.image, pullPolicy: "IfNotPresent" },
-      "genesys-middleware-stack:autoscaling": { minReplicas: 2, maxReplicas: 2, targetCpuPercent: 70 },
       "genesys-middleware-stack:storage": {
         mode: "storageClass",
         storageClassName: storageClass,
@@ -257,7 +248,19 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       "genesys-middleware-stack:secrets": { mode: "externalSecret", secretStore: "e2e-vault" },
       "genesys-middleware-stack:egress": { genesysCidrs: [`${env.hostAddress}/32`] },
       "genesys-middleware-stack:network": { caBundle: caPem },
-      "genesys-middleware-stack:import": { defaultCountry: "IE", phoneColumns: ["phone"] },
+      // The service's settings, under the chart's own keys.
+      "genesys-middleware-stack:values": {
+        genesys: {
+          region: "eu-west-1",
+          apiBaseUrl: sim.apiBaseUrl,
+          loginBaseUrl: sim.loginBaseUrl,
+          clientId,
+          contactListId,
+          pollingIntervalSeconds: 30,
+        },
+        autoscaling: { minReplicas: 2, maxReplicas: 2, targetCPUUtilizationPercentage: 70 },
+        import: { defaultCountry: "IE", phoneColumns: ["phone"] },
+      },
     };
     stack.writeConfig(config);
   });
@@ -283,6 +286,43 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
     await sim?.close();
     rmSync(volumeDir, { recursive: true, force: true });
     if (!process.env.E2E_KEEP_WORKDIR) rmSync(work, { recursive: true, force: true });
+  });
+
+  describe("0. preflight", () => {
+    it("a stack the plan refuses fails preview and up with the reason, and leaves no resource in the state", async () => {
+      // prod on the platform's bridge CNI (no FQDN rules), without Genesys ranges or a proxy:
+      // valid settings, but plan() refuses the egress, after reading the platform stack only.
+      const refused = workspace.stack(ROOT, `preflight-${id}`);
+      await refused.init();
+      refused.writeConfig({
+        ...config,
+        "genesys-middleware-stack:environment": "prod",
+        "genesys-middleware-stack:namespace": `${namespace}-preflight`,
+        "genesys-middleware-stack:image": { ...env.image, digest: `sha256:${"0".repeat(64)}` },
+        "genesys-middleware-stack:egress": { genesysCidrs: [] },
+      });
+      try {
+        const reason =
+          "genesys-middleware-stack:egress.genesysCidrs: no Genesys Cloud IP ranges for eu-west-1";
+        const preview = await refused.run(["preview"]);
+        expect(preview.code, `${preview.stdout}\n${preview.stderr}`).not.to.equal(0);
+        expect(`${preview.stdout}\n${preview.stderr}`).to.contain(reason);
+        const up = await refused.run(["up", "--yes", "--skip-preview"]);
+        expect(up.code, `${up.stdout}\n${up.stderr}`).not.to.equal(0);
+        expect(`${up.stdout}\n${up.stderr}`).to.contain(reason).and.to.contain("nothing was created");
+        const state = JSON.parse(await refused.exportState()) as {
+          deployment: { resources?: Array<{ type: string }> };
+        };
+        const types = (state.deployment.resources ?? []).map((resource) => resource.type);
+        // The stack itself and the read of the platform's outputs (a StackReference and its builtin
+        // provider); nothing this program creates.
+        const reads = ["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference", "pulumi:providers:pulumi"];
+        expect(types.filter((type) => !reads.includes(type))).to.deep.equal([]);
+        expect(await find("namespace", `${namespace}-preflight`)).to.equal(undefined);
+      } finally {
+        await refused.remove();
+      }
+    });
   });
 
   describe("a. preview and policy", () => {
@@ -513,11 +553,12 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
     it("a config change rolls the pods and changes nothing else", async () => {
       const podsBefore = (await readyPods()).map((pod) => pod.metadata.name);
       const uidsBefore = await uids();
+      const values = config["genesys-middleware-stack:values"] as { genesys: object };
       config = {
         ...config,
-        "genesys-middleware-stack:genesys": {
-          ...(config["genesys-middleware-stack:genesys"] as object),
-          pollingIntervalSeconds: 45,
+        "genesys-middleware-stack:values": {
+          ...values,
+          genesys: { ...values.genesys, pollingIntervalSeconds: 45 },
         },
       };
       stack.writeConfig(config);
