@@ -323,6 +323,18 @@ export class GenesysSimulator {
     this.conversations.sort((a, b) => Date.parse(a.conversationStart) - Date.parse(b.conversationStart));
   }
 
+  /**
+   * Changes a stored conversation after the fact, as Genesys' nightly re-processing does (a
+   * wrap-up code set late, a late segment): every later query, job and read by id sees `patch`
+   * merged over the conversation's top-level fields. False when no conversation has that id.
+   */
+  updateConversation(conversationId: string, patch: Partial<SimulatedConversation>): boolean {
+    const index = this.conversations.findIndex((candidate) => candidate.conversationId === conversationId);
+    if (index < 0) return false;
+    this.conversations[index] = { ...this.conversations[index]!, ...patch, conversationId };
+    return true;
+  }
+
   // ---- login server ----------------------------------------------------------------------
 
   private async handleLogin(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -644,6 +656,9 @@ export class GenesysSimulator {
     if (method === "POST" && path === "/api/v2/analytics/conversations/details/query") {
       return this.queryConversations(parseJson(text));
     }
+    if (method === "GET" && path === "/api/v2/analytics/conversations/details") {
+      return this.conversationsById(url);
+    }
     if (method === "POST" && path === "/api/v2/analytics/conversations/details/jobs") {
       return this.submitJob(parseJson(text));
     }
@@ -739,6 +754,21 @@ export class GenesysSimulator {
       200,
       page.length > 0 ? { conversations: page, totalHits: matches.length } : { totalHits: matches.length },
     ];
+  }
+
+  /**
+   * `GET /api/v2/analytics/conversations/details?id=a,b`: the conversations with those ids (unknown
+   * ids are left out), ids comma-separated or repeated, at most 100 in one request.
+   */
+  private conversationsById(url: URL): [number, unknown] {
+    const ids = url.searchParams
+      .getAll("id")
+      .flatMap((value) => value.split(","))
+      .filter(Boolean);
+    if (ids.length === 0) return badRequest("id is required: one or more conversation ids, comma-separated");
+    if (ids.length > 100) return badRequest("At most 100 conversation ids may be read in one request");
+    const wanted = new Set(ids);
+    return [200, { conversations: this.conversations.filter((c) => wanted.has(c.conversationId)) }];
   }
 
   /**
