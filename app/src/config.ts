@@ -85,6 +85,9 @@ export interface WebhookConfig {
   readonly username: string;
   readonly password: string;
   readonly maxBodyBytes: number;
+  /** Replay protection on the shared volume: how long, and how many ids at most. */
+  readonly replayWindowSeconds: number;
+  readonly replayMaxIds: number;
 }
 
 export interface LeaderElectionConfig {
@@ -423,7 +426,13 @@ function webhookConfig(data: Parsed, problems: string[]): WebhookConfig | undefi
     problems.push(
       "WEBHOOK_PASSWORD is shorter than 16 characters: use a long random one (openssl rand -base64 24)",
     );
-  return { username, password, maxBodyBytes: data.WEBHOOK_MAX_BODY_BYTES };
+  return {
+    username,
+    password,
+    maxBodyBytes: data.WEBHOOK_MAX_BODY_BYTES,
+    replayWindowSeconds: data.WEBHOOK_REPLAY_WINDOW_SECONDS,
+    replayMaxIds: data.WEBHOOK_REPLAY_MAX_IDS,
+  };
 }
 
 /** In a cluster, the API server and namespace come from the pod; elsewhere the single process leads. */

@@ -22,6 +22,7 @@ import { KubernetesLeaseApi } from "./cluster/lease-api";
 import { EventLog } from "./export/event-log";
 import { ExportService } from "./export/export-service";
 import { DEFAULT_JOB_SETTINGS, ResultsPoller } from "./export/poller";
+import { VolumeReplayGuard } from "./export/replay-guard";
 import { webhook } from "./export/webhook";
 import { operatorConsole } from "./console/console";
 import { ServiceError } from "./shared/errors";
@@ -210,13 +211,28 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
         },
         clock,
         logger,
-        { signal: shuttingDown.signal, mayPublish: () => leadership.isLeader() },
+        {
+          signal: shuttingDown.signal,
+          mayPublish: () => leadership.isLeader(),
+        },
       )
     : undefined;
   const eventLog = config.webhook ? new EventLog(layout.outbox, clock, { owner: replicaId }) : undefined;
+  const replayGuard = config.webhook
+    ? new VolumeReplayGuard(
+        {
+          dir: path.join(layout.state, "webhook-replay"),
+          windowMs: config.webhook.replayWindowSeconds * 1000,
+          maxIds: config.webhook.replayMaxIds,
+        },
+        clock,
+        replicaId,
+      )
+    : undefined;
   const eventSegmentMs = config.export.eventSegmentSeconds * 1000;
   const exporter = new ExportService({
     poller,
+    ...(replayGuard ? { replayGuard } : {}),
     leadership,
     eventLog,
     registry,
@@ -275,7 +291,7 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
       username: config.webhook.username,
       password: config.webhook.password,
       maxBodyBytes: config.webhook.maxBodyBytes,
-      replayWindow: 100_000,
+      ...(replayGuard ? { replay: replayGuard } : {}),
       clock,
       onResult: (result) => exporter.metrics.webhookEvents.inc({ result }),
     });

@@ -6,6 +6,7 @@ import type { EventLog } from "./event-log";
 import { loadState } from "./export-state";
 import { ExportMetrics } from "./metrics";
 import type { PollResult, ResultsPoller } from "./poller";
+import type { VolumeReplayGuard } from "./replay-guard";
 
 export interface ExportStatus {
   readonly enabled: boolean;
@@ -31,6 +32,8 @@ export class ExportService {
   constructor(
     private readonly deps: {
       readonly poller: ResultsPoller | undefined;
+      /** The webhook's replay window on the shared volume, swept by the leader. */
+      readonly replayGuard?: VolumeReplayGuard;
       readonly leadership: Leadership;
       readonly eventLog: EventLog | undefined;
       /** Where the export's metrics are registered. */
@@ -59,6 +62,7 @@ export class ExportService {
     if (this.loops.length > 0) return;
     if (this.deps.poller) this.loops.push(this.pollLoop(this.deps.poller));
     if (this.deps.eventLog) this.loops.push(this.rotationLoop(this.deps.eventLog));
+    if (this.deps.replayGuard) this.loops.push(this.sweepLoop(this.deps.replayGuard));
   }
 
   /** Resolves once the loops stopped (after the signal aborted) and pushed events were published. */
@@ -118,6 +122,23 @@ export class ExportService {
       }
       if (signal.aborted) break;
       await this.sleep(this.deps.pollIntervalMs);
+    }
+  }
+
+  /** The leader keeps the shared replay window within its bounds, one shard at a time. */
+  private async sweepLoop(guard: VolumeReplayGuard): Promise<void> {
+    const { signal, clock, logger } = this.deps;
+    while (!signal.aborted) {
+      await clock.sleep(guard.sweepIntervalMs(), signal).catch(() => undefined);
+      if (signal.aborted || !this.deps.leadership.isLeader()) continue;
+      try {
+        this.metrics.replayMarkersSwept.inc(await guard.sweepShard());
+      } catch (error) {
+        logger.error(
+          { err: { message: (error as Error).message } },
+          "could not sweep the webhook's replay window; trying again",
+        );
+      }
     }
   }
 

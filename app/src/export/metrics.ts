@@ -7,6 +7,7 @@ export class ExportMetrics {
   readonly leader: Gauge;
   readonly lastPollTimestamp: Gauge;
   readonly webhookEvents: Counter<"result">;
+  readonly replayMarkersSwept: Counter;
 
   /** `watermarkMs` is read at each scrape, from the shared state, so every replica reports the lag. */
   constructor(registry: Registry, watermarkMs: () => Promise<number | undefined>, now: () => number) {
@@ -45,8 +46,13 @@ export class ExportMetrics {
     });
     this.webhookEvents = new Counter({
       name: "webhook_events_total",
-      help: "Pushed events by result: accepted, duplicate, invalid, unauthorized, too_large, failed",
+      help: "Pushed events by result: accepted, duplicate, in_flight (the same id being stored elsewhere: 503, retry), invalid, unauthorized, too_large, failed",
       labelNames: ["result"],
+      registers,
+    });
+    this.replayMarkersSwept = new Counter({
+      name: "webhook_replay_ids_forgotten_total",
+      help: "Event ids removed from the shared replay window: older than the window, or beyond its size bound",
       registers,
     });
   }

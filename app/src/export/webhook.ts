@@ -3,21 +3,21 @@ import type { Logger } from "pino";
 import { sameSecret } from "../shared/same-secret";
 import { systemClock, type Clock } from "../time/clock";
 import type { EventLog } from "./event-log";
+import { MemoryReplayGuard, type ReplayGuard } from "./replay-guard";
 
 export interface WebhookSettings {
   readonly username: string;
   readonly password: string;
   /** Largest body accepted; default 64 KiB. */
   readonly maxBodyBytes: number;
-  /** Event ids remembered to ignore replays; default 100,000. */
-  readonly replayWindow: number;
   /** Stamps `receivedAt`; default the system clock. */
   readonly clock?: Clock;
   /** Told the result of every call (for metrics). */
   readonly onResult?: (result: WebhookResult) => void;
 }
 
-export type WebhookResult = "accepted" | "duplicate" | "invalid" | "unauthorized" | "too_large" | "failed";
+export type WebhookResult =
+  "accepted" | "duplicate" | "in_flight" | "invalid" | "unauthorized" | "too_large" | "failed";
 
 interface PushedEvent {
   readonly eventId: string;
@@ -60,19 +60,23 @@ export interface WebhookOptions extends WebhookSettings {
   /** Where accepted events are made durable. */
   readonly log: Pick<EventLog, "append">;
   readonly logger: Logger;
-  /** Event ids already taken; default a new, empty set. */
-  readonly seen?: Set<string>;
+  /**
+   * Which event ids were stored already. The service passes the replay window on the shared
+   * volume (replay-guard.ts), shared by every replica; default this process's memory, 100,000 ids.
+   */
+  readonly replay?: ReplayGuard;
 }
 
 /**
  * `POST /webhooks/genesys`: events pushed by a Genesys web-services data action (Process
  * Automation), authenticated with Basic auth (Genesys signs nothing), compared in constant time.
- * Caps the body, validates it, ignores a replayed event id, and answers 202 only once the event
+ * Caps the body, validates it, ignores a replayed event id (claimed before it is stored, so two
+ * copies racing, here or on another replica, store it once), and answers 202 only once the event
  * is durable in the event log (group commit). A fastify plugin: `app.register(webhook, options)`.
  */
 export const webhook: FastifyPluginAsync<WebhookOptions> = async (app, options) => {
   const { log, logger } = options;
-  const seen = options.seen ?? new Set<string>();
+  const replay = options.replay ?? new MemoryReplayGuard(100_000);
   const expectedUser = options.username;
   const expectedPassword = options.password;
   const count = options.onResult ?? (() => undefined);
@@ -107,20 +111,46 @@ export const webhook: FastifyPluginAsync<WebhookOptions> = async (app, options) 
       if ("problem" in checked)
         return reply.code(400).send({ error: "invalid event", detail: checked.problem });
       const { event } = checked;
-      if (seen.has(event.eventId)) {
+      let claim: Awaited<ReturnType<ReplayGuard["claim"]>>;
+      try {
+        claim = await replay.claim(event.eventId);
+      } catch (error) {
+        count("failed");
+        logger.error(
+          { err: { message: (error as Error).message } },
+          "could not check a pushed event for replay",
+        );
+        return reply.code(503).send({ error: "not stored, retry" });
+      }
+      if (claim.status === "duplicate") {
         count("duplicate");
         return reply.code(202).send({ status: "duplicate", eventId: event.eventId });
       }
-      seen.add(event.eventId);
-      if (seen.size > options.replayWindow) seen.delete(seen.values().next().value!);
+      if (claim.status === "in-flight") {
+        // Another request is storing this id now: "duplicate" would be a lie if that one fails.
+        count("in_flight");
+        return reply
+          .code(503)
+          .header("retry-after", "1")
+          .send({ error: "this event id is being stored by another request, retry", eventId: event.eventId });
+      }
       try {
         await log.append({ ...event, receivedAt: new Date(clock.now()).toISOString() });
       } catch (error) {
-        seen.delete(event.eventId);
+        await claim.release().catch(() => undefined);
         count("failed");
         logger.error({ err: { message: (error as Error).message } }, "could not make a pushed event durable");
         return reply.code(503).send({ error: "not stored, retry" });
       }
+      // Stored: from now on a replay is a duplicate. Failing to say so costs at most a second copy.
+      await claim
+        .stored()
+        .catch((error: unknown) =>
+          logger.warn(
+            { err: { message: (error as Error).message } },
+            "stored a pushed event but could not mark its id as stored; a replay may store it again",
+          ),
+        );
       count("accepted");
       return reply.code(202).send({ status: "accepted", eventId: event.eventId });
     },
@@ -133,7 +163,7 @@ export function registerWebhook(
   log: Pick<EventLog, "append">,
   settings: WebhookSettings,
   logger: Logger,
-  seen?: Set<string>,
+  replay?: ReplayGuard,
 ): void {
-  void app.register(webhook, { ...settings, log, logger, ...(seen ? { seen } : {}) });
+  void app.register(webhook, { ...settings, log, logger, ...(replay ? { replay } : {}) });
 }

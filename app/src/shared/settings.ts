@@ -431,6 +431,24 @@ export const SETTINGS = [
     max: 1_048_576,
     chart: { value: "webhook.maxBodyBytes" },
   },
+  {
+    env: "WEBHOOK_REPLAY_WINDOW_SECONDS",
+    type: "integer",
+    unit: "seconds",
+    doc: "A replayed event id is stored once within this long, whichever replica it reaches, across restarts",
+    default: 86_400,
+    min: 60,
+    chart: { value: "webhook.replayWindowSeconds" },
+  },
+  {
+    env: "WEBHOOK_REPLAY_MAX_IDS",
+    type: "integer",
+    doc: "Most event ids remembered (a small file each in state/); beyond it the oldest are forgotten first",
+    default: 100_000,
+    min: 256,
+    max: 10_000_000,
+    chart: { value: "webhook.replayMaxIds" },
+  },
   // Leader election
   {
     env: "LEADER_ELECTION_ENABLED",

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { EventLog } from "../../../app/src/export/event-log";
+import { MemoryReplayGuard } from "../../../app/src/export/replay-guard";
 import { webhook } from "../../../app/src/export/webhook";
 import { systemClock } from "../../../app/src/time/clock";
 import { capturedLogger } from "../../support/capture";
@@ -30,7 +31,7 @@ describe("results export: POST /webhooks/genesys", () => {
       username: USER,
       password: PASSWORD,
       maxBodyBytes: 16_384,
-      replayWindow: 1_000,
+      replay: new MemoryReplayGuard(1_000),
       clock: new FakeClock(Date.parse("2026-11-21T09:30:00Z")),
     });
     await app.ready();
