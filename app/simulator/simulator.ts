@@ -120,7 +120,7 @@ interface Faults {
   tokenThrottle: number;
   tokenServerErrors: number;
   /** Contact lists answering 403 (a permission the OAuth client lacks) or 404 (deleted), by id. */
-  listFailures: Map<string, 403 | 404>;
+  listFailures: Map<string, { status: 403 | 404; permission: string }>;
 }
 
 /** A contact list's definition, as `GET /api/v2/outbound/contactlists/{id}` returns it. */
@@ -252,13 +252,18 @@ export class GenesysSimulator {
       this.faultState.refuseContact = why;
     },
     /**
-     * Makes every call on a contact list fail as Genesys does when the OAuth client's role lacks a
-     * permission (403 missing.permissions, naming it) or the list was deleted (404 not.found);
-     * undefined heals it.
+     * Makes calls on a contact list fail as Genesys does when the list was deleted (404 not.found,
+     * every call) or the OAuth client's role lacks a permission (403 missing.permissions, naming
+     * it, on the calls that need it: outbound:contact:add to add contacts, outbound:contactList:view
+     * to read the definition, outbound:contact:view to read contacts); undefined heals it.
      */
-    contactListFailure: (contactListId: string, status: 403 | 404 | undefined) => {
+    contactListFailure: (
+      contactListId: string,
+      status: 403 | 404 | undefined,
+      permission: ListPermission = "outbound:contact:add",
+    ) => {
       if (status === undefined) this.faultState.listFailures.delete(contactListId);
-      else this.faultState.listFailures.set(contactListId, status);
+      else this.faultState.listFailures.set(contactListId, { status, permission });
     },
     /** Lifetime of tokens issued from now on. */
     tokenLifetime: (seconds: number) => {
@@ -617,9 +622,10 @@ export class GenesysSimulator {
     }
     const onList = /^\/api\/v2\/outbound\/contactlists\/([^/]+)/.exec(path);
     const listFailure = onList ? this.faultState.listFailures.get(decodeURIComponent(onList[1]!)) : undefined;
-    if (listFailure === 404) return notFound(`contact list ${decodeURIComponent(onList![1]!)} not found`);
-    if (listFailure === 403) {
-      const permission = method === "GET" ? "outbound:contactList:view" : "outbound:contact:add";
+    if (listFailure?.status === 404)
+      return notFound(`contact list ${decodeURIComponent(onList![1]!)} not found`);
+    const permission = onList ? permissionFor(method, path) : undefined;
+    if (listFailure?.status === 403 && permission === listFailure.permission) {
       return [
         403,
         {
@@ -667,21 +673,22 @@ export class GenesysSimulator {
     return notFound(`no route for ${method} ${path}`);
   }
 
+  /**
+   * A list's definition. A list nobody defined (defineContactList) has no columns here: the
+   * simulator accepts any column on it, and a client cannot check a file against it. Define the
+   * list to get Genesys' checks: unknown columns and values over 512 characters refused.
+   */
   private listDefinition(id: string): [number, unknown] {
     const list = this.lists.get(id);
     if (!list) return notFound(`contact list ${id} not found`);
     const defined = this.definitions.get(id);
-    const written = new Set<string>();
-    if (!defined)
-      for (const contact of list.values())
-        for (const column of Object.keys(contact.data)) written.add(column);
     return [
       200,
       {
         id,
         name: `list ${id}`,
         version: 1,
-        columnNames: defined ? [...defined.columnNames] : [...written],
+        columnNames: defined ? [...defined.columnNames] : [],
         phoneColumns: defined ? defined.phoneColumns.map((column) => ({ ...column })) : [],
         size: list.size,
         selfUri: `/api/v2/outbound/contactlists/${id}`,
@@ -706,6 +713,18 @@ export class GenesysSimulator {
         return badRequest(`contact ${index} has no data object`);
       if (Object.values(data).some((value) => typeof value !== "string"))
         return badRequest(`contact ${index} data values must be strings`);
+      const defined = this.definitions.get(listId);
+      if (defined) {
+        const columns = new Set(defined.columnNames.map((column) => column.toLowerCase()));
+        for (const [column, value] of Object.entries(data as Record<string, string>)) {
+          if (!columns.has(column.toLowerCase()))
+            return badRequest(`contact ${index}: column ${column} is not a column of contact list ${listId}`);
+          if (value.length > 512)
+            return badRequest(
+              `contact ${index}: the value of column ${column} is longer than 512 characters`,
+            );
+        }
+      }
       const refusal = this.faultState.refuseContact?.(candidate);
       if (refusal) return badRequest(`contact ${index}: ${refusal}`);
       const id = typeof candidate.id === "string" && candidate.id !== "" ? candidate.id : randomUUID();
@@ -959,6 +978,16 @@ function badRequest(message: string): [number, unknown] {
     400,
     { message, code: "bad.request", status: 400, contextId: randomUUID(), details: [], errors: [] },
   ];
+}
+
+export type ListPermission = "outbound:contact:add" | "outbound:contactList:view" | "outbound:contact:view";
+
+/** The permission a contact-list call needs. */
+function permissionFor(method: string, path: string): ListPermission {
+  if (/\/contacts\/bulk$/.test(path) || (method === "GET" && /\/contacts\//.test(path)))
+    return "outbound:contact:view";
+  if (/\/contacts$/.test(path)) return "outbound:contact:add";
+  return "outbound:contactList:view";
 }
 
 function routeOf(path: string): string {

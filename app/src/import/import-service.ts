@@ -81,6 +81,7 @@ export class ImportService {
   }
 
   private async run(): Promise<void> {
+    await this.deps.targetGate?.preflight();
     while (!this.deps.signal.aborted) {
       const gate = this.deps.targetGate;
       if (gate?.blocked) {

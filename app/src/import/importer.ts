@@ -6,7 +6,7 @@ import type { GenesysClient } from "../genesys/client";
 import { ClientClosedError, failureClass, RateLimitDeferredError } from "../genesys/errors";
 import { fullJitterDelayMs } from "../genesys/backoff";
 import type { Clock, Random } from "../time/clock";
-import { addContacts } from "../genesys/api";
+import { addContacts, getContactList, type ContactListDefinition } from "../genesys/api";
 import { batchBody, Batcher, type Batch } from "./batcher";
 import type { Claim } from "./claims";
 import { fileIdentity, Journal } from "./journal";
@@ -14,6 +14,7 @@ import { formatOf, timestampForName, type DataLayout } from "../shared/layout";
 import type { ImportMetrics } from "./metrics";
 import { readContactsFile, type ReadEvent } from "./readers";
 import { csvField, RejectsReport } from "./rejects";
+import { capacityWarning, listHeaderProblems } from "./contact-list";
 import { RowValidator } from "./rows";
 import type { TargetGate } from "./target-gate";
 
@@ -58,6 +59,8 @@ export interface FileOutcome extends FileProgress {
   readonly remainder?: string;
   readonly movedTo?: string;
   readonly elapsedSeconds: number;
+  /** Said before the import, such as the list nearing what it holds. */
+  readonly warnings?: readonly string[];
 }
 
 /**
@@ -79,7 +82,6 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
     path.join(layout.rejects, `${stamp}-${claim.name}.rejects.csv`),
     path.join(layout.rejects, `.${claim.name}.rejects.csv.partial`),
   );
-  const validator = new RowValidator(config);
   const batcher = new Batcher();
   const inFlight = new Set<Promise<void>>();
   const stopping = new AbortController();
@@ -94,6 +96,29 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
     stopping.abort();
   });
   const log = logger.child({ file: claim.name });
+  // Preflight: the list's definition (columns, phone columns, size), read again for every file.
+  let definition: ContactListDefinition | undefined;
+  const warnings: string[] = [];
+  try {
+    definition = await getContactList(deps.client, deps.contactListId);
+  } catch (error) {
+    if (failureClass(error) === "target-fatal") {
+      deps.targetGate?.block(error);
+      failure = error;
+    } else if (!(error instanceof ClientClosedError))
+      log.warn(
+        { err: { message: (error as Error).message } },
+        "could not read the contact list's definition; importing without checking the file against it",
+      );
+  }
+  if (definition && !failure) {
+    const warning = capacityWarning(definition, await countRows(claim.path, format));
+    if (warning) {
+      warnings.push(warning);
+      log.warn({ contactListId: deps.contactListId }, warning);
+    }
+  }
+  const validator = new RowValidator(config, undefined, definition?.columnNames ?? []);
   if (journal.acknowledged.size > 0)
     log.info(
       { acknowledgedBatches: journal.acknowledged.size },
@@ -144,7 +169,10 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
     })) {
       if (stopping.signal.aborted || failure) break;
       if (event.type === "header") {
-        const problems = validator.headerProblems(event.columns);
+        const problems = [
+          ...validator.headerProblems(event.columns),
+          ...(definition ? listHeaderProblems(event.columns, definition, config) : []),
+        ];
         if (problems.length > 0) return await refuseWhole(problems.join("; "));
         header = event.columns;
         continue;
@@ -239,6 +267,7 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
     ...(rejectsReport ? { rejectsReport } : {}),
     ...(remainder ? { remainder } : {}),
     ...(stoppedAt ? { reason: `line ${stoppedAt.line} ${stoppedAt.reason}` } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
     elapsedSeconds: (clock.now() - started) / 1000,
   };
   // Journal first: a crash after this re-imports the file from the start (harmless upserts),
@@ -362,6 +391,32 @@ async function keepClaimAlive(
       onLost();
       return;
     }
+  }
+}
+
+/** Rows in a file, counted by line ends (the header excluded for CSV): for the capacity warning. */
+async function countRows(file: string, format: string): Promise<number> {
+  const input = await open(file, "r");
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    let lines = 0;
+    let last = 10;
+    for (let position = 0; ;) {
+      const { bytesRead } = await input.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) break;
+      for (
+        let index = buffer.indexOf(10, 0);
+        index >= 0 && index < bytesRead;
+        index = buffer.indexOf(10, index + 1)
+      )
+        lines += 1;
+      last = buffer[bytesRead - 1]!;
+      position += bytesRead;
+    }
+    if (last !== 10) lines += 1;
+    return Math.max(0, format === "csv" ? lines - 1 : lines);
+  } finally {
+    await input.close();
   }
 }
 

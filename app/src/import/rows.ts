@@ -1,5 +1,6 @@
 import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
 import type { ImportConfig } from "../config";
+import { LIST_LIMITS } from "./contact-list";
 
 export type RowVerdict =
   | { readonly ok: true; readonly id: string; readonly data: Record<string, string> }
@@ -19,8 +20,12 @@ export class RowValidator {
     private readonly config: ImportConfig,
     /** How many recent ids are remembered to catch duplicates (default 200,000). */
     private readonly duplicateWindow = 200_000,
+    /** The contact list's own columns, when its definition was read; Genesys matches them case-insensitively. */
+    listColumns: readonly string[] = [],
   ) {
-    this.allowedColumns = config.columns.length > 0 ? new Set(config.columns) : undefined;
+    const allowed = listColumns.length > 0 ? listColumns : config.columns;
+    this.allowedColumns =
+      allowed.length > 0 ? new Set(allowed.map((column) => column.toLowerCase())) : undefined;
   }
 
   /** Problems with the header that make the whole file unusable, each naming the fix. */
@@ -43,8 +48,8 @@ export class RowValidator {
       );
     }
     if (this.config.columns.length > 0) {
-      const allowed = new Set(this.config.columns);
-      const unknown = columns.filter((column) => column !== "" && !allowed.has(column));
+      const allowed = new Set(this.config.columns.map((column) => column.toLowerCase()));
+      const unknown = columns.filter((column) => column !== "" && !allowed.has(column.toLowerCase()));
       if (unknown.length > 0) {
         problems.push(
           `columns ${unknown.map((column) => `"${column}"`).join(", ")} are not columns of the contact list ` +
@@ -60,10 +65,18 @@ export class RowValidator {
     if (id === "") return { ok: false, reason: `has no ${this.config.idColumn}` };
     if (this.allowedColumns) {
       for (const column in record) {
-        if (!this.allowedColumns.has(column)) {
+        if (!this.allowedColumns.has(column.toLowerCase())) {
           return { ok: false, reason: `has a field "${column}" that is not a column of the contact list` };
         }
       }
+    }
+    for (const column in record) {
+      const length = record[column]!.length;
+      if (length > LIST_LIMITS.valueChars)
+        return {
+          ok: false,
+          reason: `column ${column} holds ${length} characters; Genesys keeps at most ${LIST_LIMITS.valueChars} per value: shorten it`,
+        };
     }
     const data: Record<string, string> = { ...record };
     let phones = 0;

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { getContactList } from "../genesys/api";
+import { addContacts, getContactList, type ContactListDefinition } from "../genesys/api";
 import type { GenesysClient } from "../genesys/client";
 import { failureClass, GenesysHttpError, targetFix } from "../genesys/errors";
 import type { Clock } from "../time/clock";
@@ -30,12 +30,15 @@ export interface TargetGateOptions {
  * Holds the import back while its contact list refuses every call: a 403 (the OAuth client lacks
  * a permission), a 404 (the list is wrong or deleted), credentials refused. It says so once (an
  * error log with the list, the status, Genesys' message and the fix; a gauge; the reason readiness
- * shows), then re-checks with one cheap GET of the list, 1 min after the failure and doubling up
- * to every 15 min: a handful of requests an hour. Once the GET passes, the import resumes by
+ * shows), then re-checks with one cheap call: a GET of the list, or, when adding contacts was what
+ * Genesys refused, an empty add, which needs that permission and writes nothing; 1 min after the
+ * failure and doubling up to every 15 min: a handful of requests an hour. Once the GET passes, the import resumes by
  * itself; files stay where they are meanwhile, their journals intact.
  */
 export class TargetGate {
   private current: BlockedTarget | undefined;
+  /** Adding contacts was refused: the re-check must exercise that permission, not only reading the list. */
+  private addRefused = false;
   private readonly initialRecheckMs: number;
   private readonly maxRecheckMs: number;
 
@@ -56,6 +59,7 @@ export class TargetGate {
     if (this.current) return true;
     const { contactListId, clock, logger, metrics } = this.options;
     const status = error instanceof GenesysHttpError ? error.status : undefined;
+    this.addRefused = error instanceof GenesysHttpError && /\/contacts$/.test(error.route);
     this.current = {
       contactListId,
       status,
@@ -72,6 +76,34 @@ export class TargetGate {
   }
 
   /**
+   * Reads the list's definition once (at start): a list the client cannot use is reported now,
+   * before any file arrives. Undefined when it cannot be read.
+   */
+  async preflight(): Promise<ContactListDefinition | undefined> {
+    const { client, contactListId, logger } = this.options;
+    try {
+      const definition = await getContactList(client, contactListId);
+      logger.info(
+        {
+          contactListId,
+          columns: definition.columnNames.length,
+          phoneColumns: definition.phoneColumns.map((column) => column.columnName),
+          size: definition.size,
+        },
+        "contact list reachable",
+      );
+      return definition;
+    } catch (error) {
+      if (!this.block(error))
+        logger.warn(
+          { contactListId, err: { message: error instanceof Error ? error.message : String(error) } },
+          "could not read the contact list's definition at start; each file will try again",
+        );
+      return undefined;
+    }
+  }
+
+  /**
    * While blocked, waits and re-checks until the list answers again; resolves at once when not
    * blocked. Rejects only when the signal aborts (shutdown).
    */
@@ -80,7 +112,11 @@ export class TargetGate {
     while (this.current) {
       await this.options.clock.sleep(delayMs, signal);
       try {
-        await getContactList(this.options.client, this.options.contactListId);
+        // Reading the list needs another permission than adding to it: when adding was refused, an
+        // empty add proves the right one (and that the list exists) without writing anything.
+        if (this.addRefused)
+          await addContacts(this.options.client, this.options.contactListId, { json: "[]" });
+        else await getContactList(this.options.client, this.options.contactListId);
         this.open();
       } catch (error) {
         this.options.logger.debug(
