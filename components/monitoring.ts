@@ -32,7 +32,7 @@ export function alertRules(namespace: string): AlertRule[] {
       annotations: {
         summary: "More than 0.5 % of Genesys Cloud requests are answered 429",
         runbook:
-          "Another integration shares the OAuth client's budget, or GENESYS_RATE_LIMIT_PER_WINDOW is above the org's real limit",
+          "Genesys counts 300 requests a minute per token: is GENESYS_RATE_LIMIT_PER_WINDOW above that, another process using the same tokens, or an org-wide limit below tokens × pool size × replicas?",
       },
     },
     {
@@ -44,6 +44,18 @@ export function alertRules(namespace: string): AlertRule[] {
         summary: "The Genesys Cloud circuit breaker has been open for 5 minutes",
         runbook:
           "Genesys Cloud is failing or throttling every call: check its status page and the egress policy",
+      },
+    },
+    {
+      alert: "ImportContactListRefusing",
+      expr: `max(import_target_blocked{${scope}}) == 1`,
+      for: "1m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary:
+          "The contact list refuses every call (403 missing permission, 404 deleted list, or credentials): no file imports",
+        runbook:
+          "The service's error log and /readyz name the list, the status and the fix (the permission for the OAuth client's role, or the list id); it resumes by itself once fixed",
       },
     },
     {

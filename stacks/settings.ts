@@ -473,7 +473,7 @@ function readValues(
   if (typeof target === "number" && (target < 50 || target > 90))
     rule(
       "autoscaling.targetCPUUtilizationPercentage",
-      `is ${target}: use 50-90 (the guide's 20-30 % scales on every blip, and more pods do not buy more Genesys budget)`,
+      `is ${target}: use 50-90 (the guide's 20-30 % scales on every blip, churning pods and their tokens)`,
     );
   if (typeof minReplicas === "number" && typeof maxReplicas === "number" && minReplicas > maxReplicas)
     rule("autoscaling.minReplicas", `(${minReplicas}) is above autoscaling.maxReplicas (${maxReplicas})`);

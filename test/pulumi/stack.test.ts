@@ -182,6 +182,7 @@ describe("Pulumi program under mocks (dev and prod)", function () {
           "GenesysTokenRefreshFailing",
           "GenesysRateLimited",
           "GenesysCircuitBreakerOpen",
+          "ImportContactListRefusing",
           "ImportInboxFileTooOld",
           "ExportPollLagging",
         ]);
