@@ -79,6 +79,10 @@ export interface ExportConfig {
   readonly pageSize: number;
   /** A non-empty segment of pushed events is published at least this often. */
   readonly eventSegmentSeconds: number;
+  /** Late data: exported conversations are re-read until they ended this long ago; 0: off. */
+  readonly rereadWindowHours: number;
+  readonly rereadIntervalSeconds: number;
+  readonly rereadMaxRequestsPerMinute: number;
 }
 
 export interface WebhookConfig {
@@ -290,6 +294,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
       jobThresholdSeconds: data.EXPORT_JOB_THRESHOLD_SECONDS,
       pageSize: data.EXPORT_PAGE_SIZE,
       eventSegmentSeconds: data.EXPORT_EVENT_SEGMENT_SECONDS,
+      rereadWindowHours: data.EXPORT_REREAD_WINDOW_HOURS,
+      rereadIntervalSeconds: data.EXPORT_REREAD_INTERVAL_SECONDS,
+      rereadMaxRequestsPerMinute: data.EXPORT_REREAD_MAX_REQUESTS_PER_MINUTE,
     },
     webhook,
     leaderElection,

@@ -21,8 +21,10 @@ import { LeaderElector, SoleLeader, type Leadership } from "./cluster/leader-ele
 import { KubernetesLeaseApi } from "./cluster/lease-api";
 import { EventLog } from "./export/event-log";
 import { ExportService } from "./export/export-service";
+import { FingerprintStore } from "./export/fingerprints";
 import { DEFAULT_JOB_SETTINGS, ResultsPoller } from "./export/poller";
 import { VolumeReplayGuard } from "./export/replay-guard";
+import { Rereader } from "./export/reread";
 import { webhook } from "./export/webhook";
 import { operatorConsole } from "./console/console";
 import { ServiceError } from "./shared/errors";
@@ -74,6 +76,9 @@ export class ServiceStoppedError extends ServiceError {
     super("SERVICE_STOPPED", "the service was shut down and cannot start again: build a new one");
   }
 }
+
+/** The late-data re-read remembers at most this many conversations (about 14 MB on the volume). */
+const MAX_REREAD_CONVERSATIONS = 200_000;
 
 /** The Genesys client's settings that come from the configuration (the service and --backfill share them). */
 export function clientSettings(
@@ -196,6 +201,16 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
       : undefined;
   const leadership: Leadership = elector ?? new SoleLeader();
   const stateFile = path.join(layout.state, "export.json");
+  const rereadWindowMs = config.export.rereadWindowHours * 3_600_000;
+  const rereadIntervalMs = config.export.rereadIntervalSeconds * 1000;
+  const fingerprints =
+    config.export.enabled && rereadWindowMs > 0
+      ? new FingerprintStore(
+          path.join(layout.state, "export-fingerprints.json"),
+          rereadWindowMs + rereadIntervalMs,
+          MAX_REREAD_CONVERSATIONS,
+        )
+      : undefined;
   const poller = config.export.enabled
     ? new ResultsPoller(
         client,
@@ -214,6 +229,28 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
         {
           signal: shuttingDown.signal,
           mayPublish: () => leadership.isLeader(),
+          ...(fingerprints ? { fingerprints } : {}),
+        },
+      )
+    : undefined;
+  const rereader = fingerprints
+    ? new Rereader(
+        client,
+        fingerprints,
+        {
+          windowMs: rereadWindowMs,
+          intervalMs: rereadIntervalMs,
+          maxRequestsPerMinute: config.export.rereadMaxRequestsPerMinute,
+          outboxDir: layout.outbox,
+        },
+        clock,
+        logger,
+        {
+          mayPublish: () => leadership.isLeader(),
+          busy: () => {
+            const { rateBudgetInUse, rateBudgetPerWindow } = client.state();
+            return rateBudgetInUse * 2 > rateBudgetPerWindow;
+          },
         },
       )
     : undefined;
@@ -232,6 +269,7 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
   const eventSegmentMs = config.export.eventSegmentSeconds * 1000;
   const exporter = new ExportService({
     poller,
+    ...(rereader ? { rereader } : {}),
     ...(replayGuard ? { replayGuard } : {}),
     leadership,
     eventLog,

@@ -102,6 +102,29 @@ export async function queryWindow(
   return { conversations, pages, method: "query" };
 }
 
+/** At most this many ids go into one read by id (what Genesys accepts, and what clients send). */
+export const IDS_PER_READ = 100;
+
+/**
+ * `GET /api/v2/analytics/conversations/details?id=a,b,…`: the current details of up to
+ * `IDS_PER_READ` conversations in one request, from the same store as the details query (not the
+ * data lake the jobs read). Ids Genesys no longer knows are simply absent from the answer.
+ */
+export async function readConversationsById(
+  client: GenesysClient,
+  ids: readonly string[],
+): Promise<Conversation[]> {
+  if (ids.length === 0) return [];
+  if (ids.length > IDS_PER_READ)
+    throw new RangeError(`at most ${IDS_PER_READ} conversation ids per read, not ${ids.length}`);
+  const answer = await client.request<{ conversations?: Conversation[] }>({
+    method: "GET",
+    path: "/api/v2/analytics/conversations/details",
+    query: { id: ids.join(",") },
+  });
+  return answer.conversations ?? [];
+}
+
 /**
  * The asynchronous jobs API, for large ranges and first runs: submit, read the state until
  * FULFILLED (waiting on the injected clock), then follow the results cursor to the end.

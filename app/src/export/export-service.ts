@@ -7,6 +7,7 @@ import { loadState } from "./export-state";
 import { ExportMetrics } from "./metrics";
 import type { PollResult, ResultsPoller } from "./poller";
 import type { VolumeReplayGuard } from "./replay-guard";
+import type { Rereader } from "./reread";
 
 export interface ExportStatus {
   readonly enabled: boolean;
@@ -32,6 +33,8 @@ export class ExportService {
   constructor(
     private readonly deps: {
       readonly poller: ResultsPoller | undefined;
+      /** Late data: re-reads exported conversations after each poll (reread.ts); undefined when off. */
+      readonly rereader?: Rereader;
       /** The webhook's replay window on the shared volume, swept by the leader. */
       readonly replayGuard?: VolumeReplayGuard;
       readonly leadership: Leadership;
@@ -103,6 +106,8 @@ export class ExportService {
     const metrics = this.metrics;
     while (!signal.aborted) {
       if (!this.paused && this.deps.leadership.isLeader()) {
+        // Before the poll, so an iteration ends with the poll and goes straight to sleep.
+        if (this.deps.rereader) await this.reread(this.deps.rereader);
         try {
           const result = await poller.pollOnce();
           this.lastPoll = { ...result, finishedAt: clock.now() };
@@ -122,6 +127,21 @@ export class ExportService {
       }
       if (signal.aborted) break;
       await this.sleep(this.deps.pollIntervalMs);
+    }
+  }
+
+  /** One step of the late-data re-read; its failure is logged and leaves the poll alone. */
+  private async reread(rereader: Rereader): Promise<void> {
+    try {
+      const step = await rereader.step(this.deps.pollIntervalMs);
+      this.metrics.rereadRequests.inc(step.requests);
+      this.metrics.corrections.inc(step.corrections);
+    } catch (error) {
+      if (this.deps.signal.aborted) return;
+      this.deps.logger.error(
+        { err: { message: (error as Error).message, code: (error as { code?: string }).code } },
+        "late-data re-read failed; the next step carries on where it stopped",
+      );
     }
   }
 

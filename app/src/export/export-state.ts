@@ -16,6 +16,8 @@ export interface ExportState {
         readonly finalFile: string;
         readonly windowEndMs: number;
         readonly ids: Readonly<Record<string, number>>;
+        /** conversationId → fingerprint of the record written (fingerprints.ts), when the re-read is on. */
+        readonly fingerprints?: Readonly<Record<string, string>>;
       }
     | undefined;
 }

@@ -7,6 +7,8 @@ export class ExportMetrics {
   readonly leader: Gauge;
   readonly lastPollTimestamp: Gauge;
   readonly webhookEvents: Counter<"result">;
+  readonly rereadRequests: Counter;
+  readonly corrections: Counter;
   readonly replayMarkersSwept: Counter;
 
   /** `watermarkMs` is read at each scrape, from the shared state, so every replica reports the lag. */
@@ -48,6 +50,16 @@ export class ExportMetrics {
       name: "webhook_events_total",
       help: "Pushed events by result: accepted, duplicate, in_flight (the same id being stored elsewhere: 503, retry), invalid, unauthorized, too_large, failed",
       labelNames: ["result"],
+      registers,
+    });
+    this.rereadRequests = new Counter({
+      name: "export_reread_requests_total",
+      help: "Reads by id the late-data re-read sent (up to 100 conversations each): its whole cost in requests",
+      registers,
+    });
+    this.corrections = new Counter({
+      name: "export_corrections_total",
+      help: "Conversations written again to outbox/corrections-*.ndjson because they changed after they were exported",
       registers,
     });
     this.replayMarkersSwept = new Counter({

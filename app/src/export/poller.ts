@@ -7,6 +7,7 @@ import type { Clock } from "../time/clock";
 import { timestampForName } from "../shared/layout";
 import { jobWindow, queryWindow, type JobSettings } from "./details-source";
 import { loadState, saveState, syncDirectory, writeTemporary, type ExportState } from "./export-state";
+import { fingerprintOf, type FingerprintStore } from "./fingerprints";
 import { outcomeOf } from "./outcomes";
 
 export interface PollerSettings {
@@ -69,9 +70,10 @@ export class SimulatedCrashError extends ServiceError {
 /**
  * The export's backbone: each poll queries conversation details for the window since the last
  * watermark (minus an overlap for late data), follows every page, drops conversations already
- * exported or not yet ended, and publishes one file per window. The watermark moves only after
- * the file is durable, through a pending step, so a restart at any point leaves no gap and no
- * duplicate: an interrupted publish is finished, never redone.
+ * exported or not yet ended, and publishes one file per window, each record with `"revision": 1`
+ * (a later change is written again by the re-read, with the next revision: reread.ts). The
+ * watermark moves only after the file is durable, through a pending step, so a restart at any
+ * point leaves no gap and no duplicate: an interrupted publish is finished, never redone.
  */
 export class ResultsPoller {
   constructor(
@@ -86,6 +88,8 @@ export class ResultsPoller {
       readonly signal?: AbortSignal;
       /** Asked just before anything is published: false (leadership lost) stops the poll there. */
       readonly mayPublish?: () => boolean;
+      /** The re-read's record of what was written (reread.ts): first writes are added to it. */
+      readonly fingerprints?: FingerprintStore;
     } = {},
   ) {}
 
@@ -111,7 +115,10 @@ export class ResultsPoller {
     const found = fetched.conversations;
     const pages = fetched.pages;
 
+    // Written before and still re-read: a change (a late segment moving its end) is a correction, not news.
+    const rereading = (await this.options.fingerprints?.load())?.conversations ?? {};
     const fresh: Record<string, number> = {};
+    const fingerprints: Record<string, string> = {};
     const lines: string[] = [];
     for (const [id, conversation] of found) {
       const outcome = outcomeOf(conversation);
@@ -119,8 +126,10 @@ export class ResultsPoller {
       const endMs = Date.parse(outcome.conversationEnd);
       // The API may return more than the interval (any day it touches): earlier windows had those.
       if (endMs < windowStartMs || endMs > windowEndMs || state.recent[id] !== undefined) continue;
+      if (rereading[id] !== undefined) continue;
       fresh[id] = endMs;
-      lines.push(JSON.stringify(outcome));
+      if (this.options.fingerprints) fingerprints[id] = fingerprintOf(outcome);
+      lines.push(JSON.stringify({ ...outcome, revision: 1 }));
     }
 
     if (this.options.mayPublish && !this.options.mayPublish()) {
@@ -132,15 +141,18 @@ export class ResultsPoller {
       file = path.join(this.settings.outboxDir, name);
       const temporary = await writeTemporary(this.settings.outboxDir, name, lines);
       this.crash("after-temporary-file");
-      state = { ...state, pending: { temporaryFile: temporary, finalFile: file, windowEndMs, ids: fresh } };
+      state = {
+        ...state,
+        pending: { temporaryFile: temporary, finalFile: file, windowEndMs, ids: fresh, fingerprints },
+      };
       await saveState(this.settings.stateFile, state);
       this.crash("after-pending-saved");
       await rename(temporary, file);
       await syncDirectory(this.settings.outboxDir);
       this.crash("after-rename");
-      state = await this.commit(state, windowEndMs, fresh);
+      state = await this.commit(state, windowEndMs, fresh, fingerprints);
     } else {
-      state = await this.commit(state, windowEndMs, {});
+      state = await this.commit(state, windowEndMs, {}, {});
     }
     this.logger.info(
       {
@@ -168,7 +180,7 @@ export class ResultsPoller {
       { file: pending.finalFile },
       "finished publishing a result file interrupted by a restart",
     );
-    return this.commit(state, pending.windowEndMs, pending.ids);
+    return this.commit(state, pending.windowEndMs, pending.ids, pending.fingerprints ?? {});
   }
 
   /** Temporary files no pending publish refers to: a crash came before their intent was saved. */
@@ -183,7 +195,12 @@ export class ResultsPoller {
     state: ExportState,
     windowEndMs: number,
     ids: Readonly<Record<string, number>>,
+    fingerprints: Readonly<Record<string, string>>,
   ): Promise<ExportState> {
+    // Before the state: a crash in between repeats this commit, and recording is idempotent.
+    const written = Object.entries(fingerprints).map(([id, print]) => [id, [ids[id]!, print] as const]);
+    if (written.length > 0)
+      await this.options.fingerprints?.recordFirstWrites(Object.fromEntries(written), this.clock.now());
     const horizon = windowEndMs - 2 * this.settings.overlapMs;
     const recent: Record<string, number> = {};
     for (const [id, endMs] of Object.entries({ ...state.recent, ...ids }))

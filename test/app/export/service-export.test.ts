@@ -107,6 +107,62 @@ describe("the service's results export (simulator, service in this process)", fu
     await waitFor(() => harness!.capture.text().includes("results poll done"), "a poll");
   });
 
+  it("re-reads exported conversations and writes a changed one again as a correction, counting its requests", async () => {
+    const now = Date.now();
+    const clock = new FakeClock(now);
+    const conversation = (contactListId: string, wrapUpCode: string) => ({
+      conversationId: "conv-1",
+      conversationStart: new Date(now - 120_000).toISOString(),
+      conversationEnd: new Date(now - 60_000).toISOString(),
+      participants: [
+        {
+          purpose: "customer",
+          sessions: [{ outboundContactListId: contactListId, outboundContactId: "c-1" }],
+        },
+        { purpose: "agent", userId: "agent-1", sessions: [{ segments: [{ wrapUpCode }] }] },
+      ],
+    });
+    harness = await startHarness({
+      clock,
+      env: { POLLING_INTERVAL_SECONDS: "60", EXPORT_REREAD_INTERVAL_SECONDS: "600" },
+      beforeService: (sim) => sim.addConversations([conversation(sim.contactListIds[0]!, "SALE")]),
+    });
+    const { sim, dataDir } = harness;
+    const outbox = () => readdirSync(path.join(dataDir, "outbox")).filter((name) => !name.startsWith("."));
+    await waitFor(() => outbox().some((name) => name.startsWith("results-")), "the first poll's file");
+    sim.updateConversation("conv-1", conversation(sim.contactListIds[0]!, "CALLBACK"));
+    // The next pass starts one re-read interval after the first: ten polls of a minute. The re-read
+    // steps before each poll; each minute is advanced once the loop sleeps again after its poll.
+    const polls = () =>
+      harness!.capture
+        .text()
+        .split("\n")
+        .filter((line) => line.includes("results poll done")).length;
+    await waitFor(() => polls() === 1, "the first poll's end");
+    await clock.flush();
+    for (let minute = 1; minute <= 11; minute += 1) {
+      await clock.advance(60_000);
+      await waitFor(() => polls() === minute + 1, `poll ${minute + 1}`);
+      await clock.flush();
+    }
+    await waitFor(() => outbox().some((name) => name.startsWith("corrections-")), "a corrections file");
+    const file = outbox().find((name) => name.startsWith("corrections-"))!;
+    const correction = JSON.parse(readFileSync(path.join(dataDir, "outbox", file), "utf8"));
+    expect(correction).to.include({ conversationId: "conv-1", revision: 2 });
+    expect(correction.wrapUpCodes).to.deep.equal(["CALLBACK"]);
+    const lines = await metrics();
+    const value = (prefix: string) =>
+      Number(
+        lines
+          .find((line) => line.startsWith(prefix))
+          ?.split(" ")
+          .pop(),
+      );
+    expect(value("export_corrections_total ")).to.equal(1);
+    // The first pass began before the first poll, with nothing to read; the second read conv-1.
+    expect(value("export_reread_requests_total ")).to.equal(1);
+  });
+
   it("pause stops polling and resume polls at once (the console's actions)", async () => {
     const clock = new FakeClock(Date.now());
     harness = await startHarness({ env: { POLLING_INTERVAL_SECONDS: "1" }, clock });
