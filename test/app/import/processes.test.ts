@@ -65,6 +65,35 @@ describe("the service as separate processes on one data dir", function () {
     expect(second.output()).to.contain("took over a claim whose replica stopped heartbeating");
   });
 
+  it("three kill -9s of a pod's container during 50,000 rows: each restart resumes in seconds, every row arrives", async () => {
+    // The claim timeout stays at its default (300 s): only the pod's own name lets a restart resume.
+    const file = generateCsv(50_000);
+    dropFile(dataDir, "restarts.csv", file.content);
+    const pod = { POD_NAME: "genesys-sync-7d9f-abcde", IMPORT_CLAIM_TIMEOUT_SECONDS: "300" };
+    const paced = { GENESYS_RATE_LIMIT_PER_WINDOW: "4", GENESYS_RATE_LIMIT_WINDOW_MS: "1000" };
+    const resumeSeconds: number[] = [];
+    let current = start({ ...paced, ...pod });
+    for (const threshold of [8_000, 20_000, 32_000]) {
+      await waitFor(() => sim.contacts().size >= threshold, `${threshold} contacts`, 60_000);
+      current.child.kill("SIGKILL");
+      await current.exited;
+      const stalledAt = sim.contacts().size;
+      const restartedAt = Date.now();
+      current = start({ ...paced, ...pod });
+      await waitFor(() => sim.contacts().size > stalledAt, "the restarted container to resume", 60_000);
+      resumeSeconds.push((Date.now() - restartedAt) / 1000);
+      expect(current.output()).to.contain("took over a claim");
+    }
+    await waitFor(() => archived().length === 1, "the file to be finished", 90_000);
+    expect(sim.contacts().size).to.equal(file.goodIds.length);
+    expect(
+      totalWrites() - sim.contacts().size,
+      "at most the batches in flight re-sent per crash",
+    ).to.be.at.most(3 * 4 * 1_000);
+    // Seconds (a process start and one scan), not the 300 s claim timeout.
+    for (const seconds of resumeSeconds) expect(seconds).to.be.lessThan(30);
+  });
+
   it("two processes on one data dir import each file exactly once", async () => {
     const files = Array.from({ length: 12 }, (_, index) => generateCsv(1_500, { idPrefix: `f${index}-` }));
     start();
