@@ -119,6 +119,8 @@ interface Faults {
   rateLimitStorm: { remaining: number; retryAfterSeconds: number; format: RetryAfterFormat };
   tokenThrottle: number;
   tokenServerErrors: number;
+  /** Every API call answers 401, even with a fresh token (the OAuth client was disabled or lost its role). */
+  refuseEveryToken: boolean;
   /** Contact lists answering 403 (a permission the OAuth client lacks) or 404 (deleted), by id. */
   listFailures: Map<string, { status: 403 | 404; permission: string }>;
 }
@@ -152,6 +154,7 @@ export class GenesysSimulator {
     tokenThrottle: 0,
     tokenServerErrors: 0,
     listFailures: new Map(),
+    refuseEveryToken: false,
   };
   private readonly definitions = new Map<string, ContactListDefinition>();
   private tokenLifetimeSeconds: number;
@@ -237,6 +240,13 @@ export class GenesysSimulator {
     /** Answer the next `count` token requests with 503. */
     tokenServerErrors: (count: number) => {
       this.faultState.tokenServerErrors = count;
+    },
+    /**
+     * Answer 401 to every API call, fresh tokens included, while on: tokens are still issued, but
+     * the API refuses them (an OAuth client disabled, or its role removed, after login).
+     */
+    refuseEveryToken: (on: boolean) => {
+      this.faultState.refuseEveryToken = on;
     },
     /** Revoke every token issued so far (early revocation: they get 401 from now on). */
     revokeAllTokens: () => {
@@ -474,7 +484,9 @@ export class GenesysSimulator {
     }
 
     const now = this.clock.now();
-    const auth = this.authenticate(req.headers.authorization, now);
+    const auth = this.faultState.refuseEveryToken
+      ? { error: { message: "Invalid login credentials.", code: "bad.credentials" } }
+      : this.authenticate(req.headers.authorization, now);
     if ("error" in auth) {
       this.received.unauthorized += 1;
       return answer(401, {

@@ -89,6 +89,30 @@ describe("contact import when the contact list refuses every call (simulator, fa
     });
   }
 
+  it("401 even with a fresh token: held back the same way, and resumed once the API takes tokens again", async () => {
+    clock = new FakeClock(Date.now());
+    h = await startHarness({ clock });
+    const listId = h.sim.contactListIds[0]!;
+    await waitFor(() => h.service.client.hasValidToken(), "the first token");
+    h.sim.faults.refuseEveryToken(true);
+    const file = generateCsv(1_200, {});
+    h.drop("after-disable.csv", file.content);
+    await advanceUntil(() => h.service.importer.status().blocked !== undefined, "the import to hold back");
+    expect(h.service.importer.status().blocked!.status).to.equal(401);
+    expect(h.service.importer.status().blocked!.fix).to.contain("OAuth client is active");
+    const onList = () => h.sim.count(GET, 401) + h.sim.count(POST, 401);
+    const refusedBefore = onList();
+    await advanceMinutes(60);
+    // Each re-check is one call and, after its 401, one retry with a fresh token.
+    expect(onList() - refusedBefore).to.be.within(3, 16);
+    h.sim.faults.refuseEveryToken(false);
+    await advanceUntil(
+      () => h.list("archive").some((name) => name.endsWith("after-disable.csv")),
+      "the import",
+    );
+    expect(h.sim.contacts(listId).size).to.equal(file.goodIds.length);
+  });
+
   /** Advances the clock a scan interval at a time until the condition holds (at most two hours). */
   async function advanceUntil(condition: () => boolean, what: string) {
     for (let step = 0; step < 72_000 && !condition(); step += 1) {
