@@ -1,5 +1,8 @@
 import type { ImportConfig } from "../config";
-import type { ContactListDefinition } from "../genesys/api";
+import { getContactList, type ContactListDefinition } from "../genesys/api";
+import type { GenesysClient } from "../genesys/client";
+import { RateLimitDeferredError } from "../genesys/errors";
+import type { Clock } from "../time/clock";
 
 /** What Genesys Cloud enforces on a contact list (facts: "Contact-list limits"). */
 export const LIST_LIMITS = Object.freeze({
@@ -66,4 +69,25 @@ export function capacityWarning(definition: ContactListDefinition, rows: number)
     `past the ${LIST_LIMITS.contactsPerList} a list holds (rows whose id is already in the list only update it). ` +
     `Genesys will refuse the contacts past the limit: clear old contacts, or split the import over another list`
   );
+}
+
+/**
+ * Reads the list's definition. A 429 with a Retry-After over the client's cap comes back as
+ * deferred: this waits it out and asks again, as the batches do, so the next ask is never early.
+ * Any other failure is the caller's to classify.
+ */
+export async function readListDefinition(
+  client: GenesysClient,
+  contactListId: string,
+  clock: Clock,
+  signal: AbortSignal,
+): Promise<ContactListDefinition> {
+  for (;;) {
+    try {
+      return await getContactList(client, contactListId);
+    } catch (error) {
+      if (!(error instanceof RateLimitDeferredError)) throw error;
+      await clock.sleep(error.retryAfterMs, signal);
+    }
+  }
 }

@@ -81,7 +81,7 @@ export class ImportService {
   }
 
   private async run(): Promise<void> {
-    await this.deps.targetGate?.preflight();
+    await this.deps.targetGate?.preflight(this.deps.signal);
     while (!this.deps.signal.aborted) {
       const gate = this.deps.targetGate;
       if (gate?.blocked) {

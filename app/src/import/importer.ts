@@ -6,7 +6,7 @@ import type { GenesysClient } from "../genesys/client";
 import { ClientClosedError, failureClass, RateLimitDeferredError } from "../genesys/errors";
 import { fullJitterDelayMs } from "../genesys/backoff";
 import type { Clock, Random } from "../time/clock";
-import { addContacts, getContactList, type ContactListDefinition } from "../genesys/api";
+import { addContacts, type ContactListDefinition } from "../genesys/api";
 import { batchBody, Batcher, type Batch } from "./batcher";
 import type { Claim } from "./claims";
 import { fileIdentity, Journal } from "./journal";
@@ -14,7 +14,7 @@ import { formatOf, timestampForName, type DataLayout } from "../shared/layout";
 import type { ImportMetrics } from "./metrics";
 import { readContactsFile, type ReadEvent } from "./readers";
 import { csvField, RejectsReport } from "./rejects";
-import { capacityWarning, listHeaderProblems } from "./contact-list";
+import { capacityWarning, listHeaderProblems, readListDefinition } from "./contact-list";
 import { RowValidator } from "./rows";
 import type { TargetGate } from "./target-gate";
 
@@ -100,12 +100,12 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
   let definition: ContactListDefinition | undefined;
   const warnings: string[] = [];
   try {
-    definition = await getContactList(deps.client, deps.contactListId);
+    definition = await readListDefinition(deps.client, deps.contactListId, clock, stopping.signal);
   } catch (error) {
     if (failureClass(error) === "target-fatal") {
       deps.targetGate?.block(error);
       failure = error;
-    } else if (!(error instanceof ClientClosedError))
+    } else if (!(error instanceof ClientClosedError) && !stopping.signal.aborted)
       log.warn(
         { err: { message: (error as Error).message } },
         "could not read the contact list's definition; importing without checking the file against it",

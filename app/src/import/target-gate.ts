@@ -3,6 +3,7 @@ import { addContacts, getContactList, type ContactListDefinition } from "../gene
 import type { GenesysClient } from "../genesys/client";
 import { failureClass, GenesysHttpError, targetFix } from "../genesys/errors";
 import type { Clock } from "../time/clock";
+import { readListDefinition } from "./contact-list";
 import type { ImportMetrics } from "./metrics";
 
 /** Why the import is holding back: what Genesys said, and what fixes it. */
@@ -79,10 +80,10 @@ export class TargetGate {
    * Reads the list's definition once (at start): a list the client cannot use is reported now,
    * before any file arrives. Undefined when it cannot be read.
    */
-  async preflight(): Promise<ContactListDefinition | undefined> {
-    const { client, contactListId, logger } = this.options;
+  async preflight(signal: AbortSignal): Promise<ContactListDefinition | undefined> {
+    const { client, contactListId, logger, clock } = this.options;
     try {
-      const definition = await getContactList(client, contactListId);
+      const definition = await readListDefinition(client, contactListId, clock, signal);
       logger.info(
         {
           contactListId,
@@ -94,6 +95,7 @@ export class TargetGate {
       );
       return definition;
     } catch (error) {
+      if (signal.aborted) return undefined;
       if (!this.block(error))
         logger.warn(
           { contactListId, err: { message: error instanceof Error ? error.message : String(error) } },
