@@ -1,6 +1,5 @@
 import { expect } from "chai";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { GenesysClient } from "../../../app/src/genesys/client";
 import { resolveEndpoints } from "../../../app/src/shared/regions";
@@ -17,7 +16,8 @@ import {
   type SimulatedConversation,
 } from "../../../app/simulator/simulator";
 import { capturedLogger } from "../../support/capture";
-import { FakeClock } from "../../support/fake-clock";
+import { EXPORT_LIST, EXPORT_T0, openExportFixture, type ExportFixture } from "../../support/export-fixture";
+import type { FakeClock } from "../../support/fake-clock";
 
 /**
  * The results poller against the simulator over real HTTP. The poller's clock is fake, so the
@@ -25,33 +25,19 @@ import { FakeClock } from "../../support/fake-clock";
  */
 describe("results export: polling with a watermark (simulator)", function () {
   this.timeout(60_000);
-  const LIST = "list-1";
-  const T0 = Date.parse("2026-11-21T09:00:00Z");
+  const LIST = EXPORT_LIST;
+  const T0 = EXPORT_T0;
+  let fixture: ExportFixture;
   let sim: GenesysSimulator;
   let client: GenesysClient;
   let dir: string;
   let clock: FakeClock;
 
   beforeEach(async () => {
-    sim = await startSimulator({
-      contactListIds: [LIST],
-      rateLimit: { requestsPerWindow: 100_000, windowMs: 60_000 },
-    });
-    client = new GenesysClient({
-      endpoints: resolveEndpoints({ apiBaseUrl: sim.apiBaseUrl, loginBaseUrl: sim.loginBaseUrl }),
-      clientId: sim.clients[0]!.clientId,
-      clientSecret: sim.clients[0]!.clientSecret,
-      rateLimit: { requestsPerWindow: 100_000 },
-      logger: capturedLogger().logger,
-    });
-    dir = mkdtempSync(path.join(tmpdir(), "export-"));
-    mkdirSync(path.join(dir, "outbox"));
-    clock = new FakeClock(T0);
+    fixture = await openExportFixture("export-");
+    ({ sim, client, dir, clock } = fixture);
   });
-  afterEach(async () => {
-    await client.close();
-    await sim.close();
-  });
+  afterEach(async () => fixture.close());
 
   const poller = (
     options: ConstructorParameters<typeof ResultsPoller>[4] = {},

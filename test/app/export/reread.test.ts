@@ -1,19 +1,14 @@
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { GenesysClient } from "../../../app/src/genesys/client";
-import { resolveEndpoints } from "../../../app/src/shared/regions";
+import type { GenesysClient } from "../../../app/src/genesys/client";
 import { FingerprintStore } from "../../../app/src/export/fingerprints";
 import { ResultsPoller, SimulatedCrashError, type CrashPoint } from "../../../app/src/export/poller";
 import { Rereader, type RereadSettings } from "../../../app/src/export/reread";
-import {
-  startSimulator,
-  type GenesysSimulator,
-  type SimulatedConversation,
-} from "../../../app/simulator/simulator";
+import type { GenesysSimulator, SimulatedConversation } from "../../../app/simulator/simulator";
 import { capturedLogger } from "../../support/capture";
-import { FakeClock } from "../../support/fake-clock";
+import { EXPORT_LIST, EXPORT_T0, openExportFixture, type ExportFixture } from "../../support/export-fixture";
+import type { FakeClock } from "../../support/fake-clock";
 
 const HOUR = 3_600_000;
 const READ_BY_ID = "GET /api/v2/analytics/conversations/details";
@@ -26,33 +21,19 @@ const READ_BY_ID = "GET /api/v2/analytics/conversations/details";
  */
 describe("results export: late data is re-read and written again as a correction (simulator)", function () {
   this.timeout(120_000);
-  const LIST = "list-1";
-  const T0 = Date.parse("2026-11-21T09:00:00Z");
+  const LIST = EXPORT_LIST;
+  const T0 = EXPORT_T0;
+  let fixture: ExportFixture;
   let sim: GenesysSimulator;
   let client: GenesysClient;
   let dir: string;
   let clock: FakeClock;
 
   beforeEach(async () => {
-    sim = await startSimulator({
-      contactListIds: [LIST],
-      rateLimit: { requestsPerWindow: 100_000, windowMs: 60_000 },
-    });
-    client = new GenesysClient({
-      endpoints: resolveEndpoints({ apiBaseUrl: sim.apiBaseUrl, loginBaseUrl: sim.loginBaseUrl }),
-      clientId: sim.clients[0]!.clientId,
-      clientSecret: sim.clients[0]!.clientSecret,
-      rateLimit: { requestsPerWindow: 100_000 },
-      logger: capturedLogger().logger,
-    });
-    dir = mkdtempSync(path.join(tmpdir(), "reread-"));
-    mkdirSync(path.join(dir, "outbox"));
-    clock = new FakeClock(T0);
+    fixture = await openExportFixture("reread-");
+    ({ sim, client, dir, clock } = fixture);
   });
-  afterEach(async () => {
-    await client.close();
-    await sim.close();
-  });
+  afterEach(async () => fixture.close());
 
   const DEFAULTS: RereadSettings = {
     windowMs: 48 * HOUR,

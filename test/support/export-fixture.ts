@@ -1,0 +1,48 @@
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startSimulator, type GenesysSimulator } from "../../app/simulator/simulator";
+import { GenesysClient } from "../../app/src/genesys/client";
+import { resolveEndpoints } from "../../app/src/shared/regions";
+import { capturedLogger } from "./capture";
+import { FakeClock } from "./fake-clock";
+
+export const EXPORT_LIST = "list-1";
+export const EXPORT_T0 = Date.parse("2026-11-21T09:00:00Z");
+
+export interface ExportFixture {
+  readonly sim: GenesysSimulator;
+  readonly client: GenesysClient;
+  /** A data dir with outbox/. */
+  readonly dir: string;
+  /** The export's clock, at EXPORT_T0; the simulator and the client keep real time. */
+  readonly clock: FakeClock;
+  close(): Promise<void>;
+}
+
+/** The simulator with one contact list, a client for it with a generous budget, and an outbox. */
+export async function openExportFixture(prefix: string): Promise<ExportFixture> {
+  const sim = await startSimulator({
+    contactListIds: [EXPORT_LIST],
+    rateLimit: { requestsPerWindow: 100_000, windowMs: 60_000 },
+  });
+  const client = new GenesysClient({
+    endpoints: resolveEndpoints({ apiBaseUrl: sim.apiBaseUrl, loginBaseUrl: sim.loginBaseUrl }),
+    clientId: sim.clients[0]!.clientId,
+    clientSecret: sim.clients[0]!.clientSecret,
+    rateLimit: { requestsPerWindow: 100_000 },
+    logger: capturedLogger().logger,
+  });
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  mkdirSync(path.join(dir, "outbox"));
+  return {
+    sim,
+    client,
+    dir,
+    clock: new FakeClock(EXPORT_T0),
+    async close() {
+      await client.close();
+      await sim.close();
+    },
+  };
+}
