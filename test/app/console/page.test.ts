@@ -1,0 +1,51 @@
+import { expect } from "chai";
+import { renderConsole, type ConsoleView } from "../../../app/src/console/page";
+
+const view = (importer: Partial<ConsoleView["importer"]> = {}): ConsoleView => ({
+  user: "ops@example.com",
+  csrf: "token",
+  nowMs: Date.parse("2026-12-02T10:00:00Z"),
+  client: {
+    tokens: [],
+    breaker: "closed",
+    rateBudgetInUse: 0,
+    rateBudgetPerWindow: 300,
+    rateWindowMs: 60_000,
+  },
+  history: [],
+  importer: {
+    paused: false,
+    inboxFiles: 1,
+    oldestInboxFileAgeSeconds: 120,
+    current: undefined,
+    recent: [],
+    lastScanAt: undefined,
+    lastError: undefined,
+    blocked: undefined,
+    ...importer,
+  },
+  archive: { count: 0, lastAgeSeconds: undefined },
+  rejected: [],
+  exporter: { enabled: true, paused: false, leader: true, lastPoll: undefined, lastError: undefined },
+  watermarkMs: undefined,
+  notice: undefined,
+});
+
+describe("operator console page", () => {
+  it("says in a line when the import holds back because the contact list refuses calls, with the fix", () => {
+    const html = renderConsole(
+      view({
+        blocked: {
+          contactListId: "list-<1>",
+          status: 403,
+          message: "Genesys Cloud answered 403: missing outbound:contact:add",
+          fix: "give the OAuth client's role the permission outbound:contact:add",
+          sinceMs: 0,
+        },
+      }),
+    );
+    expect(html).to.contain("import holding back: contact list list-&lt;1&gt; refuses calls");
+    expect(html).to.contain("Fix: give the OAuth client&#39;s role the permission outbound:contact:add");
+    expect(renderConsole(view())).not.to.contain("holding back");
+  });
+});
