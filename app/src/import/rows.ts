@@ -1,6 +1,6 @@
-import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
 import type { ImportConfig } from "../config";
 import { LIST_LIMITS } from "./contact-list";
+import { PhoneNormaliser } from "./phone-numbers";
 
 export type RowVerdict =
   | { readonly ok: true; readonly id: string; readonly data: Record<string, string> }
@@ -15,6 +15,7 @@ export class RowValidator {
   /** Ids seen recently, with their line; bounded so memory does not grow with the file. */
   private readonly recentIds = new Map<string, number>();
   private readonly allowedColumns: ReadonlySet<string> | undefined;
+  private readonly phones: PhoneNormaliser;
 
   constructor(
     private readonly config: ImportConfig,
@@ -26,6 +27,7 @@ export class RowValidator {
     const allowed = listColumns.length > 0 ? listColumns : config.columns;
     this.allowedColumns =
       allowed.length > 0 ? new Set(allowed.map((column) => column.toLowerCase())) : undefined;
+    this.phones = new PhoneNormaliser(config.defaultCountry);
   }
 
   /** Problems with the header that make the whole file unusable, each naming the fix. */
@@ -83,14 +85,14 @@ export class RowValidator {
     for (const column of this.config.phoneColumns) {
       const raw = (record[column] ?? "").trim();
       if (raw === "") continue;
-      const parsed = parsePhoneNumberFromString(raw, this.config.defaultCountry as CountryCode);
-      if (!parsed || !parsed.isValid()) {
+      const e164 = this.phones.e164(raw);
+      if (e164 === undefined) {
         return {
           ok: false,
           reason: `column ${column}: "${raw}" is not a valid phone number (default country ${this.config.defaultCountry})`,
         };
       }
-      data[column] = parsed.number;
+      data[column] = e164;
       phones += 1;
     }
     if (phones === 0)
