@@ -2,6 +2,8 @@ import { expect } from "chai";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
+import { parse } from "csv-parse";
 import { readContactsFile, type ReadEvent } from "../../../app/src/import/readers";
 
 const dir = mkdtempSync(path.join(tmpdir(), "readers-"));
@@ -66,6 +68,31 @@ describe("contact file readers", () => {
       const stop = events[2] as Extract<ReadEvent, { type: "stop" }>;
       expect(stop.reason).to.contain("longer than 1048576 bytes");
       expect(content.slice(stop.offset, stop.offset + 4)).to.equal("2,xx");
+    });
+
+    it("numbers lines as csv-parse's own info does, across quoted newlines, CRLF, blank lines and chunk boundaries", async () => {
+      const lines = ["id,phone,note"];
+      for (let index = 0; index < 5_000; index += 1) {
+        const note =
+          index % 7 === 0 ? `"two\r\nlines, ${index}"` : index % 5 === 0 ? '"a ""quote"""' : `n${index}`;
+        lines.push(`${index},085${index},${note}`);
+        if (index % 11 === 0) lines.push("");
+      }
+      const content = `${lines.join("\r\n")}\r\n`;
+      const expected: Array<{ line: number; id: string }> = [];
+      let previousEnd = 0;
+      for await (const { record, info } of Readable.from([Buffer.from(content)]).pipe(
+        parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true }),
+      ) as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+        if (previousEnd > 0) expected.push({ line: previousEnd + 1, id: record[0]! });
+        previousEnd = info.lines;
+      }
+      const events = await read("positions.csv", content, 1_048_576);
+      const rows = events.flatMap((event) =>
+        event.type === "row" ? [{ line: event.line, id: event.record.id! }] : [],
+      );
+      expect(rows).to.have.length(5_000);
+      expect(rows).to.deep.equal(expected);
     });
 
     it("yields nothing for an empty file and only the header for a header-only file", async () => {
