@@ -11,7 +11,7 @@ import { dataLayout, ensureLayout } from "../src/shared/layout";
  * memory measured here are the sync service's alone.
  *
  * 1. End-to-end rows/s as a share of the budget (simulator budget × 1,000 contacts per request),
- *    with the share of requests answered 429.
+ *    with the share of requests answered 429, at token pool sizes 1, 4 and 16.
  * 2. CPU seconds per 100,000 rows, against a bare csv-parse pass over the same file.
  * 3. Peak RSS while importing a 1 GB file (BENCH_IMPORT_MB changes the size).
  *
@@ -166,68 +166,107 @@ async function bareCsvParseCpuSeconds(file: string): Promise<{ cpuSeconds: numbe
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
+/** `BENCH_IMPORT_PARTS=budget,cpu,memory` picks the parts (default: all). */
 export async function runImportBench(): Promise<void> {
+  const parts = new Set((process.env.BENCH_IMPORT_PARTS ?? "budget,cpu,memory").split(","));
   const work = mkdtempSync(path.join(tmpdir(), "bench-files-"));
   buildService();
-  const sizeMb = Number(process.env.BENCH_IMPORT_MB ?? 1024);
+  if (parts.has("budget")) await budgetByPoolSize(work);
+  if (parts.has("cpu")) await cpuAgainstBareParse(work);
+  if (parts.has("memory")) await peakMemory(work);
+  rmSync(work, { recursive: true, force: true });
+}
 
-  console.log("\n## Import: end-to-end against the budget\n");
-  // Genesys' per-token rate (300/min = 5 requests/s = 5,000 contacts/s), counted in 10 s windows
-  // instead of 60 s so the run takes a minute. Shorter windows exaggerate the small lag each
-  // window adds while the reader refills the batches in flight (see the README).
-  const budget = { requestsPerWindow: 50, windowMs: 10_000 };
-  const throughputSim = await spawnSimulator(budget, false);
-  const rows = 300_000;
-  const throughputFile = path.join(work, "throughput.csv");
-  await writeSampleCsv(throughputFile, { rows });
-  const throughput = await importOnce(throughputSim, throughputFile, {
-    GENESYS_RATE_LIMIT_PER_WINDOW: String(budget.requestsPerWindow),
-    GENESYS_RATE_LIMIT_WINDOW_MS: String(budget.windowMs),
-    // The margin scales with the window as in production (1 % of 60 s).
-    GENESYS_RATE_LIMIT_MARGIN_MS: String(budget.windowMs / 100),
-  });
-  const stats = await throughputSim.stats();
-  await throughputSim.close();
-  const windows = Math.floor((throughput.elapsedSeconds * 1000) / budget.windowMs) + 1;
-  const budgetRowsPerSecond = (budget.requestsPerWindow * 1_000) / (budget.windowMs / 1000);
-  const share = throughput.synced / (windows * budget.requestsPerWindow * 1_000);
-  console.table([
-    {
-      rows: throughput.synced,
-      "elapsed s": Number(throughput.elapsedSeconds.toFixed(1)),
-      "rows/s": Math.round(throughput.synced / throughput.elapsedSeconds),
-      "budget rows/s": budgetRowsPerSecond,
+/**
+ * End-to-end rows/s as a share of the budget at token pool sizes 1, 4 and 16. Genesys counts its
+ * limit per token, so a pool of N tokens has N budgets; the client must spread its requests over
+ * them and pace each. The total budget is kept the same at every size (48 requests per 10 s
+ * window, 4,800 contacts/s: Genesys' 300 a minute per token is 5 a second) so what is measured
+ * is the spreading and pacing, not how fast this machine's CPU parses: at 16 real budgets
+ * (80,000 contacts/s) the parser would be the limit. Windows of 10 s instead of 60 s keep a run
+ * near a minute; shorter windows exaggerate the small lag each window adds (see the README).
+ */
+async function budgetByPoolSize(work: string): Promise<void> {
+  console.log("\n## Import: end-to-end against the budget, by token pool size\n");
+  const totalPerWindow = 48;
+  const windowMs = 10_000;
+  // Six windows' worth, so the last window begun is a full one and the share is not diluted by a partial one.
+  const rows = 6 * totalPerWindow * 1_000;
+  const results = [];
+  for (const poolSize of [1, 4, 16]) {
+    const budget = { requestsPerWindow: totalPerWindow / poolSize, windowMs };
+    const sim = await spawnSimulator(budget, false);
+    const file = path.join(work, `throughput-${poolSize}.csv`);
+    await writeSampleCsv(file, { rows });
+    const run = await importOnce(sim, file, {
+      GENESYS_TOKEN_POOL_SIZE: String(poolSize),
+      GENESYS_RATE_LIMIT_PER_WINDOW: String(budget.requestsPerWindow),
+      GENESYS_RATE_LIMIT_WINDOW_MS: String(windowMs),
+      // The margin is left at its default, max(250 ms, 1 % of the window), as in production.
+    });
+    const stats = await sim.stats();
+    await sim.close();
+    const windows = Math.floor((run.elapsedSeconds * 1000) / windowMs) + 1;
+    const share = run.synced / (windows * totalPerWindow * 1_000);
+    results.push({
+      "pool size": poolSize,
+      "budget per token": `${budget.requestsPerWindow} / ${windowMs / 1000} s`,
+      rows: run.synced,
+      "elapsed s": Number(run.elapsedSeconds.toFixed(1)),
+      "rows/s": Math.round(run.synced / run.elapsedSeconds),
+      "budget rows/s": (totalPerWindow * 1_000) / (windowMs / 1000),
       "÷ budget (windows begun)": Number(share.toFixed(3)),
+      "rows/s ÷ budget rows/s": Number(
+        (run.synced / run.elapsedSeconds / ((totalPerWindow * 1_000) / (windowMs / 1000))).toFixed(3),
+      ),
       requests: stats.apiRequests,
       "429s": stats.rateLimited,
       "429 share": `${((stats.rateLimited! / Math.max(1, stats.apiRequests!)) * 100).toFixed(2)} %`,
-    },
-  ]);
-  console.log(
-    `target: ≥ 0.95 of the budget with ≤ 0.5 % of requests answered 429 (budget ${budget.requestsPerWindow} requests per ${budget.windowMs / 1000} s)`,
-  );
+    });
+  }
+  console.table(results);
+  console.log("target: ≥ 0.95 of the budget with ≤ 0.5 % of requests answered 429, at every pool size");
+}
 
+/**
+ * CPU of the whole import (parse, validate, E.164, batch, send, journal) against a bare
+ * csv-parse pass over the same file in this process. Each is run three times and the least
+ * CPU taken, since other work on the machine only ever adds to a figure.
+ */
+async function cpuAgainstBareParse(work: string): Promise<void> {
   console.log("\n## Import: CPU per 100,000 rows against a bare csv-parse pass\n");
   const cpuSim = await spawnSimulator({ requestsPerWindow: 1_000_000, windowMs: 60_000 }, false);
   const cpuFile = path.join(work, "cpu.csv");
-  await writeSampleCsv(cpuFile, { rows: 100_000 });
-  const bare = await bareCsvParseCpuSeconds(cpuFile);
-  const imported = await importOnce(cpuSim, cpuFile, { GENESYS_RATE_LIMIT_PER_WINDOW: "1000000" });
+  const bares = [];
+  const imports = [];
+  for (let run = 0; run < 3; run += 1) {
+    await writeSampleCsv(cpuFile, { rows: 100_000 });
+    bares.push(await bareCsvParseCpuSeconds(cpuFile));
+    imports.push(await importOnce(cpuSim, cpuFile, { GENESYS_RATE_LIMIT_PER_WINDOW: "1000000" }));
+  }
   await cpuSim.close();
+  const bare = Math.min(...bares.map((pass) => pass.cpuSeconds));
+  const imported = Math.min(...imports.map((run) => run.cpuSeconds));
   console.table([
     {
       pass: "bare csv-parse (baseline)",
-      "CPU s": Number(bare.cpuSeconds.toFixed(2)),
-      rows: bare.records - 1,
+      "CPU s (least of 3)": Number(bare.toFixed(2)),
+      runs: bares.map((pass) => pass.cpuSeconds.toFixed(2)).join(", "),
+      rows: bares[0]!.records - 1,
     },
     {
       pass: "import (parse, validate, E.164, batch, send, journal)",
-      "CPU s": Number(imported.cpuSeconds.toFixed(2)),
-      rows: imported.synced,
+      "CPU s (least of 3)": Number(imported.toFixed(2)),
+      runs: imports.map((run) => run.cpuSeconds.toFixed(2)).join(", "),
+      rows: imports[0]!.synced,
     },
   ]);
-  console.log(`ratio: ${(imported.cpuSeconds / bare.cpuSeconds).toFixed(2)}× the bare parse (target ≤ 1.5×)`);
+  console.log(`ratio: ${(imported / bare).toFixed(2)}× the bare parse (target ≤ 1.5×)`);
+}
 
+/** Peak RSS while importing a large file (BENCH_IMPORT_MB, default 1,024), with Node's default heap and with it capped. */
+async function peakMemory(work: string): Promise<void> {
+  const sizeMb = Number(process.env.BENCH_IMPORT_MB ?? 1024);
   console.log(`\n## Import: peak memory while importing a ${sizeMb} MB file\n`);
   const bigSim = await spawnSimulator({ requestsPerWindow: 1_000_000, windowMs: 60_000 }, false);
   const bigFile = path.join(work, "big.csv");
@@ -261,5 +300,4 @@ export async function runImportBench(): Promise<void> {
     })),
   );
   console.log(`target: peak RSS ≤ 200 MB whatever the file size`);
-  rmSync(work, { recursive: true, force: true });
 }
