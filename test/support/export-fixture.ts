@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startSimulator, type GenesysSimulator } from "../../app/simulator/simulator";
+import { startSimulator, type GenesysSimulator, type SimulatorOptions } from "../../app/simulator/simulator";
 import { GenesysClient } from "../../app/src/genesys/client";
 import { resolveEndpoints } from "../../app/src/shared/regions";
 import { capturedLogger } from "./capture";
@@ -20,17 +20,25 @@ export interface ExportFixture {
   close(): Promise<void>;
 }
 
-/** The simulator with one contact list, a client for it with a generous budget, and an outbox. */
-export async function openExportFixture(prefix: string): Promise<ExportFixture> {
+/**
+ * The simulator with one contact list, a client for it with a generous budget (`budget` requests
+ * a minute), and an outbox. `sim` adds simulator options (its own clock, job durations).
+ */
+export async function openExportFixture(
+  prefix: string,
+  options: { readonly sim?: SimulatorOptions; readonly budget?: number; readonly clock?: FakeClock } = {},
+): Promise<ExportFixture> {
+  const budget = options.budget ?? 100_000;
   const sim = await startSimulator({
     contactListIds: [EXPORT_LIST],
-    rateLimit: { requestsPerWindow: 100_000, windowMs: 60_000 },
+    rateLimit: { requestsPerWindow: budget, windowMs: 60_000 },
+    ...options.sim,
   });
   const client = new GenesysClient({
     endpoints: resolveEndpoints({ apiBaseUrl: sim.apiBaseUrl, loginBaseUrl: sim.loginBaseUrl }),
     clientId: sim.clients[0]!.clientId,
     clientSecret: sim.clients[0]!.clientSecret,
-    rateLimit: { requestsPerWindow: 100_000 },
+    rateLimit: { requestsPerWindow: budget },
     logger: capturedLogger().logger,
   });
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
@@ -39,7 +47,7 @@ export async function openExportFixture(prefix: string): Promise<ExportFixture> 
     sim,
     client,
     dir,
-    clock: new FakeClock(EXPORT_T0),
+    clock: options.clock ?? new FakeClock(EXPORT_T0),
     async close() {
       await client.close();
       await sim.close();

@@ -1,8 +1,7 @@
 import { expect } from "chai";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { GenesysClient } from "../../../app/src/genesys/client";
-import { resolveEndpoints } from "../../../app/src/shared/regions";
+import type { GenesysClient } from "../../../app/src/genesys/client";
 import {
   LeadershipLostError,
   ResultsPoller,
@@ -10,11 +9,7 @@ import {
   type PollerSettings,
 } from "../../../app/src/export/poller";
 import { backfill, parseBackfillRange } from "../../../app/src/export/backfill";
-import {
-  startSimulator,
-  type GenesysSimulator,
-  type SimulatedConversation,
-} from "../../../app/simulator/simulator";
+import type { GenesysSimulator, SimulatedConversation } from "../../../app/simulator/simulator";
 import { capturedLogger } from "../../support/capture";
 import { EXPORT_LIST, EXPORT_T0, openExportFixture, type ExportFixture } from "../../support/export-fixture";
 import type { FakeClock } from "../../support/fake-clock";
@@ -187,19 +182,8 @@ describe("results export: polling with a watermark (simulator)", function () {
 
   it("a first run over a long lookback goes through the async jobs API and waits for the job", async () => {
     // The simulator shares the fake clock here, so the job is fulfilled when the test says so.
-    const jobSim = await startSimulator({
-      clock,
-      contactListIds: [LIST],
-      jobDurationMs: 5_000,
-      rateLimit: { requestsPerWindow: 100_000, windowMs: 60_000 },
-    });
-    const jobClient = new GenesysClient({
-      endpoints: resolveEndpoints({ apiBaseUrl: jobSim.apiBaseUrl, loginBaseUrl: jobSim.loginBaseUrl }),
-      clientId: jobSim.clients[0]!.clientId,
-      clientSecret: jobSim.clients[0]!.clientSecret,
-      rateLimit: { requestsPerWindow: 100_000 },
-      logger: capturedLogger().logger,
-    });
+    const jobs = await openExportFixture("export-jobs-", { sim: { clock, jobDurationMs: 5_000 }, clock });
+    const { sim: jobSim, client: jobClient } = jobs;
     try {
       jobSim.addConversations(
         Array.from({ length: 2_500 }, (_, index) =>
@@ -223,8 +207,7 @@ describe("results export: polling with a watermark (simulator)", function () {
       );
       expect(new Set(outboxIds()).size).to.equal(2_500);
     } finally {
-      await jobClient.close();
-      await jobSim.close();
+      await jobs.close();
     }
   });
 

@@ -1,15 +1,12 @@
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { GenesysClient } from "../../../app/src/genesys/client";
-import { resolveEndpoints } from "../../../app/src/shared/regions";
 import { FingerprintStore, fingerprintOf } from "../../../app/src/export/fingerprints";
 import { outcomeOf } from "../../../app/src/export/outcomes";
 import { Rereader } from "../../../app/src/export/reread";
 import { SETTING } from "../../../app/src/shared/settings";
-import { startSimulator, type SimulatedConversation } from "../../../app/simulator/simulator";
+import type { SimulatedConversation } from "../../../app/simulator/simulator";
 import { capturedLogger } from "../../support/capture";
+import { EXPORT_LIST, openExportFixture } from "../../support/export-fixture";
 import { FakeClock } from "../../support/fake-clock";
 
 const HOUR = 3_600_000;
@@ -29,22 +26,10 @@ describe("results export: what the late-data re-read costs (simulator, fake cloc
   this.timeout(300_000);
 
   it("costs about 92 requests a day per 1,000 conversations a day with the defaults", async () => {
-    const LIST = "list-1";
+    const LIST = EXPORT_LIST;
     const T0 = Date.parse("2026-11-21T00:00:00Z");
-    const clock = new FakeClock(T0);
-    const sim = await startSimulator({
-      contactListIds: [LIST],
-      rateLimit: { requestsPerWindow: 1_000_000, windowMs: 60_000 },
-    });
-    const client = new GenesysClient({
-      endpoints: resolveEndpoints({ apiBaseUrl: sim.apiBaseUrl, loginBaseUrl: sim.loginBaseUrl }),
-      clientId: sim.clients[0]!.clientId,
-      clientSecret: sim.clients[0]!.clientSecret,
-      rateLimit: { requestsPerWindow: 1_000_000 },
-      logger: capturedLogger().logger,
-    });
-    const dir = mkdtempSync(path.join(tmpdir(), "reread-cost-"));
-    mkdirSync(path.join(dir, "outbox"));
+    const fixture = await openExportFixture("reread-cost-", { budget: 1_000_000, clock: new FakeClock(T0) });
+    const { sim, client, dir, clock } = fixture;
     try {
       const windowMs = Number(SETTING.EXPORT_REREAD_WINDOW_HOURS.default) * HOUR;
       const intervalMs = Number(SETTING.EXPORT_REREAD_INTERVAL_SECONDS.default) * 1000;
@@ -106,8 +91,7 @@ describe("results export: what the late-data re-read costs (simulator, fake cloc
         reads.reduce((sum, n) => sum + n, 0),
       );
     } finally {
-      await client.close();
-      await sim.close();
+      await fixture.close();
     }
   });
 });
