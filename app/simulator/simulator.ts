@@ -3,6 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { systemClock, type Clock } from "../src/time/clock";
+import { UploadStore } from "./uploads";
 
 /**
  * A local Genesys Cloud that behaves like ../shared/genesys-cloud-facts.md says the real one
@@ -54,6 +55,8 @@ export interface SimulatorOptions {
   readonly rateLimitHeaders?: "none" | "inin" | "x-ratelimit";
   /** What `GET /api/v2/ipranges` lists; default a few documentation ranges (RFC 5737/3849), never real ones. */
   readonly ipRanges?: ReadonlyArray<{ cidr: string; service: string; region: string; direction?: string }>;
+  /** How fast an uploaded contact-list file is imported (the importstatus progression); default 20,000 a second. */
+  readonly uploadRecordsPerSecond?: number;
   /** How long an async details job stays QUEUED/PENDING before it is FULFILLED; default 1,500 ms. */
   readonly jobDurationMs?: number;
 }
@@ -132,6 +135,8 @@ export interface ContactListDefinition {
 }
 
 export class GenesysSimulator {
+  /** The bulk contact-list load: presigned uploads, the import status, clearing a list. */
+  readonly uploads: UploadStore;
   readonly clients: ReadonlyArray<{ readonly clientId: string; readonly clientSecret: string }>;
   readonly contactListIds: readonly string[];
   private readonly clock: Clock;
@@ -186,6 +191,29 @@ export class GenesysSimulator {
     this.contactListIds = options.contactListIds ?? [randomUUID()];
     for (const id of this.contactListIds) this.lists.set(id, new Map());
     this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 86_400;
+    this.uploads = new UploadStore(
+      this.clock,
+      {
+        listExists: (listId) => this.lists.has(listId),
+        upsert: (listId, contacts) => {
+          const list = this.lists.get(listId)!;
+          this.received.contactWrites += contacts.length;
+          if (this.options.retainContacts === false) return;
+          for (const contact of contacts) {
+            const writes = (list.get(contact.id)?.writes ?? 0) + 1;
+            list.set(contact.id, {
+              id: contact.id,
+              contactListId: listId,
+              data: contact.data,
+              callable: true,
+              writes,
+            });
+          }
+        },
+        clear: (listId) => this.lists.get(listId)!.clear(),
+      },
+      options.uploadRecordsPerSecond,
+    );
   }
 
   async start(): Promise<this> {
@@ -457,6 +485,11 @@ export class GenesysSimulator {
     if (url.pathname === "/login/oauth/token" && req.method === "POST") return this.issueToken(req, res);
     // Not a Genesys endpoint: lets a benchmark read the counts of a simulator in another process.
     if (url.pathname === "/__simulator/stats" && req.method === "GET") return send(res, 200, this.stats());
+    // The presigned URL of a bulk upload: storage, not the API, so it takes no bearer token.
+    if (UploadStore.isUpload(url.pathname) && req.method === "PUT") {
+      const [status, body] = await this.uploads.receive(url.pathname, req);
+      return send(res, status, body);
+    }
     this.received.apiRequests += 1;
     const route = `${req.method} ${routeOf(url.pathname)}`;
     this.recordCaller(route, req);
@@ -632,6 +665,8 @@ export class GenesysSimulator {
       this.tokens.get(tokenValue)!.revoked = true;
       return [204, undefined];
     }
+    if (method === "POST" && path === "/api/v2/outbound/contactlists/uploads")
+      return this.uploads.create(parseJson(text), this.apiBaseUrl);
     const onList = /^\/api\/v2\/outbound\/contactlists\/([^/]+)/.exec(path);
     const listFailure = onList ? this.faultState.listFailures.get(decodeURIComponent(onList[1]!)) : undefined;
     if (listFailure?.status === 404)
@@ -651,6 +686,11 @@ export class GenesysSimulator {
         },
       ];
     }
+    const listAction = /^\/api\/v2\/outbound\/contactlists\/([^/]+)\/(importstatus|clear)$/.exec(path);
+    if (listAction?.[2] === "importstatus" && method === "GET")
+      return this.uploads.status(decodeURIComponent(listAction[1]!));
+    if (listAction?.[2] === "clear" && method === "POST")
+      return this.uploads.clear(decodeURIComponent(listAction[1]!));
     const definition = /^\/api\/v2\/outbound\/contactlists\/([^/]+)$/.exec(path);
     if (definition && method === "GET") return this.listDefinition(decodeURIComponent(definition[1]!));
     const contacts = /^\/api\/v2\/outbound\/contactlists\/([^/]+)\/contacts(\/bulk)?$/.exec(path);
@@ -1004,7 +1044,7 @@ function permissionFor(method: string, path: string): ListPermission {
 
 function routeOf(path: string): string {
   return path
-    .replace(/^(\/api\/v2\/outbound\/contactlists\/)[^/]+/, "$1{id}")
+    .replace(/^(\/api\/v2\/outbound\/contactlists\/)(?!uploads$)[^/]+/, "$1{id}")
     .replace(/(\/contacts\/)(?!bulk$)[^/]+$/, "$1{contactId}")
     .replace(/(\/details\/jobs\/)[^/]+/, "$1{jobId}");
 }
