@@ -65,14 +65,11 @@ export class RowValidator {
   validate(line: number, record: Readonly<Record<string, string>>): RowVerdict {
     const id = (record[this.config.idColumn] ?? "").trim();
     if (id === "") return { ok: false, reason: `has no ${this.config.idColumn}` };
-    if (this.allowedColumns) {
-      for (const column in record) {
-        if (!this.allowedColumns.has(column.toLowerCase())) {
-          return { ok: false, reason: `has a field "${column}" that is not a column of the contact list` };
-        }
-      }
-    }
+    // One pass over the fields: the list's columns (when known) and Genesys' value limit.
+    const allowed = this.allowedColumns;
     for (const column in record) {
+      if (allowed && !allowed.has(column.toLowerCase()))
+        return { ok: false, reason: `has a field "${column}" that is not a column of the contact list` };
       const length = record[column]!.length;
       if (length > LIST_LIMITS.valueChars)
         return {
