@@ -33,21 +33,20 @@ type Stack = GenesysMiddlewareStack;
 const credentials = (environment: "dev" | "prod") =>
   environment === "prod" ? { vaultJwt: pulumi.secret("ci-oidc-token") } : {};
 
-/**
- * The Pulumi program for the dev and the prod stack, in one process, under Pulumi's mocks: no
- * engine, provider plugin, cluster or Vault can run here. Settings come from the real
- * Pulumi.dev.yaml and Pulumi.prod.yaml through the same parser `pulumi up` uses.
- */
-describe("Pulumi program under mocks (dev and prod)", function () {
-  this.timeout(30_000);
-  const built: Record<"dev" | "prod", { stack: Stack; resources: RecordedResource[] }> = {} as never;
+type Environment = "dev" | "prod";
 
+/**
+ * Builds the dev and prod stacks from `configFor` under the mocks (in a `before` hook), and
+ * returns lookups over the resources each registered.
+ */
+function stacksUnderMocks(configFor: (environment: Environment) => Record<string, string>, prefix = "") {
+  const built: Record<Environment, { stack: Stack; resources: RecordedResource[] }> = {} as never;
   before(async () => {
     for (const environment of ["dev", "prod"] as const) {
       const start = recorded.length;
-      const settings = readStackSettings(stackConfig(environment), new Set(), environment);
+      const settings = readStackSettings(configFor(environment), new Set(), environment);
       const platform = await resolvePlatform(settings);
-      const stack = new GenesysMiddlewareStack(environment, {
+      const stack = new GenesysMiddlewareStack(`${prefix}${environment}`, {
         plan: plan(settings, platform, credentials(environment)),
       });
       await promiseOf(stack.metricsEndpoint);
@@ -55,14 +54,24 @@ describe("Pulumi program under mocks (dev and prod)", function () {
       built[environment] = { stack, resources: recorded.slice(start) };
     }
   });
-
-  const of = (environment: "dev" | "prod", type: string) =>
+  const of = (environment: Environment, type: string) =>
     built[environment].resources.filter((resource) => resource.type === type);
-  const one = (environment: "dev" | "prod", type: string) => {
+  const one = (environment: Environment, type: string) => {
     const found = of(environment, type);
     if (found.length !== 1) throw new Error(`expected one ${type} in ${environment}, found ${found.length}`);
     return found[0]!.inputs as any;
   };
+  return { built, of, one };
+}
+
+/**
+ * The Pulumi program for the dev and the prod stack, in one process, under Pulumi's mocks: no
+ * engine, provider plugin, cluster or Vault can run here. Settings come from the real
+ * Pulumi.dev.yaml and Pulumi.prod.yaml through the same parser `pulumi up` uses.
+ */
+describe("Pulumi program under mocks (dev and prod)", function () {
+  this.timeout(30_000);
+  const { built, of, one } = stacksUnderMocks(stackConfig);
   const custom = (environment: "dev" | "prod", kind: string) =>
     built[environment].resources.filter(
       (resource) => resource.type.startsWith("kubernetes:") && resource.type.endsWith(`:${kind}`),
@@ -254,29 +263,7 @@ describe("Pulumi program under mocks (dev and prod)", function () {
 
 describe("Pulumi program behind a TLS-inspecting forward proxy (dev and prod, under mocks)", function () {
   this.timeout(30_000);
-  const built: Record<"dev" | "prod", { stack: Stack; resources: RecordedResource[] }> = {} as never;
-
-  before(async () => {
-    for (const environment of ["dev", "prod"] as const) {
-      const start = recorded.length;
-      const settings = readStackSettings(proxiedStackConfig(environment), new Set(), environment);
-      const platform = await resolvePlatform(settings);
-      const stack = new GenesysMiddlewareStack(`proxied-${environment}`, {
-        plan: plan(settings, platform, credentials(environment)),
-      });
-      await promiseOf(stack.metricsEndpoint);
-      await settled();
-      built[environment] = { stack, resources: recorded.slice(start) };
-    }
-  });
-
-  const of = (environment: "dev" | "prod", type: string) =>
-    built[environment].resources.filter((resource) => resource.type === type);
-  const one = (environment: "dev" | "prod", type: string) => {
-    const found = of(environment, type);
-    if (found.length !== 1) throw new Error(`expected one ${type} in ${environment}, found ${found.length}`);
-    return found[0]!.inputs as any;
-  };
+  const { built, of, one } = stacksUnderMocks(proxiedStackConfig, "proxied-");
   const genesysRanges = (environment: "dev" | "prod") =>
     readStackSettings(stackConfig(environment), new Set(), environment).egress.genesysCidrs;
 
