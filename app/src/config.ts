@@ -121,6 +121,17 @@ export interface ImportConfig {
   readonly settleSeconds: number;
   readonly batchesInFlight: number;
   readonly maxRecordBytes: number;
+  /** Whole-list loads through Genesys' bulk upload (inbox/bulk/, inbox/replace/). */
+  readonly bulk: BulkImportConfig;
+}
+
+export interface BulkImportConfig {
+  /** Files in inbox/replace/ clear the list first; false refuses them (clearing cancels callbacks). */
+  readonly allowClear: boolean;
+  readonly uploadTimeoutSeconds: number;
+  /** How long an upload of unknown fate must stay invisible in the import status before it is sent again. */
+  readonly unseenSeconds: number;
+  readonly pollMaxSeconds: number;
 }
 
 /** The zod type of one described setting, with messages that name the variable and never its value. */
@@ -238,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
       region: env.GENESYS_REGION,
       apiBaseUrl: env.GENESYS_API_BASE_URL,
       loginBaseUrl: env.GENESYS_LOGIN_BASE_URL,
+      appsBaseUrl: env.GENESYS_APPS_BASE_URL,
     },
     problems,
   );
@@ -282,6 +294,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
       settleSeconds: data.IMPORT_SETTLE_SECONDS,
       batchesInFlight: data.IMPORT_BATCHES_IN_FLIGHT,
       maxRecordBytes: data.IMPORT_MAX_RECORD_BYTES,
+      bulk: {
+        allowClear: data.IMPORT_BULK_ALLOW_CLEAR,
+        uploadTimeoutSeconds: data.IMPORT_BULK_UPLOAD_TIMEOUT_SECONDS,
+        unseenSeconds: data.IMPORT_BULK_UNSEEN_SECONDS,
+        pollMaxSeconds: data.IMPORT_BULK_POLL_MAX_SECONDS,
+      },
     },
     export: {
       enabled: data.EXPORT_ENABLED,

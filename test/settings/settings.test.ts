@@ -19,6 +19,7 @@ const CHOSEN: Readonly<Record<string, unknown>> = {
   GENESYS_REGION: "eu-west-2",
   GENESYS_API_BASE_URL: "https://api.example.com",
   GENESYS_LOGIN_BASE_URL: "https://login.example.com",
+  GENESYS_APPS_BASE_URL: "https://apps.example.com",
   HTTPS_PROXY: "http://proxy.example.com:3128",
   HTTP_PROXY: "http://proxy.example.com:3128",
   NO_PROXY: ["internal.example.com", ".svc"],

@@ -28,6 +28,7 @@ export const SCRIPTED_ENDPOINTS: GenesysEndpoints = {
   domain: undefined,
   apiBaseUrl: "https://api.genesys.test",
   loginBaseUrl: "https://login.genesys.test",
+  appsBaseUrl: "https://apps.genesys.test",
 };
 
 export class ScriptedGenesys {

@@ -2,8 +2,9 @@ import { ConfigurationError } from "./errors";
 
 /**
  * Genesys Cloud regions: AWS region key → domain. The API lives at `api.<domain>`, the login
- * server at `login.<domain>` and the notification websocket at `streaming.<domain>`
- * (../shared/genesys-cloud-facts.md, "Regions").
+ * server at `login.<domain>`, the notification websocket at `streaming.<domain>` and the bulk
+ * contact-list upload at `apps.<domain>` (../shared/genesys-cloud-facts.md, "Regions" and "Bulk
+ * contact-list load").
  */
 export const GENESYS_REGIONS: Readonly<Record<string, string>> = Object.freeze({
   "us-east-1": "mypurecloud.com",
@@ -33,6 +34,8 @@ export interface GenesysEndpoints {
   readonly apiBaseUrl: string;
   /** Base URL of the login server that issues tokens, without a trailing slash. */
   readonly loginBaseUrl: string;
+  /** Base URL of the bulk contact-list upload (`https://apps.<domain>`), without a trailing slash. */
+  readonly appsBaseUrl: string;
 }
 
 export interface EndpointSettings {
@@ -42,13 +45,19 @@ export interface EndpointSettings {
   readonly apiBaseUrl?: string | undefined;
   /** Overrides the login base URL. */
   readonly loginBaseUrl?: string | undefined;
+  /**
+   * Overrides the bulk upload base URL. Without it: `https://apps.<domain>` from the region, or,
+   * when only the API base URL was given, that URL with `api.` turned into `apps.` (or the same
+   * URL when its host has no `api.`, as with the simulator, which serves both).
+   */
+  readonly appsBaseUrl?: string | undefined;
 }
 
 /** Accepts an AWS region key or a domain (with or without an `api.`/`login.` prefix); returns the domain. */
 export function regionDomain(region: string): string | undefined {
   const key = region.trim().toLowerCase();
   if (key in GENESYS_REGIONS) return GENESYS_REGIONS[key];
-  const domain = key.replace(/^(api|login|streaming)\./, "");
+  const domain = key.replace(/^(api|login|streaming|apps)\./, "");
   return Object.values(GENESYS_REGIONS).includes(domain) ? domain : undefined;
 }
 
@@ -76,7 +85,13 @@ export function resolveEndpoints(settings: EndpointSettings): GenesysEndpoints {
   }
   const api = baseUrl("API", settings.apiBaseUrl, domain && `https://api.${domain}`, problems);
   const login = baseUrl("login", settings.loginBaseUrl, domain && `https://login.${domain}`, problems);
-  if (problems.length > 0 || api === undefined || login === undefined) {
+  const apps = baseUrl(
+    "apps (bulk upload)",
+    settings.appsBaseUrl,
+    domain ? `https://apps.${domain}` : api && appsFromApi(api),
+    problems,
+  );
+  if (problems.length > 0 || api === undefined || login === undefined || apps === undefined) {
     if (problems.length === 0) {
       problems.push(
         "no Genesys Cloud region: set GENESYS_REGION (for example eu-west-1), or both GENESYS_API_BASE_URL and GENESYS_LOGIN_BASE_URL",
@@ -84,7 +99,14 @@ export function resolveEndpoints(settings: EndpointSettings): GenesysEndpoints {
     }
     throw new ConfigurationError(problems);
   }
-  return { domain, apiBaseUrl: api, loginBaseUrl: login };
+  return { domain, apiBaseUrl: api, loginBaseUrl: login, appsBaseUrl: apps };
+}
+
+/** `https://api.example.com/x` → `https://apps.example.com/x`; a host without `api.` is kept. */
+function appsFromApi(api: string): string {
+  const url = new URL(api);
+  if (url.hostname.startsWith("api.")) url.hostname = `apps.${url.hostname.slice(4)}`;
+  return url.toString().replace(/\/+$/, "");
 }
 
 function baseUrl(

@@ -3,12 +3,36 @@ import { ConfigurationError } from "../../../app/src/shared/errors";
 import { GENESYS_REGIONS, resolveEndpoints } from "../../../app/src/shared/regions";
 
 describe("Genesys Cloud endpoints", () => {
-  it("resolves an AWS region key to api. and login. of its domain", () => {
+  it("resolves an AWS region key to api., login. and apps. of its domain", () => {
     expect(resolveEndpoints({ region: "eu-west-1" })).to.deep.equal({
       domain: "mypurecloud.ie",
       apiBaseUrl: "https://api.mypurecloud.ie",
       loginBaseUrl: "https://login.mypurecloud.ie",
+      appsBaseUrl: "https://apps.mypurecloud.ie",
     });
+  });
+
+  it("derives the bulk upload host like the others, and lets it be overridden", () => {
+    expect(resolveEndpoints({ region: "apps.mypurecloud.de" }).appsBaseUrl).to.equal(
+      "https://apps.mypurecloud.de",
+    );
+    expect(
+      resolveEndpoints({ region: "eu-west-1", appsBaseUrl: "https://genesys-proxy.corp.example/apps/" })
+        .appsBaseUrl,
+    ).to.equal("https://genesys-proxy.corp.example/apps");
+    // Only the API given: its api. host becomes apps.; a host without api. (the simulator) serves both.
+    expect(
+      resolveEndpoints({ apiBaseUrl: "https://api.private.example:8443", loginBaseUrl: "https://login.x" })
+        .appsBaseUrl,
+    ).to.equal("https://apps.private.example:8443");
+    expect(
+      resolveEndpoints({ apiBaseUrl: "http://127.0.0.1:8080", loginBaseUrl: "http://127.0.0.1:8081" })
+        .appsBaseUrl,
+    ).to.equal("http://127.0.0.1:8080");
+    const error = captureError(() =>
+      resolveEndpoints({ region: "eu-west-1", appsBaseUrl: "http://apps.corp.example" }),
+    );
+    expect(error.message).to.contain("apps (bulk upload) base URL");
   });
 
   it("accepts a domain, with or without the api. prefix", () => {
