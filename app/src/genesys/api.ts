@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
 import type { GenesysClient } from "./client";
 
 /** A contact as `POST /api/v2/outbound/contactlists/{id}/contacts` takes it. */
@@ -169,4 +171,92 @@ export function getDetailsJobResults(
     route: `${JOBS_ROUTE}/{jobId}/results`,
     query: { pageSize, ...(cursor === undefined ? {} : { cursor }) },
   });
+}
+
+/**
+ * `GET /api/v2/outbound/contactlists/{id}/importstatus`: the progress of the list's latest bulk
+ * load. There is no COMPLETE state: no `state` and 100 % means done.
+ */
+export interface ContactListImportStatus {
+  readonly state?: "IN_PROGRESS" | "FAILED" | (string & {});
+  readonly totalRecords?: number;
+  readonly completedRecords?: number;
+  readonly percentComplete?: number;
+  readonly failureReason?: string;
+}
+
+export function getImportStatus(
+  client: GenesysClient,
+  contactListId: string,
+): Promise<ContactListImportStatus> {
+  return client.request<ContactListImportStatus>({
+    method: "GET",
+    path: `/api/v2/outbound/contactlists/${encodeURIComponent(contactListId)}/importstatus`,
+    route: "/api/v2/outbound/contactlists/{contactListId}/importstatus",
+  });
+}
+
+/** `POST .../clear`: empties the list. It also cancels the list's scheduled callbacks. */
+export async function clearContactList(client: GenesysClient, contactListId: string): Promise<void> {
+  await client.request({
+    method: "POST",
+    path: `/api/v2/outbound/contactlists/${encodeURIComponent(contactListId)}/clear`,
+    route: "/api/v2/outbound/contactlists/{contactListId}/clear",
+    ignoreResponseBody: true,
+  });
+}
+
+export const CONTACT_LIST_UPLOAD_ROUTE = "/uploads/v2/contactlist";
+
+/**
+ * Loads a CSV into a contact list in one request: the multipart form Genesys' Terraform provider
+ * uses, `POST https://apps.<domain>/uploads/v2/contactlist` with `id`, `fileType=contactlist`,
+ * `contact-id-name` and the file. It stays on Genesys' own hosts (the presigned form of
+ * `POST .../contactlists/uploads` hands out a storage URL outside them, which the NetworkPolicy
+ * would have to open). Genesys imports the file in the background: follow `getImportStatus`.
+ * A broken connection ends in UploadOutcomeUnknownError, never in a second upload.
+ */
+export async function uploadContactListCsv(
+  client: GenesysClient,
+  upload: {
+    readonly contactListId: string;
+    readonly contactIdColumn: string;
+    readonly fileName: string;
+    readonly size: number;
+    readonly open: () => Readable;
+    readonly timeoutMs: number;
+    readonly signal?: AbortSignal;
+  },
+): Promise<void> {
+  const boundary = `----genesys-middleware-${randomBytes(16).toString("hex")}`;
+  const field = (name: string, value: string) =>
+    `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const head = Buffer.from(
+    field("id", upload.contactListId) +
+      field("fileType", "contactlist") +
+      field("contact-id-name", upload.contactIdColumn) +
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${upload.fileName.replace(/["\r\n]/g, "_")}"\r\n` +
+      "Content-Type: text/csv\r\n\r\n",
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  await client.request({
+    method: "POST",
+    host: "apps",
+    path: CONTACT_LIST_UPLOAD_ROUTE,
+    route: CONTACT_LIST_UPLOAD_ROUTE,
+    stream: {
+      contentType: `multipart/form-data; boundary=${boundary}`,
+      contentLength: head.length + upload.size + tail.length,
+      open: () => Readable.from(framed(head, upload.open(), tail)),
+    },
+    timeoutMs: upload.timeoutMs,
+    ...(upload.signal ? { signal: upload.signal } : {}),
+    ignoreResponseBody: true,
+  });
+}
+
+async function* framed(head: Buffer, file: Readable, tail: Buffer): AsyncGenerator<Buffer> {
+  yield head;
+  for await (const chunk of file) yield chunk as Buffer;
+  yield tail;
 }

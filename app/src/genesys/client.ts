@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import { request, type Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { createLogger } from "../logging";
@@ -11,6 +12,7 @@ import {
   RateLimitDeferredError,
   RequestTooLargeError,
   RetriesExhaustedError,
+  UploadOutcomeUnknownError,
 } from "./errors";
 import { BREAKER_STATE_VALUE, GenesysMetrics } from "./metrics";
 import { RequestPacer, type PacerSettings } from "./pacer";
@@ -69,6 +71,24 @@ export interface GenesysRequest {
   readonly jsonBody?: string;
   /** Resolve with undefined instead of parsing a successful answer the caller does not read. */
   readonly ignoreResponseBody?: boolean;
+  /** The host the path is on: the API (default) or the bulk upload host, `apps.<domain>`. */
+  readonly host?: "api" | "apps";
+  /**
+   * A streamed body (a file upload), opened afresh for every attempt; wins over `jsonBody` and
+   * `body`, and is not held to the 512,000-byte cap of JSON bodies.
+   */
+  readonly stream?: StreamedBody;
+  /** Timeout of one attempt in milliseconds; default the client's `requestTimeoutMs`. */
+  readonly timeoutMs?: number;
+  /** Aborts the call; an upload aborted mid-way ends in UploadOutcomeUnknownError. */
+  readonly signal?: AbortSignal;
+}
+
+export interface StreamedBody {
+  readonly contentType: string;
+  /** Bytes the stream yields: sent as Content-Length, as a file upload needs. */
+  readonly contentLength: number;
+  readonly open: () => Readable;
 }
 
 interface Slot {
@@ -218,13 +238,26 @@ export class GenesysClient {
   async request<T = unknown>(call: GenesysRequest): Promise<T> {
     const routeLabel = call.route ?? routeTemplate(call.path);
     const route = `${call.method} ${routeLabel}`;
-    const body = call.jsonBody ?? (call.body === undefined ? undefined : JSON.stringify(call.body));
+    const body = call.stream
+      ? undefined
+      : (call.jsonBody ?? (call.body === undefined ? undefined : JSON.stringify(call.body)));
     if (body !== undefined) {
       const bytes = Buffer.byteLength(body, "utf8");
       if (bytes > this.settings.maxBodyBytes)
         throw new RequestTooLargeError(route, bytes, this.settings.maxBodyBytes);
     }
-    const url = this.options.endpoints.apiBaseUrl + call.path + queryString(call.query);
+    const base =
+      call.host === "apps" ? this.options.endpoints.appsBaseUrl : this.options.endpoints.apiBaseUrl;
+    const url = base + call.path + queryString(call.query);
+    const contentHeaders: Record<string, string> = call.stream
+      ? {
+          "content-type": call.stream.contentType,
+          "content-length": String(call.stream.contentLength),
+        }
+      : body === undefined
+        ? {}
+        : { "content-type": "application/json" };
+    const timeoutMs = call.timeoutMs ?? this.settings.requestTimeoutMs;
     let retriedUnauthorized = false;
     let rateLimitRetries = 0;
     let transientAttempts = 0;
@@ -251,17 +284,19 @@ export class GenesysClient {
         response = await request(url, {
           method: call.method,
           dispatcher: this.dispatcher,
-          headers: {
-            authorization: `Bearer ${token}`,
-            accept: "application/json",
-            ...(body === undefined ? {} : { "content-type": "application/json" }),
-          },
-          body,
-          headersTimeout: this.settings.requestTimeoutMs,
-          bodyTimeout: this.settings.requestTimeoutMs,
+          headers: { authorization: `Bearer ${token}`, accept: "application/json", ...contentHeaders },
+          body: call.stream ? call.stream.open() : body,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          ...(call.signal ? { signal: call.signal } : {}),
         });
       } catch (error) {
         this.metrics.requests.inc({ route: routeLabel, method: call.method, status: "error" });
+        if (call.stream) {
+          // The body may have arrived: never send an upload again on a broken connection.
+          this.breaker.recordFailure(isProbe);
+          throw new UploadOutcomeUnknownError(route, error);
+        }
         const code = (error as { code?: unknown }).code;
         if (typeof code !== "string" || !TRANSIENT_NETWORK_CODES.has(code)) {
           if (isProbe) this.breaker.recordSuccess(true);
@@ -337,6 +372,9 @@ export class GenesysClient {
       }
       if (TRANSIENT_STATUSES.has(status)) {
         this.breaker.recordFailure(isProbe);
+        // A gateway timeout may come after the upload was taken: its fate is unknown.
+        if (call.stream && status === 504)
+          throw new UploadOutcomeUnknownError(route, new GenesysHttpError(route, status, parsed));
         transientAttempts += 1;
         if (transientAttempts >= this.settings.maxTransientAttempts) {
           throw new RetriesExhaustedError(

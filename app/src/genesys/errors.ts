@@ -104,6 +104,23 @@ export class RetriesExhaustedError extends GenesysError {
   }
 }
 
+/**
+ * An upload whose fate is unknown: the connection broke, timed out or was aborted after the body
+ * may have reached Genesys. Sending it again blindly could load the file twice; the caller finds
+ * out from the list's import status instead (import/bulk-load.ts).
+ */
+export class UploadOutcomeUnknownError extends GenesysError {
+  readonly route: string;
+  constructor(route: string, cause: unknown) {
+    super(
+      "GENESYS_UPLOAD_OUTCOME_UNKNOWN",
+      `${route} ended without an answer (${describe(cause)}); Genesys may or may not have the file`,
+      { cause, retryable: true },
+    );
+    this.route = route;
+  }
+}
+
 /** The client was closed while the call waited. */
 export class ClientClosedError extends GenesysError {
   constructor() {
