@@ -11,7 +11,7 @@ import { GenesysMetrics } from "./genesys/metrics";
 import { ClaimStore, replicaId as replicaIdFor } from "./import/claims";
 import { TargetGate } from "./import/target-gate";
 import { ImportService } from "./import/import-service";
-import { dataLayout, ensureLayout } from "./shared/layout";
+import { BULK_LANES, dataLayout, ensureLayout, laneLayout } from "./shared/layout";
 import { ImportMetrics } from "./import/metrics";
 import { createLogger } from "./logging";
 import { buildApp, probes } from "./server";
@@ -137,16 +137,16 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
   });
   const shuttingDown = new AbortController();
   const importMetrics = new ImportMetrics(registry);
-  const claims = new ClaimStore(
-    layout,
-    {
-      replicaId,
-      hostIsPod: config.podName !== undefined,
-      claimTimeoutMs: config.import.claimTimeoutSeconds * 1000,
-      settleMs: config.import.settleSeconds * 1000,
-    },
-    clock,
-  );
+  const claimSettings = {
+    replicaId,
+    hostIsPod: config.podName !== undefined,
+    claimTimeoutMs: config.import.claimTimeoutSeconds * 1000,
+    settleMs: config.import.settleSeconds * 1000,
+  };
+  const lanes = (["api", ...BULK_LANES] as const).map((lane) => ({
+    lane,
+    claims: new ClaimStore(laneLayout(layout, lane), claimSettings, clock),
+  }));
   const targetGate = new TargetGate({
     client,
     contactListId: config.contactListId,
@@ -155,7 +155,7 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
     metrics: importMetrics,
   });
   const importer = new ImportService(
-    claims,
+    lanes,
     {
       client,
       contactListId: config.contactListId,

@@ -42,7 +42,7 @@ export async function startHarness(
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const port = options.start === false ? undefined : (await service.start()).port;
-  return {
+  const harness = {
     sim,
     dataDir,
     service,
@@ -52,23 +52,37 @@ export async function startHarness(
     drop: (name: string, content: string | Buffer) => dropFile(dataDir, name, content),
     list: (folder: string) => listFolder(dataDir, folder),
     read: (folder: string, name: string) => readFileSync(path.join(dataDir, folder, name), "utf8"),
+    /** Shuts the service down (as a rollout does) and starts a new one on the same data dir and clock. */
+    async restart(extraEnv: Record<string, string> = {}) {
+      await harness.service.shutdown();
+      harness.service = await buildService(loadConfig({ ...env, ...extraEnv }), {
+        logger: capture.logger,
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
+      await harness.service.start();
+    },
     async close() {
-      await service.shutdown();
+      await harness.service.shutdown();
       await sim.close();
     },
   };
+  return harness;
 }
 
-/** Writes under a dot-name and renames into inbox/, as writers are asked to. */
+/** Writes under a dot-name and renames into inbox/ (or a folder of it: `bulk/x.csv`), as writers are asked to. */
 export function dropFile(dataDir: string, name: string, content: string | Buffer): void {
-  const temporary = path.join(dataDir, "inbox", `.${name}.tmp`);
+  const folder = path.join(dataDir, "inbox", path.dirname(name));
+  const temporary = path.join(folder, `.${path.basename(name)}.tmp`);
   writeFileSync(temporary, content);
-  renameSync(temporary, path.join(dataDir, "inbox", name));
+  renameSync(temporary, path.join(folder, path.basename(name)));
 }
 
 export function listFolder(dataDir: string, folder: string): string[] {
   try {
-    return readdirSync(path.join(dataDir, folder)).filter((name) => !name.startsWith("."));
+    // Files only: inbox/ and processing/ hold the bulk lanes' folders (bulk/, replace/).
+    return readdirSync(path.join(dataDir, folder), { withFileTypes: true })
+      .filter((entry) => !entry.isDirectory() && !entry.name.startsWith("."))
+      .map((entry) => entry.name);
   } catch {
     return [];
   }

@@ -6,6 +6,8 @@ import { CLAIM_SEPARATOR, isIgnored, nameProblem, timestampForName, type DataLay
 export interface InboxScan {
   /** Files ready to import, oldest first. */
   readonly ready: readonly string[];
+  /** The same, with their modification time (to merge the inbox's lanes in the order files came). */
+  readonly readyFiles: ReadonlyArray<{ readonly name: string; readonly mtimeMs: number }>;
   /** Files the importer will not take (unsafe names, symlinks, other types), with the reason. */
   readonly refused: ReadonlyArray<{ readonly name: string; readonly reason: string }>;
   /** Files waiting in the inbox (ready or still settling), and the age of the oldest in seconds. */
@@ -125,6 +127,7 @@ export class ClaimStore {
     ready.sort((a, b) => a.mtimeMs - b.mtimeMs || a.name.localeCompare(b.name));
     return {
       ready: ready.map((entry) => entry.name),
+      readyFiles: ready,
       refused,
       depth,
       oldestAgeSeconds: depth === 0 ? 0 : (now - oldest) / 1000,

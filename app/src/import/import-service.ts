@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
 import type { Clock } from "../time/clock";
+import type { ImportLane } from "../shared/layout";
+import { bulkLoadClaimedFile } from "./bulk-load";
 import type { ClaimStore } from "./claims";
 import { type Claim } from "./claims";
 import type { BlockedTarget } from "./target-gate";
@@ -24,10 +26,18 @@ export interface ImportStatus {
   readonly blocked: BlockedTarget | undefined;
 }
 
+/** One folder of the inbox and the claims on its files: inbox/ (the contacts API), inbox/bulk/, inbox/replace/. */
+export interface InboxLane {
+  readonly lane: ImportLane;
+  readonly claims: ClaimStore;
+}
+
 /**
  * The import loop of one replica: every scan interval, take over stale claims, move files the
- * importer will not take to rejects/, then claim and import ready files one at a time (replicas
- * share the work file by file; batches within a file go several at a time).
+ * importer will not take to rejects/, then claim and import ready files one at a time, oldest
+ * first across the inbox's folders (replicas share the work file by file; batches within a file
+ * go several at a time). Files in inbox/ go through the contacts API; those in inbox/bulk/ and
+ * inbox/replace/ through the bulk upload (bulk-load.ts).
  */
 export class ImportService {
   private paused = false;
@@ -41,7 +51,7 @@ export class ImportService {
   private wake: AbortController | undefined;
 
   constructor(
-    private readonly claims: ClaimStore,
+    private readonly lanes: readonly InboxLane[],
     private readonly deps: Omit<ImportDependencies, "onProgress">,
     private readonly scanIntervalMs: number,
     private readonly clock: Clock,
@@ -112,35 +122,50 @@ export class ImportService {
 
   /** One pass: stale claims first, then the inbox, oldest file first. */
   async scanOnce(): Promise<void> {
-    for (const claim of await this.claims.recoverStale()) {
-      this.logger.warn(
-        { file: claim.name },
-        "took over a claim whose replica stopped heartbeating; resuming from its journal",
-      );
-      await this.importOne(claim);
-      if (this.stopRequested()) return;
+    for (const { lane, claims } of this.lanes) {
+      for (const claim of await claims.recoverStale()) {
+        this.logger.warn(
+          { file: claim.name, mode: lane },
+          "took over a claim whose replica stopped heartbeating; resuming from its journal",
+        );
+        await this.importOne(claim, lane);
+        if (this.stopRequested()) return;
+      }
     }
     for (;;) {
-      const scan = await this.claims.scanInbox();
-      this.lastScanAt = this.clock.now();
-      this.inboxFiles = scan.depth;
-      this.oldestAgeSeconds = scan.oldestAgeSeconds;
-      this.deps.metrics.inboxFiles.set(scan.depth);
-      this.deps.metrics.oldestInboxFileAgeSeconds.set(scan.oldestAgeSeconds);
-      for (const { name, reason } of scan.refused) {
-        const movedTo = await this.claims.refuse(name, reason);
-        if (movedTo) {
-          this.deps.metrics.files.inc({ outcome: "rejected" });
-          this.logger.warn({ file: name, reason, movedTo }, "file refused as a whole");
+      const ready: Array<{ name: string; mtimeMs: number; lane: InboxLane }> = [];
+      let depth = 0;
+      let oldestAgeSeconds = 0;
+      for (const lane of this.lanes) {
+        const scan = await lane.claims.scanInbox();
+        depth += scan.depth;
+        oldestAgeSeconds = Math.max(oldestAgeSeconds, scan.oldestAgeSeconds);
+        for (const file of scan.readyFiles) ready.push({ ...file, lane });
+        for (const { name, reason } of scan.refused) {
+          const movedTo = await lane.claims.refuse(name, reason);
+          if (movedTo) {
+            this.deps.metrics.files.inc({ outcome: "rejected" });
+            this.logger.warn({ file: name, mode: lane.lane, reason, movedTo }, "file refused as a whole");
+          }
         }
       }
-      let claimed: Claim | undefined;
-      for (const name of scan.ready) {
-        claimed = await this.claims.claim(name);
-        if (claimed) break;
+      this.lastScanAt = this.clock.now();
+      this.inboxFiles = depth;
+      this.oldestAgeSeconds = oldestAgeSeconds;
+      this.deps.metrics.inboxFiles.set(depth);
+      this.deps.metrics.oldestInboxFileAgeSeconds.set(oldestAgeSeconds);
+      // In the order they came, whatever their folder: a delta dropped after a replacement goes after it.
+      ready.sort((a, b) => a.mtimeMs - b.mtimeMs || a.name.localeCompare(b.name));
+      let claimed: { claim: Claim; lane: ImportLane } | undefined;
+      for (const file of ready) {
+        const claim = await file.lane.claims.claim(file.name);
+        if (claim) {
+          claimed = { claim, lane: file.lane.lane };
+          break;
+        }
       }
       if (!claimed) return;
-      await this.importOne(claimed);
+      await this.importOne(claimed.claim, claimed.lane);
       if (this.stopRequested()) return;
     }
   }
@@ -149,16 +174,18 @@ export class ImportService {
     return this.deps.signal.aborted || this.paused || this.deps.targetGate?.blocked !== undefined;
   }
 
-  private async importOne(claim: Claim): Promise<void> {
+  private async importOne(claim: Claim, lane: ImportLane): Promise<void> {
     this.deps.metrics.filesInProgress.inc();
-    this.current = newProgress(claim.name);
+    this.current = { ...newProgress(claim.name), ...(lane === "api" ? {} : { mode: lane }) };
     try {
-      const outcome = await importClaimedFile(claim, {
+      const deps = {
         ...this.deps,
-        onProgress: (progress) => {
+        onProgress: (progress: FileProgress) => {
           this.current = { ...progress };
         },
-      });
+      };
+      const outcome =
+        lane === "api" ? await importClaimedFile(claim, deps) : await bulkLoadClaimedFile(claim, lane, deps);
       this.recent.unshift(outcome);
       this.recent.splice(50);
     } finally {

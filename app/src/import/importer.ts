@@ -10,7 +10,7 @@ import { addContacts, type ContactListDefinition } from "../genesys/api";
 import { batchBody, Batcher, type Batch } from "./batcher";
 import type { Claim } from "./claims";
 import { fileIdentity, Journal } from "./journal";
-import { formatOf, timestampForName, type DataLayout } from "../shared/layout";
+import { formatOf, timestampForName, type DataLayout, type ImportLane } from "../shared/layout";
 import type { ImportMetrics } from "./metrics";
 import { readContactsFile, type ReadEvent } from "./readers";
 import { csvField, RejectsReport } from "./rejects";
@@ -37,6 +37,12 @@ export interface ImportDependencies {
 
 export interface FileProgress {
   readonly name: string;
+  /** How the file is loaded (its inbox folder); absent: the contacts API. */
+  mode?: ImportLane;
+  /** A bulk load's step: validating, clearing, uploading, importing. */
+  phase?: string;
+  /** A bulk load's progress as Genesys reports it. */
+  percentComplete?: number;
   rowsRead: number;
   accepted: number;
   rejected: number;
@@ -50,7 +56,9 @@ export function newProgress(name: string): FileProgress {
   return { name, rowsRead: 0, accepted: 0, rejected: 0, synced: 0, alreadySynced: 0, batchesSent: 0 };
 }
 
-export type FileStatus = "imported" | "imported_with_rejects" | "partial" | "rejected" | "released";
+/** `failed`: a bulk load that Genesys took but whose import failed (its failureReason is the reason). */
+export type FileStatus =
+  "imported" | "imported_with_rejects" | "partial" | "rejected" | "failed" | "released";
 
 export interface FileOutcome extends FileProgress {
   readonly status: FileStatus;
@@ -61,6 +69,19 @@ export interface FileOutcome extends FileProgress {
   readonly elapsedSeconds: number;
   /** Said before the import, such as the list nearing what it holds. */
   readonly warnings?: readonly string[];
+  /** A bulk load's upload and Genesys' import of it. */
+  readonly bulk?: BulkLoadSummary;
+}
+
+export interface BulkLoadSummary {
+  /** Whether the list was cleared first (inbox/replace/). */
+  readonly cleared: boolean;
+  /** Uploads sent: 1, or more only when one was refused or never reached Genesys. */
+  readonly uploads: number;
+  /** Genesys' import status at the end: totalRecords, completedRecords, failureReason. */
+  readonly totalRecords?: number;
+  readonly completedRecords?: number;
+  readonly failureReason?: string;
 }
 
 /**
@@ -97,20 +118,10 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
   });
   const log = logger.child({ file: claim.name });
   // Preflight: the list's definition (columns, phone columns, size), read again for every file.
-  let definition: ContactListDefinition | undefined;
+  const preflight = await readDefinitionForFile(deps, stopping.signal, log);
+  const definition = preflight.definition;
+  failure = preflight.failure;
   const warnings: string[] = [];
-  try {
-    definition = await readListDefinition(deps.client, deps.contactListId, clock, stopping.signal);
-  } catch (error) {
-    if (failureClass(error) === "target-fatal") {
-      deps.targetGate?.block(error);
-      failure = error;
-    } else if (!(error instanceof ClientClosedError) && !stopping.signal.aborted)
-      log.warn(
-        { err: { message: (error as Error).message } },
-        "could not read the contact list's definition; importing without checking the file against it",
-      );
-  }
   if (definition && !failure) {
     const warning = capacityWarning(definition, await countRows(claim.path, format));
     if (warning) {
@@ -374,7 +385,33 @@ async function sendPart(
   }
 }
 
-async function keepClaimAlive(
+/**
+ * The list's definition for one file's preflight. A target-fatal answer goes to the gate and comes
+ * back as `failure` (the file waits); any other failure only means the file is not checked
+ * against the list.
+ */
+export async function readDefinitionForFile(
+  deps: ImportDependencies,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<{ definition?: ContactListDefinition; failure?: unknown }> {
+  try {
+    return { definition: await readListDefinition(deps.client, deps.contactListId, deps.clock, signal) };
+  } catch (error) {
+    if (failureClass(error) === "target-fatal") {
+      deps.targetGate?.block(error);
+      return { failure: error };
+    }
+    if (!(error instanceof ClientClosedError) && !signal.aborted)
+      log.warn(
+        { err: { message: (error as Error).message } },
+        "could not read the contact list's definition; importing without checking the file against it",
+      );
+    return {};
+  }
+}
+
+export async function keepClaimAlive(
   claim: Claim,
   deps: ImportDependencies,
   signal: AbortSignal,

@@ -9,6 +9,8 @@ export class ImportMetrics {
   readonly oldestInboxFileAgeSeconds: Gauge;
   readonly filesInProgress: Gauge;
   readonly targetBlocked: Gauge<"contact_list">;
+  readonly bulkUploads: Counter<"outcome">;
+  readonly bulkPercentComplete: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -20,7 +22,7 @@ export class ImportMetrics {
     });
     this.files = new Counter({
       name: "import_files_total",
-      help: "Files by outcome: imported, imported_with_rejects, partial (unreadable remainder kept), rejected, released (shutdown)",
+      help: "Files by outcome: imported, imported_with_rejects, partial (unreadable remainder kept), rejected, failed (a bulk load Genesys could not import), released (shutdown)",
       labelNames: ["outcome"],
       registers,
     });
@@ -49,6 +51,17 @@ export class ImportMetrics {
       name: "import_target_blocked",
       help: "1 while the contact list refuses every call (403 missing permission, 404 deleted, credentials refused): nothing is sent until it is fixed",
       labelNames: ["contact_list"],
+      registers,
+    });
+    this.bulkUploads = new Counter({
+      name: "import_bulk_uploads_total",
+      help: "Bulk contact-list uploads by outcome: sent (Genesys took it), unknown (the connection broke; the import status decides), refused (Genesys answered with an error)",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.bulkPercentComplete = new Gauge({
+      name: "import_bulk_percent_complete",
+      help: "Genesys' progress importing the bulk load in hand (percentComplete of the list's import status)",
       registers,
     });
   }

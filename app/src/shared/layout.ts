@@ -4,11 +4,16 @@ import path from "node:path";
 /**
  * The data directory on the shared ReadWriteMany volume:
  *
- *   inbox/       writers drop files here, written elsewhere (or under a dot-name) and renamed in
+ *   inbox/       writers drop files here, written elsewhere (or under a dot-name) and renamed in;
+ *                they go through the contacts API, 1,000 rows a request (deltas)
+ *     bulk/      whole lists, loaded through Genesys' bulk upload (CSV only)
+ *     replace/   the same, after clearing the list (only with IMPORT_BULK_ALLOW_CLEAR)
  *   processing/  files claimed by a replica: `<name>~<replica>`, heartbeated through their mtime
+ *                (bulk/ and replace/ below it for those lanes)
  *   archive/     imported files, `<UTC time>-<name>`, each with `<...>.summary.json`
  *   rejects/     row reports `<UTC time>-<name>.rejects.csv`, unread remainders, refused files
- *   state/       crash-safety journals of acknowledged batches, one per file in progress, and the
+ *   state/       crash-safety journals of acknowledged batches, one per file in progress, a bulk
+ *                load's journal and staged file (`<name>.bulk.json`, `<name>.bulk.csv`), and the
  *                results export's watermark (export.json)
  *   outbox/      results for on-premises systems: results-<window>.ndjson from the poller,
  *                backfill-<range>.ndjson from --backfill, events-<time>-<replica>.ndjson pushed
@@ -36,10 +41,23 @@ export function dataLayout(root: string): DataLayout {
   };
 }
 
+/** How a file is loaded, by the inbox folder it was dropped in. */
+export type ImportLane = "api" | "bulk" | "replace";
+
+export const BULK_LANES = ["bulk", "replace"] as const;
+
+/** The layout one lane's claims work in: its inbox and processing folders, the rest shared. */
+export function laneLayout(layout: DataLayout, lane: ImportLane): DataLayout {
+  if (lane === "api") return layout;
+  return { ...layout, inbox: path.join(layout.inbox, lane), processing: path.join(layout.processing, lane) };
+}
+
 export async function ensureLayout(layout: DataLayout): Promise<void> {
   for (const dir of [
     layout.inbox,
+    ...BULK_LANES.map((lane) => path.join(layout.inbox, lane)),
     layout.processing,
+    ...BULK_LANES.map((lane) => path.join(layout.processing, lane)),
     layout.archive,
     layout.rejects,
     layout.state,

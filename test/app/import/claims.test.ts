@@ -30,7 +30,9 @@ describe("claims on the shared volume", () => {
     );
     const claimedPerFile = names.map((_, file) => won.filter((claims) => claims[file] !== undefined).length);
     expect(claimedPerFile).to.deep.equal(names.map(() => 1));
-    expect(readdirSync(layout.inbox)).to.deep.equal([]);
+    expect(
+      readdirSync(layout.inbox, { withFileTypes: true }).filter((entry) => entry.isFile()),
+    ).to.deep.equal([]);
   });
 
   it("ignores dot-names and temporary names, and refuses symlinks, unsafe names and other types", async () => {
