@@ -3,7 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { systemClock, type Clock } from "../src/time/clock";
-import { UploadStore } from "./uploads";
+import { MULTIPART_UPLOAD_PATH, UploadStore } from "./uploads";
 
 /**
  * A local Genesys Cloud that behaves like ../shared/genesys-cloud-facts.md says the real one
@@ -11,8 +11,10 @@ import { UploadStore } from "./uploads";
  * `invalid_client`, HTTP 400 "rate limit exceeded" when token requests are throttled) and an API
  * server (bearer checks with 401 for missing, unknown, expired and revoked tokens; a per-token
  * budget answered with 429 + Retry-After + the real body; the 512,000-byte body cap; outbound
- * contact lists; conversation details with paging). Faults are injected on demand, and it
- * reports what it received so tests can check what a client really did.
+ * contact lists and their bulk load, presigned or multipart, see ./uploads.ts; conversation details
+ * with paging). The API server is also the apps host of the multipart upload
+ * (`POST /uploads/v2/contactlist`), so `apiBaseUrl` doubles as `GENESYS_APPS_BASE_URL`. Faults are
+ * injected on demand, and it reports what it received so tests can check what a client really did.
  */
 export interface SimulatorOptions {
   /** Time source for token lifetimes and budget windows; default the system clock. */
@@ -37,7 +39,10 @@ export interface SimulatorOptions {
   readonly rateLimit?: { readonly requestsPerWindow: number; readonly windowMs: number };
   /** Token requests accepted per client id per window before HTTP 400 "rate limit exceeded"; default 300 per 60,000 ms. */
   readonly tokenRateLimit?: { readonly requestsPerWindow: number; readonly windowMs: number };
-  /** Largest request body; default 512,000 bytes (`request.bytes.max`). */
+  /**
+   * Largest request body; default 512,000 bytes (`request.bytes.max`). Uploads of contact-list
+   * files (the presigned PUT, the multipart POST) are not capped by it.
+   */
   readonly maxBodyBytes?: number;
   /** Contacts per add request; default 1,000. */
   readonly maxContactsPerRequest?: number;
@@ -57,6 +62,12 @@ export interface SimulatorOptions {
   readonly ipRanges?: ReadonlyArray<{ cidr: string; service: string; region: string; direction?: string }>;
   /** How fast an uploaded contact-list file is imported (the importstatus progression); default 20,000 a second. */
   readonly uploadRecordsPerSecond?: number;
+  /**
+   * How fast the server reads an upload's body (presigned or multipart), in bytes per second of
+   * `clock`; default as fast as it arrives. The client's writes back up as on a slow network, so a
+   * test can kill a client mid-upload, or watch `uploadBytesInFlight` grow.
+   */
+  readonly uploadBytesPerSecond?: number;
   /** How long an async details job stays QUEUED/PENDING before it is FULFILLED; default 1,500 ms. */
   readonly jobDurationMs?: number;
 }
@@ -135,7 +146,7 @@ export interface ContactListDefinition {
 }
 
 export class GenesysSimulator {
-  /** The bulk contact-list load: presigned uploads, the import status, clearing a list. */
+  /** The bulk contact-list load: presigned and multipart uploads, the import status, clearing a list. */
   readonly uploads: UploadStore;
   readonly clients: ReadonlyArray<{ readonly clientId: string; readonly clientSecret: string }>;
   readonly contactListIds: readonly string[];
@@ -212,7 +223,7 @@ export class GenesysSimulator {
         },
         clear: (listId) => this.lists.get(listId)!.clear(),
       },
-      options.uploadRecordsPerSecond,
+      { recordsPerSecond: options.uploadRecordsPerSecond, bytesPerSecond: options.uploadBytesPerSecond },
     );
   }
 
@@ -293,7 +304,8 @@ export class GenesysSimulator {
      * Makes calls on a contact list fail as Genesys does when the list was deleted (404 not.found,
      * every call) or the OAuth client's role lacks a permission (403 missing.permissions, naming
      * it, on the calls that need it: outbound:contact:add to add contacts, outbound:contactList:view
-     * to read the definition, outbound:contact:view to read contacts); undefined heals it.
+     * to read the definition, outbound:contact:view to read contacts, outbound:contactList:upload
+     * to upload a file with the multipart form); undefined heals it.
      */
     contactListFailure: (
       contactListId: string,
@@ -347,7 +359,7 @@ export class GenesysSimulator {
     return this.received.byRouteAndStatus.get(`${route} ${status}`) ?? 0;
   }
 
-  /** The counts of `received`, as plain JSON. */
+  /** The counts of `received` and of the uploads (see `uploads.stats()`), as plain JSON. */
   stats(): Record<string, number> {
     return {
       apiRequests: this.received.apiRequests,
@@ -357,6 +369,7 @@ export class GenesysSimulator {
       unauthorized: this.received.unauthorized,
       contactWrites: this.received.contactWrites,
       contacts: [...this.lists.values()].reduce((sum, list) => sum + list.size, 0),
+      ...this.uploads.stats(),
     };
   }
 
@@ -487,8 +500,10 @@ export class GenesysSimulator {
     if (url.pathname === "/__simulator/stats" && req.method === "GET") return send(res, 200, this.stats());
     // The presigned URL of a bulk upload: storage, not the API, so it takes no bearer token.
     if (UploadStore.isUpload(url.pathname) && req.method === "PUT") {
-      const [status, body] = await this.uploads.receive(url.pathname, req);
-      return send(res, status, body);
+      const outcome = await this.uploads.receive(url.pathname, req);
+      if (outcome) send(res, outcome[0], outcome[1]);
+      else res.destroy();
+      return;
     }
     this.received.apiRequests += 1;
     const route = `${req.method} ${routeOf(url.pathname)}`;
@@ -532,9 +547,12 @@ export class GenesysSimulator {
       });
     }
 
-    const body = await readBody(req, this.options.maxBodyBytes ?? 512_000);
+    // A file upload is read only once it is let through, and streamed: the body cap is for API
+    // payloads, not files. Its early-retry fingerprint is its route alone.
+    const fileUpload = req.method === "POST" && url.pathname === MULTIPART_UPLOAD_PATH;
+    const body = fileUpload ? undefined : await readBody(req, this.options.maxBodyBytes ?? 512_000);
     const fingerprint = createHash("sha1")
-      .update(`${route}\n${url.search}\n${body.ok ? body.text : ""}`)
+      .update(`${route}\n${url.search}\n${body?.ok ? body.text : ""}`)
       .digest("base64");
     this.noteEarlyRetry(fingerprint, route, now);
 
@@ -555,6 +573,16 @@ export class GenesysSimulator {
     }
     const headers = this.rateLimitHeaders(token, budget, now);
 
+    if (!body) {
+      // The multipart file upload: it names its list in the body, so the list's faults apply there.
+      const permission = permissionFor(req.method ?? "POST", url.pathname);
+      const outcome = await this.uploads.receiveMultipart(req, (listId) =>
+        this.listRefusal(listId, permission),
+      );
+      if (outcome) answer(outcome[0], outcome[1], headers);
+      else res.destroy();
+      return;
+    }
     if (!body.ok) {
       return answer(413, {
         message: `The request body exceeds the maximum allowed size of ${this.options.maxBodyBytes ?? 512_000} bytes`,
@@ -668,24 +696,10 @@ export class GenesysSimulator {
     if (method === "POST" && path === "/api/v2/outbound/contactlists/uploads")
       return this.uploads.create(parseJson(text), this.apiBaseUrl);
     const onList = /^\/api\/v2\/outbound\/contactlists\/([^/]+)/.exec(path);
-    const listFailure = onList ? this.faultState.listFailures.get(decodeURIComponent(onList[1]!)) : undefined;
-    if (listFailure?.status === 404)
-      return notFound(`contact list ${decodeURIComponent(onList![1]!)} not found`);
-    const permission = onList ? permissionFor(method, path) : undefined;
-    if (listFailure?.status === 403 && permission === listFailure.permission) {
-      return [
-        403,
-        {
-          message: `You are missing the following permission(s): ${permission}`,
-          code: "missing.permissions",
-          status: 403,
-          messageParams: { permissions: permission },
-          contextId: randomUUID(),
-          details: [],
-          errors: [],
-        },
-      ];
-    }
+    const refusal = onList
+      ? this.listRefusal(decodeURIComponent(onList[1]!), permissionFor(method, path))
+      : undefined;
+    if (refusal) return refusal;
     const listAction = /^\/api\/v2\/outbound\/contactlists\/([^/]+)\/(importstatus|clear)$/.exec(path);
     if (listAction?.[2] === "importstatus" && method === "GET")
       return this.uploads.status(decodeURIComponent(listAction[1]!));
@@ -723,6 +737,25 @@ export class GenesysSimulator {
     const job = /^\/api\/v2\/analytics\/conversations\/details\/jobs\/([^/]+)(\/results)?$/.exec(path);
     if (job && method === "GET") return this.jobAnswer(decodeURIComponent(job[1]!), Boolean(job[2]), url);
     return notFound(`no route for ${method} ${path}`);
+  }
+
+  /** The answer for a call on a list that `faults.contactListFailure` broke, if it broke it for `permission`. */
+  private listRefusal(listId: string, permission: ListPermission): [number, unknown] | undefined {
+    const failure = this.faultState.listFailures.get(listId);
+    if (failure?.status === 404) return notFound(`contact list ${listId} not found`);
+    if (failure?.status !== 403 || failure.permission !== permission) return undefined;
+    return [
+      403,
+      {
+        message: `You are missing the following permission(s): ${permission}`,
+        code: "missing.permissions",
+        status: 403,
+        messageParams: { permissions: permission },
+        contextId: randomUUID(),
+        details: [],
+        errors: [],
+      },
+    ];
   }
 
   /**
@@ -1032,10 +1065,15 @@ function badRequest(message: string): [number, unknown] {
   ];
 }
 
-export type ListPermission = "outbound:contact:add" | "outbound:contactList:view" | "outbound:contact:view";
+export type ListPermission =
+  | "outbound:contact:add"
+  | "outbound:contactList:view"
+  | "outbound:contact:view"
+  | "outbound:contactList:upload";
 
 /** The permission a contact-list call needs. */
 function permissionFor(method: string, path: string): ListPermission {
+  if (path === MULTIPART_UPLOAD_PATH) return "outbound:contactList:upload";
   if (/\/contacts\/bulk$/.test(path) || (method === "GET" && /\/contacts\//.test(path)))
     return "outbound:contact:view";
   if (/\/contacts$/.test(path)) return "outbound:contact:add";
