@@ -8,6 +8,9 @@ import { startSimulator } from "./simulator";
  * the service at it. The client secret it prints is the simulator's own throwaway credential.
  * SIM_TLS_CERT_FILE and SIM_TLS_KEY_FILE (PEM) serve HTTPS; clients then need the issuing CA
  * (NODE_EXTRA_CA_CERTS for the service). SIM_ADVERTISED_HOST is the host name printed in the URLs.
+ * The API server is also the apps host of the multipart contact-list upload, hence
+ * GENESYS_APPS_BASE_URL; SIM_UPLOAD_RECORDS_PER_SECOND sets how fast an uploaded file is imported
+ * (default 20,000) and SIM_UPLOAD_BYTES_PER_SECOND how fast upload bodies are read (default no limit).
  */
 async function main(): Promise<void> {
   const env = process.env;
@@ -37,10 +40,15 @@ async function main(): Promise<void> {
     contactListIds: [env.SIM_CONTACT_LIST_ID ?? randomUUID()],
     retainContacts: env.SIM_RETAIN_CONTACTS !== "false",
     rateLimitHeaders: (env.SIM_RATE_LIMIT_HEADERS as "none" | "inin" | "x-ratelimit" | undefined) ?? "none",
+    uploadRecordsPerSecond: number("SIM_UPLOAD_RECORDS_PER_SECOND", 20_000),
+    ...(env.SIM_UPLOAD_BYTES_PER_SECOND
+      ? { uploadBytesPerSecond: number("SIM_UPLOAD_BYTES_PER_SECOND", Infinity) }
+      : {}),
   });
   console.log("Genesys Cloud simulator listening. Point the service at it with:\n");
   console.log(`GENESYS_API_BASE_URL=${sim.apiBaseUrl}`);
   console.log(`GENESYS_LOGIN_BASE_URL=${sim.loginBaseUrl}`);
+  console.log(`GENESYS_APPS_BASE_URL=${sim.apiBaseUrl}`);
   console.log(`GENESYS_CLIENT_ID=${clientId}`);
   console.log(`GENESYS_CLIENT_SECRET=${clientSecret}   # the simulator's own throwaway credential`);
   console.log(`GENESYS_CONTACT_LIST_ID=${sim.contactListIds[0]}`);
@@ -49,7 +57,8 @@ async function main(): Promise<void> {
     const contacts = sim.contacts().size;
     console.log(
       `\nReceived ${sim.received.apiRequests} API requests, ${sim.received.tokenRequests.length} token requests, ` +
-        `${sim.received.rateLimited} answered 429; ${contacts} contacts in the list.`,
+        `${sim.received.rateLimited} answered 429; ${sim.uploads.received.length} uploads ` +
+        `(${sim.uploads.aborted} aborted); ${contacts} contacts in the list.`,
     );
     await sim.close();
     process.exit(0);
