@@ -137,6 +137,8 @@ interface Faults {
   refuseEveryToken: boolean;
   /** Contact lists answering 403 (a permission the OAuth client lacks) or 404 (deleted), by id. */
   listFailures: Map<string, { status: 403 | 404; permission: string }>;
+  /** Uploads taken whole whose answer is lost: the connection drops instead of the 200. */
+  lostUploadAnswers: number;
 }
 
 /** A contact list's definition, as `GET /api/v2/outbound/contactlists/{id}` returns it. */
@@ -171,6 +173,7 @@ export class GenesysSimulator {
     tokenServerErrors: 0,
     listFailures: new Map(),
     refuseEveryToken: false,
+    lostUploadAnswers: 0,
   };
   private readonly definitions = new Map<string, ContactListDefinition>();
   private tokenLifetimeSeconds: number;
@@ -263,6 +266,17 @@ export class GenesysSimulator {
     /** Answer the next `count` API requests with `status` (502, 503 or 504). */
     serverErrors: (count: number, status = 503) => {
       this.faultState.serverErrors = { remaining: count, status };
+    },
+    /**
+     * Take the next `count` multipart uploads whole (their import starts) but drop the connection
+     * instead of answering: the client cannot tell whether the file arrived.
+     */
+    loseUploadAnswers: (count: number) => {
+      this.faultState.lostUploadAnswers = count;
+    },
+    /** Fail the import of the next uploads, whatever they hold, with these failure reasons, one each. */
+    failUploadImports: (...reasons: string[]) => {
+      this.uploads.forcedFailures.push(...reasons);
     },
     /** Destroy the connection of the next `count` API requests without answering. */
     connectionResets: (count: number) => {
@@ -579,7 +593,10 @@ export class GenesysSimulator {
       const outcome = await this.uploads.receiveMultipart(req, (listId) =>
         this.listRefusal(listId, permission),
       );
-      if (outcome) answer(outcome[0], outcome[1], headers);
+      if (outcome && outcome[0] === 200 && this.faultState.lostUploadAnswers > 0) {
+        this.faultState.lostUploadAnswers -= 1;
+        res.destroy();
+      } else if (outcome) answer(outcome[0], outcome[1], headers);
       else res.destroy();
       return;
     }

@@ -115,6 +115,12 @@ export class UploadStore {
       throw new Error("uploadBytesPerSecond must be more than 0, or left out for no limit");
   }
 
+  /**
+   * Failure reasons the next imports end with whatever their content (a test's way to reach a
+   * failure the client cannot foresee, such as a limit on Genesys' side), first in, first used.
+   */
+  readonly forcedFailures: string[] = [];
+
   /** Uploads whose body did not arrive whole (client killed, connection dropped): no import was started. */
   get aborted(): number {
     return this.abortedUploads;
@@ -355,7 +361,7 @@ export class UploadStore {
     // Genesys matches column names case-insensitively.
     const wanted = contactIdName.toLowerCase();
     const idColumn = file.header?.findIndex((column) => column.toLowerCase() === wanted) ?? -1;
-    const failureReason = failureOf(file, idColumn);
+    const failureReason = this.forcedFailures.shift() ?? failureOf(file, idColumn);
     const records = file.records.length;
     this.received.push({ listId, records, atMs: this.clock.now(), via });
     this.imports.set(listId, {
