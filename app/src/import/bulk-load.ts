@@ -422,14 +422,15 @@ export async function bulkLoadClaimedFile(
       elapsedSeconds: (clock.now() - started) / 1000,
     };
     // The journal says `done` until the file is in its final place: a crash in between finishes
-    // here again, without another upload.
+    // here again, without another upload. The staged copy is no longer needed.
+    await rm(journal.stagedPath, { force: true });
+    metrics.files.inc({ outcome: status });
+    metrics.bulkPercentComplete.set(0);
+    if (!failed) metrics.rows.inc({ outcome: "synced" }, progress.synced);
     await writeFile(`${movedTo}.summary.json`, `${JSON.stringify(outcome, null, 2)}\n`);
     await claim.archive(movedTo);
     if (failed) await writeFile(`${movedTo}.reason.txt`, `${reason}\n`);
     await journal.remove();
-    metrics.files.inc({ outcome: status });
-    metrics.bulkPercentComplete.set(0);
-    if (!failed) metrics.rows.inc({ outcome: "synced" }, progress.synced);
     const fields = { ...progress, status, bulk, rejectsReport: done.rejectsReport };
     if (failed) log.error({ ...fields, reason }, "Genesys could not import the bulk load");
     else if (status === "imported") log.info(fields, "bulk load imported");

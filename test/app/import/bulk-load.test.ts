@@ -1,0 +1,235 @@
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { generateCsv, phoneFor } from "../../support/contacts";
+import { FakeClock } from "../../support/fake-clock";
+import { startHarness } from "../../support/harness";
+
+type Harness = Awaited<ReturnType<typeof startHarness>>;
+
+const CONTACTS = "POST /api/v2/outbound/contactlists/{id}/contacts";
+const CLEAR = "POST /api/v2/outbound/contactlists/{id}/clear";
+
+/**
+ * Whole-list loads through Genesys' bulk upload (inbox/bulk/, inbox/replace/), against the
+ * simulator's multipart upload and import-status progression, on a fake clock so the polling and
+ * the waits are stepped, not slept.
+ */
+describe("bulk contact-list loads (simulator, fake clock)", function () {
+  this.timeout(120_000);
+  let h: Harness;
+  let clock: FakeClock;
+  afterEach(async () => h?.close());
+
+  const settle = async () => {
+    for (let round = 0; round < 5; round += 1) await new Promise((resolve) => setImmediate(resolve));
+    await clock.flush();
+  };
+
+  /** Advances the clock 100 ms at a time until the condition holds (at most an hour). */
+  async function advanceUntil(condition: () => boolean, what: string) {
+    for (let step = 0; step < 36_000 && !condition(); step += 1) {
+      await clock.advance(100);
+      await settle();
+    }
+    expect(condition(), what).to.equal(true);
+  }
+
+  const archived = (name: string) => h.list("archive").find((entry) => entry.endsWith(`-${name}`));
+  const summaryOf = (folder: string, name: string) =>
+    JSON.parse(
+      h.read(folder, `${h.list(folder).find((entry) => entry.endsWith(`-${name}`))}.summary.json`),
+    ) as {
+      status: string;
+      rowsRead: number;
+      accepted: number;
+      rejected: number;
+      synced: number;
+      mode: string;
+      bulk: {
+        cleared: boolean;
+        uploads: number;
+        totalRecords: number;
+        completedRecords: number;
+        failureReason?: string;
+      };
+      rejectsReport?: string;
+      reason?: string;
+    };
+
+  /** The reasons written beside refused files (each written just after its file is moved). */
+  const reasons = () =>
+    h
+      .list("rejects")
+      .filter((name) => name.endsWith(".reason.txt"))
+      .map((name) => h.read("rejects", name))
+      .filter((text) => text !== "");
+
+  async function start(env: Record<string, string> = {}, recordsPerSecond = 1_000) {
+    clock = new FakeClock(Date.now());
+    h = await startHarness({
+      clock,
+      sim: { clock, uploadRecordsPerSecond: recordsPerSecond },
+      env: { IMPORT_BULK_UNSEEN_SECONDS: "20", ...env },
+    });
+    await advanceUntil(() => h.service.client.hasValidToken(), "the first token");
+  }
+
+  it("loads a whole file in one upload, reports Genesys' progress, and keeps the rows refused locally", async () => {
+    // 200 records a second: Genesys takes about 25 s of the fake clock over the file, several polls.
+    await start({}, 200);
+    const listId = h.sim.contactListIds[0]!;
+    const file = generateCsv(5_000, { badEvery: 100 });
+    h.drop("bulk/nightly.csv", file.content);
+
+    let sawProgress = false;
+    await advanceUntil(() => {
+      const current = h.service.importer.status().current;
+      if (
+        current?.phase === "importing" &&
+        (current.percentComplete ?? 0) > 0 &&
+        current.percentComplete! < 100
+      )
+        sawProgress = true;
+      return archived("nightly.csv") !== undefined;
+    }, "the bulk load to finish");
+    expect(sawProgress, "progress between 0 and 100 % while Genesys imports").to.equal(true);
+
+    expect(h.sim.uploads.received).to.have.length(1);
+    expect(h.sim.uploads.received[0]!.records).to.equal(file.goodIds.length);
+    expect(h.sim.count(CONTACTS, 200), "no contact went through the 1,000-per-request route").to.equal(0);
+    const contacts = h.sim.contacts(listId);
+    expect(contacts.size).to.equal(file.goodIds.length);
+    expect(contacts.get("c0")!.data.phone, "phone numbers go in E.164").to.equal(
+      `+353${phoneFor(0).slice(1)}`,
+    );
+
+    const summary = summaryOf("archive", "nightly.csv");
+    expect(summary).to.deep.include({
+      status: "imported_with_rejects",
+      mode: "bulk",
+      rowsRead: 5_000,
+      accepted: file.goodIds.length,
+      rejected: file.badLines.length,
+      synced: file.goodIds.length,
+    });
+    expect(summary.bulk).to.deep.equal({
+      cleared: false,
+      uploads: 1,
+      totalRecords: file.goodIds.length,
+      completedRecords: file.goodIds.length,
+    });
+    const report = readFileSync(summary.rejectsReport!, "utf8").trim().split("\n");
+    expect(report.slice(1).map((line) => Number(line.split(",")[0]))).to.deep.equal(file.badLines);
+    await advanceUntil(
+      () => !h.list("state").some((name) => name.includes(".bulk.")),
+      "the journal and the staged file removed",
+    );
+    const logs = h.capture.lines.map((line) => JSON.parse(line) as { msg: string; percentComplete?: number });
+    expect(logs.some((line) => line.msg === "Genesys is importing the file")).to.equal(true);
+    const metrics = (await h.service.app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).to.contain('import_bulk_uploads_total{outcome="sent"} 1');
+  });
+
+  it("refuses inbox/replace/ unless clearing is allowed, and with it clears the list once before loading", async () => {
+    await start();
+    const listId = h.sim.contactListIds[0]!;
+    h.drop("replace/list.csv", generateCsv(100, { idPrefix: "new" }).content);
+    await advanceUntil(() => reasons().length === 1, "the refusal");
+    expect(reasons()[0]).to.contain("IMPORT_BULK_ALLOW_CLEAR=true");
+    expect(h.sim.uploads.received).to.have.length(0);
+    expect(h.sim.count(CLEAR, 204)).to.equal(0);
+    await h.close();
+
+    await start({ IMPORT_BULK_ALLOW_CLEAR: "true" });
+    const list = h.sim.contactListIds[0]!;
+    h.drop("old.csv", generateCsv(300, { idPrefix: "old" }).content);
+    await advanceUntil(() => archived("old.csv") !== undefined, "the delta import");
+    h.drop("replace/list.csv", generateCsv(200, { idPrefix: "new" }).content);
+    await advanceUntil(() => archived("list.csv") !== undefined, "the replacement");
+    const ids = [...h.sim.contacts(list).keys()];
+    expect(ids).to.have.length(200);
+    expect(ids.every((id) => id.startsWith("new"))).to.equal(true);
+    expect(h.sim.count(CLEAR, 204)).to.equal(1);
+    expect(summaryOf("archive", "list.csv").bulk.cleared).to.equal(true);
+    expect(listId).to.be.a("string");
+  });
+
+  it("refuses NDJSON and a file it cannot read to the end, sending nothing", async () => {
+    await start();
+    h.drop("bulk/events.ndjson", '{"id":"a","phone":"0851234567"}\n');
+    h.drop("bulk/broken.csv", 'id,phone\na,0851234567\nb,"0851234568\n');
+    await advanceUntil(() => reasons().length === 2, "both refusals");
+    expect(reasons().join("\n")).to.contain("a bulk load takes CSV");
+    expect(reasons().join("\n")).to.contain("takes the whole file, so nothing was sent");
+    expect(h.sim.uploads.received).to.have.length(0);
+  });
+
+  it("an upload whose answer is lost is found in the import status and followed, never sent again", async () => {
+    await start();
+    h.sim.faults.loseUploadAnswers(1);
+    const file = generateCsv(3_000);
+    h.drop("bulk/lost-answer.csv", file.content);
+    await advanceUntil(() => archived("lost-answer.csv") !== undefined, "the bulk load to finish");
+    expect(h.sim.uploads.received, "Genesys got the file once").to.have.length(1);
+    expect(summaryOf("archive", "lost-answer.csv").bulk.uploads).to.equal(1);
+    expect(h.sim.contacts(h.sim.contactListIds[0]!).size).to.equal(file.goodIds.length);
+    const metrics = (await h.service.app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).to.contain('import_bulk_uploads_total{outcome="unknown"} 1');
+  });
+
+  it("a refused upload (503, 429) is sent again: Genesys answered, so it does not have the file", async () => {
+    await start();
+    h.sim.faults.serverErrors(1, 503);
+    const file = generateCsv(1_000);
+    h.drop("bulk/refused.csv", file.content);
+    await advanceUntil(() => archived("refused.csv") !== undefined, "the bulk load to finish");
+    expect(h.sim.uploads.received).to.have.length(1);
+    expect(h.sim.contacts(h.sim.contactListIds[0]!).size).to.equal(file.goodIds.length);
+  });
+
+  it("a load Genesys cannot import ends in rejects/ with its failureReason and the fix, the rejects report kept", async () => {
+    await start();
+    h.sim.faults.failUploadImports("MISSING_CUSTOM_ID");
+    const file = generateCsv(500, { badEvery: 50 });
+    h.drop("bulk/keyed.csv", file.content);
+    await advanceUntil(() => reasons().length === 1, "the failure");
+    expect(reasons()[0]).to.contain("Genesys could not import the file (MISSING_CUSTOM_ID)");
+    expect(reasons()[0]).to.contain("IMPORT_ID_COLUMN");
+    const summary = summaryOf("rejects", "keyed.csv");
+    expect(summary.status).to.equal("failed");
+    expect(summary.bulk.failureReason).to.equal("MISSING_CUSTOM_ID");
+    expect(summary.synced).to.equal(0);
+    expect(readFileSync(summary.rejectsReport!, "utf8").trim().split("\n")).to.have.length(
+      file.badLines.length + 1,
+    );
+    const metrics = (await h.service.app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).to.contain('import_files_total{outcome="failed"} 1');
+  });
+
+  it("after a shutdown mid-upload, a restart finds no sign of it in the import status and sends it once more", async () => {
+    clock = new FakeClock(Date.now());
+    // 100 KB/s on the fake clock: the upload is still going when the service shuts down.
+    h = await startHarness({
+      clock,
+      sim: { clock, uploadBytesPerSecond: 100_000 },
+      env: { IMPORT_BULK_UNSEEN_SECONDS: "20" },
+    });
+    await advanceUntil(() => h.service.client.hasValidToken(), "the first token");
+    const file = generateCsv(20_000);
+    h.drop("bulk/big.csv", file.content);
+    await advanceUntil(() => h.sim.uploads.stats().uploadBytesInFlight > 0, "the upload to begin");
+    await h.service.shutdown();
+    expect(h.list("inbox/bulk"), "the file is back in its folder").to.deep.equal(["big.csv"]);
+    expect(h.list("state")).to.include.members(["big.csv.bulk.json", "big.csv.bulk.csv"]);
+    expect(h.sim.uploads.received).to.have.length(0);
+
+    // The same data dir, a new service: the journal says `uploading`, the status shows nothing.
+    await h.restart();
+    await advanceUntil(() => archived("big.csv") !== undefined, "the load after the restart");
+    expect(h.sim.uploads.received, "one upload arrived: the first never did").to.have.length(1);
+    expect(h.sim.contacts(h.sim.contactListIds[0]!).size).to.equal(file.goodIds.length);
+    expect(summaryOf("archive", "big.csv").bulk.uploads).to.equal(2);
+    expect(path.basename(archived("big.csv")!)).to.match(/-big\.csv$/);
+  });
+});
