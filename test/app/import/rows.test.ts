@@ -62,6 +62,15 @@ describe("row validation", () => {
     expect(validator.validate(6, { id: "c", phone: "0851234567" }).ok).to.equal(false);
   });
 
+  it("keeps exactly the last ids of the window as it wraps round many times", () => {
+    const validator = new RowValidator(CONFIG, 3);
+    for (let index = 0; index < 100; index += 1)
+      validator.validate(index, { id: `i${index}`, phone: "0851234567" });
+    for (const id of ["i97", "i98", "i99"])
+      expect(validator.validate(200, { id, phone: "0851234567" }).ok, id).to.equal(false);
+    expect(validator.validate(201, { id: "i96", phone: "0851234567" }).ok).to.equal(true);
+  });
+
   it("refuses a header without the id or phone columns, or with columns the contact list lacks", () => {
     const strict = new RowValidator({ ...CONFIG, columns: ["id", "phone", "mobile", "name"] });
     expect(strict.headerProblems(["id", "phone", "name"])).to.deep.equal([]);
