@@ -92,14 +92,20 @@ export function renderConsole(view: ConsoleView): string {
   const budgetShare =
     client.rateBudgetPerWindow > 0 ? client.rateBudgetInUse / client.rateBudgetPerWindow : 0;
 
-  const current = importer.current
-    ? `<tr><td>in progress</td><td data-testid="file-in-progress">${escapeHtml(importer.current.name)}</td><td class="num">${importer.current.synced + importer.current.alreadySynced} synced, ${importer.current.rejected} rejected of ${importer.current.rowsRead} read</td></tr>`
+  const file = importer.current;
+  // A bulk load (inbox/bulk/, inbox/replace/) says its step and Genesys' progress on the upload.
+  const bulkStep =
+    file?.mode === undefined || file.mode === "api"
+      ? ""
+      : ` · ${file.mode} load: ${file.phase ?? "starting"}${file.percentComplete === undefined ? "" : ` ${file.percentComplete} %`}`;
+  const current = file
+    ? `<tr><td>in progress</td><td data-testid="file-in-progress">${escapeHtml(file.name)}</td><td class="num">${file.synced + file.alreadySynced} synced, ${file.rejected} rejected of ${file.rowsRead} read${escapeHtml(bulkStep)}</td></tr>`
     : `<tr><td>in progress</td><td colspan="2">none</td></tr>`;
   const recent = importer.recent
     .slice(0, 5)
     .map(
       (outcome) =>
-        `<tr><td>${escapeHtml(outcome.status.replace(/_/g, " "))}</td><td>${escapeHtml(outcome.name)}</td><td class="num">${outcome.synced} synced, ${outcome.rejected} rejected</td></tr>`,
+        `<tr><td>${escapeHtml(outcome.status.replace(/_/g, " "))}</td><td>${escapeHtml(outcome.name)}${outcome.mode && outcome.mode !== "api" ? ` (${outcome.mode})` : ""}</td><td class="num">${outcome.synced} synced, ${outcome.rejected} rejected${outcome.bulk?.failureReason ? ` · ${escapeHtml(outcome.bulk.failureReason)}` : ""}</td></tr>`,
     )
     .join("");
   const rejected = view.rejected

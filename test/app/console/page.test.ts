@@ -48,4 +48,41 @@ describe("operator console page", () => {
     expect(html).to.contain("Fix: give the OAuth client&#39;s role the permission outbound:contact:add");
     expect(renderConsole(view())).not.to.contain("holding back");
   });
+
+  it("shows a bulk load's step and Genesys' progress, and a failed load's reason", () => {
+    const html = renderConsole(
+      view({
+        current: {
+          name: "nightly.csv",
+          mode: "replace",
+          phase: "importing",
+          percentComplete: 42,
+          rowsRead: 1_000,
+          accepted: 990,
+          rejected: 10,
+          synced: 420,
+          alreadySynced: 0,
+          batchesSent: 0,
+        },
+        recent: [
+          {
+            name: "friday.csv",
+            mode: "bulk",
+            status: "failed",
+            rowsRead: 5,
+            accepted: 5,
+            rejected: 0,
+            synced: 0,
+            alreadySynced: 0,
+            batchesSent: 0,
+            elapsedSeconds: 1,
+            bulk: { cleared: false, uploads: 1, failureReason: "MISSING_CUSTOM_ID" },
+          },
+        ],
+      }),
+    );
+    expect(html).to.contain("420 synced, 10 rejected of 1000 read · replace load: importing 42 %");
+    expect(html).to.contain("friday.csv (bulk)");
+    expect(html).to.contain("MISSING_CUSTOM_ID");
+  });
 });
