@@ -13,7 +13,9 @@ import { fullJitterDelayMs } from "../genesys/backoff";
 import {
   ClientClosedError,
   failureClass,
+  GenesysHttpError,
   RateLimitDeferredError,
+  targetFix,
   UploadOutcomeUnknownError,
 } from "../genesys/errors";
 import { formatOf, timestampForName } from "../shared/layout";
@@ -276,6 +278,12 @@ export async function bulkLoadClaimedFile(
         // Genesys answered with an error, so it does not have the file.
         current = await journal.save({ ...current, phase: current.cleared ? "cleared" : "staged" });
         const kind = failureClass(error);
+        if (error instanceof GenesysHttpError && error.status === 403) {
+          // Only uploads lack the permission: the API path (and the gate's re-check, a GET that
+          // would pass) still work, so the file is refused with the fix instead of holding deltas back.
+          refusal = `Genesys refused the upload: ${error.message}. Fix: ${targetFix(error, `contact list ${deps.contactListId}`)}, then drop the file in inbox/${lane}/ again`;
+          throw error;
+        }
         if (kind === "target-fatal") {
           deps.targetGate?.block(error);
           throw error;

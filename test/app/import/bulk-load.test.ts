@@ -207,6 +207,23 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     expect(metrics).to.contain('import_files_total{outcome="failed"} 1');
   });
 
+  it("an OAuth client without the upload permission: the bulk file is refused with the fix, deltas keep going", async () => {
+    await start();
+    const listId = h.sim.contactListIds[0]!;
+    h.sim.faults.contactListFailure(listId, 403, "outbound:contactList:upload");
+    h.drop("bulk/nightly.csv", generateCsv(200).content);
+    await advanceUntil(() => reasons().length === 1, "the refusal");
+    expect(reasons()[0]).to.contain("outbound:contactList:upload");
+    expect(reasons()[0]).to.contain("drop the file in inbox/bulk/ again");
+    expect(h.service.importer.status().blocked, "the list is not blocked for the API path").to.equal(
+      undefined,
+    );
+    const delta = generateCsv(50, { idPrefix: "d" });
+    h.drop("delta.csv", delta.content);
+    await advanceUntil(() => archived("delta.csv") !== undefined, "the delta import");
+    expect(h.sim.contacts(listId).size).to.equal(delta.goodIds.length);
+  });
+
   it("after a shutdown mid-upload, a restart finds no sign of it in the import status and sends it once more", async () => {
     clock = new FakeClock(Date.now());
     // 100 KB/s on the fake clock: the upload is still going when the service shuts down.
