@@ -61,6 +61,29 @@ export class FakeClock implements Clock {
       await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
+  /** Lets real I/O (files, loopback HTTP to the simulator) settle between fake-clock steps. */
+  async settleIo(): Promise<void> {
+    for (let round = 0; round < 5; round += 1) await new Promise((resolve) => setImmediate(resolve));
+    await this.flush();
+  }
+
+  /**
+   * For a service doing real I/O on this clock: moves time on `stepMs` at a time, letting the I/O
+   * settle after each step, until `condition` holds; throws naming `what` after `maxSteps`.
+   */
+  async advanceUntil(
+    condition: () => boolean,
+    what: string,
+    { stepMs = 100, maxSteps = 72_000 }: { stepMs?: number; maxSteps?: number } = {},
+  ): Promise<void> {
+    for (let step = 0; step < maxSteps && !condition(); step += 1) {
+      await this.advance(stepMs);
+      await this.settleIo();
+    }
+    if (!condition())
+      throw new Error(`${what} did not happen within ${(maxSteps * stepMs) / 1000} s of fake time`);
+  }
+
   /** Moves time forward by `ms`, firing every timer that falls due, in order. */
   async advance(ms: number): Promise<void> {
     const target = this.nowMs + ms;

@@ -25,6 +25,8 @@ import {
   keepClaimAlive,
   newProgress,
   readDefinitionForFile,
+  refuseClaimedFile,
+  releaseClaimedFile,
   type BulkLoadSummary,
   type FileOutcome,
   type FileProgress,
@@ -200,20 +202,15 @@ export async function bulkLoadClaimedFile(
 
   if (refusal !== undefined) return refuseWhole(refusal);
   if (claimLost || deps.signal.aborted || failure || state?.phase !== "done") {
-    if (!claimLost) await claim.release();
-    metrics.files.inc({ outcome: "released" });
-    const reason = claimLost
-      ? "the claim was taken over by another replica (this one stalled past IMPORT_CLAIM_TIMEOUT_SECONDS)"
-      : failure && !(failure instanceof ClientClosedError)
-        ? `stopped by an error: ${failure instanceof Error ? failure.message : String(failure)}`
-        : "shutting down";
-    log.warn(
-      { ...progress, reason },
+    return releaseClaimedFile(
+      claim,
+      { claimLost, failure },
+      progress,
+      deps,
+      log,
+      started,
       "bulk load stopped before the end; its journal says where to resume, and no upload is sent twice",
     );
-    const targetFatal = failure !== undefined && failureClass(failure) === "target-fatal";
-    if (failure && !(failure instanceof ClientClosedError) && !targetFatal && !signal.aborted) throw failure;
-    return { ...progress, status: "released", reason, elapsedSeconds: (clock.now() - started) / 1000 };
   }
   return finish(state);
 
@@ -448,16 +445,7 @@ export async function bulkLoadClaimedFile(
 
   async function refuseWhole(reason: string): Promise<FileOutcome> {
     await journal.remove();
-    const movedTo = await claim.reject(reason);
-    metrics.files.inc({ outcome: "rejected" });
-    log.warn({ reason, movedTo }, "file refused as a whole");
-    return {
-      ...progress,
-      status: "rejected",
-      reason,
-      movedTo,
-      elapsedSeconds: (clock.now() - started) / 1000,
-    };
+    return refuseClaimedFile(claim, reason, progress, deps, log, started);
   }
 }
 

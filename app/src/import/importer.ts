@@ -231,21 +231,15 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
   if (claimLost || deps.signal.aborted || failure) {
     await journal.close();
     await rejects.discard();
-    if (!claimLost) await claim.release();
-    metrics.files.inc({ outcome: "released" });
-    const reason = claimLost
-      ? "the claim was taken over by another replica (this one stalled past IMPORT_CLAIM_TIMEOUT_SECONDS)"
-      : failure
-        ? `stopped by an error: ${failure instanceof Error ? failure.message : String(failure)}`
-        : "shutting down";
-    log.warn(
-      { ...progress, reason },
+    return releaseClaimedFile(
+      claim,
+      { claimLost, failure },
+      progress,
+      deps,
+      log,
+      started,
       "import stopped before the end of the file; acknowledged batches are in the journal",
     );
-    // The gate has said why, once; the file waits in the inbox with its journal until it is fixed.
-    const targetFatal = failure !== undefined && failureClass(failure) === "target-fatal";
-    if (failure && !(failure instanceof ClientClosedError) && !targetFatal) throw failure;
-    return { ...progress, status: "released", reason, elapsedSeconds: (clock.now() - started) / 1000 };
   }
 
   if (header === undefined && format === "csv") return refuseWhole("the file is empty: it has no header row");
@@ -296,17 +290,58 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
   async function refuseWhole(reason: string): Promise<FileOutcome> {
     await journal.remove();
     await rejects.discard();
-    const movedTo = await claim.reject(reason);
-    metrics.files.inc({ outcome: "rejected" });
-    log.warn({ reason, movedTo }, "file refused as a whole");
-    return {
-      ...progress,
-      status: "rejected",
-      reason,
-      movedTo,
-      elapsedSeconds: (clock.now() - started) / 1000,
-    };
+    return refuseClaimedFile(claim, reason, progress, deps, log, started);
   }
+}
+
+/**
+ * Hands a file back to the inbox (unless its claim was lost) when its import stopped early: on
+ * shutdown, a lost claim or an error. Its journal stays for whoever resumes it. A target-fatal
+ * error has been reported by the gate and a shutdown is no error; anything else is rethrown.
+ */
+export async function releaseClaimedFile(
+  claim: Claim,
+  stop: { readonly claimLost: boolean; readonly failure: unknown },
+  progress: FileProgress,
+  deps: Pick<ImportDependencies, "metrics" | "clock">,
+  log: Logger,
+  startedMs: number,
+  message: string,
+): Promise<FileOutcome> {
+  const { claimLost, failure } = stop;
+  if (!claimLost) await claim.release();
+  deps.metrics.files.inc({ outcome: "released" });
+  const stoppedByError = failure !== undefined && !(failure instanceof ClientClosedError);
+  const reason = claimLost
+    ? "the claim was taken over by another replica (this one stalled past IMPORT_CLAIM_TIMEOUT_SECONDS)"
+    : stoppedByError
+      ? `stopped by an error: ${failure instanceof Error ? failure.message : String(failure)}`
+      : "shutting down";
+  log.warn({ ...progress, reason }, message);
+  // The gate has said why, once; the file waits in the inbox with its journal until it is fixed.
+  if (stoppedByError && failureClass(failure) !== "target-fatal") throw failure;
+  return { ...progress, status: "released", reason, elapsedSeconds: (deps.clock.now() - startedMs) / 1000 };
+}
+
+/** Moves a claimed file to rejects/ with the reason beside it, counts it and says so. */
+export async function refuseClaimedFile(
+  claim: Claim,
+  reason: string,
+  progress: FileProgress,
+  deps: Pick<ImportDependencies, "metrics" | "clock">,
+  log: Logger,
+  startedMs: number,
+): Promise<FileOutcome> {
+  const movedTo = await claim.reject(reason);
+  deps.metrics.files.inc({ outcome: "rejected" });
+  log.warn({ reason, movedTo }, "file refused as a whole");
+  return {
+    ...progress,
+    status: "rejected",
+    reason,
+    movedTo,
+    elapsedSeconds: (deps.clock.now() - startedMs) / 1000,
+  };
 }
 
 /**

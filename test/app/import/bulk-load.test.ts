@@ -21,20 +21,6 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
   let clock: FakeClock;
   afterEach(async () => h?.close());
 
-  const settle = async () => {
-    for (let round = 0; round < 5; round += 1) await new Promise((resolve) => setImmediate(resolve));
-    await clock.flush();
-  };
-
-  /** Advances the clock 100 ms at a time until the condition holds (at most an hour). */
-  async function advanceUntil(condition: () => boolean, what: string) {
-    for (let step = 0; step < 36_000 && !condition(); step += 1) {
-      await clock.advance(100);
-      await settle();
-    }
-    expect(condition(), what).to.equal(true);
-  }
-
   const archived = (name: string) => h.list("archive").find((entry) => entry.endsWith(`-${name}`));
   const summaryOf = (folder: string, name: string) =>
     JSON.parse(
@@ -72,7 +58,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
       sim: { clock, uploadRecordsPerSecond: recordsPerSecond },
       env: { IMPORT_BULK_UNSEEN_SECONDS: "20", ...env },
     });
-    await advanceUntil(() => h.service.client.hasValidToken(), "the first token");
+    await clock.advanceUntil(() => h.service.client.hasValidToken(), "the first token");
   }
 
   it("loads a whole file in one upload, reports Genesys' progress, and keeps the rows refused locally", async () => {
@@ -83,7 +69,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     h.drop("bulk/nightly.csv", file.content);
 
     let sawProgress = false;
-    await advanceUntil(() => {
+    await clock.advanceUntil(() => {
       const current = h.service.importer.status().current;
       if (
         current?.phase === "importing" &&
@@ -121,7 +107,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     });
     const report = readFileSync(summary.rejectsReport!, "utf8").trim().split("\n");
     expect(report.slice(1).map((line) => Number(line.split(",")[0]))).to.deep.equal(file.badLines);
-    await advanceUntil(
+    await clock.advanceUntil(
       () => !h.list("state").some((name) => name.includes(".bulk.")),
       "the journal and the staged file removed",
     );
@@ -135,7 +121,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     await start();
     const listId = h.sim.contactListIds[0]!;
     h.drop("replace/list.csv", generateCsv(100, { idPrefix: "new" }).content);
-    await advanceUntil(() => reasons().length === 1, "the refusal");
+    await clock.advanceUntil(() => reasons().length === 1, "the refusal");
     expect(reasons()[0]).to.contain("IMPORT_BULK_ALLOW_CLEAR=true");
     expect(h.sim.uploads.received).to.have.length(0);
     expect(h.sim.count(CLEAR, 204)).to.equal(0);
@@ -144,9 +130,9 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     await start({ IMPORT_BULK_ALLOW_CLEAR: "true" });
     const list = h.sim.contactListIds[0]!;
     h.drop("old.csv", generateCsv(300, { idPrefix: "old" }).content);
-    await advanceUntil(() => archived("old.csv") !== undefined, "the delta import");
+    await clock.advanceUntil(() => archived("old.csv") !== undefined, "the delta import");
     h.drop("replace/list.csv", generateCsv(200, { idPrefix: "new" }).content);
-    await advanceUntil(() => archived("list.csv") !== undefined, "the replacement");
+    await clock.advanceUntil(() => archived("list.csv") !== undefined, "the replacement");
     const ids = [...h.sim.contacts(list).keys()];
     expect(ids).to.have.length(200);
     expect(ids.every((id) => id.startsWith("new"))).to.equal(true);
@@ -159,7 +145,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     await start();
     h.drop("bulk/events.ndjson", '{"id":"a","phone":"0851234567"}\n');
     h.drop("bulk/broken.csv", 'id,phone\na,0851234567\nb,"0851234568\n');
-    await advanceUntil(() => reasons().length === 2, "both refusals");
+    await clock.advanceUntil(() => reasons().length === 2, "both refusals");
     expect(reasons().join("\n")).to.contain("a bulk load takes CSV");
     expect(reasons().join("\n")).to.contain("takes the whole file, so nothing was sent");
     expect(h.sim.uploads.received).to.have.length(0);
@@ -170,7 +156,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     h.sim.faults.loseUploadAnswers(1);
     const file = generateCsv(3_000);
     h.drop("bulk/lost-answer.csv", file.content);
-    await advanceUntil(() => archived("lost-answer.csv") !== undefined, "the bulk load to finish");
+    await clock.advanceUntil(() => archived("lost-answer.csv") !== undefined, "the bulk load to finish");
     expect(h.sim.uploads.received, "Genesys got the file once").to.have.length(1);
     expect(summaryOf("archive", "lost-answer.csv").bulk.uploads).to.equal(1);
     expect(h.sim.contacts(h.sim.contactListIds[0]!).size).to.equal(file.goodIds.length);
@@ -183,7 +169,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     h.sim.faults.serverErrors(1, 503);
     const file = generateCsv(1_000);
     h.drop("bulk/refused.csv", file.content);
-    await advanceUntil(() => archived("refused.csv") !== undefined, "the bulk load to finish");
+    await clock.advanceUntil(() => archived("refused.csv") !== undefined, "the bulk load to finish");
     expect(h.sim.uploads.received).to.have.length(1);
     expect(h.sim.contacts(h.sim.contactListIds[0]!).size).to.equal(file.goodIds.length);
   });
@@ -193,7 +179,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     h.sim.faults.failUploadImports("MISSING_CUSTOM_ID");
     const file = generateCsv(500, { badEvery: 50 });
     h.drop("bulk/keyed.csv", file.content);
-    await advanceUntil(() => reasons().length === 1, "the failure");
+    await clock.advanceUntil(() => reasons().length === 1, "the failure");
     expect(reasons()[0]).to.contain("Genesys could not import the file (MISSING_CUSTOM_ID)");
     expect(reasons()[0]).to.contain("IMPORT_ID_COLUMN");
     const summary = summaryOf("rejects", "keyed.csv");
@@ -212,7 +198,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     const listId = h.sim.contactListIds[0]!;
     h.sim.faults.contactListFailure(listId, 403, "outbound:contactList:upload");
     h.drop("bulk/nightly.csv", generateCsv(200).content);
-    await advanceUntil(() => reasons().length === 1, "the refusal");
+    await clock.advanceUntil(() => reasons().length === 1, "the refusal");
     expect(reasons()[0]).to.contain("outbound:contactList:upload");
     expect(reasons()[0]).to.contain("drop the file in inbox/bulk/ again");
     expect(h.service.importer.status().blocked, "the list is not blocked for the API path").to.equal(
@@ -220,7 +206,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     );
     const delta = generateCsv(50, { idPrefix: "d" });
     h.drop("delta.csv", delta.content);
-    await advanceUntil(() => archived("delta.csv") !== undefined, "the delta import");
+    await clock.advanceUntil(() => archived("delta.csv") !== undefined, "the delta import");
     expect(h.sim.contacts(listId).size).to.equal(delta.goodIds.length);
   });
 
@@ -232,10 +218,10 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
       sim: { clock, uploadBytesPerSecond: 100_000 },
       env: { IMPORT_BULK_UNSEEN_SECONDS: "20" },
     });
-    await advanceUntil(() => h.service.client.hasValidToken(), "the first token");
+    await clock.advanceUntil(() => h.service.client.hasValidToken(), "the first token");
     const file = generateCsv(20_000);
     h.drop("bulk/big.csv", file.content);
-    await advanceUntil(() => h.sim.uploads.stats().uploadBytesInFlight > 0, "the upload to begin");
+    await clock.advanceUntil(() => h.sim.uploads.stats().uploadBytesInFlight > 0, "the upload to begin");
     await h.service.shutdown();
     expect(h.list("inbox/bulk"), "the file is back in its folder").to.deep.equal(["big.csv"]);
     expect(h.list("state")).to.include.members(["big.csv.bulk.json", "big.csv.bulk.csv"]);
@@ -243,7 +229,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
 
     // The same data dir, a new service: the journal says `uploading`, the status shows nothing.
     await h.restart();
-    await advanceUntil(() => archived("big.csv") !== undefined, "the load after the restart");
+    await clock.advanceUntil(() => archived("big.csv") !== undefined, "the load after the restart");
     expect(h.sim.uploads.received, "one upload arrived: the first never did").to.have.length(1);
     expect(h.sim.contacts(h.sim.contactListIds[0]!).size).to.equal(file.goodIds.length);
     expect(summaryOf("archive", "big.csv").bulk.uploads).to.equal(2);

@@ -19,18 +19,12 @@ describe("contact import when the contact list refuses every call (simulator, fa
   let clock: FakeClock;
   afterEach(async () => h?.close());
 
-  /** Lets the service's real I/O (files, HTTP to the simulator) settle between fake-clock steps. */
-  const settle = async () => {
-    for (let round = 0; round < 5; round += 1) await new Promise((resolve) => setImmediate(resolve));
-    await clock.flush();
-  };
-
   /** Advances the fake clock in steps, letting each re-check's real HTTP round trip finish. */
   async function advanceMinutes(minutes: number) {
     for (let minute = 0; minute < minutes; minute += 1) {
       await clock.advance(60_000);
       await waitFor(() => clock.pending() > 0, "the service to wait on the clock again");
-      await settle();
+      await clock.settleIo();
     }
   }
 
@@ -45,7 +39,10 @@ describe("contact import when the contact list refuses every call (simulator, fa
       h.drop("nightly.csv", file.content);
 
       // The first batch meets the refusal; the file goes back to the inbox with its journal.
-      await advanceUntil(() => h.service.importer.status().blocked !== undefined, "the import to hold back");
+      await clock.advanceUntil(
+        () => h.service.importer.status().blocked !== undefined,
+        "the import to hold back",
+      );
       await waitFor(() => h.list("inbox").includes("nightly.csv"), "the file back in the inbox");
       const blocked = h.service.importer.status().blocked!;
       expect(blocked.status).to.equal(status);
@@ -78,7 +75,10 @@ describe("contact import when the contact list refuses every call (simulator, fa
 
       // Fixed: the next re-check passes and the file imports without a restart.
       h.sim.faults.contactListFailure(listId, undefined);
-      await advanceUntil(() => h.list("archive").some((name) => name.endsWith("nightly.csv")), "the import");
+      await clock.advanceUntil(
+        () => h.list("archive").some((name) => name.endsWith("nightly.csv")),
+        "the import",
+      );
       const contacts = h.sim.contacts(listId);
       expect(contacts.size).to.equal(file.goodIds.length);
       expect([...contacts.values()].every((contact) => contact.writes === 1)).to.equal(true);
@@ -97,7 +97,10 @@ describe("contact import when the contact list refuses every call (simulator, fa
     h.sim.faults.refuseEveryToken(true);
     const file = generateCsv(1_200, {});
     h.drop("after-disable.csv", file.content);
-    await advanceUntil(() => h.service.importer.status().blocked !== undefined, "the import to hold back");
+    await clock.advanceUntil(
+      () => h.service.importer.status().blocked !== undefined,
+      "the import to hold back",
+    );
     expect(h.service.importer.status().blocked!.status).to.equal(401);
     expect(h.service.importer.status().blocked!.fix).to.contain("OAuth client is active");
     const onList = () => h.sim.count(GET, 401) + h.sim.count(POST, 401);
@@ -106,19 +109,10 @@ describe("contact import when the contact list refuses every call (simulator, fa
     // Each re-check is one call and, after its 401, one retry with a fresh token.
     expect(onList() - refusedBefore).to.be.within(3, 16);
     h.sim.faults.refuseEveryToken(false);
-    await advanceUntil(
+    await clock.advanceUntil(
       () => h.list("archive").some((name) => name.endsWith("after-disable.csv")),
       "the import",
     );
     expect(h.sim.contacts(listId).size).to.equal(file.goodIds.length);
   });
-
-  /** Advances the clock a scan interval at a time until the condition holds (at most two hours). */
-  async function advanceUntil(condition: () => boolean, what: string) {
-    for (let step = 0; step < 72_000 && !condition(); step += 1) {
-      await clock.advance(100);
-      await settle();
-    }
-    expect(condition(), what).to.equal(true);
-  }
 });
