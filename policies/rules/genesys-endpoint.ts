@@ -6,7 +6,7 @@ const DOMAINS = new Set(Object.values(GENESYS_REGIONS));
 export default defineRule<{ allowedOverrideHosts: string[] }>({
   name: "genesys-endpoint",
   description:
-    "Checks that configured Genesys Cloud API and login URLs are HTTPS and belong to a known region, unless the host is an allowed override.",
+    "Checks that configured Genesys Cloud API, login and bulk upload (apps.) URLs are HTTPS and belong to a known region, unless the host is an allowed override.",
   configSchema: {
     properties: { allowedOverrideHosts: { type: "array", items: { type: "string" }, default: [] } },
   },
@@ -17,7 +17,7 @@ export default defineRule<{ allowedOverrideHosts: string[] }>({
       where: { object?: K8sObject; chart?: string },
       name: string,
       value: string,
-      expected: "api" | "login",
+      expected: "api" | "login" | "apps",
     ) => {
       let url: URL;
       try {
@@ -40,7 +40,7 @@ export default defineRule<{ allowedOverrideHosts: string[] }>({
       if (prefix !== expected || !DOMAINS.has(rest.join("."))) {
         violations.push({
           ...where,
-          message: `${name} points at ${url.hostname}, which is not ${expected}.<domain> of a Genesys Cloud region (tokens come from login., the API from api.; the guide's https://api.../oauth/token is wrong). Fix the URL, or allow the proxy host in allowedOverrideHosts.`,
+          message: `${name} points at ${url.hostname}, which is not ${expected}.<domain> of a Genesys Cloud region (tokens come from login., the API from api., bulk uploads go to apps.; the guide's https://api.../oauth/token is wrong). Fix the URL, or allow the proxy host in allowedOverrideHosts.`,
         });
       }
     };
@@ -55,6 +55,7 @@ export default defineRule<{ allowedOverrideHosts: string[] }>({
     for (const { object, name, value } of configuredValues(input.objects)) {
       if (name === "GENESYS_API_BASE_URL" && value !== "") checkUrl({ object }, name, value, "api");
       if (name === "GENESYS_LOGIN_BASE_URL" && value !== "") checkUrl({ object }, name, value, "login");
+      if (name === "GENESYS_APPS_BASE_URL" && value !== "") checkUrl({ object }, name, value, "apps");
       if (name === "GENESYS_REGION" && value !== "") checkRegion({ object }, value);
     }
     for (const chart of input.charts) {
@@ -63,6 +64,8 @@ export default defineRule<{ allowedOverrideHosts: string[] }>({
         checkUrl({ chart: chart.name }, "genesys.apiBaseUrl", genesys.apiBaseUrl, "api");
       if (typeof genesys.loginBaseUrl === "string" && genesys.loginBaseUrl !== "")
         checkUrl({ chart: chart.name }, "genesys.loginBaseUrl", genesys.loginBaseUrl, "login");
+      if (typeof genesys.appsBaseUrl === "string" && genesys.appsBaseUrl !== "")
+        checkUrl({ chart: chart.name }, "genesys.appsBaseUrl", genesys.appsBaseUrl, "apps");
       if (typeof genesys.region === "string" && genesys.region !== "")
         checkRegion({ chart: chart.name }, genesys.region);
       if (typeof genesys.environment_uri === "string")

@@ -365,6 +365,15 @@ describe("policy rules over plain Kubernetes objects", () => {
       (f) => (get(f, "ConfigMap").data.GENESYS_REGION = "eu-west-9"),
       "not a Genesys Cloud region",
     );
+    expectOnly(
+      "genesys-endpoint",
+      (f) => (get(f, "ConfigMap").data.GENESYS_APPS_BASE_URL = "https://uploads.example.com"),
+      "bulk uploads go to apps.",
+    );
+    const apps = findings(
+      (f) => (get(f, "ConfigMap").data.GENESYS_APPS_BASE_URL = "https://apps.mypurecloud.ie"),
+    );
+    expect(apps.filter((finding) => finding.policy === "genesys-endpoint")).to.deep.equal([]);
     const allowed = findings(
       (f) => (get(f, "ConfigMap").data.GENESYS_API_BASE_URL = "https://genesys-proxy.corp.example"),
       {
