@@ -440,6 +440,25 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       ).to.have.length(file.badLines.length + 1);
     });
 
+    it("a whole list written into inbox/bulk/ goes to Genesys in one upload through the deployed service", async () => {
+      const file = generateCsv(400, { idPrefix: `e2e-bulk-${id}-` });
+      const folder = path.join(volumeDir, "inbox", "bulk");
+      const temporary = path.join(folder, ".whole-list.csv.tmp");
+      writeFileSync(temporary, file.content);
+      chownSync(temporary, 500, 500);
+      renameSync(temporary, path.join(folder, "whole-list.csv"));
+      await waitFor(
+        async () =>
+          readdirSync(path.join(volumeDir, "archive")).some((name) => name.endsWith("-whole-list.csv"))
+            ? true
+            : undefined,
+        { timeoutMs: 3 * 60_000, intervalMs: 1_000, what: "the bulk load archived" },
+      );
+      expect(sim.uploads.received.filter((upload) => upload.via === "multipart")).to.have.length(1);
+      const contacts = sim.contacts(contactListId);
+      for (const contactId of file.goodIds) expect(contacts.has(contactId), contactId).to.equal(true);
+    });
+
     it("a conversation result comes out in outbox/", async () => {
       seed("first", 20);
       await seededInOutbox("the seeded conversations");
