@@ -13,6 +13,8 @@ export function simulatorServiceEnv(
   return {
     GENESYS_API_BASE_URL: sim.apiBaseUrl,
     GENESYS_LOGIN_BASE_URL: sim.loginBaseUrl,
+    // The simulator's API server is also the apps host of the bulk upload.
+    GENESYS_APPS_BASE_URL: sim.apiBaseUrl,
     GENESYS_CLIENT_ID: sim.clients[0]!.clientId,
     GENESYS_CLIENT_SECRET: sim.clients[0]!.clientSecret,
     GENESYS_CONTACT_LIST_ID: sim.contactListIds[0]!,
