@@ -60,3 +60,31 @@ export class Batcher {
 export function batchBody(batch: Pick<Batch, "json">): string {
   return `[${batch.json.join(",")}]`;
 }
+
+/** What a JSON string must escape, and lone surrogates (which JSON.stringify escapes too). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON must escape
+const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A JSON string literal: plain text as it stands, anything else through JSON.stringify. */
+function jsonString(value: string): string {
+  return NEEDS_ESCAPING.test(value) ? JSON.stringify(value) : `"${value}"`;
+}
+
+/**
+ * `JSON.stringify({ id, contactListId, data })`, character for character, in well under half its
+ * CPU: generic serialisation walked each contact's object shape, about a tenth of the import's
+ * CPU. `contactListIdJson` is the list id already as a JSON string.
+ */
+export function contactJson(
+  id: string,
+  contactListIdJson: string,
+  data: Readonly<Record<string, string>>,
+): string {
+  let json = `{"id":${jsonString(id)},"contactListId":${contactListIdJson},"data":{`;
+  let first = true;
+  for (const key in data) {
+    json += `${first ? "" : ","}${jsonString(key)}:${jsonString(data[key]!)}`;
+    first = false;
+  }
+  return `${json}}}`;
+}

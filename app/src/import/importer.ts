@@ -7,7 +7,7 @@ import { ClientClosedError, failureClass, RateLimitDeferredError } from "../gene
 import { fullJitterDelayMs } from "../genesys/backoff";
 import type { Clock, Random } from "../time/clock";
 import { addContacts, type ContactListDefinition } from "../genesys/api";
-import { batchBody, Batcher, type Batch } from "./batcher";
+import { batchBody, Batcher, contactJson, type Batch } from "./batcher";
 import type { Claim } from "./claims";
 import { fileIdentity, Journal } from "./journal";
 import { formatOf, timestampForName, type DataLayout, type ImportLane } from "../shared/layout";
@@ -104,6 +104,7 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
     path.join(layout.rejects, `.${claim.name}.rejects.csv.partial`),
   );
   const batcher = new Batcher();
+  const contactListIdJson = JSON.stringify(deps.contactListId);
   const inFlight = new Set<Promise<void>>();
   const stopping = new AbortController();
   const stop = () => stopping.abort();
@@ -205,7 +206,7 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
       }
       progress.accepted += 1;
       unreported.accepted += 1;
-      const json = JSON.stringify({ id: verdict.id, contactListId: deps.contactListId, data: verdict.data });
+      const json = contactJson(verdict.id, contactListIdJson, verdict.data);
       const batch = batcher.add(json, event.line);
       if (batch) {
         reportCounts();

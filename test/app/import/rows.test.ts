@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { ImportConfig } from "../../../app/src/config";
-import { Batcher, batchBody, MAX_BATCH_BYTES } from "../../../app/src/import/batcher";
+import { Batcher, batchBody, contactJson, MAX_BATCH_BYTES } from "../../../app/src/import/batcher";
 import { RowValidator } from "../../../app/src/import/rows";
 
 const CONFIG: ImportConfig = {
@@ -110,5 +110,36 @@ describe("batching", () => {
     for (const batch of batches) expect(Buffer.byteLength(batchBody(batch))).to.be.at.most(MAX_BATCH_BYTES);
     expect(batches.reduce((sum, batch) => sum + batch.json.length, 0)).to.equal(300);
     expect(JSON.parse(batchBody(batches[0]!))).to.have.length(batches[0]!.json.length);
+  });
+});
+
+describe("contact serialisation", () => {
+  it("writes exactly what JSON.stringify writes, whatever the text", () => {
+    const awkward = [
+      "",
+      "plain",
+      'say "hi"',
+      "back\\slash",
+      "tab\there\nnewline\r",
+      "\u0000\u001f\u007f",
+      "line\u2028separator",
+      "caf\u00e9 \u6771\u4eac",
+      "emoji \ud83d\ude00",
+      "lone \ud800 high",
+      "lone \udc00 low",
+    ];
+    let seed = 7;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const pick = () => awkward[Math.floor(random() * awkward.length)]!;
+    for (let round = 0; round < 2_000; round += 1) {
+      const data: Record<string, string> = { id: pick(), phone: "+353851234567" };
+      data[pick() || "empty"] = pick();
+      data[String(round % 7)] = pick(); // an integer-like key, which objects list first
+      const id = pick();
+      const listId = round % 2 === 0 ? "5a986270-2eac-4a45-9223-58fe584c7622" : 'list "x"';
+      expect(contactJson(id, JSON.stringify(listId), data)).to.equal(
+        JSON.stringify({ id, contactListId: listId, data }),
+      );
+    }
   });
 });
