@@ -34,7 +34,7 @@ import {
   type ImportDependencies,
 } from "./importer";
 import { fileIdentity, type FileIdentity } from "./journal";
-import { readContactsFile } from "./readers";
+import { readContactsFileChunks } from "./readers";
 import { csvField, RejectsReport } from "./rejects";
 import { RowValidator } from "./rows";
 
@@ -492,53 +492,54 @@ async function stage(
     await rejects.discard();
   };
   try {
-    for await (const event of readContactsFile(claim.path, "csv", {
+    for await (const events of readContactsFileChunks(claim.path, "csv", {
       maxRecordBytes: config.maxRecordBytes,
-    })) {
-      if (signal.aborted) throw new ClientClosedError();
-      if (event.type === "header") {
-        const problems = [
-          ...validator.headerProblems(event.columns),
-          ...(definition ? listHeaderProblems(event.columns, definition, config) : []),
-        ];
-        if (problems.length > 0) {
-          await drop();
-          return { refused: problems.join("; ") };
+    }))
+      for (const event of events) {
+        if (signal.aborted) throw new ClientClosedError();
+        if (event.type === "header") {
+          const problems = [
+            ...validator.headerProblems(event.columns),
+            ...(definition ? listHeaderProblems(event.columns, definition, config) : []),
+          ];
+          if (problems.length > 0) {
+            await drop();
+            return { refused: problems.join("; ") };
+          }
+          header = event.columns;
+          pending = `${header.map(csvField).join(",")}\n`;
+          continue;
         }
-        header = event.columns;
-        pending = `${header.map(csvField).join(",")}\n`;
-        continue;
+        if (event.type === "stop") {
+          await drop();
+          // A whole list goes in whole: half of it loaded (or a list cleared for half of it) helps nobody.
+          return {
+            refused: `line ${event.line} ${event.reason}; a bulk load takes the whole file, so nothing was sent: fix that line and drop the file again`,
+          };
+        }
+        counts.rowsRead += 1;
+        if (event.type === "bad") {
+          counts.rejected += 1;
+          await rejects.add(event.line, `line ${event.line} ${event.reason}`, event.record);
+          continue;
+        }
+        const verdict = validator.validate(event.line, event.record);
+        if (!verdict.ok) {
+          counts.rejected += 1;
+          await rejects.add(event.line, `line ${event.line} ${verdict.reason}`, event.record);
+          continue;
+        }
+        counts.accepted += 1;
+        const columns = header!;
+        let line = csvField(verdict.data[columns[0]!] ?? "");
+        for (let index = 1; index < columns.length; index += 1)
+          line += `,${csvField(verdict.data[columns[index]!] ?? "")}`;
+        pending += `${line}\n`;
+        if (pending.length >= 65_536) {
+          await output.write(pending);
+          pending = "";
+        }
       }
-      if (event.type === "stop") {
-        await drop();
-        // A whole list goes in whole: half of it loaded (or a list cleared for half of it) helps nobody.
-        return {
-          refused: `line ${event.line} ${event.reason}; a bulk load takes the whole file, so nothing was sent: fix that line and drop the file again`,
-        };
-      }
-      counts.rowsRead += 1;
-      if (event.type === "bad") {
-        counts.rejected += 1;
-        await rejects.add(event.line, `line ${event.line} ${event.reason}`, event.record);
-        continue;
-      }
-      const verdict = validator.validate(event.line, event.record);
-      if (!verdict.ok) {
-        counts.rejected += 1;
-        await rejects.add(event.line, `line ${event.line} ${verdict.reason}`, event.record);
-        continue;
-      }
-      counts.accepted += 1;
-      const columns = header!;
-      let line = csvField(verdict.data[columns[0]!] ?? "");
-      for (let index = 1; index < columns.length; index += 1)
-        line += `,${csvField(verdict.data[columns[index]!] ?? "")}`;
-      pending += `${line}\n`;
-      if (pending.length >= 65_536) {
-        await output.write(pending);
-        pending = "";
-      }
-    }
     if (header === undefined) {
       await drop();
       return { refused: "the file is empty: it has no header row" };

@@ -12,7 +12,7 @@ import type { Claim } from "./claims";
 import { fileIdentity, Journal } from "./journal";
 import { formatOf, timestampForName, type DataLayout, type ImportLane } from "../shared/layout";
 import type { ImportMetrics } from "./metrics";
-import { readContactsFile, type ReadEvent } from "./readers";
+import { readContactsFileChunks, type ReadEvent } from "./readers";
 import { csvField, RejectsReport } from "./rejects";
 import { capacityWarning, listHeaderProblems, readListDefinition } from "./contact-list";
 import { RowValidator } from "./rows";
@@ -176,44 +176,45 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
   };
 
   try {
-    for await (const event of readContactsFile(claim.path, format, {
+    reading: for await (const events of readContactsFileChunks(claim.path, format, {
       maxRecordBytes: config.maxRecordBytes,
-    })) {
-      if (stopping.signal.aborted || failure) break;
-      if (event.type === "header") {
-        const problems = [
-          ...validator.headerProblems(event.columns),
-          ...(definition ? listHeaderProblems(event.columns, definition, config) : []),
-        ];
-        if (problems.length > 0) return await refuseWhole(problems.join("; "));
-        header = event.columns;
-        continue;
+    }))
+      for (const event of events) {
+        if (stopping.signal.aborted || failure) break reading;
+        if (event.type === "header") {
+          const problems = [
+            ...validator.headerProblems(event.columns),
+            ...(definition ? listHeaderProblems(event.columns, definition, config) : []),
+          ];
+          if (problems.length > 0) return await refuseWhole(problems.join("; "));
+          header = event.columns;
+          continue;
+        }
+        if (event.type === "stop") {
+          stoppedAt = event;
+          break reading;
+        }
+        progress.rowsRead += 1;
+        unreported.read += 1;
+        if (event.type === "bad") {
+          await reject(event.line, `line ${event.line} ${event.reason}`, event.record);
+          continue;
+        }
+        const verdict = validator.validate(event.line, event.record);
+        if (!verdict.ok) {
+          await reject(event.line, `line ${event.line} ${verdict.reason}`, event.record);
+          continue;
+        }
+        progress.accepted += 1;
+        unreported.accepted += 1;
+        const json = contactJson(verdict.id, contactListIdJson, verdict.data);
+        const batch = batcher.add(json, event.line);
+        if (batch) {
+          reportCounts();
+          await dispatch(batch);
+        }
+        if (progress.rowsRead % 1_000 === 0) deps.onProgress?.(progress);
       }
-      if (event.type === "stop") {
-        stoppedAt = event;
-        break;
-      }
-      progress.rowsRead += 1;
-      unreported.read += 1;
-      if (event.type === "bad") {
-        await reject(event.line, `line ${event.line} ${event.reason}`, event.record);
-        continue;
-      }
-      const verdict = validator.validate(event.line, event.record);
-      if (!verdict.ok) {
-        await reject(event.line, `line ${event.line} ${verdict.reason}`, event.record);
-        continue;
-      }
-      progress.accepted += 1;
-      unreported.accepted += 1;
-      const json = contactJson(verdict.id, contactListIdJson, verdict.data);
-      const batch = batcher.add(json, event.line);
-      if (batch) {
-        reportCounts();
-        await dispatch(batch);
-      }
-      if (progress.rowsRead % 1_000 === 0) deps.onProgress?.(progress);
-    }
     if (!stopping.signal.aborted && !failure) {
       const last = batcher.flush();
       if (last) await dispatch(last);
