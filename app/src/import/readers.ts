@@ -53,7 +53,8 @@ async function* oneByOne(events: AsyncGenerator<ReadEvent>): AsyncGenerator<Read
 async function* drain<T>(stream: Readable): AsyncGenerator<T[]> {
   for (;;) {
     const batch: T[] = [];
-    for (let item = stream.read() as T | null; item !== null; item = stream.read() as T | null) batch.push(item);
+    for (let item = stream.read() as T | null; item !== null; item = stream.read() as T | null)
+      batch.push(item);
     if (batch.length > 0) yield batch;
     if (stream.errored) throw stream.errored;
     if (stream.readableEnded || stream.destroyed) return;
