@@ -365,6 +365,7 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
         dataDir: config.dataDir,
         api: config.endpoints.apiBaseUrl,
         login: config.endpoints.loginBaseUrl,
+        apps: config.endpoints.appsBaseUrl,
         proxy: deps.dispatcher ? "(injected dispatcher)" : describeProxy(config.proxy),
         export: config.export.enabled ? { contactListIds: config.export.contactListIds } : "off",
         webhook: config.webhook

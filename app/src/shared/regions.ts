@@ -46,9 +46,10 @@ export interface EndpointSettings {
   /** Overrides the login base URL. */
   readonly loginBaseUrl?: string | undefined;
   /**
-   * Overrides the bulk upload base URL. Without it: `https://apps.<domain>` from the region, or,
-   * when only the API base URL was given, that URL with `api.` turned into `apps.` (or the same
-   * URL when its host has no `api.`, as with the simulator, which serves both).
+   * Overrides the bulk upload base URL. Without it: when the API base URL is overridden, that URL
+   * with `api.` turned into `apps.` (or the same URL when its host has no `api.`, as with the
+   * simulator, which serves both), so uploads go where the API calls go; otherwise
+   * `https://apps.<domain>` from the region.
    */
   readonly appsBaseUrl?: string | undefined;
 }
@@ -88,7 +89,10 @@ export function resolveEndpoints(settings: EndpointSettings): GenesysEndpoints {
   const apps = baseUrl(
     "apps (bulk upload)",
     settings.appsBaseUrl,
-    domain ? `https://apps.${domain}` : api && appsFromApi(api),
+    // An overridden API (a proxy, a private endpoint, the simulator) takes the uploads too.
+    settings.apiBaseUrl !== undefined && settings.apiBaseUrl !== ""
+      ? api && appsFromApi(api)
+      : domain && `https://apps.${domain}`,
     problems,
   );
   if (problems.length > 0 || api === undefined || login === undefined || apps === undefined) {

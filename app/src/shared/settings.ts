@@ -93,7 +93,7 @@ export const SETTINGS = [
     env: "GENESYS_APPS_BASE_URL",
     type: "string",
     doc: "Overrides the bulk contact-list upload base URL (inbox/bulk/, inbox/replace/); https except on loopback",
-    defaultText: "apps.<domain> from the region",
+    defaultText: "from an overridden API base URL, else apps.<domain> of the region",
     chart: { value: "genesys.appsBaseUrl" },
     chartSchema: { pattern: "^(https://.+)?$" },
   },

@@ -20,7 +20,7 @@ describe("Genesys Cloud endpoints", () => {
       resolveEndpoints({ region: "eu-west-1", appsBaseUrl: "https://genesys-proxy.corp.example/apps/" })
         .appsBaseUrl,
     ).to.equal("https://genesys-proxy.corp.example/apps");
-    // Only the API given: its api. host becomes apps.; a host without api. (the simulator) serves both.
+    // The API overridden: its api. host becomes apps.; a host without api. (the simulator) serves both.
     expect(
       resolveEndpoints({ apiBaseUrl: "https://api.private.example:8443", loginBaseUrl: "https://login.x" })
         .appsBaseUrl,
@@ -29,6 +29,14 @@ describe("Genesys Cloud endpoints", () => {
       resolveEndpoints({ apiBaseUrl: "http://127.0.0.1:8080", loginBaseUrl: "http://127.0.0.1:8081" })
         .appsBaseUrl,
     ).to.equal("http://127.0.0.1:8080");
+    expect(
+      resolveEndpoints({
+        region: "eu-west-1",
+        apiBaseUrl: "https://10.0.0.5:8443",
+        loginBaseUrl: "https://10.0.0.5:8444",
+      }).appsBaseUrl,
+      "with a region too (the chart always sets one), the simulator in the e2e tier",
+    ).to.equal("https://10.0.0.5:8443");
     const error = captureError(() =>
       resolveEndpoints({ region: "eu-west-1", appsBaseUrl: "http://apps.corp.example" }),
     );
@@ -58,6 +66,8 @@ describe("Genesys Cloud endpoints", () => {
     });
     expect(endpoints.apiBaseUrl).to.equal("https://genesys-proxy.corp.example/api");
     expect(endpoints.loginBaseUrl).to.equal("https://genesys-proxy.corp.example/login");
+    // Uploads follow the overridden API, not the region: they must not bypass the endpoint.
+    expect(endpoints.appsBaseUrl).to.equal("https://genesys-proxy.corp.example/api");
   });
 
   it("rejects an unknown region and lists the valid ones", () => {
