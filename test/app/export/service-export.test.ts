@@ -74,7 +74,16 @@ describe("the service's results export (simulator, service in this process)", fu
       );
     expect(events.map((line) => JSON.parse(line).eventId)).to.deep.equal(["evt-1"]);
 
-    const lines = await metrics();
+    // The poll counter is bumped once pollOnce returns, a moment after its file is published.
+    let lines = await metrics();
+    for (
+      let tries = 0;
+      tries < 500 && !lines.some((line) => line.startsWith("export_polls_total"));
+      tries += 1
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      lines = await metrics();
+    }
     const value = (prefix: string) =>
       Number(
         lines
