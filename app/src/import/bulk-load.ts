@@ -20,9 +20,9 @@ import {
 } from "../genesys/errors";
 import { formatOf, timestampForName } from "../shared/layout";
 import type { Claim } from "./claims";
-import { capacityWarning, listHeaderProblems } from "./contact-list";
+import { capacityWarning, fileHeaderProblems } from "./contact-list";
 import {
-  keepClaimAlive,
+  holdClaim,
   newProgress,
   readDefinitionForFile,
   refuseClaimedFile,
@@ -153,15 +153,8 @@ export async function bulkLoadClaimedFile(
     ...(await fileIdentity(claim.path, claim.name)),
     ino: (await stat(claim.path)).ino,
   };
-  const stopping = new AbortController();
-  const stop = () => stopping.abort();
-  deps.signal.addEventListener("abort", stop, { once: true });
-  let claimLost = false;
-  const heartbeat = keepClaimAlive(claim, deps, stopping.signal, () => {
-    claimLost = true;
-    stopping.abort();
-  });
-  const signal = stopping.signal;
+  const hold = holdClaim(claim, deps);
+  const signal = hold.signal;
   let failure: unknown;
   let state: BulkJournalState | undefined;
   let refusal: string | undefined;
@@ -195,16 +188,14 @@ export async function bulkLoadClaimedFile(
   } catch (error) {
     failure = error;
   } finally {
-    stopping.abort();
-    deps.signal.removeEventListener("abort", stop);
-    await heartbeat;
+    await hold.end();
   }
 
   if (refusal !== undefined) return refuseWhole(refusal);
-  if (claimLost || deps.signal.aborted || failure || state?.phase !== "done") {
+  if (hold.lost || deps.signal.aborted || failure || state?.phase !== "done") {
     return releaseClaimedFile(
       claim,
-      { claimLost, failure },
+      { claimLost: hold.lost, failure },
       progress,
       deps,
       log,
@@ -498,10 +489,7 @@ async function stage(
       for (const event of events) {
         if (signal.aborted) throw new ClientClosedError();
         if (event.type === "header") {
-          const problems = [
-            ...validator.headerProblems(event.columns),
-            ...(definition ? listHeaderProblems(event.columns, definition, config) : []),
-          ];
+          const problems = fileHeaderProblems(event.columns, validator, definition, config);
           if (problems.length > 0) {
             await drop();
             return { refused: problems.join("; ") };

@@ -3,6 +3,7 @@ import { getContactList, type ContactListDefinition } from "../genesys/api";
 import type { GenesysClient } from "../genesys/client";
 import { RateLimitDeferredError } from "../genesys/errors";
 import type { Clock } from "../time/clock";
+import type { RowValidator } from "./rows";
 
 /** What Genesys Cloud enforces on a contact list (facts: "Contact-list limits"). */
 export const LIST_LIMITS = Object.freeze({
@@ -57,6 +58,19 @@ export function listHeaderProblems(
         `(its phone columns: ${definition.phoneColumns.map((phone) => phone.columnName).join(", ") || "none"}): declare it as one on the list, or take it out of IMPORT_PHONE_COLUMNS`,
     );
   return problems;
+}
+
+/** Everything wrong with a file's header: against the settings, and against the list when its definition was read. */
+export function fileHeaderProblems(
+  header: readonly string[],
+  validator: Pick<RowValidator, "headerProblems">,
+  definition: ContactListDefinition | undefined,
+  config: Pick<ImportConfig, "phoneColumns">,
+): string[] {
+  return [
+    ...validator.headerProblems(header),
+    ...(definition ? listHeaderProblems(header, definition, config) : []),
+  ];
 }
 
 /** A warning when importing `rows` more contacts could push the list past what it holds; undefined when it fits. */

@@ -14,7 +14,7 @@ import { formatOf, timestampForName, type DataLayout, type ImportLane } from "..
 import type { ImportMetrics } from "./metrics";
 import { readContactsFileChunks, type ReadEvent } from "./readers";
 import { csvField, RejectsReport } from "./rejects";
-import { capacityWarning, listHeaderProblems, readListDefinition } from "./contact-list";
+import { capacityWarning, fileHeaderProblems, readListDefinition } from "./contact-list";
 import { RowValidator } from "./rows";
 import type { TargetGate } from "./target-gate";
 
@@ -106,20 +106,13 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
   const batcher = new Batcher();
   const contactListIdJson = JSON.stringify(deps.contactListId);
   const inFlight = new Set<Promise<void>>();
-  const stopping = new AbortController();
-  const stop = () => stopping.abort();
-  deps.signal.addEventListener("abort", stop, { once: true });
-  let claimLost = false;
+  const hold = holdClaim(claim, deps);
   let failure: unknown;
   let header: readonly string[] | undefined;
   let stoppedAt: Extract<ReadEvent, { type: "stop" }> | undefined;
-  const heartbeat = keepClaimAlive(claim, deps, stopping.signal, () => {
-    claimLost = true;
-    stopping.abort();
-  });
   const log = logger.child({ file: claim.name });
   // Preflight: the list's definition (columns, phone columns, size), read again for every file.
-  const preflight = await readDefinitionForFile(deps, stopping.signal, log);
+  const preflight = await readDefinitionForFile(deps, hold.signal, log);
   const definition = preflight.definition;
   failure = preflight.failure;
   const warnings: string[] = [];
@@ -158,7 +151,7 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
     }
     while (inFlight.size >= config.batchesInFlight) await Promise.race(inFlight);
     if (failure) throw failure;
-    const task = sendWithRetries(batch, deps, stopping.signal)
+    const task = sendWithRetries(batch, deps, hold.signal)
       .then(async (refused) => {
         await journal.record(batch.index);
         const synced = batch.json.length - refused.length;
@@ -180,12 +173,9 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
       maxRecordBytes: config.maxRecordBytes,
     }))
       for (const event of events) {
-        if (stopping.signal.aborted || failure) break reading;
+        if (hold.signal.aborted || failure) break reading;
         if (event.type === "header") {
-          const problems = [
-            ...validator.headerProblems(event.columns),
-            ...(definition ? listHeaderProblems(event.columns, definition, config) : []),
-          ];
+          const problems = fileHeaderProblems(event.columns, validator, definition, config);
           if (problems.length > 0) return await refuseWhole(problems.join("; "));
           header = event.columns;
           continue;
@@ -215,7 +205,7 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
         }
         if (progress.rowsRead % 1_000 === 0) deps.onProgress?.(progress);
       }
-    if (!stopping.signal.aborted && !failure) {
+    if (!hold.signal.aborted && !failure) {
       const last = batcher.flush();
       if (last) await dispatch(last);
     }
@@ -225,17 +215,15 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
     await Promise.all(inFlight);
   } finally {
     reportCounts();
-    stopping.abort();
-    deps.signal.removeEventListener("abort", stop);
-    await heartbeat;
+    await hold.end();
   }
 
-  if (claimLost || deps.signal.aborted || failure) {
+  if (hold.lost || deps.signal.aborted || failure) {
     await journal.close();
     await rejects.discard();
     return releaseClaimedFile(
       claim,
-      { claimLost, failure },
+      { claimLost: hold.lost, failure },
       progress,
       deps,
       log,
@@ -448,24 +436,48 @@ export async function readDefinitionForFile(
   }
 }
 
-export async function keepClaimAlive(
-  claim: Claim,
-  deps: ImportDependencies,
-  signal: AbortSignal,
-  onLost: () => void,
-): Promise<void> {
-  const everyMs = Math.max(250, (deps.config.claimTimeoutSeconds * 1000) / 4);
-  while (!signal.aborted) {
-    try {
-      await deps.clock.sleep(everyMs, signal);
-    } catch {
-      return;
+/** One file's hold on its claim: stopped by shutdown, or when the claim is found lost. */
+export interface ClaimHold {
+  /** Aborts on shutdown, when the claim is lost, and at `end()`. */
+  readonly signal: AbortSignal;
+  /** True once a heartbeat found the claim taken over by another replica. */
+  readonly lost: boolean;
+  /** Stops the heartbeat and lets go of the shutdown signal. */
+  end(): Promise<void>;
+}
+
+/** Heartbeats the claim while the file's work runs, and ties that work to the service's shutdown. */
+export function holdClaim(claim: Claim, deps: ImportDependencies): ClaimHold {
+  const stopping = new AbortController();
+  const stop = () => stopping.abort();
+  deps.signal.addEventListener("abort", stop, { once: true });
+  let lost = false;
+  const heartbeat = (async () => {
+    const everyMs = Math.max(250, (deps.config.claimTimeoutSeconds * 1000) / 4);
+    while (!stopping.signal.aborted) {
+      try {
+        await deps.clock.sleep(everyMs, stopping.signal);
+      } catch {
+        return;
+      }
+      if (!(await claim.heartbeat())) {
+        lost = true;
+        stopping.abort();
+        return;
+      }
     }
-    if (!(await claim.heartbeat())) {
-      onLost();
-      return;
-    }
-  }
+  })();
+  return {
+    signal: stopping.signal,
+    get lost() {
+      return lost;
+    },
+    async end() {
+      stopping.abort();
+      deps.signal.removeEventListener("abort", stop);
+      await heartbeat;
+    },
+  };
 }
 
 /** Rows in a file, counted by line ends (the header excluded for CSV): for the capacity warning. */
