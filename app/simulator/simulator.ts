@@ -128,7 +128,7 @@ interface IssuedToken {
 interface Faults {
   refuseContact: ((contact: { id?: unknown; data?: unknown }) => string | undefined) | undefined;
   latencyMs: number;
-  serverErrors: { remaining: number; status: number };
+  serverErrors: { remaining: number; status: number; route: string | undefined };
   resets: number;
   rateLimitStorm: { remaining: number; retryAfterSeconds: number; format: RetryAfterFormat };
   tokenThrottle: number;
@@ -166,7 +166,7 @@ export class GenesysSimulator {
   private faultState: Faults = {
     refuseContact: undefined,
     latencyMs: 0,
-    serverErrors: { remaining: 0, status: 503 },
+    serverErrors: { remaining: 0, status: 503, route: undefined },
     resets: 0,
     rateLimitStorm: { remaining: 0, retryAfterSeconds: 1, format: "seconds" },
     tokenThrottle: 0,
@@ -263,9 +263,12 @@ export class GenesysSimulator {
     latency: (ms: number) => {
       this.faultState.latencyMs = ms;
     },
-    /** Answer the next `count` API requests with `status` (502, 503 or 504). */
-    serverErrors: (count: number, status = 503) => {
-      this.faultState.serverErrors = { remaining: count, status };
+    /**
+     * Answer the next `count` API requests with `status` (502, 503 or 504); with `route` (such as
+     * `POST /uploads/v2/contactlist`), only requests to that route.
+     */
+    serverErrors: (count: number, status = 503, route?: string) => {
+      this.faultState.serverErrors = { remaining: count, status, route };
     },
     /**
      * Take the next `count` multipart uploads whole (their import starts) but drop the connection
@@ -535,7 +538,8 @@ export class GenesysSimulator {
       req.socket.destroy();
       return;
     }
-    if (this.faultState.serverErrors.remaining > 0) {
+    const serverErrors = this.faultState.serverErrors;
+    if (serverErrors.remaining > 0 && (serverErrors.route === undefined || serverErrors.route === route)) {
       this.faultState.serverErrors.remaining -= 1;
       const status = this.faultState.serverErrors.status;
       return answer(status, {

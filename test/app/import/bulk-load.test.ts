@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
+import { readFileSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { generateCsv, phoneFor } from "../../support/contacts";
 import { FakeClock } from "../../support/fake-clock";
@@ -141,6 +141,42 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     expect(listId).to.be.a("string");
   });
 
+  it("takes files oldest first across the folders: a delta dropped after a replacement survives its clear", async () => {
+    await start({ IMPORT_BULK_ALLOW_CLEAR: "true" });
+    const list = h.sim.contactListIds[0]!;
+    // Written delta first, but dated after the replacement: the order they came in is the mtime.
+    h.drop("delta.csv", generateCsv(30, { idPrefix: "delta" }).content);
+    h.drop("replace/list.csv", generateCsv(100, { idPrefix: "new" }).content);
+    const earlier = new Date(clock.now() - 60_000);
+    utimesSync(path.join(h.dataDir, "inbox", "replace", "list.csv"), earlier, earlier);
+    await clock.advanceUntil(
+      () => archived("list.csv") !== undefined && archived("delta.csv") !== undefined,
+      "both files",
+    );
+    const ids = [...h.sim.contacts(list).keys()];
+    expect(
+      ids.filter((id) => id.startsWith("delta")),
+      "the delta, loaded after the clear",
+    ).to.have.length(30);
+    expect(ids).to.have.length(130);
+  });
+
+  it("a 504 to the upload leaves its fate unknown: the import status decides, and it is sent again only when unseen", async () => {
+    await start();
+    h.sim.faults.serverErrors(1, 504, "POST /uploads/v2/contactlist");
+    const file = generateCsv(500);
+    h.drop("bulk/gateway.csv", file.content);
+    await clock.advanceUntil(() => archived("gateway.csv") !== undefined, "the bulk load to finish");
+    expect(h.sim.uploads.received, "the 504 took nothing; the second upload was taken").to.have.length(1);
+    expect(summaryOf("archive", "gateway.csv").bulk.uploads).to.equal(2);
+    const metrics = (await h.service.app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).to.contain('import_bulk_uploads_total{outcome="unknown"} 1');
+    expect(
+      h.capture.lines.some((line) => line.includes("shows no sign of the interrupted upload")),
+      "re-sent only after the unseen window",
+    ).to.equal(true);
+  });
+
   it("refuses NDJSON and a file it cannot read to the end, sending nothing", async () => {
     await start();
     h.drop("bulk/events.ndjson", '{"id":"a","phone":"0851234567"}\n');
@@ -166,11 +202,14 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
 
   it("a refused upload (503, 429) is sent again: Genesys answered, so it does not have the file", async () => {
     await start();
-    h.sim.faults.serverErrors(1, 503);
+    h.sim.faults.serverErrors(1, 503, "POST /uploads/v2/contactlist");
     const file = generateCsv(1_000);
     h.drop("bulk/refused.csv", file.content);
     await clock.advanceUntil(() => archived("refused.csv") !== undefined, "the bulk load to finish");
     expect(h.sim.uploads.received).to.have.length(1);
+    // The client resends it itself: Genesys answered, so the body is known not to have been taken.
+    expect(h.sim.count("POST /uploads/v2/contactlist", 503)).to.equal(1);
+    expect(h.sim.count("POST /uploads/v2/contactlist", 200)).to.equal(1);
     expect(h.sim.contacts(h.sim.contactListIds[0]!).size).to.equal(file.goodIds.length);
   });
 
