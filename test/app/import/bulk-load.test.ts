@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { readFileSync, utimesSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { generateCsv, phoneFor } from "../../support/contacts";
 import { FakeClock } from "../../support/fake-clock";
@@ -247,6 +248,53 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     h.drop("delta.csv", delta.content);
     await clock.advanceUntil(() => archived("delta.csv") !== undefined, "the delta import");
     expect(h.sim.contacts(listId).size).to.equal(delta.goodIds.length);
+  });
+
+  it("a journal left at `done` finishes its own file without an upload, and is ignored for an identical file dropped later (inode)", async () => {
+    await start();
+    const file = generateCsv(300);
+    /** Drops `name` with a journal at `done` for the same content, whose inode is this file's or another's. */
+    const dropWithDoneJournal = (name: string, sameInode: boolean) => {
+      const folder = path.join(h.dataDir, "inbox", "bulk");
+      const temporary = path.join(folder, `.${name}.tmp`);
+      writeFileSync(temporary, file.content);
+      const { size, ino } = statSync(temporary);
+      const head = Buffer.from(file.content).subarray(0, 65_536);
+      const identity = {
+        name,
+        size,
+        headSha256: createHash("sha256").update(head).digest("hex"),
+        ino: sameInode ? ino : ino + 1,
+      };
+      const accepted = file.goodIds.length;
+      mkdirSync(path.join(h.dataDir, "state"), { recursive: true });
+      writeFileSync(
+        path.join(h.dataDir, "state", `${name}.bulk.json`),
+        JSON.stringify({
+          identity,
+          phase: "done",
+          counts: { rowsRead: 300, accepted, rejected: 0 },
+          cleared: false,
+          uploads: 1,
+          result: { totalRecords: accepted, completedRecords: accepted, percentComplete: 100 },
+        }),
+      );
+      renameSync(temporary, path.join(folder, name));
+    };
+
+    // Killed after the journal said `done`, before the file was archived: it is archived, not sent.
+    dropWithDoneJournal("resumed.csv", true);
+    await clock.advanceUntil(() => archived("resumed.csv") !== undefined, "the resumed load to finish");
+    expect(h.sim.uploads.received, "the journal's file is not sent again").to.have.length(0);
+    expect(summaryOf("archive", "resumed.csv").bulk.uploads).to.equal(1);
+
+    // Killed after archiving, before the journal was removed; then the same content is dropped
+    // again as a new file: another inode, so a load of its own.
+    dropWithDoneJournal("again.csv", false);
+    await clock.advanceUntil(() => archived("again.csv") !== undefined, "the new load to finish");
+    expect(h.sim.uploads.received, "the new file is uploaded").to.have.length(1);
+    expect(h.sim.contacts(h.sim.contactListIds[0]!).size).to.equal(file.goodIds.length);
+    expect(summaryOf("archive", "again.csv").bulk.uploads).to.equal(1);
   });
 
   it("after a shutdown mid-upload, a restart finds no sign of it in the import status and sends it once more", async () => {
