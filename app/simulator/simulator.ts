@@ -129,7 +129,7 @@ interface Faults {
   refuseContact: ((contact: { id?: unknown; data?: unknown }) => string | undefined) | undefined;
   latencyMs: number;
   serverErrors: { remaining: number; status: number; route: string | undefined };
-  resets: number;
+  resets: { remaining: number; route: string | undefined };
   rateLimitStorm: { remaining: number; retryAfterSeconds: number; format: RetryAfterFormat };
   tokenThrottle: number;
   tokenServerErrors: number;
@@ -167,7 +167,7 @@ export class GenesysSimulator {
     refuseContact: undefined,
     latencyMs: 0,
     serverErrors: { remaining: 0, status: 503, route: undefined },
-    resets: 0,
+    resets: { remaining: 0, route: undefined },
     rateLimitStorm: { remaining: 0, retryAfterSeconds: 1, format: "seconds" },
     tokenThrottle: 0,
     tokenServerErrors: 0,
@@ -265,7 +265,8 @@ export class GenesysSimulator {
     },
     /**
      * Answer the next `count` API requests with `status` (502, 503 or 504); with `route` (such as
-     * `POST /uploads/v2/contactlist`), only requests to that route.
+     * `POST /uploads/v2/contactlist`), only requests to that route. A 504 comes after the whole
+     * request body was read (and discarded), as from a gateway whose upstream never answered.
      */
     serverErrors: (count: number, status = 503, route?: string) => {
       this.faultState.serverErrors = { remaining: count, status, route };
@@ -281,9 +282,12 @@ export class GenesysSimulator {
     failUploadImports: (...reasons: string[]) => {
       this.uploads.forcedFailures.push(...reasons);
     },
-    /** Destroy the connection of the next `count` API requests without answering. */
-    connectionResets: (count: number) => {
-      this.faultState.resets = count;
+    /**
+     * Destroy the connection of the next `count` API requests without answering, as soon as they
+     * arrive (before their body is read); with `route`, only requests to that route.
+     */
+    connectionResets: (count: number, route?: string) => {
+      this.faultState.resets = { remaining: count, route };
     },
     /** Answer the next `count` API requests with 429, telling the wait in the given format. */
     rateLimitStorm: (count: number, retryAfterSeconds: number, format: RetryAfterFormat = "seconds") => {
@@ -532,8 +536,9 @@ export class GenesysSimulator {
       send(res, status, body, headers);
     };
 
-    if (this.faultState.resets > 0) {
-      this.faultState.resets -= 1;
+    const resets = this.faultState.resets;
+    if (resets.remaining > 0 && (resets.route === undefined || resets.route === route)) {
+      resets.remaining -= 1;
       this.received.resets += 1;
       req.socket.destroy();
       return;
@@ -542,6 +547,9 @@ export class GenesysSimulator {
     if (serverErrors.remaining > 0 && (serverErrors.route === undefined || serverErrors.route === route)) {
       this.faultState.serverErrors.remaining -= 1;
       const status = this.faultState.serverErrors.status;
+      // A gateway times out (504) after it forwarded the whole request and the answer never came;
+      // 502 and 503 come straight from the gateway, before the body is read.
+      if (status === 504) for await (const chunk of req) void chunk;
       return answer(status, {
         message: "The service is currently unavailable",
         code: "service.unavailable",
