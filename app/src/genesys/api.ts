@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import type { GenesysClient } from "./client";
+import { UploadCutShortError, UploadOutcomeUnknownError } from "./errors";
 
 /** A contact as `POST /api/v2/outbound/contactlists/{id}/contacts` takes it. */
 export interface ContactInput {
@@ -214,7 +215,8 @@ export const CONTACT_LIST_UPLOAD_ROUTE = "/uploads/v2/contactlist";
  * `contact-id-name` and the file. It stays on Genesys' own hosts (the presigned form of
  * `POST .../contactlists/uploads` hands out a storage URL outside them, which the NetworkPolicy
  * would have to open). Genesys imports the file in the background: follow `getImportStatus`.
- * A broken connection ends in UploadOutcomeUnknownError, never in a second upload.
+ * A broken connection ends in UploadOutcomeUnknownError, never in a second upload; one that broke
+ * before the whole file was read ends in UploadCutShortError, since Genesys cannot have the file.
  */
 export async function uploadContactListCsv(
   client: GenesysClient,
@@ -239,20 +241,42 @@ export async function uploadContactListCsv(
       "Content-Type: text/csv\r\n\r\n",
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  await client.request({
-    method: "POST",
-    host: "apps",
-    path: CONTACT_LIST_UPLOAD_ROUTE,
-    route: CONTACT_LIST_UPLOAD_ROUTE,
-    stream: {
-      contentType: `multipart/form-data; boundary=${boundary}`,
-      contentLength: head.length + upload.size + tail.length,
-      open: () => Readable.from(framed(head, upload.open(), tail)),
-    },
-    timeoutMs: upload.timeoutMs,
-    ...(upload.signal ? { signal: upload.signal } : {}),
-    ignoreResponseBody: true,
-  });
+  const contentLength = head.length + upload.size + tail.length;
+  // Bytes of the body produced by the latest attempt (the client opens the body anew for each),
+  // counted before they are handed over: what reached Genesys is at most this.
+  let latest = { produced: 0 };
+  const counted = async function* (attempt: { produced: number }): AsyncGenerator<Buffer> {
+    for await (const chunk of framed(head, upload.open(), tail)) {
+      attempt.produced += chunk.length;
+      yield chunk;
+    }
+  };
+  try {
+    await client.request({
+      method: "POST",
+      host: "apps",
+      path: CONTACT_LIST_UPLOAD_ROUTE,
+      route: CONTACT_LIST_UPLOAD_ROUTE,
+      stream: {
+        contentType: `multipart/form-data; boundary=${boundary}`,
+        contentLength,
+        open: () => {
+          latest = { produced: 0 };
+          // Byte mode with a small buffer: at most one chunk of the file is read ahead of the socket.
+          return Readable.from(counted(latest), { objectMode: false, highWaterMark: 64 * 1024 });
+        },
+      },
+      timeoutMs: upload.timeoutMs,
+      ...(upload.signal ? { signal: upload.signal } : {}),
+      ignoreResponseBody: true,
+    });
+  } catch (error) {
+    // Short of the whole body, the request Genesys saw was incomplete: fewer bytes than its
+    // Content-Length, and a multipart form without its closing boundary.
+    if (error instanceof UploadOutcomeUnknownError && latest.produced < contentLength)
+      throw new UploadCutShortError(CONTACT_LIST_UPLOAD_ROUTE, latest.produced, contentLength, error.cause);
+    throw error;
+  }
 }
 
 async function* framed(head: Buffer, file: Readable, tail: Buffer): AsyncGenerator<Buffer> {

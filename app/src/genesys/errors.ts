@@ -121,6 +121,23 @@ export class UploadOutcomeUnknownError extends GenesysError {
   }
 }
 
+/**
+ * An upload cut off before its whole body was sent (aborted, or the connection broke while the
+ * file was still being read): the request Genesys saw was incomplete, so it cannot have the file,
+ * and it can be sent again at once.
+ */
+export class UploadCutShortError extends GenesysError {
+  readonly route: string;
+  constructor(route: string, sentBytes: number, totalBytes: number, cause: unknown) {
+    super(
+      "GENESYS_UPLOAD_CUT_SHORT",
+      `${route} was cut off after ${sentBytes} of ${totalBytes} bytes (${describe(cause)}); Genesys cannot have the file`,
+      { cause, retryable: true },
+    );
+    this.route = route;
+  }
+}
+
 /** The client was closed while the call waited. */
 export class ClientClosedError extends GenesysError {
   constructor() {

@@ -16,6 +16,7 @@ import {
   GenesysHttpError,
   RateLimitDeferredError,
   targetFix,
+  UploadCutShortError,
   UploadOutcomeUnknownError,
 } from "../genesys/errors";
 import { formatOf, timestampForName } from "../shared/layout";
@@ -54,7 +55,9 @@ import { RowValidator } from "./rows";
  * upload itself: resumed in `uploading`, the loader reads the import status and compares it with
  * the one recorded just before the upload. If Genesys shows any sign of the upload, it is followed,
  * never sent again; only when the status stays as it was for IMPORT_BULK_UNSEEN_SECONDS (the upload
- * was cut off before Genesys had it) is the file sent once more.
+ * was cut off before Genesys had it) is the file sent once more. An upload the service itself knows
+ * was cut short (a shutdown or a broken connection before the whole file was read for sending,
+ * UploadCutShortError) steps back before the upload at once, so it needs no such wait.
  */
 
 export type BulkLane = "bulk" | "replace";
@@ -242,7 +245,7 @@ export async function bulkLoadClaimedFile(
           contactIdColumn: config.idColumn,
           fileName: claim.name,
           size,
-          open: () => createReadStream(journal.stagedPath, { highWaterMark: 1 << 20 }),
+          open: () => createReadStream(journal.stagedPath, { highWaterMark: 256 * 1024 }),
           timeoutMs: config.bulk.uploadTimeoutSeconds * 1000,
           signal,
         });
@@ -253,6 +256,15 @@ export async function bulkLoadClaimedFile(
         );
         current = await journal.save({ ...current, phase: "uploaded", uploadedAtMs: clock.now() });
       } catch (error) {
+        if (error instanceof UploadCutShortError) {
+          // Genesys saw an incomplete request, so it does not have the file: back a step, and
+          // send it again now (or, on shutdown, the next pod does, without waiting to find out).
+          metrics.bulkUploads.inc({ outcome: "cut_short" });
+          current = await journal.save({ ...current, phase: current.cleared ? "cleared" : "staged" });
+          if (signal.aborted) throw new ClientClosedError();
+          await waitBeforeRetry("the upload", error, current.uploads);
+          continue;
+        }
         if (error instanceof UploadOutcomeUnknownError) {
           metrics.bulkUploads.inc({ outcome: "unknown" });
           if (signal.aborted) throw new ClientClosedError();

@@ -55,7 +55,7 @@ export class ImportMetrics {
     });
     this.bulkUploads = new Counter({
       name: "import_bulk_uploads_total",
-      help: "Bulk contact-list uploads by outcome: sent (Genesys took it), unknown (the connection broke; the import status decides), refused (Genesys answered with an error)",
+      help: "Bulk contact-list uploads by outcome: sent (Genesys took it), unknown (the connection broke after the whole file was sent; the import status decides), cut_short (cut off before the whole file was sent, so sent again), refused (Genesys answered with an error)",
       labelNames: ["outcome"],
       registers,
     });

@@ -201,6 +201,23 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     expect(metrics).to.contain('import_bulk_uploads_total{outcome="unknown"} 1');
   });
 
+  it("a connection broken before the whole file was sent: cut short, sent again without the unseen wait", async () => {
+    // An hour's unseen window: only an upload known not to have arrived can be re-sent in time.
+    await start({ IMPORT_BULK_UNSEEN_SECONDS: "3600" });
+    h.sim.faults.connectionResets(1, "POST /uploads/v2/contactlist");
+    const file = generateCsv(100_000); // 4.6 MB: more than the socket takes before the reset
+    h.drop("bulk/reset.csv", file.content);
+    const droppedAt = clock.now();
+    await clock.advanceUntil(() => archived("reset.csv") !== undefined, "the bulk load to finish");
+    expect(clock.now() - droppedAt, "well within the unseen window").to.be.below(600_000);
+    expect(h.sim.uploads.received).to.have.length(1);
+    expect(summaryOf("archive", "reset.csv").bulk.uploads).to.equal(2);
+    expect(h.sim.contacts(h.sim.contactListIds[0]!).size).to.equal(file.goodIds.length);
+    const metrics = (await h.service.app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).to.contain('import_bulk_uploads_total{outcome="cut_short"} 1');
+    expect(metrics).to.contain('import_bulk_uploads_total{outcome="sent"} 1');
+  });
+
   it("a refused upload (503, 429) is sent again: Genesys answered, so it does not have the file", async () => {
     await start();
     h.sim.faults.serverErrors(1, 503, "POST /uploads/v2/contactlist");
@@ -297,29 +314,41 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     expect(summaryOf("archive", "again.csv").bulk.uploads).to.equal(1);
   });
 
-  it("after a shutdown mid-upload, a restart finds no sign of it in the import status and sends it once more", async () => {
+  it("a shutdown mid-upload cuts it short: the journal steps back, and the restart sends it again at once", async () => {
     clock = new FakeClock(Date.now());
-    // 100 KB/s on the fake clock: the upload is still going when the service shuts down.
+    // 100 KB/s on the fake clock: the upload is still going when the service shuts down. The
+    // unseen window is an hour: the restart must not need it.
     h = await startHarness({
       clock,
       sim: { clock, uploadBytesPerSecond: 100_000 },
-      env: { IMPORT_BULK_UNSEEN_SECONDS: "20" },
+      env: { IMPORT_BULK_UNSEEN_SECONDS: "3600" },
     });
     await clock.advanceUntil(() => h.service.client.hasValidToken(), "the first token");
-    const file = generateCsv(20_000);
+    // 4.6 MB: more than the socket's buffers can take while the simulator reads slowly.
+    const file = generateCsv(100_000);
     h.drop("bulk/big.csv", file.content);
     await clock.advanceUntil(() => h.sim.uploads.stats().uploadBytesInFlight > 0, "the upload to begin");
     await h.service.shutdown();
     expect(h.list("inbox/bulk"), "the file is back in its folder").to.deep.equal(["big.csv"]);
     expect(h.list("state")).to.include.members(["big.csv.bulk.json", "big.csv.bulk.csv"]);
+    const journal = JSON.parse(h.read("state", "big.csv.bulk.json")) as { phase: string; uploads: number };
+    expect(journal, "the file was not all sent, so Genesys cannot have it").to.deep.include({
+      phase: "staged",
+      uploads: 1,
+    });
     expect(h.sim.uploads.received).to.have.length(0);
 
-    // The same data dir, a new service: the journal says `uploading`, the status shows nothing.
+    // The same data dir, a new service: the journal says `staged`, so it uploads without waiting.
+    const restartedAt = clock.now();
     await h.restart();
     await clock.advanceUntil(() => archived("big.csv") !== undefined, "the load after the restart");
+    expect(clock.now() - restartedAt, "well within the unseen window").to.be.below(600_000);
     expect(h.sim.uploads.received, "one upload arrived: the first never did").to.have.length(1);
     expect(h.sim.contacts(h.sim.contactListIds[0]!).size).to.equal(file.goodIds.length);
     expect(summaryOf("archive", "big.csv").bulk.uploads).to.equal(2);
+    expect(h.capture.lines.some((line) => line.includes("shows no sign of the interrupted upload"))).to.equal(
+      false,
+    );
     expect(path.basename(archived("big.csv")!)).to.match(/-big\.csv$/);
   });
 });
