@@ -722,8 +722,13 @@ export class GenesysSimulator {
       this.tokens.get(tokenValue)!.revoked = true;
       return [204, undefined];
     }
-    if (method === "POST" && path === "/api/v2/outbound/contactlists/uploads")
-      return this.uploads.create(parseJson(text), this.apiBaseUrl);
+    if (method === "POST" && path === "/api/v2/outbound/contactlists/uploads") {
+      // It names its list in the body, so the list's injected faults apply here too.
+      const request = parseJson(text) as { id?: unknown } | undefined;
+      const listId = typeof request?.id === "string" ? request.id : undefined;
+      const refused = listId ? this.listRefusal(listId, "outbound:contactList:upload") : undefined;
+      return refused ?? this.uploads.create(request, this.apiBaseUrl);
+    }
     const onList = /^\/api\/v2\/outbound\/contactlists\/([^/]+)/.exec(path);
     const refusal = onList
       ? this.listRefusal(decodeURIComponent(onList[1]!), permissionFor(method, path))

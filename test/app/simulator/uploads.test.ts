@@ -153,6 +153,20 @@ describe("Genesys Cloud simulator: bulk contact-list load", () => {
     expect((await api("POST", "/api/v2/outbound/contactlists/uploads", { id: LIST })).body).to.include({
       status: 400,
     });
+    // The list's injected faults apply, as on the multipart form.
+    const presign = () =>
+      api("POST", "/api/v2/outbound/contactlists/uploads", { id: LIST, contactIdName: "id" });
+    sim.faults.contactListFailure(LIST, 404);
+    expect((await presign()).status).to.equal(404);
+    sim.faults.contactListFailure(LIST, 403, "outbound:contactList:upload");
+    const forbidden = await presign();
+    expect([forbidden.status, forbidden.body!.message]).to.deep.equal([
+      403,
+      "You are missing the following permission(s): outbound:contactList:upload",
+    ]);
+    sim.faults.contactListFailure(LIST, 403, "outbound:contact:add");
+    expect((await presign()).status, "another permission missing does not matter").to.equal(200);
+    sim.faults.contactListFailure(LIST, undefined);
     await upload(csv(10));
     await clock.advance(1_000);
     await importStatus();
