@@ -373,7 +373,7 @@ export const SETTINGS = [
     env: "IMPORT_BULK_UNSEEN_SECONDS",
     type: "number",
     unit: "seconds",
-    doc: "After a crash or a broken connection mid-upload: how long the list's import status must show no sign of the upload before it is sent again",
+    doc: "After a crash, or a connection broken once the whole file was sent: how long the list's import status must show no sign of the upload before it is sent again",
     default: 120,
     min: 0,
     chart: { value: "import.bulkUnseenSeconds" },
