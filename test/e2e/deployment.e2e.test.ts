@@ -594,12 +594,16 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       ).to.deep.equal(["replace core/v1:ConfigMap", "update apps/v1:Deployment"]);
 
       await stack.up();
-      const podsAfter = (await readyPods()).map((pod) => pod.metadata.name);
+      // The HPA owns the replica count, so the provider's rollout wait does not cover both pods
+      // (as in "b. up"): `up` may return while the rollout is under way. Both old pods must go.
+      const podsAfter = await waitFor(
+        async () => {
+          const names = (await readyPods()).map((pod) => pod.metadata.name);
+          return names.length === 2 && names.every((name) => !podsBefore.includes(name)) ? names : undefined;
+        },
+        { timeoutMs: 3 * 60_000, intervalMs: 1_000, what: "two Ready pods, both new (every pod replaced)" },
+      );
       expect(podsAfter).to.have.length(2);
-      expect(
-        podsAfter.filter((name) => podsBefore.includes(name)),
-        "every pod replaced",
-      ).to.deep.equal([]);
       expect(await uids()).to.deep.equal(uidsBefore);
       const configMap = await getJson(["get", "configmap", release, "-n", namespace]);
       expect(configMap.data?.POLLING_INTERVAL_SECONDS).to.equal("45");
