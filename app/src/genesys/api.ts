@@ -245,12 +245,6 @@ export async function uploadContactListCsv(
   // Bytes of the body produced by the latest attempt (the client opens the body anew for each),
   // counted before they are handed over: what reached Genesys is at most this.
   let latest = { produced: 0 };
-  const counted = async function* (attempt: { produced: number }): AsyncGenerator<Buffer> {
-    for await (const chunk of framed(head, upload.open(), tail)) {
-      attempt.produced += chunk.length;
-      yield chunk;
-    }
-  };
   try {
     await client.request({
       method: "POST",
@@ -263,7 +257,10 @@ export async function uploadContactListCsv(
         open: () => {
           latest = { produced: 0 };
           // Byte mode with a small buffer: at most one chunk of the file is read ahead of the socket.
-          return Readable.from(counted(latest), { objectMode: false, highWaterMark: 64 * 1024 });
+          return Readable.from(framed(head, upload.open(), tail, latest), {
+            objectMode: false,
+            highWaterMark: 64 * 1024,
+          });
         },
       },
       timeoutMs: upload.timeoutMs,
@@ -279,8 +276,19 @@ export async function uploadContactListCsv(
   }
 }
 
-async function* framed(head: Buffer, file: Readable, tail: Buffer): AsyncGenerator<Buffer> {
+/** The multipart body: the form's head, the file, the closing boundary; counts what it yields. */
+async function* framed(
+  head: Buffer,
+  file: Readable,
+  tail: Buffer,
+  count: { produced: number },
+): AsyncGenerator<Buffer> {
+  count.produced += head.length;
   yield head;
-  for await (const chunk of file) yield chunk as Buffer;
+  for await (const chunk of file) {
+    count.produced += (chunk as Buffer).length;
+    yield chunk as Buffer;
+  }
+  count.produced += tail.length;
   yield tail;
 }

@@ -231,7 +231,7 @@ export async function bulkLoadClaimedFile(
           { uploads: current.uploads, unseenSeconds: config.bulk.unseenSeconds },
           "the import status shows no sign of the interrupted upload: Genesys never had the file, so it is sent again",
         );
-        current = await journal.save({ ...current, phase: current.cleared ? "cleared" : "staged" });
+        current = await journal.save(beforeUpload(current));
       }
       const before = await withRetries("reading the import status", () =>
         getImportStatus(deps.client, deps.contactListId),
@@ -260,7 +260,7 @@ export async function bulkLoadClaimedFile(
           // Genesys saw an incomplete request, so it does not have the file: back a step, and
           // send it again now (or, on shutdown, the next pod does, without waiting to find out).
           metrics.bulkUploads.inc({ outcome: "cut_short" });
-          current = await journal.save({ ...current, phase: current.cleared ? "cleared" : "staged" });
+          current = await journal.save(beforeUpload(current));
           if (signal.aborted) throw new ClientClosedError();
           await waitBeforeRetry("the upload", error, current.uploads);
           continue;
@@ -276,7 +276,7 @@ export async function bulkLoadClaimedFile(
         }
         metrics.bulkUploads.inc({ outcome: "refused" });
         // Genesys answered with an error, so it does not have the file.
-        current = await journal.save({ ...current, phase: current.cleared ? "cleared" : "staged" });
+        current = await journal.save(beforeUpload(current));
         const kind = failureClass(error);
         if (error instanceof GenesysHttpError && error.status === 403) {
           // Only uploads lack the permission: the API path (and the gate's re-check, a GET that
@@ -301,6 +301,11 @@ export async function bulkLoadClaimedFile(
       current = await journal.save({ ...current, phase: "done", result });
     }
     return current;
+  }
+
+  /** The state as it was before the upload began: Genesys does not have the file. */
+  function beforeUpload(current: BulkJournalState): BulkJournalState {
+    return { ...current, phase: current.cleared ? "cleared" : "staged" };
   }
 
   /** After an interrupted upload: true once the import status differs from the one before it. */
