@@ -44,6 +44,8 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
       reason?: string;
     };
 
+  const metricsText = async () => (await h.service.app.inject({ method: "GET", url: "/metrics" })).body;
+
   /** The reasons written beside refused files (each written just after its file is moved). */
   const reasons = () =>
     h
@@ -114,7 +116,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     );
     const logs = h.capture.lines.map((line) => JSON.parse(line) as { msg: string; percentComplete?: number });
     expect(logs.some((line) => line.msg === "Genesys is importing the file")).to.equal(true);
-    const metrics = (await h.service.app.inject({ method: "GET", url: "/metrics" })).body;
+    const metrics = await metricsText();
     expect(metrics).to.contain('import_bulk_uploads_total{outcome="sent"} 1');
   });
 
@@ -170,7 +172,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     await clock.advanceUntil(() => archived("gateway.csv") !== undefined, "the bulk load to finish");
     expect(h.sim.uploads.received, "the 504 took nothing; the second upload was taken").to.have.length(1);
     expect(summaryOf("archive", "gateway.csv").bulk.uploads).to.equal(2);
-    const metrics = (await h.service.app.inject({ method: "GET", url: "/metrics" })).body;
+    const metrics = await metricsText();
     expect(metrics).to.contain('import_bulk_uploads_total{outcome="unknown"} 1');
     expect(
       h.capture.lines.some((line) => line.includes("shows no sign of the interrupted upload")),
@@ -197,7 +199,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     expect(h.sim.uploads.received, "Genesys got the file once").to.have.length(1);
     expect(summaryOf("archive", "lost-answer.csv").bulk.uploads).to.equal(1);
     expect(h.sim.contacts(h.sim.contactListIds[0]!).size).to.equal(file.goodIds.length);
-    const metrics = (await h.service.app.inject({ method: "GET", url: "/metrics" })).body;
+    const metrics = await metricsText();
     expect(metrics).to.contain('import_bulk_uploads_total{outcome="unknown"} 1');
   });
 
@@ -213,7 +215,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     expect(h.sim.uploads.received).to.have.length(1);
     expect(summaryOf("archive", "reset.csv").bulk.uploads).to.equal(2);
     expect(h.sim.contacts(h.sim.contactListIds[0]!).size).to.equal(file.goodIds.length);
-    const metrics = (await h.service.app.inject({ method: "GET", url: "/metrics" })).body;
+    const metrics = await metricsText();
     expect(metrics).to.contain('import_bulk_uploads_total{outcome="cut_short"} 1');
     expect(metrics).to.contain('import_bulk_uploads_total{outcome="sent"} 1');
   });
@@ -246,7 +248,7 @@ describe("bulk contact-list loads (simulator, fake clock)", function () {
     expect(readFileSync(summary.rejectsReport!, "utf8").trim().split("\n")).to.have.length(
       file.badLines.length + 1,
     );
-    const metrics = (await h.service.app.inject({ method: "GET", url: "/metrics" })).body;
+    const metrics = await metricsText();
     expect(metrics).to.contain('import_files_total{outcome="failed"} 1');
   });
 
