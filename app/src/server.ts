@@ -3,11 +3,42 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
 } from "fastify";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 
 const PROBE_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/**
+ * A request's URL as the access log writes it: the path, never the query string. The console's
+ * sign-in callback carries a one-time code and the OIDC state there, and no route of this service
+ * needs its query read back from a log.
+ */
+function loggedPath(url: string): string {
+  const query = url.indexOf("?");
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/** Fastify's `req` log field (its own serializer's fields), with the path in place of the URL. */
+function requestLine(request: FastifyRequest) {
+  return {
+    method: request.method,
+    url: loggedPath(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
+/** Fastify's request log lines; "not found" is the one that writes the URL as text, not as `req`. */
+class AccessLog extends LogController {
+  override routeNotFound(request: FastifyRequest, _reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    request.log.info(`Route ${request.method}:${loggedPath(request.url)} not found`);
+  }
+}
 
 /**
  * The service's fastify instance, built without routes and without listening (fastify's testing
@@ -16,9 +47,15 @@ const PROBE_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
  */
 export function buildApp(logger: Logger): FastifyInstance {
   return Fastify({
-    loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger,
+    // The logger's own `req` serializer wins over fastify's, which writes the whole URL.
+    loggerInstance: logger.child(
+      { component: "http" },
+      { serializers: { req: requestLine } },
+    ) as FastifyBaseLogger,
     // Probes and scrapes arrive every few seconds; logging each would bury what matters.
-    logController: new LogController({ disableRequestLogging: (request) => PROBE_PATHS.has(request.url) }),
+    logController: new AccessLog({
+      disableRequestLogging: (request) => PROBE_PATHS.has(loggedPath(request.url)),
+    }),
   });
 }
 
