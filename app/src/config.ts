@@ -121,6 +121,8 @@ export interface ImportConfig {
   readonly settleSeconds: number;
   readonly batchesInFlight: number;
   readonly maxRecordBytes: number;
+  /** Rows listed in one file's rejects report; past it they are only counted. */
+  readonly maxRejectedRows: number;
   /** Whole-list loads through Genesys' bulk upload (inbox/bulk/, inbox/replace/). */
   readonly bulk: BulkImportConfig;
 }
@@ -294,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
       settleSeconds: data.IMPORT_SETTLE_SECONDS,
       batchesInFlight: data.IMPORT_BATCHES_IN_FLIGHT,
       maxRecordBytes: data.IMPORT_MAX_RECORD_BYTES,
+      maxRejectedRows: data.IMPORT_MAX_REJECTED_ROWS,
       bulk: {
         allowClear: data.IMPORT_BULK_ALLOW_CLEAR,
         uploadTimeoutSeconds: data.IMPORT_BULK_UPLOAD_TIMEOUT_SECONDS,

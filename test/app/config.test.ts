@@ -71,6 +71,14 @@ describe("service configuration from the environment", () => {
     expect(text).not.to.contain("do-not-print-me");
   });
 
+  it("bounds the rows listed in one file's rejects report (IMPORT_MAX_REJECTED_ROWS)", () => {
+    expect(loadConfig(BASE).import.maxRejectedRows).to.equal(50_000);
+    expect(loadConfig({ ...BASE, IMPORT_MAX_REJECTED_ROWS: "20" }).import.maxRejectedRows).to.equal(20);
+    expect(problems({ ...BASE, IMPORT_MAX_REJECTED_ROWS: "0" })).to.deep.equal([
+      "IMPORT_MAX_REJECTED_ROWS must be at least 1",
+    ]);
+  });
+
   it("passes every rate-limit setting to the client, the safety margin included", () => {
     const config = loadConfig({
       ...BASE,

@@ -29,7 +29,7 @@ export interface SettingDescriptor {
   readonly type: SettingType;
   /** One line: what it does (values.yaml's `@param`, the README's table). */
   readonly doc: string;
-  readonly unit?: "seconds" | "milliseconds" | "bytes" | "hours" | "requests";
+  readonly unit?: "seconds" | "milliseconds" | "bytes" | "hours" | "requests" | "rows";
   /** The service's default; undefined when it has none. */
   readonly default?: string | number | boolean | readonly string[];
   /** Where the chart's default differs from the service's (leader election is on in a cluster). */
@@ -351,6 +351,15 @@ export const SETTINGS = [
     default: 1_048_576,
     min: 1,
     chart: { value: "import.maxRecordBytes" },
+  },
+  {
+    env: "IMPORT_MAX_REJECTED_ROWS",
+    type: "integer",
+    unit: "rows",
+    doc: "Rows listed in one file's rejects report; past this they are only counted, and a file whose rejected rows pass half of those read is stopped as mostly bad",
+    default: 50_000,
+    min: 1,
+    chart: { value: "import.maxRejectedRows" },
   },
   {
     env: "IMPORT_BULK_ALLOW_CLEAR",
