@@ -136,11 +136,22 @@ export interface BulkImportConfig {
   readonly pollMaxSeconds: number;
 }
 
+/**
+ * The forms a number is written in: plain decimal digits, a minus for a negative one (refused by
+ * the bounds where a setting cannot be negative), and a fraction after a dot for "number" settings.
+ * Never hex, exponents, spaces or the other forms JavaScript's Number() also reads.
+ */
+const WHOLE_NUMBER = /^-?\d+$/;
+const DECIMAL_NUMBER = /^-?\d+(\.\d+)?$/;
+
 /** The zod type of one described setting, with messages that name the variable and never its value. */
 function settingSchema(setting: SettingDescriptor): z.ZodType {
   const name = setting.env;
   const fallback = setting.default;
-  const bounded = (base: z.ZodCoercedNumber) => {
+  const example = typeof fallback === "number" ? `, such as ${fallback}` : "";
+  const written = (form: RegExp, message: string) =>
+    z.string().regex(form, { error: message, abort: true }).transform(Number);
+  const bounded = (base: z.ZodNumber) => {
     let type = base;
     if (setting.min !== undefined)
       type = setting.exclusiveMin
@@ -157,12 +168,15 @@ function settingSchema(setting: SettingDescriptor): z.ZodType {
   let type: z.ZodType;
   switch (setting.type) {
     case "integer":
-      type = bounded(
-        z.coerce.number({ error: `${name} must be a whole number` }).int(`${name} must be a whole number`),
+      type = written(WHOLE_NUMBER, `${name} must be a whole number in plain decimal digits${example}`).pipe(
+        bounded(z.number().int(`${name} must be at most ${Number.MAX_SAFE_INTEGER}`)),
       );
       break;
     case "number":
-      type = bounded(z.coerce.number({ error: `${name} must be a number` }));
+      type = written(
+        DECIMAL_NUMBER,
+        `${name} must be a plain decimal number (digits, an optional fraction after a dot)${example}`,
+      ).pipe(bounded(z.number()));
       break;
     case "boolean":
       return z

@@ -71,6 +71,26 @@ describe("service configuration from the environment", () => {
     expect(text).not.to.contain("do-not-print-me");
   });
 
+  it("reads numbers only as plain decimals, and says which form without echoing the value", () => {
+    for (const written of ["0x10", "1e1", " 4 ", "4.0", "+4", "4_000", "Infinity"]) {
+      const found = problems({ ...BASE, GENESYS_TOKEN_POOL_SIZE: written });
+      expect(found, written).to.deep.equal([
+        "GENESYS_TOKEN_POOL_SIZE must be a whole number in plain decimal digits, such as 1",
+      ]);
+    }
+    for (const written of ["0x40", "1e2", " 45 ", "45.", ".5", "NaN"]) {
+      const found = problems({ ...BASE, TOKEN_REFRESH_BUFFER_SECONDS: written });
+      expect(found, written).to.deep.equal([
+        "TOKEN_REFRESH_BUFFER_SECONDS must be a plain decimal number (digits, an optional fraction after a dot), such as 60",
+      ]);
+    }
+    expect(loadConfig({ ...BASE, GENESYS_TOKEN_POOL_SIZE: "16" }).tokenPoolSize).to.equal(16);
+    expect(loadConfig({ ...BASE, TOKEN_REFRESH_BUFFER_SECONDS: "45.5" }).tokenRefreshBufferSeconds).to.equal(
+      45.5,
+    );
+    expect(problems({ ...BASE, PORT: "-1" })).to.deep.equal(["PORT must be at least 0 (not negative)"]);
+  });
+
   it("bounds the rows listed in one file's rejects report (IMPORT_MAX_REJECTED_ROWS)", () => {
     expect(loadConfig(BASE).import.maxRejectedRows).to.equal(50_000);
     expect(loadConfig({ ...BASE, IMPORT_MAX_REJECTED_ROWS: "20" }).import.maxRejectedRows).to.equal(20);
