@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { ServiceConfig } from "./config";
 import { GenesysClient, type GenesysClientOptions } from "./genesys/client";
+import { breakerWarning } from "./genesys/circuit-breaker";
 import { describeProxy, unmatchedNoProxyEntries } from "./genesys/dispatcher";
 import { GenesysMetrics } from "./genesys/metrics";
 import { ClaimStore, replicaId as replicaIdFor } from "./import/claims";
@@ -312,13 +313,18 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
       if (shuttingDown.signal.aborted) reasons.push("shutting down");
       if (!client.hasValidToken()) reasons.push("no valid Genesys Cloud access token yet");
       if (!(await dataDirWritable())) reasons.push(`the data directory ${config.dataDir} is not writable`);
-      // Not a reason to take the pod out of service: the webhook and the export still work.
+      // Not reasons to take the pod out of service: the webhook and the export still work, and
+      // restarting pods or moving traffic fixes nothing on Genesys' side.
       const blocked = targetGate.blocked;
-      const warnings = blocked
-        ? [
-            `the import is holding back: contact list ${blocked.contactListId} refuses calls (${blocked.message}). Fix: ${blocked.fix}`,
-          ]
-        : [];
+      const outage = breakerWarning(client.breakerStatus(), clock.now());
+      const warnings = [
+        ...(blocked
+          ? [
+              `the import is holding back: contact list ${blocked.contactListId} refuses calls (${blocked.message}). Fix: ${blocked.fix}`,
+            ]
+          : []),
+        ...(outage ? [outage] : []),
+      ];
       return { ready: reasons.length === 0, reasons, warnings };
     },
   });

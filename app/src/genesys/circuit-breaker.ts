@@ -3,6 +3,28 @@ import type { Clock } from "../time/clock";
 
 export type BreakerState = "closed" | "open" | "half-open";
 
+/** The failures that count against the breaker: 429, 5xx, timeouts, other network failures. */
+export type BreakerFailureKind = "rate_limited" | "server_error" | "timeout" | "network";
+
+export interface BreakerFailure {
+  readonly kind: BreakerFailureKind;
+  /** What failed, as a status or an error code ("HTTP 503", "ECONNRESET"): never a body or a header. */
+  readonly detail: string;
+}
+
+/** What the breaker knows, for /readyz and the logs; times are the injected clock's. */
+export interface BreakerStatus {
+  readonly state: BreakerState;
+  /** Failures in a row so far (reset by any success). */
+  readonly consecutiveFailures: number;
+  /** When it last opened, in ms since the epoch; undefined while closed. */
+  readonly openedAtMs?: number;
+  /** When it lets one probe through, in ms since the epoch; undefined unless open. */
+  readonly probeAtMs?: number;
+  /** The failure that counted last; undefined while closed. */
+  readonly lastFailure?: BreakerFailure;
+}
+
 export interface BreakerSettings {
   /** Consecutive 429/5xx/network failures that open the breaker; default 5. */
   readonly failureThreshold: number;
@@ -25,6 +47,7 @@ export class CircuitBreaker {
   private current: BreakerState = "closed";
   private consecutiveFailures = 0;
   private openedAtMs = 0;
+  private lastFailure: BreakerFailure | undefined;
   private probeInFlight = false;
   private waiters: Array<() => void> = [];
   private halfOpenTimer: AbortController | undefined;
@@ -38,6 +61,17 @@ export class CircuitBreaker {
 
   get state(): BreakerState {
     return this.current;
+  }
+
+  status(): BreakerStatus {
+    if (this.current === "closed") return { state: "closed", consecutiveFailures: this.consecutiveFailures };
+    return {
+      state: this.current,
+      consecutiveFailures: this.consecutiveFailures,
+      openedAtMs: this.openedAtMs,
+      ...(this.current === "open" ? { probeAtMs: this.openedAtMs + this.settings.openDurationMs } : {}),
+      ...(this.lastFailure ? { lastFailure: this.lastFailure } : {}),
+    };
   }
 
   /**
@@ -65,8 +99,9 @@ export class CircuitBreaker {
   }
 
   /** A call failed in the way that counts: 429, 5xx, reset, timeout. */
-  recordFailure(wasProbe: boolean): void {
+  recordFailure(wasProbe: boolean, failure: BreakerFailure): void {
     this.consecutiveFailures += 1;
+    this.lastFailure = failure;
     if (wasProbe) this.probeInFlight = false;
     if (this.current === "half-open" || this.consecutiveFailures >= this.settings.failureThreshold) {
       if (this.current !== "open" || wasProbe) {
@@ -108,4 +143,42 @@ export class CircuitBreaker {
     this.halfOpenTimer = undefined;
     for (const resolve of this.waiters.splice(0)) resolve();
   }
+}
+
+const FAILURE_KIND_TEXT: Record<BreakerFailureKind, string> = {
+  rate_limited: "rate limit",
+  server_error: "server error",
+  timeout: "timeout",
+  network: "network failure",
+};
+
+/**
+ * The /readyz warning while the breaker is not closed, or undefined: what is wrong, since when,
+ * that the service recovers by itself and when it tries next. It is a warning, not a reason to
+ * be unready: taking pods out of the Service or restarting them fixes nothing on Genesys' side.
+ */
+export function breakerWarning(status: BreakerStatus, nowMs: number): string | undefined {
+  if (status.state === "closed") return undefined;
+  const openedAt = new Date(status.openedAtMs ?? nowMs).toISOString();
+  const failure = status.lastFailure;
+  const why = `${status.consecutiveFailures} failures in a row${failure ? `; last: ${FAILURE_KIND_TEXT[failure.kind]}, ${failure.detail}` : ""}`;
+  const rateLimited = failure?.kind === "rate_limited";
+  const state =
+    status.state === "open"
+      ? `the circuit breaker has been open since ${openedAt} (${why})`
+      : `the circuit breaker is half-open (it opened at ${openedAt}; ${why})`;
+  const next =
+    status.state === "half-open"
+      ? "one probe call is testing whether Genesys Cloud answers again"
+      : status.probeAtMs !== undefined && status.probeAtMs > nowMs
+        ? `one probe call goes through at ${new Date(status.probeAtMs).toISOString()}`
+        : "the next call goes through as a probe";
+  const hint = rateLimited
+    ? "look for other clients spending this organisation's rate limit"
+    : "check the Genesys Cloud status page and the egress path (proxy, network policy)";
+  return (
+    `${rateLimited ? "Genesys Cloud keeps answering 429 (rate limit)" : "Genesys Cloud outage"}: ${state}. ` +
+    `Calls to Genesys Cloud wait instead of failing, and the service retries by itself: ${next}, and ` +
+    `the breaker closes once Genesys Cloud answers. If it lasts, ${hint}.`
+  );
 }

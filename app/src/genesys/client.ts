@@ -5,7 +5,13 @@ import { createLogger } from "../logging";
 import { systemClock, type Clock, type Random } from "../time/clock";
 import { fullJitterDelayMs, type BackoffSettings } from "./backoff";
 import { genesysDispatcher, type ProxySettings } from "./dispatcher";
-import { CircuitBreaker, type BreakerSettings, type BreakerState } from "./circuit-breaker";
+import {
+  CircuitBreaker,
+  type BreakerFailure,
+  type BreakerSettings,
+  type BreakerState,
+  type BreakerStatus,
+} from "./circuit-breaker";
 import {
   ClientClosedError,
   GenesysHttpError,
@@ -215,6 +221,11 @@ export class GenesysClient {
     };
   }
 
+  /** The breaker's state, when it opened and probes, and the last failure's kind (what /readyz reports). */
+  breakerStatus(): BreakerStatus {
+    return this.breaker.status();
+  }
+
   /** Refreshes the gauges that depend on the time (called before metrics are scraped). */
   updateGauges(): void {
     for (const slot of this.slots) {
@@ -294,7 +305,7 @@ export class GenesysClient {
         this.metrics.requests.inc({ route: routeLabel, method: call.method, status: "error" });
         if (call.stream) {
           // The body may have arrived: never send an upload again on a broken connection.
-          this.breaker.recordFailure(isProbe);
+          this.breaker.recordFailure(isProbe, networkFailure(error));
           throw new UploadOutcomeUnknownError(route, error);
         }
         const code = (error as { code?: unknown }).code;
@@ -302,13 +313,13 @@ export class GenesysClient {
           if (isProbe) this.breaker.recordSuccess(true);
           throw error;
         }
-        this.breaker.recordFailure(isProbe);
+        const failure = networkFailure(error);
+        this.breaker.recordFailure(isProbe, failure);
         transientAttempts += 1;
         if (transientAttempts >= this.settings.maxTransientAttempts) {
           throw new RetriesExhaustedError(route, transientAttempts, error);
         }
-        const reason = code.includes("TIMEOUT") ? "timeout" : "network";
-        await this.backoff(route, reason, transientAttempts, networkReason(error));
+        await this.backoff(route, failure.kind, transientAttempts, networkReason(error));
         continue;
       }
 
@@ -341,7 +352,7 @@ export class GenesysClient {
         continue;
       }
       if (status === 429) {
-        this.breaker.recordFailure(isProbe);
+        this.breaker.recordFailure(isProbe, { kind: "rate_limited", detail: "HTTP 429" });
         this.metrics.rateLimited.inc({ route: routeLabel });
         const asked = retryAfterMs(headerValue(response.headers["retry-after"]), parsed, this.clock.now());
         const waitMs =
@@ -371,7 +382,7 @@ export class GenesysClient {
         continue;
       }
       if (TRANSIENT_STATUSES.has(status)) {
-        this.breaker.recordFailure(isProbe);
+        this.breaker.recordFailure(isProbe, { kind: "server_error", detail: `HTTP ${status}` });
         // A gateway timeout may come after the upload was taken: its fate is unknown.
         if (call.stream && status === 504)
           throw new UploadOutcomeUnknownError(route, new GenesysHttpError(route, status, parsed));
@@ -386,7 +397,8 @@ export class GenesysClient {
         await this.backoff(route, "server_error", transientAttempts, `HTTP ${status}`);
         continue;
       }
-      if (status >= 500) this.breaker.recordFailure(isProbe);
+      if (status >= 500)
+        this.breaker.recordFailure(isProbe, { kind: "server_error", detail: `HTTP ${status}` });
       else this.breaker.recordSuccess(isProbe);
       throw new GenesysHttpError(route, status, parsed);
     }
@@ -456,6 +468,13 @@ export function routeTemplate(path: string): string {
     .split("/")
     .map((segment) => (ID_SEGMENT.test(segment) ? "{id}" : segment))
     .join("/");
+}
+
+/** A failed request's kind and error code (`ECONNRESET`), for the breaker: never its message. */
+function networkFailure(error: unknown): BreakerFailure {
+  const code = (error as { code?: unknown }).code;
+  const detail = typeof code === "string" ? code : "no error code";
+  return { kind: detail.includes("TIMEOUT") ? "timeout" : "network", detail };
 }
 
 function queryString(query: GenesysRequest["query"]): string {
