@@ -215,16 +215,53 @@ function settingSchema(setting: SettingDescriptor): z.ZodType {
 
 /**
  * The service's schema: one entry per described setting, and the lower-case proxy spellings as
- * raw text (proxySettings() reconciles them). Its result is typed from the same table.
+ * raw text (proxySettings() reconciles them). Each is checked on its own, so one broken setting
+ * hides neither the others nor the rules between them.
  */
-const schema = z.object(
-  Object.fromEntries(
-    (SETTINGS as readonly SettingDescriptor[]).flatMap((setting) => [
-      [setting.env, settingSchema(setting)],
-      ...(setting.aliases ?? []).map((alias) => [alias, z.string().optional()]),
-    ]),
-  ),
-) as unknown as z.ZodType<SettingValues>;
+const SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = (
+  SETTINGS as readonly SettingDescriptor[]
+).flatMap((setting) => [
+  [setting.env, settingSchema(setting)] as const,
+  ...(setting.aliases ?? []).map((alias) => [alias, z.string().optional()] as const),
+]);
+
+/** The settings read one by one: the values of the valid ones, and the names of the others. */
+interface ReadSettings {
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly invalid: ReadonlySet<string>;
+}
+
+/** Reads every setting, adding each invalid one's problems; messages name variables, never values. */
+function readSettings(input: Record<string, string | undefined>, problems: string[]): ReadSettings {
+  const values: Record<string, unknown> = {};
+  const invalid = new Set<string>();
+  for (const [name, schema] of SCHEMAS) {
+    const result = schema.safeParse(input[name]);
+    if (result.success) {
+      values[name] = result.data;
+      continue;
+    }
+    invalid.add(name);
+    // A misplaced secret must not end up in a log: zod's own messages ("Invalid input") get the name.
+    for (const issue of result.error.issues)
+      problems.push(issue.message.startsWith("Invalid") ? `${name}: ${issue.message}` : issue.message);
+  }
+  return { values, invalid };
+}
+
+/**
+ * The settings `names`, when each of them is valid; else undefined. A rule between settings is
+ * checked only on valid ones: a broken setting is listed already, and must neither hide the other
+ * rules nor set off a misleading one ("OIDC_ISSUER_URL is not set" for one that does not parse).
+ */
+function valid<K extends keyof SettingValues>(
+  settings: ReadSettings,
+  names: readonly K[],
+): Pick<SettingValues, K> | undefined {
+  if (names.some((name) => settings.invalid.has(name))) return undefined;
+  // Each name passed its own schema, so its value is there, of the type the table gives it.
+  return settings.values as Pick<SettingValues, K>;
+}
 
 /** Reads `NAME` or, for secrets, the file named by `NAME_FILE` (trailing newline removed). */
 function withSecretFiles(env: NodeJS.ProcessEnv, problems: string[]): Record<string, string | undefined> {
@@ -251,15 +288,7 @@ function withSecretFiles(env: NodeJS.ProcessEnv, problems: string[]): Record<str
 /** Parses the environment into a configuration, or throws one ConfigurationError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const problems: string[] = [];
-  const parsed = schema.safeParse(withSecretFiles(env, problems));
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      // Messages name variables, never their values: a misplaced secret must not end up in a log.
-      problems.push(
-        issue.message.startsWith("Invalid") ? `${String(issue.path[0])}: ${issue.message}` : issue.message,
-      );
-    }
-  }
+  const settings = readSettings(withSecretFiles(env, problems), problems);
   const endpoints = collectEndpoints(
     {
       region: env.GENESYS_REGION,
@@ -270,12 +299,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     problems,
   );
   problems.push(...columnProblems(env));
-  const proxy = parsed.success ? proxySettings(parsed.data, problems) : undefined;
-  const webhook = parsed.success ? webhookConfig(parsed.data, problems) : undefined;
-  const leaderElection = parsed.success ? leaderElectionConfig(parsed.data, env, problems) : undefined;
-  const consoleConfig = parsed.success ? consoleSettings(parsed.data, problems) : undefined;
-  if (problems.length > 0 || !parsed.success || !endpoints) throw new ConfigurationError(problems);
-  const data = parsed.data;
+  const proxy = proxySettings(settings, problems);
+  const webhook = webhookConfig(settings, problems);
+  const leaderElection = leaderElectionConfig(settings, env, problems);
+  const consoleConfig = consoleSettings(settings, problems);
+  if (problems.length > 0 || settings.invalid.size > 0 || !endpoints) throw new ConfigurationError(problems);
+  // Nothing is invalid: every setting is there.
+  const data = settings.values as SettingValues;
   return {
     endpoints,
     proxy,
@@ -342,7 +372,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
 const isLoopback = (url: URL) => ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
 
 /** The console is on when OIDC_ISSUER_URL is set, and then needs all of its settings. */
-function consoleSettings(data: Parsed, problems: string[]): ConsoleConfig | undefined {
+function consoleSettings(settings: ReadSettings, problems: string[]): ConsoleConfig | undefined {
+  const data = valid(settings, [
+    "OIDC_ISSUER_URL",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+    "CONSOLE_SESSION_SECRET",
+    "CONSOLE_PUBLIC_URL",
+    "CONSOLE_ALLOWED_GROUPS",
+    "CONSOLE_GROUPS_CLAIM",
+  ]);
+  if (data === undefined) return undefined;
   const issuerUrl = data.OIDC_ISSUER_URL;
   if (issuerUrl === undefined) {
     if (data.OIDC_CLIENT_ID !== undefined || data.CONSOLE_PUBLIC_URL !== undefined)
@@ -388,7 +428,8 @@ function consoleSettings(data: Parsed, problems: string[]): ConsoleConfig | unde
     problems.push(
       `CONSOLE_ALLOWED_GROUPS is required for the console: the groups (or roles, in the ${data.CONSOLE_GROUPS_CLAIM} claim) allowed in, comma-separated`,
     );
-  if (problems.length > before) return undefined;
+  const session = valid(settings, ["OIDC_SCOPES", "CONSOLE_SESSION_HOURS"]);
+  if (problems.length > before || session === undefined) return undefined;
   return {
     issuerUrl,
     clientId,
@@ -397,19 +438,26 @@ function consoleSettings(data: Parsed, problems: string[]): ConsoleConfig | unde
     publicUrl,
     allowedGroups: data.CONSOLE_ALLOWED_GROUPS,
     groupsClaim: data.CONSOLE_GROUPS_CLAIM,
-    scopes: data.OIDC_SCOPES,
-    sessionHours: data.CONSOLE_SESSION_HOURS,
+    scopes: session.OIDC_SCOPES,
+    sessionHours: session.CONSOLE_SESSION_HOURS,
   };
 }
-
-type Parsed = SettingValues;
 
 /**
  * HTTPS_PROXY, HTTP_PROXY and NO_PROXY, each in upper or lower case (lower case wins, as in curl
  * and undici; both set to different values is refused). https:// URLs use HTTPS_PROXY, else
  * HTTP_PROXY, as undici does. Messages name the variable, never its value: it may hold a password.
  */
-function proxySettings(data: Parsed, problems: string[]): ProxySettings | undefined {
+function proxySettings(settings: ReadSettings, problems: string[]): ProxySettings | undefined {
+  const data = valid(settings, [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+  ]);
+  if (data === undefined) return undefined;
   const read = (upper: "HTTPS_PROXY" | "HTTP_PROXY" | "NO_PROXY") => {
     const lower = upper.toLowerCase() as "https_proxy" | "http_proxy" | "no_proxy";
     if (data[lower] !== undefined && data[upper] !== undefined && data[lower] !== data[upper])
@@ -455,8 +503,10 @@ function proxyUrlProblem(name: string, raw: string): string | undefined {
 }
 
 /** The webhook is on when both credentials are set, off when neither is. */
-function webhookConfig(data: Parsed, problems: string[]): WebhookConfig | undefined {
-  const { WEBHOOK_USERNAME: username, WEBHOOK_PASSWORD: password } = data;
+function webhookConfig(settings: ReadSettings, problems: string[]): WebhookConfig | undefined {
+  const credentials = valid(settings, ["WEBHOOK_USERNAME", "WEBHOOK_PASSWORD"]);
+  if (credentials === undefined) return undefined;
+  const { WEBHOOK_USERNAME: username, WEBHOOK_PASSWORD: password } = credentials;
   if (username === undefined && password === undefined) return undefined;
   if (username === undefined || password === undefined) {
     problems.push(
@@ -468,22 +518,53 @@ function webhookConfig(data: Parsed, problems: string[]): WebhookConfig | undefi
     problems.push(
       "WEBHOOK_PASSWORD is shorter than 16 characters: use a long random one (openssl rand -base64 24)",
     );
+  const limits = valid(settings, [
+    "WEBHOOK_MAX_BODY_BYTES",
+    "WEBHOOK_REPLAY_WINDOW_SECONDS",
+    "WEBHOOK_REPLAY_MAX_IDS",
+  ]);
+  if (limits === undefined) return undefined;
   return {
     username,
     password,
-    maxBodyBytes: data.WEBHOOK_MAX_BODY_BYTES,
-    replayWindowSeconds: data.WEBHOOK_REPLAY_WINDOW_SECONDS,
-    replayMaxIds: data.WEBHOOK_REPLAY_MAX_IDS,
+    maxBodyBytes: limits.WEBHOOK_MAX_BODY_BYTES,
+    replayWindowSeconds: limits.WEBHOOK_REPLAY_WINDOW_SECONDS,
+    replayMaxIds: limits.WEBHOOK_REPLAY_MAX_IDS,
   };
 }
 
 /** In a cluster, the API server and namespace come from the pod; elsewhere the single process leads. */
 function leaderElectionConfig(
-  data: Parsed,
+  settings: ReadSettings,
   env: NodeJS.ProcessEnv,
   problems: string[],
 ): LeaderElectionConfig | undefined {
-  if (!data.LEADER_ELECTION_ENABLED) return undefined;
+  // Not true or false: listed already, and whether the rules below apply is unknown.
+  if (valid(settings, ["LEADER_ELECTION_ENABLED"])?.LEADER_ELECTION_ENABLED !== true) return undefined;
+  const api = leaseApi(settings, env, problems);
+  const timing = leaseTiming(settings, problems);
+  const names = valid(settings, ["POD_NAME", "LEADER_ELECTION_LEASE_NAME"]);
+  if (api === undefined || timing === undefined || names === undefined) return undefined;
+  return {
+    identity: names.POD_NAME ?? hostname(),
+    leaseName: names.LEADER_ELECTION_LEASE_NAME,
+    ...api,
+    ...timing,
+  };
+}
+
+/** Where the Lease is: the API server and the namespace. */
+function leaseApi(
+  settings: ReadSettings,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): Pick<LeaderElectionConfig, "apiUrl" | "namespace" | "serviceAccountDir"> | undefined {
+  const data = valid(settings, [
+    "LEADER_ELECTION_SERVICE_ACCOUNT_DIR",
+    "LEADER_ELECTION_API_URL",
+    "POD_NAMESPACE",
+  ]);
+  if (data === undefined) return undefined;
   const saDir = data.LEADER_ELECTION_SERVICE_ACCOUNT_DIR;
   const apiUrl = data.LEADER_ELECTION_API_URL ?? inClusterApiUrl(env);
   if (apiUrl === undefined) {
@@ -501,9 +582,27 @@ function leaderElectionConfig(
       );
     }
   }
+  if (apiUrl === undefined || namespace === undefined) return undefined;
+  return { apiUrl, namespace, serviceAccountDir: saDir };
+}
+
+/** The lease's durations: each must be shorter than the one before it. */
+function leaseTiming(
+  settings: ReadSettings,
+  problems: string[],
+):
+  | Pick<LeaderElectionConfig, "leaseDurationSeconds" | "renewDeadlineSeconds" | "retryPeriodSeconds">
+  | undefined {
+  const data = valid(settings, [
+    "LEADER_ELECTION_LEASE_DURATION_SECONDS",
+    "LEADER_ELECTION_RENEW_DEADLINE_SECONDS",
+    "LEADER_ELECTION_RETRY_PERIOD_SECONDS",
+  ]);
+  if (data === undefined) return undefined;
   const lease = data.LEADER_ELECTION_LEASE_DURATION_SECONDS;
   const renew = data.LEADER_ELECTION_RENEW_DEADLINE_SECONDS;
   const retry = data.LEADER_ELECTION_RETRY_PERIOD_SECONDS;
+  const before = problems.length;
   if (renew >= lease)
     problems.push(
       "LEADER_ELECTION_RENEW_DEADLINE_SECONDS must be shorter than LEADER_ELECTION_LEASE_DURATION_SECONDS (a leader must step down before others may take over)",
@@ -512,17 +611,8 @@ function leaderElectionConfig(
     problems.push(
       "LEADER_ELECTION_RETRY_PERIOD_SECONDS must be shorter than LEADER_ELECTION_RENEW_DEADLINE_SECONDS (several renewal attempts must fit in the deadline)",
     );
-  if (apiUrl === undefined || namespace === undefined) return undefined;
-  return {
-    identity: data.POD_NAME ?? hostname(),
-    namespace,
-    leaseName: data.LEADER_ELECTION_LEASE_NAME,
-    apiUrl,
-    serviceAccountDir: saDir,
-    leaseDurationSeconds: lease,
-    renewDeadlineSeconds: renew,
-    retryPeriodSeconds: retry,
-  };
+  if (problems.length > before) return undefined;
+  return { leaseDurationSeconds: lease, renewDeadlineSeconds: renew, retryPeriodSeconds: retry };
 }
 
 /** The id and phone columns must be columns of the contact list, when the list's columns are given. */

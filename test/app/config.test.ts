@@ -71,6 +71,47 @@ describe("service configuration from the environment", () => {
     expect(text).not.to.contain("do-not-print-me");
   });
 
+  it("lists the problems between settings together with the settings that do not parse", () => {
+    const text = problems({
+      ...BASE,
+      GENESYS_TOKEN_POOL_SIZE: "abc",
+      WEBHOOK_MAX_BODY_BYTES: "abc",
+      WEBHOOK_USERNAME: "genesys",
+      WEBHOOK_PASSWORD: "short-pass",
+      LEADER_ELECTION_ENABLED: "true",
+      LEADER_ELECTION_API_URL: "http://127.0.0.1:8001",
+      POD_NAMESPACE: "sync",
+      LEADER_ELECTION_LEASE_DURATION_SECONDS: "10",
+      LEADER_ELECTION_RENEW_DEADLINE_SECONDS: "10",
+      OIDC_ISSUER_URL: "http://login.example.com",
+      CONSOLE_SESSION_HOURS: "abc",
+      HTTPS_PROXY: "socks5://proxy.corp:1080",
+    }).join("\n");
+    expect(text).to.contain("GENESYS_TOKEN_POOL_SIZE must be");
+    expect(text).to.contain("WEBHOOK_MAX_BODY_BYTES must be");
+    expect(text).to.contain("CONSOLE_SESSION_HOURS must be");
+    expect(text).to.contain("WEBHOOK_PASSWORD is shorter than 16 characters");
+    expect(text).to.contain("RENEW_DEADLINE_SECONDS must be shorter");
+    expect(text).to.contain("OIDC_ISSUER_URL must be https");
+    expect(text).to.contain("OIDC_CLIENT_ID is required for the console");
+    expect(text).to.contain("HTTPS_PROXY must start with http:// or https://");
+    expect(text).not.to.contain("short-pass");
+  });
+
+  it("checks a rule between settings only once the settings it reads are valid, so it never misleads", () => {
+    const found = problems({ ...BASE, OIDC_ISSUER_URL: "not a url", OIDC_CLIENT_ID: "sync-console" });
+    expect(found).to.deep.equal(["OIDC_ISSUER_URL must be the identity provider's issuer URL"]);
+    const timing = problems({
+      ...BASE,
+      LEADER_ELECTION_ENABLED: "true",
+      LEADER_ELECTION_API_URL: "http://127.0.0.1:8001",
+      POD_NAMESPACE: "sync",
+      LEADER_ELECTION_RENEW_DEADLINE_SECONDS: "1.5",
+    });
+    expect(timing).to.have.length(1);
+    expect(timing[0]).to.match(/^LEADER_ELECTION_RENEW_DEADLINE_SECONDS must be a whole number/);
+  });
+
   it("reads numbers only as plain decimals, and says which form without echoing the value", () => {
     for (const written of ["0x10", "1e1", " 4 ", "4.0", "+4", "4_000", "Infinity"]) {
       const found = problems({ ...BASE, GENESYS_TOKEN_POOL_SIZE: written });
