@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { inClusterApiUrl } from "./cluster/lease-api";
 import type { ProxySettings } from "./genesys/dispatcher";
 import { ConfigurationError } from "./shared/errors";
+import { dataLayout, ensureLayout } from "./shared/layout";
 import { collectEndpoints, type GenesysEndpoints } from "./shared/regions";
 import {
   SECRET_SETTINGS,
@@ -367,6 +369,52 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     leaderElection,
     console: consoleConfig,
   };
+}
+
+/**
+ * loadConfig, then the data directory's layout made (or found) under SYNC_DATA_DIR. A data dir that
+ * is a file, or where the layout cannot be made, is a configuration problem like the others: it is
+ * listed with them, and the process exits 78 instead of failing later with a stack trace.
+ */
+export async function loadConfigAndDataDir(env: NodeJS.ProcessEnv = process.env): Promise<ServiceConfig> {
+  const problems: string[] = [];
+  let config: ServiceConfig | undefined;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    problems.push(...error.problems);
+  }
+  const dataDir = config?.dataDir ?? env.SYNC_DATA_DIR;
+  if (dataDir !== undefined && dataDir !== "") {
+    const problem = await dataDirProblem(dataDir);
+    if (problem !== undefined) problems.push(problem);
+  }
+  if (problems.length > 0 || config === undefined) throw new ConfigurationError(problems);
+  return config;
+}
+
+/** Makes the layout under `dataDir` (mkdir -p: nothing happens where it exists); what stops it, with the fix. */
+async function dataDirProblem(dataDir: string): Promise<string | undefined> {
+  try {
+    await ensureLayout(dataLayout(dataDir));
+    return undefined;
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException;
+    const found = await stat(dataDir).catch(() => undefined);
+    if (found !== undefined && !found.isDirectory())
+      return `SYNC_DATA_DIR names ${dataDir}, which is a file, not a directory: point SYNC_DATA_DIR at the shared volume's mount path (the chart's persistence.mountPath), or move the file away`;
+    const denied = `the service's user (uid ${process.getuid?.() ?? "?"}) may not write there`;
+    const why: Readonly<Record<string, string>> = {
+      ENOTDIR: "a part of its path is a file",
+      EEXIST: "a file stands where a folder of the layout goes",
+      EACCES: denied,
+      EPERM: denied,
+      EROFS: "the volume is mounted read-only",
+      ENOSPC: "the volume is full",
+    };
+    return `SYNC_DATA_DIR names ${dataDir}, which cannot be created or used: ${why[failure.code ?? ""] ?? failure.code ?? "error"} (at ${failure.path ?? dataDir}); point SYNC_DATA_DIR at the shared volume's mount path, mounted writable for the service's user`;
+  }
 }
 
 const isLoopback = (url: URL) => ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);

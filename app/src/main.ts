@@ -1,18 +1,19 @@
-import { loadConfig, type ServiceConfig } from "./config";
+import { loadConfigAndDataDir, type ServiceConfig } from "./config";
 import { backfill, parseBackfillRange } from "./export/backfill";
 import { DEFAULT_JOB_SETTINGS } from "./export/poller";
 import { GenesysClient } from "./genesys/client";
-import { dataLayout, ensureLayout } from "./shared/layout";
+import { dataLayout } from "./shared/layout";
 import { systemClock } from "./time/clock";
 import { ConfigurationError } from "./shared/errors";
 import { createLogger } from "./logging";
 import { clientSettings, startService } from "./service";
 
 /**
- * The process entry point (`npm start`, the container's command). Configuration problems end
- * the process with every problem listed; nothing else does: an unreachable Genesys Cloud shows
- * in /readyz and the logs, not as a restart loop. SIGTERM stops claiming files, lets the batches
- * in flight finish and exits within SHUTDOWN_GRACE_SECONDS (keep it below the pod's grace period).
+ * The process entry point (`npm start`, the container's command). Configuration problems, a data
+ * dir that is a file or cannot be made among them, end the process with exit 78 and every problem
+ * listed; nothing else does: an unreachable Genesys Cloud shows in /readyz and the logs, not as a
+ * restart loop. SIGTERM stops claiming files, lets the batches in flight finish and exits within
+ * SHUTDOWN_GRACE_SECONDS (keep it below the pod's grace period).
  *
  * `--backfill FROM TO` runs once instead: it exports the conversations that ended in [FROM, TO)
  * through the async jobs API into outbox/, then exits (0 done, 1 failed, 64 bad arguments).
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   }
   let config;
   try {
-    config = loadConfig();
+    config = await loadConfigAndDataDir();
   } catch (error) {
     if (error instanceof ConfigurationError) {
       createLogger().fatal({ problems: error.problems }, error.message);
@@ -71,7 +72,6 @@ async function runBackfill(
     return 64;
   }
   const layout = dataLayout(config.dataDir);
-  await ensureLayout(layout);
   const client = new GenesysClient({ ...clientSettings(config), logger });
   try {
     await backfill(

@@ -1,10 +1,11 @@
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { loadConfig } from "../../app/src/config";
+import { loadConfig, loadConfigAndDataDir } from "../../app/src/config";
 import { ConfigurationError } from "../../app/src/shared/errors";
 import { SETTINGS, type SettingDescriptor } from "../../app/src/shared/settings";
+import { killAll, spawnService } from "../support/harness";
 
 const BASE = {
   GENESYS_REGION: "eu-west-1",
@@ -169,6 +170,57 @@ describe("service configuration from the environment", () => {
     expect(problems({ ...BASE, GENESYS_API_BASE_URL: "http://proxy.corp:8080" }).join("\n")).to.contain(
       "plain http",
     );
+  });
+
+  describe("the data directory (SYNC_DATA_DIR)", () => {
+    const aFile = () => {
+      const file = path.join(mkdtempSync(path.join(tmpdir(), "data-dir-")), "regular-file");
+      writeFileSync(file, "not a directory");
+      return file;
+    };
+
+    it("creates the layout under a directory", async () => {
+      const dataDir = mkdtempSync(path.join(tmpdir(), "data-dir-"));
+      expect((await loadConfigAndDataDir({ ...BASE, SYNC_DATA_DIR: dataDir })).dataDir).to.equal(dataDir);
+      expect(statSync(path.join(dataDir, "inbox", "bulk")).isDirectory()).to.equal(true);
+    });
+
+    it("refuses a regular file, or a place no directory can be made, naming the setting and the fix", async () => {
+      const file = aFile();
+      const refused = async (env: Record<string, string>) => {
+        try {
+          await loadConfigAndDataDir(env);
+        } catch (error) {
+          expect(error).to.be.instanceOf(ConfigurationError);
+          return (error as ConfigurationError).problems.join("\n");
+        }
+        throw new Error("expected a ConfigurationError");
+      };
+      const isFile = await refused({ ...BASE, SYNC_DATA_DIR: file });
+      expect(isFile).to.contain(`SYNC_DATA_DIR names ${file}, which is a file, not a directory`);
+      expect(isFile).to.contain("point SYNC_DATA_DIR at the shared volume's mount path");
+      const under = await refused({ ...BASE, SYNC_DATA_DIR: path.join(file, "data") });
+      expect(under).to.contain(`SYNC_DATA_DIR names ${path.join(file, "data")}, which cannot be created`);
+      // Listed with the settings' own problems, in one go.
+      const both = await refused({ ...BASE, SYNC_DATA_DIR: file, PORT: "http" });
+      expect(both).to.contain("PORT must be");
+      expect(both).to.contain("which is a file, not a directory");
+    });
+
+    it("exits 78 with the problem, not a stack trace, when the service is started on a regular file", async function () {
+      this.timeout(60_000);
+      const children: Array<ReturnType<typeof spawnService>> = [];
+      try {
+        const file = aFile();
+        const started = spawnService({ ...BASE, SYNC_DATA_DIR: file, LOG_LEVEL: "info" });
+        children.push(started);
+        expect(await started.exited, started.output()).to.equal(78);
+        expect(started.output()).to.contain("which is a file, not a directory");
+        expect(started.output()).not.to.match(/\n\s+at /);
+      } finally {
+        await killAll(children);
+      }
+    });
   });
 
   describe("results export, webhook and leader election", () => {
