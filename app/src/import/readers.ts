@@ -11,6 +11,7 @@ export type ReadEvent =
       readonly type: "bad";
       readonly line: number;
       readonly reason: string;
+      /** What the row held, for the rejects report; a CSV row's fields past the header are under `(extra field N)`. */
       readonly record?: Readonly<Record<string, string>>;
     }
   /**
@@ -125,6 +126,7 @@ export async function* readCsv(file: string, options: ReadOptions): AsyncGenerat
             type: "bad",
             line,
             reason: `has ${record.length} fields where the header has ${header.length}`,
+            record: misfitRecord(header, record),
           });
           continue;
         }
@@ -136,7 +138,12 @@ export async function* readCsv(file: string, options: ReadOptions): AsyncGenerat
           mapped[header[index]!] = value;
         }
         if (undecodable) {
-          events.push({ type: "bad", line, reason: "is not valid UTF-8: save the file as UTF-8" });
+          events.push({
+            type: "bad",
+            line,
+            reason: "is not valid UTF-8: save the file as UTF-8",
+            record: mapped,
+          });
           continue;
         }
         events.push({ type: "row", line, record: mapped });
@@ -148,6 +155,14 @@ export async function* readCsv(file: string, options: ReadOptions): AsyncGenerat
     parser.destroy();
   }
   if (stop) yield [{ type: "stop", line: previousEndLine + 1, reason: stop.reason, offset: endOffset }];
+}
+
+/** A row of the wrong field count as a record: its fields under the header's names, then `(extra field N)` (1-based). */
+function misfitRecord(header: readonly string[], fields: readonly string[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (let index = 0; index < fields.length; index += 1)
+    record[index < header.length ? header[index]! : `(extra field ${index + 1})`] = fields[index]!;
+  return record;
 }
 
 interface PositionedRecord {

@@ -39,13 +39,31 @@ describe("contact file readers", () => {
       expect(events[1]).to.include({ line: 2, reason: "has 3 fields where the header has 2" });
     });
 
+    it("keeps what a row of the wrong field count held, for the rejects report", async () => {
+      const events = await read("b2.csv", "id,phone\n1,0851234567,late,x\n4\n");
+      expect(events.slice(1)).to.deep.equal([
+        {
+          type: "bad",
+          line: 2,
+          reason: "has 4 fields where the header has 2",
+          record: { id: "1", phone: "0851234567", "(extra field 3)": "late", "(extra field 4)": "x" },
+        },
+        { type: "bad", line: 3, reason: "has 1 fields where the header has 2", record: { id: "4" } },
+      ]);
+    });
+
     it("rejects a row with bytes that are not UTF-8 and reads on", async () => {
       const events = await read(
         "c.csv",
         Buffer.concat([Buffer.from("id,phone\n1,"), Buffer.from([0xff, 0xfe]), Buffer.from("\n2,b\n")]),
       );
       expect(events.slice(1)).to.deep.equal([
-        { type: "bad", line: 2, reason: "is not valid UTF-8: save the file as UTF-8" },
+        {
+          type: "bad",
+          line: 2,
+          reason: "is not valid UTF-8: save the file as UTF-8",
+          record: { id: "1", phone: "\uFFFD\uFFFD" },
+        },
         { type: "row", line: 3, record: { id: "2", phone: "b" } },
       ]);
     });
