@@ -113,6 +113,19 @@ describe("contact file readers", () => {
       expect(rows).to.deep.equal(expected);
     });
 
+    it("ends at line 1 with nothing before, not even a header, when the header row cannot be parsed", async () => {
+      for (const [name, content, reason] of [
+        ["h1.csv", 'id,"phone\n1,0851234567\n', "opens a quoted field that is never closed"],
+        ["h2.csv", '\uFEFFid,ph"one"x\r\n1,0851234567\r\n', "cannot be parsed as CSV"],
+        ["h3.csv", `id,${"x".repeat(2_000)}\n1,0851234567\n`, "longer than 1000 bytes"],
+      ] as const) {
+        const events = await read(name, content);
+        expect(events, name).to.have.length(1);
+        expect(events[0], name).to.deep.include({ type: "stop", line: 1, offset: 0 });
+        expect((events[0] as { reason: string }).reason, name).to.contain(reason);
+      }
+    });
+
     it("yields nothing for an empty file and only the header for a header-only file", async () => {
       expect(await read("f.csv", "")).to.deep.equal([]);
       expect(await read("g.csv", "id,phone\r\n")).to.deep.equal([
