@@ -4,18 +4,20 @@ import maxMetadata from "libphonenumber-js/metadata.max.json";
 
 /**
  * E.164 normalisation with exactly libphonenumber-js's verdict (`parsePhoneNumberFromString(raw,
- * country)?.isValid()` with the complete `max` metadata), at a fraction of its cost per number.
+ * country)?.isValid()` with the complete `max` metadata), at a fraction of its cost per number,
+ * except that a valid number written with an extension is refused rather than shortened.
  *
  * libphonenumber-js rebuilds its metadata wrappers, spreads its options and compiles every pattern
  * again for each number: that was two thirds of the import's CPU. Here the numbers files are made
  * of (digits, an optional leading `+`, spaces or hyphens between digits) take a fast path that
  * performs the same steps as the library (calling code, national prefix, the library's length and
  * pattern checks, then the type patterns that `isValid()` tries) with patterns compiled once per
- * numbering plan. Everything else goes to the library itself: letters, brackets, extensions, an
- * international prefix such as 00, a national number starting with its own calling code,
- * calling codes several countries share (+1, +44, +7: the country then depends on the number),
- * non-geographic codes and plans with a prefix transform rule (Argentina, Brazil, Mexico...).
- * test/app/import/phone-numbers.test.ts holds the two to the same answers on a large sample.
+ * numbering plan; no number of that shape holds an extension. Everything else goes to the library
+ * itself: letters, brackets, extensions, an international prefix such as 00, a national number
+ * starting with its own calling code, calling codes several countries share (+1, +44, +7: the
+ * country then depends on the number), non-geographic codes and plans with a prefix transform rule
+ * (Argentina, Brazil, Mexico...). test/app/import/phone-numbers.test.ts holds the two to the same
+ * answers on a large sample.
  */
 export class PhoneNormaliser {
   private readonly plans = new Map<string, CompiledPlan | null>();
@@ -25,12 +27,17 @@ export class PhoneNormaliser {
     this.defaultPlan = defaultCountry in maxMetadata.countries ? this.planForCountry(defaultCountry) : null;
   }
 
-  /** The number in E.164, or undefined when libphonenumber-js would not call it valid. */
-  e164(raw: string): string | undefined {
+  /**
+   * The number in E.164, or why it cannot be dialled as written: not valid to libphonenumber-js,
+   * or valid with an extension ("ext. 12", "x12", ";ext=12", "#12"), which E.164 has no room for:
+   * the dialler would call the number without it, so the caller says so instead of dropping it.
+   */
+  normalise(raw: string): string | PhoneRefusal {
     const fast = raw.length <= MAX_INPUT_LENGTH && FAST_SHAPE.test(raw) ? this.fastPath(raw) : SLOW;
-    if (fast !== SLOW) return fast;
+    if (fast !== SLOW) return fast ?? NOT_VALID;
     const parsed = parsePhoneNumberFromString(raw, this.defaultCountry as CountryCode);
-    return parsed?.isValid() ? parsed.number : undefined;
+    if (!parsed?.isValid()) return NOT_VALID;
+    return parsed.ext ? { refused: "extension", extension: parsed.ext } : parsed.number;
   }
 
   /** The verdict on a number of the fast shape, or SLOW where the library's other branches apply. */
@@ -82,6 +89,11 @@ export class PhoneNormaliser {
   }
 }
 
+/** Why `normalise` gives no number. */
+export type PhoneRefusal =
+  { readonly refused: "not valid" } | { readonly refused: "extension"; readonly extension: string };
+
+const NOT_VALID: PhoneRefusal = Object.freeze({ refused: "not valid" });
 const SLOW = Symbol("slow path");
 const PLUS = 0x2b;
 const ZERO = 0x30;

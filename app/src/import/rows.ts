@@ -9,7 +9,8 @@ export type RowVerdict =
 /**
  * Turns a file's rows into contact data, or says why a row cannot be imported: the id column
  * present and non-empty (a stable id makes posting again an upsert), phone columns normalised to
- * E.164 with the default country, at least one phone number, no id repeated within the window.
+ * E.164 with the default country and without an extension, at least one phone number, no id
+ * repeated within the window.
  */
 export class RowValidator {
   /** Ids seen recently, with their line; bounded so memory does not grow with the file. */
@@ -89,11 +90,14 @@ export class RowValidator {
     for (const column of this.config.phoneColumns) {
       const raw = (record[column] ?? "").trim();
       if (raw === "") continue;
-      const e164 = this.phones.e164(raw);
-      if (e164 === undefined) {
+      const e164 = this.phones.normalise(raw);
+      if (typeof e164 !== "string") {
         return {
           ok: false,
-          reason: `column ${column}: "${raw}" is not a valid phone number (default country ${this.config.defaultCountry})`,
+          reason:
+            e164.refused === "extension"
+              ? `column ${column}: "${raw}" has an extension (${e164.extension}): Genesys dials the number only; put the extension in another column`
+              : `column ${column}: "${raw}" is not a valid phone number (default country ${this.config.defaultCountry})`,
         };
       }
       data[column] = e164;

@@ -6,13 +6,17 @@ import {
   parsePhoneNumberFromString,
   type CountryCode,
 } from "libphonenumber-js/max";
-import { PhoneNormaliser } from "../../../app/src/import/phone-numbers";
+import { PhoneNormaliser, type PhoneRefusal } from "../../../app/src/import/phone-numbers";
 
-/** What the import accepted before the fast path: the library's own verdict. */
-function libraryVerdict(raw: string, country: string): string | undefined {
+/** The library's own verdict, as the import takes it: a valid number with an extension is refused, not shortened. */
+function libraryVerdict(raw: string, country: string): string | PhoneRefusal {
   const parsed = parsePhoneNumberFromString(raw, country as CountryCode);
-  return parsed?.isValid() ? parsed.number : undefined;
+  if (!parsed?.isValid()) return { refused: "not valid" };
+  return parsed.ext ? { refused: "extension", extension: parsed.ext } : parsed.number;
 }
+
+const shown = (verdict: string | PhoneRefusal): string =>
+  typeof verdict === "string" ? verdict : JSON.stringify(verdict);
 
 /** A seeded generator (mulberry32), so a failure names a sample that can be reproduced. */
 function seeded(seed: number): () => number {
@@ -90,35 +94,56 @@ describe("E.164 normalisation", () => {
     const random = seeded(15);
     let valid = 0;
     let invalid = 0;
+    let extensions = 0;
     const mismatches: string[] = [];
     for (const country of getCountries()) {
       const normaliser = new PhoneNormaliser(country);
       for (const raw of sample(country, random, 400)) {
-        const expected = libraryVerdict(raw, country);
-        const actual = normaliser.e164(raw);
+        const expected = shown(libraryVerdict(raw, country));
+        const actual = shown(normaliser.normalise(raw));
         if (actual !== expected)
           mismatches.push(`${country} "${raw}": ${actual} where the library says ${expected}`);
-        if (expected) valid += 1;
+        if (expected.startsWith("+")) valid += 1;
+        else if (expected.includes("extension")) extensions += 1;
         else invalid += 1;
       }
     }
     expect(mismatches.slice(0, 20)).to.deep.equal([]);
     expect(valid, "valid numbers in the sample").to.be.greaterThan(10_000);
     expect(invalid, "invalid numbers in the sample").to.be.greaterThan(40_000);
+    expect(extensions, "valid numbers with an extension in the sample").to.be.greaterThan(100);
   });
 
   it("answers for a default country the library does not know as the library does", () => {
     const normaliser = new PhoneNormaliser("ZZ");
-    for (const raw of ["+353851234567", "0851234567", "+12015550123", "12"])
-      expect(normaliser.e164(raw), raw).to.equal(libraryVerdict(raw, "ZZ"));
+    for (const raw of ["+353851234567", "0851234567", "+12015550123", "12", "+12015550123 x4"])
+      expect(normaliser.normalise(raw), raw).to.deep.equal(libraryVerdict(raw, "ZZ"));
+  });
+
+  it("refuses a valid number written with an extension, in every writing the library knows, and gives the extension", () => {
+    const normaliser = new PhoneNormaliser("IE");
+    for (const raw of [
+      "+353 1 234 5678 ext. 12",
+      "+353 1 234 5678 ext 12",
+      "+353 1 234 5678 extension 12",
+      "01 234 5678 x12",
+      "+353 1 234 5678 x 12",
+      "+353 1 234 5678;ext=12",
+      "tel:+353-1-234-5678;ext=12",
+      "+353 1 234 5678 #12",
+      "+353 1 234 5678,,12",
+    ])
+      expect(normaliser.normalise(raw), raw).to.deep.equal({ refused: "extension", extension: "12" });
+    expect(normaliser.normalise("+353 1 234 5678")).to.equal("+35312345678");
+    expect(normaliser.normalise("085 123 456 ext. 12")).to.deep.equal({ refused: "not valid" });
   });
 
   it("normalises the writings files use to the same E.164", () => {
     const normaliser = new PhoneNormaliser("IE");
     for (const raw of ["085 123 4567", "085-123-4567", "0851234567", "+353851234567", "+353 085 123 4567"])
-      expect(normaliser.e164(raw), raw).to.equal("+353851234567");
-    expect(normaliser.e164("+44 7911 123456")).to.equal("+447911123456");
-    expect(normaliser.e164("(085) 123 4567")).to.equal("+353851234567");
-    expect(normaliser.e164("085 123 456")).to.equal(undefined);
+      expect(normaliser.normalise(raw), raw).to.equal("+353851234567");
+    expect(normaliser.normalise("+44 7911 123456")).to.equal("+447911123456");
+    expect(normaliser.normalise("(085) 123 4567")).to.equal("+353851234567");
+    expect(normaliser.normalise("085 123 456")).to.deep.equal({ refused: "not valid" });
   });
 });

@@ -84,6 +84,24 @@ describe("row validation", () => {
   });
 });
 
+describe("what Genesys would take otherwise than written", () => {
+  it("refuses a phone number with an extension rather than dial it without", () => {
+    const validator = new RowValidator(CONFIG);
+    const written = [
+      ["+353 1 234 5678 ext. 12", "12"],
+      ["01 234 5678 x12", "12"],
+      ["+353 1 234 5678;ext=12", "12"],
+      ["+353 1 234 5678 #12", "12"],
+      ["+44 7911 123456 extension 345", "345"],
+    ];
+    for (const [index, [raw, extension]] of written.entries())
+      expect(validator.validate(index, { id: `e${index}`, mobile: raw! }), raw).to.deep.equal({
+        ok: false,
+        reason: `column mobile: "${raw}" has an extension (${extension}): Genesys dials the number only; put the extension in another column`,
+      });
+  });
+});
+
 describe("batching", () => {
   it("cuts batches at 1,000 contacts", () => {
     const batcher = new Batcher();
