@@ -210,6 +210,10 @@ function csvErrorReason(error: Error & { code?: string }, maxRecordBytes: number
 export async function* readNdjson(file: string, options: ReadOptions): AsyncGenerator<ReadEvent> {
   const decoder = new TextDecoder("utf-8", { fatal: true });
   let line = 0;
+  // Objects of one file nearly always have the same keys in the same order: the names are checked
+  // again only when they change, not per line.
+  let keys: readonly string[] = [];
+  let keysProblem: string | undefined;
   for await (const raw of splitLines(file, options.maxRecordBytes)) {
     line += 1;
     if (raw === "too-long") {
@@ -242,7 +246,11 @@ export async function* readNdjson(file: string, options: ReadOptions): AsyncGene
     }
     const record: Record<string, string> = {};
     let nested: string | undefined;
-    for (const [key, field] of Object.entries(value)) {
+    const entries = Object.entries(value);
+    let sameKeys = entries.length === keys.length;
+    for (let index = 0; index < entries.length; index += 1) {
+      const [key, field] = entries[index]!;
+      if (sameKeys && key !== keys[index]) sameKeys = false;
       if (field === null) record[key] = "";
       else if (typeof field === "string" || typeof field === "number" || typeof field === "boolean")
         record[key] = String(field);
@@ -256,8 +264,39 @@ export async function* readNdjson(file: string, options: ReadOptions): AsyncGene
       };
       continue;
     }
+    if (!sameKeys) {
+      keys = entries.map(([key]) => key);
+      keysProblem = ndjsonKeysProblem(keys);
+    }
+    if (keysProblem !== undefined) {
+      yield { type: "bad", line, reason: keysProblem, record };
+      continue;
+    }
     yield { type: "row", line, record };
   }
+}
+
+/** Why the keys of an NDJSON object cannot be contact-list columns (two read as one), or undefined when they can. */
+function ndjsonKeysProblem(keys: readonly string[]): string | undefined {
+  const [pair] = columnsReadAsOne(keys);
+  return pair && `has fields "${pair[0]}" and "${pair[1]}", which ${READ_AS_ONE}`;
+}
+
+/** Why two names Genesys reads as one column cannot both be in a file; follows the two names. */
+export const READ_AS_ONE =
+  "Genesys reads as one column (it matches column names case-insensitively, so one value would silently replace the other): rename or remove one";
+
+/** The pairs of `names` that Genesys reads as one column (the earlier spelling first), in the order of the later one. */
+export function columnsReadAsOne(names: readonly string[]): Array<readonly [string, string]> {
+  const firstSpelling = new Map<string, string>();
+  const pairs: Array<readonly [string, string]> = [];
+  for (const name of names) {
+    const key = name.toLowerCase();
+    const first = firstSpelling.get(key);
+    if (first === undefined) firstSpelling.set(key, name);
+    else pairs.push([first, name]);
+  }
+  return pairs;
 }
 
 /** Lines as byte buffers (without \n or \r\n), never holding more than `maxBytes` of one line. */

@@ -1,6 +1,7 @@
 import type { ImportConfig } from "../config";
 import { LIST_LIMITS } from "./contact-list";
 import { PhoneNormaliser } from "./phone-numbers";
+import { columnsReadAsOne, READ_AS_ONE } from "./readers";
 
 export type RowVerdict =
   | { readonly ok: true; readonly id: string; readonly data: Record<string, string> }
@@ -41,12 +42,14 @@ export class RowValidator {
   /** Problems with the header that make the whole file unusable, each naming the fix. */
   headerProblems(columns: readonly string[]): string[] {
     const problems: string[] = [];
-    const seen = new Set<string>();
-    for (const column of columns) {
-      if (column === "") problems.push("the header has an empty column name: name every column");
-      else if (seen.has(column)) problems.push(`the header names "${column}" twice`);
-      seen.add(column);
-    }
+    if (columns.includes("")) problems.push("the header has an empty column name: name every column");
+    for (const [first, second] of columnsReadAsOne(columns.filter((column) => column !== "")))
+      problems.push(
+        first === second
+          ? `the header names "${first}" twice: rename or remove one`
+          : `the header has columns "${first}" and "${second}", which ${READ_AS_ONE}`,
+      );
+    const seen = new Set(columns);
     if (!seen.has(this.config.idColumn)) {
       problems.push(
         `the header has no "${this.config.idColumn}" column (IMPORT_ID_COLUMN): add a stable id to every row`,

@@ -1,5 +1,12 @@
 import { expect } from "chai";
-import { capacityWarning, LIST_LIMITS, listHeaderProblems } from "../../../app/src/import/contact-list";
+import type { ImportConfig } from "../../../app/src/config";
+import {
+  capacityWarning,
+  fileHeaderProblems,
+  LIST_LIMITS,
+  listHeaderProblems,
+} from "../../../app/src/import/contact-list";
+import { RowValidator } from "../../../app/src/import/rows";
 import type { GenesysSimulator } from "../../../app/simulator/simulator";
 import { phoneFor } from "../../support/contacts";
 import { startHarness, waitFor } from "../../support/harness";
@@ -34,6 +41,20 @@ describe("contact-list preflight", () => {
       expect(problems).to.have.length(1);
       expect(problems[0]).to.contain('column "mobile" holds phone numbers');
       expect(problems[0]).to.contain("its phone columns: Phone");
+    });
+
+    it("refuses two header columns the list would read as one (id and ID, Name and name)", () => {
+      const config = { idColumn: "id", phoneColumns: ["phone"], defaultCountry: "IE", columns: [] };
+      const validator = new RowValidator(config as unknown as ImportConfig);
+      for (const [header, first, second] of [
+        [["id", "phone", "ID"], "id", "ID"],
+        [["id", "phone", "firstName", "FirstName"], "firstName", "FirstName"],
+      ] as const) {
+        const problems = fileHeaderProblems(header, validator, LIST, config);
+        expect(problems, header.join()).to.have.length(1);
+        expect(problems[0]).to.contain(`"${first}" and "${second}", which Genesys reads as one column`);
+        expect(problems[0]).to.contain("rename or remove one");
+      }
     });
 
     it("refuses more than 50 columns and names longer than 128 characters", () => {

@@ -178,6 +178,23 @@ describe("contact file readers", () => {
       ]);
     });
 
+    it("rejects an object with two keys Genesys reads as one column (id and ID), naming both", async () => {
+      const events = await read(
+        "case.ndjson",
+        '{"id":"1","ID":"2","phone":"0851234567"}\n{"id":"3","phone":"0851234568"}\n' +
+          '{"Name":"a","id":"4","name":"b"}\n{"id":"5","phone":"0851234569"}\n',
+      );
+      expect(events.map((event) => event.type)).to.deep.equal(["bad", "row", "bad", "row"]);
+      expect(events[0]).to.deep.equal({
+        type: "bad",
+        line: 1,
+        reason:
+          'has fields "id" and "ID", which Genesys reads as one column (it matches column names case-insensitively, so one value would silently replace the other): rename or remove one',
+        record: { id: "1", ID: "2", phone: "0851234567" },
+      });
+      expect((events[2] as { reason: string }).reason).to.match(/^has fields "Name" and "name", /);
+    });
+
     it("rejects a line that is not UTF-8", async () => {
       const events = await read(
         "c.ndjson",

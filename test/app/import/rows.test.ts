@@ -85,6 +85,22 @@ describe("row validation", () => {
 });
 
 describe("what Genesys would take otherwise than written", () => {
+  const MERGED =
+    "Genesys reads as one column (it matches column names case-insensitively, so one value would silently replace the other): rename or remove one";
+
+  it("refuses a header with two columns that differ only by case, naming both spellings", () => {
+    const validator = new RowValidator(CONFIG);
+    expect(validator.headerProblems(["id", "phone", "Name", "name"])).to.deep.equal([
+      `the header has columns "Name" and "name", which ${MERGED}`,
+    ]);
+    expect(validator.headerProblems(["id", "phone", "ID"])).to.deep.equal([
+      `the header has columns "id" and "ID", which ${MERGED}`,
+    ]);
+    expect(validator.headerProblems(["id", "phone", "email", "email"])).to.deep.equal([
+      'the header names "email" twice: rename or remove one',
+    ]);
+  });
+
   it("refuses a phone number with an extension rather than dial it without", () => {
     const validator = new RowValidator(CONFIG);
     const written = [
