@@ -276,8 +276,11 @@ export async function* readNdjson(file: string, options: ReadOptions): AsyncGene
   }
 }
 
-/** Why the keys of an NDJSON object cannot be contact-list columns (two read as one), or undefined when they can. */
+/** Why the keys of an NDJSON object cannot be contact-list columns, or undefined when they can. */
 function ndjsonKeysProblem(keys: readonly string[]): string | undefined {
+  const withNul = keys.find((key) => key.includes("\0"));
+  if (withNul !== undefined)
+    return `has a field name that contains a NUL byte (\\0), "${withNul.replace(/\0/g, "\\0")}": remove it`;
   const [pair] = columnsReadAsOne(keys);
   return pair && `has fields "${pair[0]}" and "${pair[1]}", which ${READ_AS_ONE}`;
 }

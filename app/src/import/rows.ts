@@ -9,9 +9,9 @@ export type RowVerdict =
 
 /**
  * Turns a file's rows into contact data, or says why a row cannot be imported: the id column
- * present and non-empty (a stable id makes posting again an upsert), phone columns normalised to
- * E.164 with the default country and without an extension, at least one phone number, no id
- * repeated within the window.
+ * present and non-empty (a stable id makes posting again an upsert), no NUL byte and no value
+ * longer than Genesys keeps, phone columns normalised to E.164 with the default country and
+ * without an extension, at least one phone number, no id repeated within the window.
  */
 export class RowValidator {
   /** Ids seen recently, with their line; bounded so memory does not grow with the file. */
@@ -43,6 +43,11 @@ export class RowValidator {
   headerProblems(columns: readonly string[]): string[] {
     const problems: string[] = [];
     if (columns.includes("")) problems.push("the header has an empty column name: name every column");
+    for (const column of columns)
+      if (column.includes("\0"))
+        problems.push(
+          `the header's column "${column.replace(/\0/g, "\\0")}" contains a NUL byte (\\0): remove it`,
+        );
     for (const [first, second] of columnsReadAsOne(columns.filter((column) => column !== "")))
       problems.push(
         first === second
@@ -81,7 +86,10 @@ export class RowValidator {
     for (const column in record) {
       if (allowed && !allowed.has(column.toLowerCase()))
         return { ok: false, reason: `has a field "${column}" that is not a column of the contact list` };
-      const length = record[column]!.length;
+      const value = record[column]!;
+      if (value.includes("\0"))
+        return { ok: false, reason: `contains a NUL byte (\\0) in column ${column}: remove it` };
+      const length = value.length;
       if (length > LIST_LIMITS.valueChars)
         return {
           ok: false,

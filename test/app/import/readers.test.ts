@@ -195,6 +195,18 @@ describe("contact file readers", () => {
       expect((events[2] as { reason: string }).reason).to.match(/^has fields "Name" and "name", /);
     });
 
+    it("rejects an object with a NUL byte in a key (a NUL in a value is the validator's to refuse)", async () => {
+      const events = await read(
+        "nul.ndjson",
+        '{"id":"1","no\\u0000te":"x"}\n{"id":"2","note":"a\\u0000b"}\n',
+      );
+      expect(events.map((event) => event.type)).to.deep.equal(["bad", "row"]);
+      expect(events[0]).to.include({
+        reason: 'has a field name that contains a NUL byte (\\0), "no\\0te": remove it',
+      });
+      expect(events[1]).to.deep.include({ record: { id: "2", note: "a\u0000b" } });
+    });
+
     it("rejects a line that is not UTF-8", async () => {
       const events = await read(
         "c.ndjson",

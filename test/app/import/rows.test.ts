@@ -101,6 +101,27 @@ describe("what Genesys would take otherwise than written", () => {
     ]);
   });
 
+  it("refuses a header with a NUL byte in a column name", () => {
+    expect(new RowValidator(CONFIG).headerProblems(["id", "phone", "no\u0000te"])).to.deep.equal([
+      'the header\'s column "no\\0te" contains a NUL byte (\\0): remove it',
+    ]);
+  });
+
+  it("refuses a row with a NUL byte in a value, naming the column", () => {
+    const validator = new RowValidator(CONFIG);
+    expect(validator.validate(2, { id: "a", phone: "0851234567", note: "one\u0000two" })).to.deep.equal({
+      ok: false,
+      reason: "contains a NUL byte (\\0) in column note: remove it",
+    });
+    expect(validator.validate(3, { id: "b\u0000", phone: "0851234567" })).to.deep.equal({
+      ok: false,
+      reason: "contains a NUL byte (\\0) in column id: remove it",
+    });
+    expect(
+      validator.validate(4, { id: "c", phone: "0851234567", note: "\\0 is fine written out" }).ok,
+    ).to.equal(true);
+  });
+
   it("refuses a phone number with an extension rather than dial it without", () => {
     const validator = new RowValidator(CONFIG);
     const written = [
