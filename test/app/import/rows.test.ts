@@ -13,6 +13,7 @@ const CONFIG: ImportConfig = {
   settleSeconds: 5,
   batchesInFlight: 4,
   maxRecordBytes: 1_048_576,
+  maxRejectedRows: 50_000,
   bulk: { allowClear: false, uploadTimeoutSeconds: 900, unseenSeconds: 120, pollMaxSeconds: 30 },
 };
 
