@@ -1,5 +1,12 @@
-import type { FastifyInstance, FastifyPluginAsync } from "fastify";
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  onRequestAsyncHookHandler,
+} from "fastify";
 import type { Logger } from "pino";
+import { ServiceError } from "../shared/errors";
 import { sameSecret } from "../shared/same-secret";
 import { systemClock, type Clock } from "../time/clock";
 import type { EventLog } from "./event-log";
@@ -18,6 +25,125 @@ export interface WebhookSettings {
 
 export type WebhookResult =
   "accepted" | "duplicate" | "in_flight" | "invalid" | "unauthorized" | "too_large" | "failed";
+
+/**
+ * Deepest nesting of objects and arrays accepted in an event (the event object is level 1, its
+ * `data` level 2). A data action sends a flat object with a `data` map a few levels deep, so 32
+ * is room to spare, and it stays far below the depth at which code that walks a value recursively
+ * (JSON.stringify when the event is stored, a logger) runs out of stack. An event of 5,000 levels,
+ * 30 KB and under the size limit, once did: the 503 that followed made the sender retry it forever.
+ */
+export const MAX_EVENT_DEPTH = 32;
+
+/** A body refused before it is read as an event, with the status to answer; the message says why. */
+export class WebhookBodyRefused extends ServiceError {
+  readonly statusCode: number;
+  constructor(code: string, statusCode: number, message: string) {
+    super(code, message);
+    this.statusCode = statusCode;
+  }
+}
+
+/** True when objects and arrays nest deeper than `limit`, read from the text so nothing recurses. */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text[index];
+    if (inString) {
+      if (char === "\\") index += 1;
+      else if (char === '"') inString = false;
+    } else if (char === '"') inString = true;
+    else if (char === "{" || char === "[") {
+      depth += 1;
+      if (depth > limit) return true;
+    } else if (char === "}" || char === "]") depth -= 1;
+  }
+  return false;
+}
+
+/**
+ * The first key in `value` that other code merging the event could turn into a prototype change
+ * (what fastify's own parser refuses, secure-json-parse's two checks), or undefined.
+ */
+function prototypeKey(value: unknown): string | undefined {
+  const isObject = (candidate: unknown): candidate is object =>
+    typeof candidate === "object" && candidate !== null;
+  const pending = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (!isObject(item)) continue;
+    if (Object.hasOwn(item, "__proto__")) return "__proto__";
+    const constructorValue = Object.hasOwn(item, "constructor")
+      ? (item as Record<string, unknown>).constructor
+      : undefined;
+    if (isObject(constructorValue) && Object.hasOwn(constructorValue, "prototype"))
+      return "constructor.prototype";
+    for (const child of Object.values(item)) pending.push(child);
+  }
+  return undefined;
+}
+
+/** The body as JSON, or a refusal that tells the sender what to change (400: do not retry as is). */
+function parseEventBody(text: string): unknown {
+  const refuse = (code: string, message: string) => new WebhookBodyRefused(code, 400, message);
+  if (text.length === 0)
+    throw refuse("WEBHOOK_BODY_EMPTY", "the body is empty: send the event as a JSON object");
+  if (nestsDeeperThan(text, MAX_EVENT_DEPTH)) {
+    throw refuse(
+      "WEBHOOK_BODY_TOO_DEEP",
+      `the event is nested too deep: at most ${MAX_EVENT_DEPTH} levels of objects and arrays are accepted`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // The parser's own message quotes the body; the answer and the log need not.
+    throw refuse("WEBHOOK_BODY_NOT_JSON", "the body is not valid JSON");
+  }
+  const key = prototypeKey(value);
+  if (key !== undefined) {
+    throw refuse(
+      "WEBHOOK_BODY_PROTOTYPE_KEY",
+      `keys named __proto__ or constructor.prototype are not accepted (they can change the prototype of objects built from the event); found ${key}`,
+    );
+  }
+  return value;
+}
+
+/** Answers a refused body with its status and why; everything else goes to fastify's own handler. */
+function answerRefusal(maxBodyBytes: number) {
+  return async (error: Error, _request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof WebhookBodyRefused) {
+      return reply.code(error.statusCode).send({ error: "invalid event", detail: error.message });
+    }
+    if ((error as { code?: string }).code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      return reply.code(413).send({
+        error: "body too large",
+        detail: `the body is larger than the ${maxBodyBytes} bytes accepted`,
+      });
+    }
+    throw error;
+  };
+}
+
+/** Refuses a call without the expected Basic-auth credentials, compared in constant time. */
+function basicAuth(expectedUser: string, expectedPassword: string): onRequestAsyncHookHandler {
+  return async (request, reply) => {
+    const match = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? "");
+    const decoded = match ? Buffer.from(match[1]!, "base64").toString("utf8") : "";
+    const colon = decoded.indexOf(":");
+    const userOk = sameSecret(colon >= 0 ? decoded.slice(0, colon) : "", expectedUser);
+    const passwordOk = sameSecret(colon >= 0 ? decoded.slice(colon + 1) : "", expectedPassword);
+    if (!match || !(userOk && passwordOk)) {
+      return reply
+        .code(401)
+        .header("www-authenticate", 'Basic realm="genesys-webhook"')
+        .send({ error: "unauthorized" });
+    }
+  };
+}
 
 interface PushedEvent {
   readonly eventId: string;
@@ -70,41 +196,37 @@ export interface WebhookOptions extends WebhookSettings {
 /**
  * `POST /webhooks/genesys`: events pushed by a Genesys web-services data action (Process
  * Automation), authenticated with Basic auth (Genesys signs nothing), compared in constant time.
- * Caps the body, validates it, ignores a replayed event id (claimed before it is stored, so two
- * copies racing, here or on another replica, store it once), and answers 202 only once the event
- * is durable in the event log (group commit). A fastify plugin: `app.register(webhook, options)`.
+ * Caps the body's size and nesting, says why it refuses one, validates it, ignores a
+ * replayed event id (claimed before it is stored, so two copies racing, here or on another
+ * replica, store it once), and answers 202 only once the event is durable in the event log (group
+ * commit). A fastify plugin: `app.register(webhook, options)`.
  */
 export const webhook: FastifyPluginAsync<WebhookOptions> = async (app, options) => {
-  const { log, logger } = options;
+  const { log, logger, maxBodyBytes } = options;
   const replay = options.replay ?? new MemoryReplayGuard(100_000);
-  const expectedUser = options.username;
-  const expectedPassword = options.password;
   const count = options.onResult ?? (() => undefined);
   const clock = options.clock ?? systemClock;
+  // This plugin's own JSON parser (fastify scopes it to the plugin): fastify's answers
+  // "not valid JSON" for a __proto__ key too, and has no depth limit.
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser(
+    "application/json",
+    { parseAs: "string" },
+    async (_request: FastifyRequest, body: string) => parseEventBody(body),
+  );
+  app.setErrorHandler(answerRefusal(maxBodyBytes));
   app.post(
     "/webhooks/genesys",
     {
-      bodyLimit: options.maxBodyBytes,
-      // 401 and 413 are answered before the handler runs: count them when the answer is sent.
+      bodyLimit: maxBodyBytes,
+      // Refusals are answered before the handler runs: count them when the answer is sent.
       onResponse: async (_request, reply) => {
         if (reply.statusCode === 401) count("unauthorized");
         else if (reply.statusCode === 413) count("too_large");
         else if (reply.statusCode === 400) count("invalid");
       },
       // Before the body is read: a caller without credentials gets nothing parsed or stored.
-      onRequest: async (request, reply) => {
-        const match = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? "");
-        const decoded = match ? Buffer.from(match[1]!, "base64").toString("utf8") : "";
-        const colon = decoded.indexOf(":");
-        const userOk = sameSecret(colon >= 0 ? decoded.slice(0, colon) : "", expectedUser);
-        const passwordOk = sameSecret(colon >= 0 ? decoded.slice(colon + 1) : "", expectedPassword);
-        if (!match || !(userOk && passwordOk)) {
-          return reply
-            .code(401)
-            .header("www-authenticate", 'Basic realm="genesys-webhook"')
-            .send({ error: "unauthorized" });
-        }
-      },
+      onRequest: basicAuth(options.username, options.password),
     },
     async (request, reply) => {
       const checked = validate(request.body);

@@ -5,7 +5,7 @@ import path from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { EventLog } from "../../../app/src/export/event-log";
 import { MemoryReplayGuard } from "../../../app/src/export/replay-guard";
-import { webhook } from "../../../app/src/export/webhook";
+import { MAX_EVENT_DEPTH, webhook } from "../../../app/src/export/webhook";
 import { systemClock } from "../../../app/src/time/clock";
 import { capturedLogger } from "../../support/capture";
 import { FakeClock } from "../../support/fake-clock";
@@ -87,6 +87,57 @@ describe("results export: POST /webhooks/genesys", () => {
     expect(invalid.statusCode).to.equal(400);
     expect(invalid.json().detail).to.contain("eventId is required");
     expect(await stored()).to.deep.equal([]);
+  });
+
+  it("refuses an event nested deeper than the limit with 400 'nested too deep', so the sender stops retrying", async () => {
+    // 5,000 levels once parsed and then overflowed the stack when stored: 503, retried forever.
+    const deep = `{"eventId":"deep","source":"wf-1","data":{"x":${"[".repeat(5_000)}${"]".repeat(5_000)}}}`;
+    const response = await post(deep);
+    expect(response.statusCode).to.equal(400);
+    expect(response.json().detail).to.contain("nested too deep").and.to.contain(String(MAX_EVENT_DEPTH));
+    expect(await stored()).to.deep.equal([]);
+  });
+
+  it("accepts an event nested exactly to the limit and refuses one level more", async () => {
+    // The event object is level 1, `data` level 2: the rest is nesting inside data.
+    const nested = (levels: number) =>
+      `{"eventId":"e-${levels}","source":"wf-1","data":{"x":${"[".repeat(levels - 2)}"a"${"]".repeat(levels - 2)}}}`;
+    expect((await post(nested(MAX_EVENT_DEPTH))).statusCode).to.equal(202);
+    const over = await post(nested(MAX_EVENT_DEPTH + 1));
+    expect(over.statusCode).to.equal(400);
+    expect(over.json().detail).to.contain("nested too deep");
+    // Brackets inside strings, escaped quotes included, are text, not nesting.
+    const text = { ...event("e-text"), data: { note: `\\"${"[{".repeat(100)}` } };
+    expect((await post(text)).statusCode).to.equal(202);
+    expect((await stored()).map((entry) => entry.eventId)).to.deep.equal([`e-${MAX_EVENT_DEPTH}`, "e-text"]);
+  });
+
+  it("says why a body is refused: prototype keys, bad JSON, an empty body and too large each name their reason", async () => {
+    const proto = await post('{"eventId":"p-1","source":"wf-1","data":{"__proto__":{"admin":true}}}');
+    expect(proto.statusCode).to.equal(400);
+    expect(proto.json().detail).to.contain("__proto__").and.not.to.contain("not valid JSON");
+    const escaped = await post('{"eventId":"p-2","source":"wf-1","data":{"\\u005f_proto__":{"admin":true}}}');
+    expect(escaped.statusCode, "an escaped key is the same key").to.equal(400);
+    expect(escaped.json().detail).to.contain("__proto__");
+    const constructorPrototype = await post(
+      '{"eventId":"p-3","source":"wf-1","data":{"constructor":{"prototype":{"admin":true}}}}',
+    );
+    expect(constructorPrototype.statusCode).to.equal(400);
+    expect(constructorPrototype.json().detail).to.contain("constructor.prototype");
+    const notJson = await post("{not json");
+    expect(notJson.statusCode).to.equal(400);
+    expect(notJson.json().detail).to.contain("not valid JSON");
+    const empty = await post("");
+    expect(empty.statusCode).to.equal(400);
+    expect(empty.json().detail).to.contain("empty");
+    const big = await post({ ...event("big"), data: { note: "x".repeat(20_000) } });
+    expect(big.statusCode).to.equal(413);
+    expect(big.json().detail).to.contain("16384 bytes");
+    // A plain key that merely contains the words is data like any other.
+    expect((await post({ ...event("p-4"), data: { constructor: "x", prototype: 1 } })).statusCode).to.equal(
+      202,
+    );
+    expect((await stored()).map((entry) => entry.eventId)).to.deep.equal(["p-4"]);
   });
 
   it("accepts a replayed event id once", async () => {
