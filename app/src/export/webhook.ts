@@ -1,3 +1,4 @@
+import { PassThrough, finished, type Readable, type Writable } from "node:stream";
 import type {
   FastifyInstance,
   FastifyPluginAsync,
@@ -17,6 +18,8 @@ export interface WebhookSettings {
   readonly password: string;
   /** Largest body accepted; default 64 KiB. */
   readonly maxBodyBytes: number;
+  /** How long a caller with valid credentials has to send the whole body; default 10 s. */
+  readonly bodyTimeoutMs?: number;
   /** Stamps `receivedAt`; default the system clock. */
   readonly clock?: Clock;
   /** Told the result of every call (for metrics). */
@@ -24,7 +27,7 @@ export interface WebhookSettings {
 }
 
 export type WebhookResult =
-  "accepted" | "duplicate" | "in_flight" | "invalid" | "unauthorized" | "too_large" | "failed";
+  "accepted" | "duplicate" | "in_flight" | "invalid" | "unauthorized" | "too_large" | "timed_out" | "failed";
 
 /**
  * Deepest nesting of objects and arrays accepted in an event (the event object is level 1, its
@@ -34,6 +37,13 @@ export type WebhookResult =
  * 30 KB and under the size limit, once did: the 503 that followed made the sender retry it forever.
  */
 export const MAX_EVENT_DEPTH = 32;
+
+/**
+ * A data action sends its few KiB at once; a caller that keeps the body coming slower than this
+ * holds a connection (and the bytes read so far) for nothing. Only callers with valid credentials
+ * get this far: the others are refused before the body is read.
+ */
+export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
 
 /** A body refused before it is read as an event, with the status to answer; the message says why. */
 export class WebhookBodyRefused extends ServiceError {
@@ -112,11 +122,40 @@ function parseEventBody(text: string): unknown {
   return value;
 }
 
+/**
+ * The body stream, cut off with a 408 refusal if it is not all in within `timeoutMs` of the
+ * headers: the limit is on the whole body, so trickling a byte now and then does not extend it.
+ * The timer stops when the body is in, the caller goes away or an answer is sent (a 413 mid-body).
+ */
+function withBodyTimeout(payload: Readable, answer: Writable, timeoutMs: number, clock: Clock): Readable {
+  const guarded = new PassThrough();
+  const bodyDone = new AbortController();
+  finished(payload, () => bodyDone.abort());
+  finished(answer, () => bodyDone.abort());
+  payload.pipe(guarded);
+  clock.sleep(timeoutMs, bodyDone.signal).then(
+    () => {
+      payload.unpipe(guarded);
+      // Fastify answers a body error with `connection: close`, so the socket goes with the answer.
+      guarded.destroy(
+        new WebhookBodyRefused(
+          "WEBHOOK_BODY_TIMEOUT",
+          408,
+          `the body was not received within ${timeoutMs / 1000} s of the headers; send it at once`,
+        ),
+      );
+    },
+    () => undefined, // the body ended, the caller went away or an answer was sent, first
+  );
+  return guarded;
+}
+
 /** Answers a refused body with its status and why; everything else goes to fastify's own handler. */
 function answerRefusal(maxBodyBytes: number) {
   return async (error: Error, _request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof WebhookBodyRefused) {
-      return reply.code(error.statusCode).send({ error: "invalid event", detail: error.message });
+      const kind = error.statusCode === 408 ? "body too slow" : "invalid event";
+      return reply.code(error.statusCode).send({ error: kind, detail: error.message });
     }
     if ((error as { code?: string }).code === "FST_ERR_CTP_BODY_TOO_LARGE") {
       return reply.code(413).send({
@@ -196,7 +235,7 @@ export interface WebhookOptions extends WebhookSettings {
 /**
  * `POST /webhooks/genesys`: events pushed by a Genesys web-services data action (Process
  * Automation), authenticated with Basic auth (Genesys signs nothing), compared in constant time.
- * Caps the body's size and nesting, says why it refuses one, validates it, ignores a
+ * Caps the body's size, nesting and read time, says why it refuses one, validates it, ignores a
  * replayed event id (claimed before it is stored, so two copies racing, here or on another
  * replica, store it once), and answers 202 only once the event is durable in the event log (group
  * commit). A fastify plugin: `app.register(webhook, options)`.
@@ -206,6 +245,7 @@ export const webhook: FastifyPluginAsync<WebhookOptions> = async (app, options) 
   const replay = options.replay ?? new MemoryReplayGuard(100_000);
   const count = options.onResult ?? (() => undefined);
   const clock = options.clock ?? systemClock;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   // This plugin's own JSON parser (fastify scopes it to the plugin): fastify's answers
   // "not valid JSON" for a __proto__ key too, and has no depth limit.
   app.removeContentTypeParser("application/json");
@@ -223,10 +263,14 @@ export const webhook: FastifyPluginAsync<WebhookOptions> = async (app, options) 
       onResponse: async (_request, reply) => {
         if (reply.statusCode === 401) count("unauthorized");
         else if (reply.statusCode === 413) count("too_large");
+        else if (reply.statusCode === 408) count("timed_out");
         else if (reply.statusCode === 400) count("invalid");
       },
       // Before the body is read: a caller without credentials gets nothing parsed or stored.
       onRequest: basicAuth(options.username, options.password),
+      // After the credentials: only a caller that passed them gets a body timer.
+      preParsing: async (_request, reply, payload) =>
+        withBodyTimeout(payload, reply.raw, bodyTimeoutMs, clock),
     },
     async (request, reply) => {
       const checked = validate(request.body);

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { connect, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -187,5 +188,131 @@ describe("results export: POST /webhooks/genesys", () => {
     expect(lines).to.have.length(1);
     expect(readdirSync(dir).filter((name) => name.startsWith("."))).to.deep.equal([]);
     await recovered.close();
+  });
+});
+
+/** A caller with valid credentials that sends the headers and then the body slowly, or not at all. */
+describe("results export: a slow webhook body on a real socket", function () {
+  this.timeout(10_000);
+  let app: FastifyInstance;
+  let log: EventLog;
+  let clock: FakeClock;
+  let port: number;
+  const sockets: Socket[] = [];
+  const BODY_TIMEOUT_MS = 5_000;
+  const authorization = `Basic ${Buffer.from("genesys-data-action:webhook-password-for-tests").toString("base64")}`;
+
+  beforeEach(async () => {
+    log = new EventLog(mkdtempSync(path.join(tmpdir(), "webhook-slow-")), systemClock);
+    await log.recover();
+    clock = new FakeClock();
+    app = Fastify();
+    await app.register(webhook, {
+      log,
+      logger: capturedLogger().logger,
+      username: "genesys-data-action",
+      password: "webhook-password-for-tests",
+      maxBodyBytes: 16_384,
+      bodyTimeoutMs: BODY_TIMEOUT_MS,
+      replay: new MemoryReplayGuard(1_000),
+      clock,
+    });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    port = (app.server.address() as AddressInfo).port;
+  });
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+    await app.close();
+    await log.close();
+  });
+
+  function open(): Socket {
+    const socket = connect(port, "127.0.0.1");
+    sockets.push(socket);
+    return socket;
+  }
+  /** Sends the request line, headers and the first part of the body; collects all it gets back. */
+  function startRequest(firstPart: string, contentLength: number) {
+    const socket = open();
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString("utf8")));
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    socket.write(
+      "POST /webhooks/genesys HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n" +
+        `authorization: ${authorization}\r\ncontent-length: ${contentLength}\r\n\r\n${firstPart}`,
+    );
+    return { socket, answer: () => answer, closed };
+  }
+  /** Real I/O until `condition` holds: the server reads what the socket sent, on the loopback. */
+  async function until(condition: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + 2_000;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`${what} did not happen`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  it("answers 408 and closes the connection when the body stops coming", async () => {
+    const request = startRequest('{"eventId":"slow-1",', 200);
+    await until(() => clock.pending() === 1, "the body timer being armed");
+    await clock.advance(BODY_TIMEOUT_MS - 1);
+    expect(request.answer(), "not before the timeout").to.equal("");
+    await clock.advance(1);
+    await request.closed;
+    expect(request.answer()).to.match(/^HTTP\/1\.1 408 /);
+    expect(request.answer()).to.contain(`not received within ${BODY_TIMEOUT_MS / 1000} s`);
+    expect(request.answer().toLowerCase()).to.contain("connection: close");
+  });
+
+  it("times out a body trickled a byte at a time: the limit is on the whole body, not on silence", async () => {
+    const body = JSON.stringify({ eventId: "slow-2", source: "wf-1" });
+    const request = startRequest(body.slice(0, 1), body.length);
+    await until(() => clock.pending() === 1, "the body timer being armed");
+    for (let sent = 1; sent < 6; sent += 1) {
+      request.socket.write(body.slice(sent, sent + 1));
+      await clock.advance(BODY_TIMEOUT_MS / 5);
+    }
+    await request.closed;
+    expect(request.answer()).to.match(/^HTTP\/1\.1 408 /);
+  });
+
+  it("accepts a body sent in time and leaves no timer behind", async () => {
+    const body = JSON.stringify({ eventId: "in-time", source: "wf-1" });
+    const request = startRequest(body.slice(0, 10), body.length);
+    await until(() => clock.pending() === 1, "the body timer being armed");
+    await clock.advance(BODY_TIMEOUT_MS - 1);
+    request.socket.write(body.slice(10));
+    await until(() => request.answer().includes("\r\n\r\n"), "the answer");
+    expect(request.answer()).to.match(/^HTTP\/1\.1 202 /);
+    expect(clock.pending()).to.equal(0);
+  });
+
+  it("stops the body timer once an answer is sent: a body cut off as too large mid-stream", async () => {
+    const socket = open();
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString("utf8")));
+    const tooLarge = "x".repeat(20_000);
+    socket.write(
+      "POST /webhooks/genesys HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n" +
+        `authorization: ${authorization}\r\ntransfer-encoding: chunked\r\n\r\n` +
+        `${tooLarge.length.toString(16)}\r\n${tooLarge}\r\n`,
+    );
+    await until(() => answer.includes("\r\n\r\n"), "the answer");
+    expect(answer).to.match(/^HTTP\/1\.1 413 /);
+    // The server sees its answer finish around when the caller reads it: wait for that, not longer.
+    await until(() => clock.pending() === 0, "the body timer stopping once the answer is sent");
+  });
+
+  it("arms no timer for a caller without valid credentials: it is refused before the body is read", async () => {
+    const socket = open();
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString("utf8")));
+    socket.write(
+      "POST /webhooks/genesys HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n" +
+        "authorization: Basic d3Jvbmc6d3Jvbmc=\r\ncontent-length: 100\r\n\r\n{",
+    );
+    await until(() => answer.includes("\r\n\r\n"), "the answer");
+    expect(answer).to.match(/^HTTP\/1\.1 401 /);
+    expect(clock.pending()).to.equal(0);
   });
 });
