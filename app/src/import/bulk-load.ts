@@ -19,10 +19,11 @@ import {
   UploadCutShortError,
   UploadOutcomeUnknownError,
 } from "../genesys/errors";
-import { formatOf, timestampForName } from "../shared/layout";
+import { formatOf, storageName, timestampForName } from "../shared/layout";
 import type { Claim } from "./claims";
 import { capacityWarning, fileHeaderProblems } from "./contact-list";
 import {
+  changedReason,
   holdClaim,
   newProgress,
   readDefinitionForFile,
@@ -133,9 +134,10 @@ export async function bulkLoadClaimedFile(
   const started = clock.now();
   const log = deps.logger.child({ file: claim.name, mode: lane });
   const progress: FileProgress = { ...newProgress(claim.name), mode: lane, phase: "validating" };
+  const stored = storageName(claim.name);
   const journal = new BulkJournal(
-    path.join(layout.state, `${claim.name}.bulk.json`),
-    path.join(layout.state, `${claim.name}.bulk.csv`),
+    path.join(layout.state, `${stored}.bulk.json`),
+    path.join(layout.state, `${stored}.bulk.csv`),
   );
   const report = (phase: string) => {
     progress.phase = phase;
@@ -167,9 +169,15 @@ export async function bulkLoadClaimedFile(
       log.info({ phase: state.phase, uploads: state.uploads }, "resuming a bulk load from its journal");
     else {
       const staged = await stage(claim, lane, deps, journal.stagedPath, signal, log);
+      // Rows written after the claim would be missing from the staged copy: nothing is sent yet,
+      // so the file is refused whole with what its writer must do.
+      const standing = "counts" in staged ? await claim.check() : undefined;
       if ("refused" in staged) refusal = staged.refused;
       else if ("failure" in staged) failure = staged.failure;
-      else
+      else if (standing?.state === "changed") {
+        await rm(journal.stagedPath, { force: true });
+        refusal = changedReason(standing.reason, progress);
+      } else
         state = await journal.save({
           identity,
           phase: "staged",
@@ -419,9 +427,12 @@ export async function bulkLoadClaimedFile(
       ...(result?.failureReason !== undefined ? { failureReason: result.failureReason } : {}),
     };
     const reason = failed ? bulkFailureReason(result, config.idColumn) : undefined;
-    const movedTo = failed
-      ? path.join(layout.rejects, `${timestampForName(clock.now())}-${claim.name}`)
-      : claim.archivePath();
+    const standing = await claim.check();
+    const changed = standing.state === "changed" ? changedReason(standing.reason, progress) : undefined;
+    const movedTo =
+      failed || changed
+        ? path.join(layout.rejects, `${timestampForName(clock.now())}-${stored}`)
+        : claim.archivePath();
     progress.synced = failed ? 0 : (result?.completedRecords ?? 0);
     progress.phase = "done";
     const outcome: FileOutcome = {
@@ -431,7 +442,9 @@ export async function bulkLoadClaimedFile(
       bulk,
       ...(reason ? { reason } : {}),
       ...(done.rejectsReport ? { rejectsReport: done.rejectsReport } : {}),
-      ...(done.warnings ? { warnings: done.warnings } : {}),
+      ...(done.warnings || changed
+        ? { warnings: [...(done.warnings ?? []), ...(changed ? [changed] : [])] }
+        : {}),
       elapsedSeconds: (clock.now() - started) / 1000,
     };
     // The journal says `done` until the file is in its final place: a crash in between finishes
@@ -441,8 +454,8 @@ export async function bulkLoadClaimedFile(
     metrics.bulkPercentComplete.set(0);
     if (!failed) metrics.rows.inc({ outcome: "synced" }, progress.synced);
     await writeFile(`${movedTo}.summary.json`, `${JSON.stringify(outcome, null, 2)}\n`);
-    await claim.archive(movedTo);
-    if (failed) await writeFile(`${movedTo}.reason.txt`, `${reason}\n`);
+    if (standing.state !== "deleted") await claim.archive(movedTo);
+    if (failed || changed) await writeFile(`${movedTo}.reason.txt`, `${reason ?? changed}\n`);
     await journal.remove();
     const fields = { ...progress, status, bulk, rejectsReport: done.rejectsReport };
     if (failed) log.error({ ...fields, reason }, "Genesys could not import the bulk load");
@@ -485,9 +498,11 @@ async function stage(
   const definition: ContactListDefinition | undefined = preflight.definition;
   const validator = new RowValidator(config, undefined, definition?.columnNames ?? []);
   const stamp = timestampForName(clock.now());
+  const stored = storageName(claim.name);
   const rejects = new RejectsReport(
-    path.join(layout.rejects, `${stamp}-${claim.name}.rejects.csv`),
-    path.join(layout.rejects, `.${claim.name}.rejects.csv.partial`),
+    path.join(layout.rejects, `${stamp}-${stored}.rejects.csv`),
+    path.join(layout.rejects, `.${stored}.rejects.csv.partial`),
+    config.maxRejectedRows,
   );
   const partial = path.join(path.dirname(stagedPath), `.${path.basename(stagedPath)}.partial`);
   const output = await open(partial, "w");
@@ -548,6 +563,14 @@ async function stage(
     if (header === undefined) {
       await drop();
       return { refused: "the file is empty: it has no header row" };
+    }
+    if (rejects.full && counts.rejected * 2 > counts.rowsRead) {
+      await output.close();
+      await rm(partial, { force: true });
+      const report = await rejects.finish();
+      return {
+        refused: `mostly bad: ${counts.rejected} of ${counts.rowsRead} rows were refused (more than half, and more than IMPORT_MAX_REJECTED_ROWS=${config.maxRejectedRows}), so nothing was sent: the file looks wrong as a whole (another export, a shifted column, the wrong delimiter?). Fix it using the rejects report (${report}) and drop it again`,
+      };
     }
     await output.write(pending);
     await output.sync();

@@ -1,14 +1,35 @@
-import { lstat, readdir, rename, stat, utimes, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import {
+  access,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import path from "node:path";
 import type { Clock } from "../time/clock";
-import { CLAIM_SEPARATOR, isIgnored, nameProblem, timestampForName, type DataLayout } from "../shared/layout";
+import {
+  isIgnored,
+  formatOf,
+  LEGACY_CLAIM_SEPARATOR,
+  nameProblem,
+  storageName,
+  timestampForName,
+  type DataLayout,
+} from "../shared/layout";
 
 export interface InboxScan {
   /** Files ready to import, oldest first. */
   readonly ready: readonly string[];
   /** The same, with their modification time (to merge the inbox's lanes in the order files came). */
   readonly readyFiles: ReadonlyArray<{ readonly name: string; readonly mtimeMs: number }>;
-  /** Files the importer will not take (unsafe names, symlinks, other types), with the reason. */
+  /** Entries the importer will not take (unsafe names, symlinks, other types), with the reason. */
   readonly refused: ReadonlyArray<{ readonly name: string; readonly reason: string }>;
   /** Files waiting in the inbox (ready or still settling), and the age of the oldest in seconds. */
   readonly depth: number;
@@ -42,6 +63,9 @@ export interface ReplicaIdentity {
 
 const REPLICA_ID = /^(.+)-(\d+)-([0-9a-f]{8})$/;
 
+/** The lease file in a replica's processing folder: its mtime is the replica's last heartbeat. */
+export const LEASE_FILE = ".lease";
+
 /** A replica id that names the host (the pod, in Kubernetes), the process and this incarnation. */
 export function replicaId(host: string, pid: number, nonce: string): string {
   if (!/^[0-9a-f]{8}$/.test(nonce)) throw new Error("the nonce of a replica id is 8 hex digits");
@@ -63,24 +87,53 @@ function signalZero(pid: number): boolean {
   }
 }
 
+/** What identifies a claimed file's content at claim time; any change means its writer is still at it. */
+export interface ClaimedFileState {
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** How a claim stands: still ours, taken over, gone from processing/, or written to since it was claimed. */
+export type ClaimCheck =
+  | { readonly state: "held" }
+  | { readonly state: "lost" }
+  | { readonly state: "deleted" }
+  | { readonly state: "changed"; readonly reason: string };
+
 /**
- * Claims files on a shared volume so that any number of replicas import each file once. A claim
- * is an atomic rename from inbox/ into processing/ under the claimer's name: of two replicas
- * racing for a file exactly one rename succeeds. The holder heartbeats through the file's mtime;
- * a claim whose mtime is older than the timeout is taken over, again by one atomic rename. This
- * works on NFS, where inotify sees nothing other clients write, so the inbox is scanned.
+ * Claims files on a shared volume so that any number of replicas import each file once, whoever
+ * owns the files. A claim is an atomic rename from inbox/ into `processing/<replica>/`, the name
+ * unchanged: of two replicas racing for a file exactly one rename succeeds, and a name the
+ * filesystem took in inbox/ fits there too. The claimed files belong to whoever wrote them (an
+ * SFTP account, a CRM job), so nothing is ever set on them: a replica's liveness is the mtime of
+ * its own `processing/<replica>/.lease`, touched before every claim and while it works. A folder
+ * whose lease is older than the claim timeout belongs to a dead replica, and its files are taken
+ * over, again by one atomic rename each. This works on NFS, where inotify sees nothing other
+ * clients write, so the inbox is scanned.
  */
 export class ClaimStore {
   private readonly sizes = new Map<string, number>();
+  readonly folder: string;
+  private readonly lease: string;
 
   constructor(
     private readonly layout: DataLayout,
     private readonly settings: ClaimSettings,
     private readonly clock: Clock,
   ) {
-    if (settings.replicaId.includes(CLAIM_SEPARATOR) || settings.replicaId.includes("/")) {
-      throw new Error(`replica id "${settings.replicaId}" must not contain "${CLAIM_SEPARATOR}" or "/"`);
+    if (
+      settings.replicaId.includes("/") ||
+      settings.replicaId.startsWith(".") ||
+      settings.replicaId.includes(LEGACY_CLAIM_SEPARATOR)
+    ) {
+      throw new Error(
+        `replica id "${settings.replicaId}" must not contain "/" or "${LEGACY_CLAIM_SEPARATOR}", nor start with "."`,
+      );
     }
+    this.folder = path.join(layout.processing, settings.replicaId);
+    this.lease = path.join(this.folder, LEASE_FILE);
   }
 
   async scanInbox(): Promise<InboxScan> {
@@ -99,16 +152,10 @@ export class ClaimStore {
       } catch {
         continue; // claimed by another replica between readdir and lstat
       }
-      if (info.isSymbolicLink()) {
-        refused.push({
-          name,
-          reason:
-            "symbolic links are not imported (one could point outside the shared volume): copy the file in instead",
-        });
-        continue;
-      }
-      if (!info.isFile()) continue;
-      const problem = nameProblem(name);
+      const typeProblem = entryTypeProblem(name, info);
+      if (typeProblem === "skip") continue;
+      const problem =
+        typeProblem ?? nameProblem(name) ?? (await unreadable(path.join(this.layout.inbox, name)));
       if (problem) {
         refused.push({ name, reason: problem });
         continue;
@@ -136,50 +183,35 @@ export class ClaimStore {
 
   /** Claims an inbox file; undefined when another replica was first. */
   async claim(name: string): Promise<Claim | undefined> {
-    const target = this.claimPath(name);
+    // The lease first: a replica that lists this folder after the rename sees a fresh lease.
+    await this.touchLease();
+    const target = path.join(this.folder, name);
     try {
       await rename(path.join(this.layout.inbox, name), target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;
     }
-    const claim = new Claim(this.layout, name, target, this.clock);
-    await claim.heartbeat();
-    return claim;
+    return this.holding(name, target);
   }
 
   /**
    * Takes over claims whose holder is gone; returns those this replica won. A claim left by an
    * earlier incarnation of this replica (a crashed, restarted container) is resumed at once;
-   * any other waits until its holder has not heartbeated for the claim timeout.
+   * any other waits until its holder has not heartbeated for the claim timeout. Folders of
+   * replicas that hold nothing and are gone are removed.
    */
   async recoverStale(): Promise<Claim[]> {
-    const now = this.clock.now();
     const won: Claim[] = [];
-    for (const entry of await readdir(this.layout.processing)) {
-      const separator = entry.lastIndexOf(CLAIM_SEPARATOR);
-      if (separator <= 0) continue;
-      const owner = entry.slice(separator + 1);
-      if (owner === this.settings.replicaId) continue;
-      const from = path.join(this.layout.processing, entry);
-      let info;
-      try {
-        info = await stat(from);
-      } catch {
-        continue;
+    for (const entry of await readdir(this.layout.processing, { withFileTypes: true })) {
+      if (entry.name === this.settings.replicaId || entry.name.startsWith(".")) continue;
+      if (entry.isDirectory()) {
+        if (!isReplicaFolderName(entry.name)) continue;
+        won.push(...(await this.recoverFolder(entry.name)));
+      } else if (entry.isFile()) {
+        const legacy = await this.recoverLegacy(entry.name);
+        if (legacy) won.push(legacy);
       }
-      if (!this.isOwnPredecessor(owner) && now - info.mtimeMs < this.settings.claimTimeoutMs) continue;
-      const name = entry.slice(0, separator);
-      const to = this.claimPath(name);
-      try {
-        await rename(from, to);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
-        throw error;
-      }
-      const claim = new Claim(this.layout, name, to, this.clock);
-      await claim.heartbeat();
-      won.push(claim);
     }
     return won;
   }
@@ -194,26 +226,150 @@ export class ClaimStore {
     return !(this.settings.isProcessAlive ?? signalZero)(other.pid);
   }
 
-  /** Moves a file the importer will not take out of the inbox, with the reason beside it. */
+  /** Moves an entry the importer will not take out of the inbox, with the reason beside it. */
   async refuse(name: string, reason: string): Promise<string | undefined> {
-    const base = `${timestampForName(this.clock.now())}-${name}`;
-    const target = path.join(this.layout.rejects, base);
+    const target = path.join(
+      this.layout.rejects,
+      `${timestampForName(this.clock.now())}-${storageName(name)}`,
+    );
     try {
       await rename(path.join(this.layout.inbox, name), target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;
     }
-    await writeFile(`${target}.reason.txt`, `${reason}\n`);
+    await writeFile(`${target}.reason.txt`, reasonText(name, reason));
     return target;
   }
 
-  private claimPath(name: string): string {
-    return path.join(this.layout.processing, `${name}${CLAIM_SEPARATOR}${this.settings.replicaId}`);
+  /** Renews this replica's lease (creating its folder and lease when missing). */
+  async touchLease(): Promise<void> {
+    const now = new Date(this.clock.now());
+    try {
+      await utimes(this.lease, now, now);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      await mkdir(this.folder, { recursive: true });
+      await (await open(this.lease, "a")).close();
+      await utimes(this.lease, now, now);
+    }
+  }
+
+  private async recoverFolder(owner: string): Promise<Claim[]> {
+    const folder = path.join(this.layout.processing, owner);
+    // The listing before the lease: a file renamed in after its holder touched the lease is
+    // listed only together with that fresh lease.
+    let names: string[];
+    try {
+      names = (await readdir(folder)).filter((name) => name !== LEASE_FILE && !name.startsWith("."));
+    } catch {
+      return []; // removed by another replica meanwhile
+    }
+    if (!this.isOwnPredecessor(owner) && !(await this.isStale(folder))) return [];
+    const won: Claim[] = [];
+    for (const name of names) {
+      const claim = await this.takeOver(path.join(folder, name), name);
+      if (claim) won.push(claim);
+    }
+    // Nothing left: the folder goes (rmdir refuses a folder that a late claim just filled).
+    const leftovers = await readdir(folder).catch(() => [] as string[]);
+    if (leftovers.every((name) => name === LEASE_FILE)) {
+      await rm(path.join(folder, LEASE_FILE), { force: true });
+      await rmdir(folder).catch(() => undefined);
+    }
+    return won;
+  }
+
+  /** A `<name>~<replica>` claim of a version before per-replica folders: taken over after the timeout. */
+  private async recoverLegacy(entry: string): Promise<Claim | undefined> {
+    const separator = entry.lastIndexOf(LEGACY_CLAIM_SEPARATOR);
+    if (separator <= 0) return undefined;
+    const from = path.join(this.layout.processing, entry);
+    let info;
+    try {
+      info = await stat(from);
+    } catch {
+      return undefined;
+    }
+    if (this.clock.now() - info.mtimeMs < this.settings.claimTimeoutMs) return undefined;
+    return this.takeOver(from, entry.slice(0, separator));
+  }
+
+  /** Whether the replica whose folder this is stopped heartbeating: by its lease, else the folder's own mtime. */
+  private async isStale(folder: string): Promise<boolean> {
+    const now = this.clock.now();
+    try {
+      return now - (await stat(path.join(folder, LEASE_FILE))).mtimeMs >= this.settings.claimTimeoutMs;
+    } catch {
+      try {
+        return now - (await stat(folder)).mtimeMs >= this.settings.claimTimeoutMs;
+      } catch {
+        return false;
+      }
+    }
+  }
+
+  private async takeOver(from: string, name: string): Promise<Claim | undefined> {
+    await this.touchLease();
+    const to = path.join(this.folder, name);
+    try {
+      await rename(from, to);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+    return this.holding(name, to);
+  }
+
+  private async holding(name: string, at: string): Promise<Claim> {
+    const info = await stat(at);
+    const state = { dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs };
+    return new Claim(this.layout, name, at, state, this, this.clock);
   }
 }
 
-/** A file this replica holds in processing/. */
+/** A folder name that can be a replica's: anything but the lanes' own folders and dot-names. */
+function isReplicaFolderName(name: string): boolean {
+  return name !== "bulk" && name !== "replace" && !name.startsWith(".");
+}
+
+/**
+ * Why an inbox entry that is not a regular file is refused, "skip" for entries that are not the
+ * importer's business (folders such as bulk/ that are not named like a data file), or undefined
+ * for a regular file.
+ */
+function entryTypeProblem(
+  name: string,
+  info: { isSymbolicLink(): boolean; isFile(): boolean; isDirectory(): boolean },
+): string | "skip" | undefined {
+  if (info.isSymbolicLink())
+    return "symbolic links are not imported (one could point outside the shared volume): copy the file in instead";
+  if (info.isFile()) return undefined;
+  if (info.isDirectory())
+    return formatOf(name) === undefined
+      ? "skip"
+      : "it is a folder, not a file: drop the contacts file itself in inbox/";
+  return "it is not a regular file (a pipe, socket or device): write the contacts to a regular file and rename it into inbox/";
+}
+
+/** Why this process cannot read a file (its owner gave it no read permission for us), else undefined. */
+async function unreadable(file: string): Promise<string | undefined> {
+  try {
+    await access(file, constants.R_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EACCES" && code !== "EPERM") return undefined;
+    const uid = process.getuid?.();
+    return `the service (uid ${uid ?? "?"}) may not read it: its writer should make it readable (chmod 644, or group-readable with the volume's group) and drop it again`;
+  }
+}
+
+function reasonText(name: string, reason: string): string {
+  return storageName(name) === name ? `${reason}\n` : `${reason}\nfile name as dropped: ${name}\n`;
+}
+
+/** A file this replica holds in `processing/<replica>/`. */
 export class Claim {
   constructor(
     private readonly layout: DataLayout,
@@ -221,19 +377,40 @@ export class Claim {
     readonly name: string,
     /** Where the claimed file is now. */
     readonly path: string,
+    /** The file as it was when claimed. */
+    readonly claimed: ClaimedFileState,
+    private readonly store: Pick<ClaimStore, "touchLease">,
     private readonly clock: Clock,
   ) {}
 
-  /** Renews the claim; false when it was lost (taken over after a stall). */
+  /** Renews the claim; false when it was lost (taken over after a stall, or the file removed). */
   async heartbeat(): Promise<boolean> {
-    const now = new Date(this.clock.now());
+    return (await this.check()).state === "held";
+  }
+
+  /**
+   * Renews this replica's lease and looks at the claimed file: still here and as claimed, gone
+   * (taken over by another replica, or deleted), or written to since it was claimed.
+   */
+  async check(): Promise<ClaimCheck> {
+    await this.store.touchLease();
+    let info;
     try {
-      await utimes(this.path, now, now);
-      return true;
+      info = await stat(this.path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      return (await this.takenOver()) ? { state: "lost" } : { state: "deleted" };
     }
+    const was = this.claimed;
+    if (info.ino !== was.ino || info.dev !== was.dev)
+      return { state: "changed", reason: "it was replaced by another file" };
+    if (info.size !== was.size)
+      return {
+        state: "changed",
+        reason: `it ${info.size > was.size ? "grew" : "shrank"} from ${was.size} to ${info.size} bytes`,
+      };
+    if (info.mtimeMs !== was.mtimeMs) return { state: "changed", reason: "it was written to" };
+    return { state: "held" };
   }
 
   /** Puts the file back in the inbox (graceful shutdown): another replica resumes it from its journal. */
@@ -243,7 +420,7 @@ export class Claim {
 
   /** Where `archive()` will put the file, so its summary can be written first. */
   archivePath(): string {
-    return path.join(this.layout.archive, `${timestampForName(this.clock.now())}-${this.name}`);
+    return path.join(this.layout.archive, `${timestampForName(this.clock.now())}-${storageName(this.name)}`);
   }
 
   /** Moves the imported file into the archive: the last step, so an archived file is a finished one. */
@@ -253,10 +430,31 @@ export class Claim {
 
   /** Moves a file refused as a whole to rejects/, with the reason beside it. */
   async reject(reason: string): Promise<string> {
-    const target = path.join(this.layout.rejects, `${timestampForName(this.clock.now())}-${this.name}`);
-    await rename(this.path, target);
-    await writeFile(`${target}.reason.txt`, `${reason}\n`);
+    const target = path.join(
+      this.layout.rejects,
+      `${timestampForName(this.clock.now())}-${storageName(this.name)}`,
+    );
+    await rename(this.path, target).catch(ignoreMissing);
+    await writeFile(`${target}.reason.txt`, reasonText(this.name, reason));
     return target;
+  }
+
+  /** Whether another replica's folder holds this file now. */
+  private async takenOver(): Promise<boolean> {
+    const folders = await readdir(this.layout.processing, { withFileTypes: true }).catch(() => []);
+    for (const folder of folders) {
+      if (!folder.isDirectory()) continue;
+      const other = path.join(this.layout.processing, folder.name, this.name);
+      if (other === this.path) continue;
+      if (
+        await stat(other).then(
+          (info) => info.ino === this.claimed.ino,
+          () => false,
+        )
+      )
+        return true;
+    }
+    return false;
   }
 }
 

@@ -8,9 +8,9 @@ import { fullJitterDelayMs } from "../genesys/backoff";
 import type { Clock, Random } from "../time/clock";
 import { addContacts, type ContactListDefinition } from "../genesys/api";
 import { batchBody, Batcher, contactJson, type Batch } from "./batcher";
-import type { Claim } from "./claims";
+import type { Claim, ClaimCheck } from "./claims";
 import { fileIdentity, Journal } from "./journal";
-import { formatOf, timestampForName, type DataLayout, type ImportLane } from "../shared/layout";
+import { formatOf, storageName, timestampForName, type DataLayout, type ImportLane } from "../shared/layout";
 import type { ImportMetrics } from "./metrics";
 import { readContactsFileChunks, type ReadEvent } from "./readers";
 import { csvField, RejectsReport } from "./rejects";
@@ -69,6 +69,8 @@ export interface FileOutcome extends FileProgress {
   readonly elapsedSeconds: number;
   /** Said before the import, such as the list nearing what it holds. */
   readonly warnings?: readonly string[];
+  /** Rejected rows past IMPORT_MAX_REJECTED_ROWS: counted in `rejected`, not listed in the report. */
+  readonly rejectedNotListed?: number;
   /** A bulk load's upload and Genesys' import of it. */
   readonly bulk?: BulkLoadSummary;
 }
@@ -97,11 +99,13 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
   const progress = newProgress(claim.name);
   const format = formatOf(claim.name)!;
   const stamp = timestampForName(started);
+  const stored = storageName(claim.name);
   const identity = await fileIdentity(claim.path, claim.name);
-  const journal = await Journal.open(path.join(layout.state, `${claim.name}.journal`), identity);
+  const journal = await Journal.open(path.join(layout.state, `${stored}.journal`), identity);
   const rejects = new RejectsReport(
-    path.join(layout.rejects, `${stamp}-${claim.name}.rejects.csv`),
-    path.join(layout.rejects, `.${claim.name}.rejects.csv.partial`),
+    path.join(layout.rejects, `${stamp}-${stored}.rejects.csv`),
+    path.join(layout.rejects, `.${stored}.rejects.csv.partial`),
+    config.maxRejectedRows,
   );
   const batcher = new Batcher();
   const contactListIdJson = JSON.stringify(deps.contactListId);
@@ -110,6 +114,7 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
   let failure: unknown;
   let header: readonly string[] | undefined;
   let stoppedAt: Extract<ReadEvent, { type: "stop" }> | undefined;
+  let mostlyBad = false;
   const log = logger.child({ file: claim.name });
   // Preflight: the list's definition (columns, phone columns, size), read again for every file.
   const preflight = await readDefinitionForFile(deps, hold.signal, log);
@@ -142,6 +147,8 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
     progress.rejected += 1;
     unreported.rejected += 1;
     await rejects.add(line, reason, record);
+    // A full report on a file where most rows fail: the file is wrong as a whole, not row by row.
+    if (rejects.full && progress.rejected * 2 > progress.rowsRead) mostlyBad = true;
   };
 
   const dispatch = async (batch: Batch) => {
@@ -173,7 +180,7 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
       maxRecordBytes: config.maxRecordBytes,
     }))
       for (const event of events) {
-        if (hold.signal.aborted || failure) break reading;
+        if (hold.signal.aborted || failure || mostlyBad) break reading;
         if (event.type === "header") {
           const problems = fileHeaderProblems(event.columns, validator, definition, config);
           if (problems.length > 0) return await refuseWhole(problems.join("; "));
@@ -205,6 +212,7 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
         }
         if (progress.rowsRead % 1_000 === 0) deps.onProgress?.(progress);
       }
+    // A mostly bad file still sends the good rows it accepted: they are part of what its summary says was sent.
     if (!hold.signal.aborted && !failure) {
       const last = batcher.flush();
       if (last) await dispatch(last);
@@ -217,7 +225,23 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
     reportCounts();
     await hold.end();
   }
+  // The file as it is now against the file as claimed: the heartbeat looks only now and then.
+  const standing = await hold.verify();
 
+  if (standing.state === "changed" || mostlyBad) {
+    await journal.remove();
+    const rejectsReport = await rejects.finish();
+    const reason =
+      standing.state === "changed"
+        ? changedReason(standing.reason, progress)
+        : mostlyBadReason(progress, config.maxRejectedRows);
+    return refuseClaimedFile(claim, reason, progress, deps, log, started, rejectsReport);
+  }
+  if (standing.state === "deleted" && (failure || hold.interrupted || deps.signal.aborted)) {
+    await journal.remove();
+    await rejects.discard();
+    return vanishedFile(claim, progress, deps, log, started);
+  }
   if (hold.lost || deps.signal.aborted || failure) {
     await journal.close();
     await rejects.discard();
@@ -232,7 +256,12 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
     );
   }
 
-  if (header === undefined && format === "csv") return refuseWhole("the file is empty: it has no header row");
+  if (header === undefined && format === "csv")
+    return refuseWhole(
+      stoppedAt
+        ? `the header row (line ${stoppedAt.line}) ${stoppedAt.reason}`
+        : "the file is empty: it has no header row",
+    );
   if (format === "ndjson" && progress.rowsRead === 0)
     return refuseWhole("the file has no contacts: it is empty");
 
@@ -244,7 +273,7 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
     );
     remainder = path.join(
       layout.rejects,
-      `${stamp}-${claim.name}.remainder${format === "csv" ? ".csv" : ".ndjson"}`,
+      `${stamp}-${stored}.remainder${format === "csv" ? ".csv" : ".ndjson"}`,
     );
     await copyRemainder(claim.path, stoppedAt.offset, remainder, format === "csv" ? header : undefined);
   }
@@ -255,11 +284,16 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
       ? "imported_with_rejects"
       : "imported";
   const movedTo = claim.archivePath();
+  if (standing.state === "deleted")
+    warnings.push(
+      "the file was deleted from processing/ before it could be archived; every row was read and sent, and this summary is all that is left of it",
+    );
   const outcome: FileOutcome = {
     ...progress,
     status,
     movedTo,
     ...(rejectsReport ? { rejectsReport } : {}),
+    ...(rejects.notListed > 0 ? { rejectedNotListed: rejects.notListed } : {}),
     ...(remainder ? { remainder } : {}),
     ...(stoppedAt ? { reason: `line ${stoppedAt.line} ${stoppedAt.reason}` } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
@@ -269,7 +303,7 @@ export async function importClaimedFile(claim: Claim, deps: ImportDependencies):
   // never leaves a journal that would skip batches of an identical file dropped again later.
   await journal.remove();
   await writeFile(`${movedTo}.summary.json`, `${JSON.stringify(outcome, null, 2)}\n`);
-  await claim.archive(movedTo);
+  if (standing.state !== "deleted") await claim.archive(movedTo);
   metrics.files.inc({ outcome: status });
   const fields = { ...progress, status, rejectsReport, remainder };
   if (progress.rowsRead === 0) log.warn(fields, "file had a header but no rows");
@@ -321,10 +355,54 @@ export async function refuseClaimedFile(
   deps: Pick<ImportDependencies, "metrics" | "clock">,
   log: Logger,
   startedMs: number,
+  rejectsReport?: string,
 ): Promise<FileOutcome> {
   const movedTo = await claim.reject(reason);
   deps.metrics.files.inc({ outcome: "rejected" });
-  log.warn({ reason, movedTo }, "file refused as a whole");
+  log.warn({ reason, movedTo, synced: progress.synced, rejectsReport }, "file refused as a whole");
+  return {
+    ...progress,
+    status: "rejected",
+    reason,
+    movedTo,
+    ...(rejectsReport ? { rejectsReport } : {}),
+    elapsedSeconds: (deps.clock.now() - startedMs) / 1000,
+  };
+}
+
+/** Why a file written to after its claim was put aside, and what of it already reached Genesys. */
+export function changedReason(change: string, progress: FileProgress): string {
+  const sent = progress.synced + progress.alreadySynced;
+  return (
+    `the file changed after it was claimed (${change}): its writer did not follow write-then-rename, ` +
+    `so rows written after the claim would have been missed. ${sent} row(s) read before the change were sent to Genesys and stay there. ` +
+    `Fix: write the file under a dot-name or a .tmp/.part name and rename it into the inbox once it is complete, then drop the whole file again (rows already sent are updated, not duplicated)`
+  );
+}
+
+/** Why a file whose rows mostly fail was stopped. */
+function mostlyBadReason(progress: FileProgress, maxRejectedRows: number): string {
+  return (
+    `mostly bad: ${progress.rejected} of the first ${progress.rowsRead} rows were refused (more than half, and the rejects report holds IMPORT_MAX_REJECTED_ROWS=${maxRejectedRows}), ` +
+    `so the import stopped: the file looks wrong as a whole (another export, a shifted column, the wrong delimiter?). ` +
+    `${progress.synced + progress.alreadySynced} good row(s) read before that were sent and stay in Genesys. Fix the file, using the rejects report, and drop it again`
+  );
+}
+
+/** A file deleted from processing/ before its import could finish: said, counted, and summarised in rejects/. */
+export async function vanishedFile(
+  claim: Claim,
+  progress: FileProgress,
+  deps: Pick<ImportDependencies, "metrics" | "clock">,
+  log: Logger,
+  startedMs: number,
+): Promise<FileOutcome> {
+  const reason =
+    `the file was deleted from processing/ while it was being imported (by someone other than this service); ` +
+    `${progress.synced + progress.alreadySynced} row(s) had been sent. Drop the file again to import the rest (rows already sent are updated, not duplicated)`;
+  const movedTo = await claim.reject(reason);
+  deps.metrics.files.inc({ outcome: "rejected" });
+  log.error({ reason, synced: progress.synced }, "file vanished mid-import");
   return {
     ...progress,
     status: "rejected",
@@ -436,22 +514,29 @@ export async function readDefinitionForFile(
   }
 }
 
-/** One file's hold on its claim: stopped by shutdown, or when the claim is found lost. */
+/** One file's hold on its claim: stopped by shutdown, or when the claim is found lost or changed. */
 export interface ClaimHold {
-  /** Aborts on shutdown, when the claim is lost, and at `end()`. */
+  /** Aborts on shutdown, when the claim is lost, deleted or its file changed, and at `end()`. */
   readonly signal: AbortSignal;
   /** True once a heartbeat found the claim taken over by another replica. */
   readonly lost: boolean;
+  /** True when a heartbeat found the claim lost, deleted or changed, and so cut the work short. */
+  readonly interrupted: boolean;
   /** Stops the heartbeat and lets go of the shutdown signal. */
   end(): Promise<void>;
+  /** What the heartbeat found wrong, else a last look at the claim (call after `end()`). */
+  verify(): Promise<ClaimCheck>;
 }
 
-/** Heartbeats the claim while the file's work runs, and ties that work to the service's shutdown. */
+/**
+ * Heartbeats the claim while the file's work runs (renewing the replica's lease and watching the
+ * claimed file), and ties that work to the service's shutdown.
+ */
 export function holdClaim(claim: Claim, deps: ImportDependencies): ClaimHold {
   const stopping = new AbortController();
   const stop = () => stopping.abort();
   deps.signal.addEventListener("abort", stop, { once: true });
-  let lost = false;
+  let found: ClaimCheck | undefined;
   const heartbeat = (async () => {
     const everyMs = Math.max(250, (deps.config.claimTimeoutSeconds * 1000) / 4);
     while (!stopping.signal.aborted) {
@@ -460,8 +545,13 @@ export function holdClaim(claim: Claim, deps: ImportDependencies): ClaimHold {
       } catch {
         return;
       }
-      if (!(await claim.heartbeat())) {
-        lost = true;
+      const check = await claim.check().catch((error: unknown) => {
+        // The volume hiccuped (a full disk refusing the lease, an NFS timeout): try at the next beat.
+        deps.logger.warn({ err: { message: (error as Error).message } }, "claim heartbeat failed");
+        return { state: "held" } as const;
+      });
+      if (check.state !== "held") {
+        found = check;
         stopping.abort();
         return;
       }
@@ -470,12 +560,19 @@ export function holdClaim(claim: Claim, deps: ImportDependencies): ClaimHold {
   return {
     signal: stopping.signal,
     get lost() {
-      return lost;
+      return found?.state === "lost";
+    },
+    get interrupted() {
+      return found !== undefined;
     },
     async end() {
       stopping.abort();
       deps.signal.removeEventListener("abort", stop);
       await heartbeat;
+    },
+    async verify() {
+      if (found) return found;
+      return claim.check();
     },
   };
 }

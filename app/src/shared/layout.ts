@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 
@@ -8,9 +9,11 @@ import path from "node:path";
  *                they go through the contacts API, 1,000 rows a request (deltas)
  *     bulk/      whole lists, loaded through Genesys' bulk upload (CSV only)
  *     replace/   the same, after clearing the list (only with IMPORT_BULK_ALLOW_CLEAR)
- *   processing/  files claimed by a replica: `<name>~<replica>`, heartbeated through their mtime
- *                (bulk/ and replace/ below it for those lanes)
- *   archive/     imported files, `<UTC time>-<name>`, each with `<...>.summary.json`
+ *   processing/  files claimed by a replica: `<replica>/<name>`, the name unchanged; the replica's
+ *                liveness is the mtime of `<replica>/.lease`, a file the service owns (claimed
+ *                files belong to whoever wrote them); bulk/ and replace/ below it for those lanes
+ *   archive/     imported files, `<UTC time>-<name>`, each with `<...>.summary.json`; names
+ *                past STORAGE_NAME_MAX are shortened there and below (storageName)
  *   rejects/     row reports `<UTC time>-<name>.rejects.csv`, unread remainders, refused files
  *   state/       crash-safety journals of acknowledged batches, one per file in progress, a bulk
  *                load's journal and staged file (`<name>.bulk.json`, `<name>.bulk.csv`), and the
@@ -67,13 +70,25 @@ export async function ensureLayout(layout: DataLayout): Promise<void> {
   }
 }
 
-/** Separates the original name from the replica that claimed it. */
-export const CLAIM_SEPARATOR = "~";
+/** Separated the original name from the replica in claims before `processing/<replica>/` (kept to take those over). */
+export const LEGACY_CLAIM_SEPARATOR = "~";
 
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,199}$/;
+/** The longest name of one path entry that Linux filesystems (ext4, xfs, NFS) take, in bytes. */
+export const NAME_MAX = 255;
+
+/**
+ * The longest form of a dropped file's name used in the names the service derives from it. The
+ * rest of NAME_MAX is room for what it adds: `<UTC time>-` (25) and a suffix such as
+ * `.remainder.ndjson` (17) or `.summary.json` (13).
+ */
+export const STORAGE_NAME_MAX = 190;
+
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+=-]*$/;
 
 /** Names the importer takes: no path tricks, no claim separator, a supported extension. */
 export function nameProblem(name: string): string | undefined {
+  const bytes = Buffer.byteLength(name);
+  if (bytes > NAME_MAX) return `the name is too long (${bytes} bytes; at most ${NAME_MAX}): shorten it`;
   if (name.includes(".."))
     return `the name "${name}" contains "..": rename it (letters, digits, . _ - @ + = only)`;
   if (!SAFE_NAME.test(name))
@@ -90,6 +105,22 @@ export function formatOf(name: string): FileFormat | undefined {
   if (lower.endsWith(".csv")) return "csv";
   if (lower.endsWith(".ndjson") || lower.endsWith(".jsonl")) return "ndjson";
   return undefined;
+}
+
+/**
+ * The form of a file's name that archive/, rejects/ and state/ names are built from: the name
+ * itself up to STORAGE_NAME_MAX bytes; a longer one keeps its start, gains a hash of the whole
+ * name (two long names that share a start stay apart) and keeps its extension. Summaries, logs
+ * and the console keep the original name.
+ */
+export function storageName(name: string): string {
+  if (Buffer.byteLength(name) <= STORAGE_NAME_MAX) return name;
+  const hash = createHash("sha256").update(name).digest("hex").slice(0, 16);
+  const extension = /\.[A-Za-z0-9]{1,10}$/.exec(name)?.[0] ?? "";
+  let head = name.slice(0, STORAGE_NAME_MAX - hash.length - 1 - extension.length);
+  while (Buffer.byteLength(head) > STORAGE_NAME_MAX - hash.length - 1 - extension.length)
+    head = head.slice(0, -1);
+  return `${head}-${hash}${extension}`;
 }
 
 /** Writers' temporary names, left alone until they are renamed. */

@@ -1,9 +1,31 @@
 import { expect } from "chai";
-import { mkdtempSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ClaimStore, replicaId } from "../../../app/src/import/claims";
-import { dataLayout, ensureLayout, parseStampedName, timestampForName } from "../../../app/src/shared/layout";
+import { ClaimStore, LEASE_FILE, replicaId } from "../../../app/src/import/claims";
+import {
+  dataLayout,
+  ensureLayout,
+  NAME_MAX,
+  nameProblem,
+  parseStampedName,
+  storageName,
+  timestampForName,
+} from "../../../app/src/shared/layout";
+import { FakeClock } from "../../support/fake-clock";
 import { systemClock } from "../../../app/src/time/clock";
 
 async function layoutWithFiles(names: string[]) {
@@ -69,13 +91,102 @@ describe("claims on the shared volume", () => {
     const layout = await layoutWithFiles(["x.csv"]);
     const dead = await store(layout, "dead").claim("x.csv");
     const stale = new Date(Date.now() - 120_000);
-    utimesSync(dead!.path, stale, stale);
+    utimesSync(path.join(layout.processing, "dead", LEASE_FILE), stale, stale);
     const [first, second] = await Promise.all([
       store(layout, "a").recoverStale(),
       store(layout, "b").recoverStale(),
     ]);
     expect(first.length + second.length).to.equal(1);
-    expect(await dead!.heartbeat()).to.equal(false);
+    // The dead replica's folder held nothing more, so it is gone.
+    expect(readdirSync(layout.processing)).to.not.include("dead");
+    expect(await dead!.check()).to.deep.equal({ state: "lost" });
+  });
+
+  it("never sets anything on the claimed file: its times stay as its writer left them", async () => {
+    const layout = await layoutWithFiles(["x.csv"]);
+    const written = new Date(Date.now() - 3_600_000);
+    utimesSync(path.join(layout.inbox, "x.csv"), written, written);
+    const clock = new FakeClock(Date.now());
+    const replica = new ClaimStore(layout, { replicaId: "r1", claimTimeoutMs: 60_000, settleMs: 0 }, clock);
+    const claim = (await replica.claim("x.csv"))!;
+    await clock.advance(30_000);
+    expect(await claim.check()).to.deep.equal({ state: "held" });
+    expect(Math.round(statSync(claim.path).mtimeMs)).to.equal(written.getTime());
+    // Its liveness is the replica's own lease.
+    expect(Math.round(statSync(path.join(layout.processing, "r1", LEASE_FILE)).mtimeMs)).to.equal(
+      clock.now(),
+    );
+  });
+
+  it("keeps a claimed file's name as dropped, however long, and shortens only the names derived from it", async () => {
+    const long = `${"a".repeat(250)}.csv`;
+    const layout = await layoutWithFiles([long, "next.csv"]);
+    const replica = store(layout, replicaId("x".repeat(63), 123456, "abcdef01"));
+    expect((await replica.scanInbox()).ready).to.deep.equal([long, "next.csv"]);
+    const claim = (await replica.claim(long))!;
+    expect(path.basename(claim.path)).to.equal(long);
+    const archived = path.basename(claim.archivePath());
+    expect(Buffer.byteLength(`${archived}.summary.json`)).to.be.at.most(NAME_MAX);
+    expect(archived).to.match(/\.csv$/);
+    expect(storageName(long)).to.not.equal(storageName(`${"a".repeat(249)}b.csv`));
+    const rejected = await claim.reject("test");
+    expect(readFileSync(`${rejected}.reason.txt`, "utf8")).to.contain(`file name as dropped: ${long}`);
+    expect(await replica.claim("next.csv")).to.not.equal(undefined);
+  });
+
+  it("says 'too long' for a name past what filesystems take", () => {
+    expect(nameProblem(`${"a".repeat(300)}.csv`)).to.match(
+      /^the name is too long \(304 bytes; at most 255\)/,
+    );
+    expect(nameProblem(`${"a".repeat(226)}.csv`)).to.equal(undefined);
+  });
+
+  it("refuses a folder or a pipe named like a data file, and leaves other folders alone", async () => {
+    const layout = await layoutWithFiles([]);
+    mkdirSync(path.join(layout.inbox, "folder.csv"));
+    mkdirSync(path.join(layout.inbox, "some-folder"));
+    execFileSync("mkfifo", [path.join(layout.inbox, "pipe.csv")]);
+    const refused = Object.fromEntries(
+      (await store(layout, "r1").scanInbox()).refused.map(({ name, reason }) => [name, reason]),
+    );
+    expect(Object.keys(refused).sort()).to.deep.equal(["folder.csv", "pipe.csv"]);
+    expect(refused["folder.csv"]).to.contain("it is a folder, not a file");
+    expect(refused["pipe.csv"]).to.contain("not a regular file");
+    const moved = await store(layout, "r1").refuse("pipe.csv", refused["pipe.csv"]!);
+    expect(readFileSync(`${moved}.reason.txt`, "utf8")).to.contain("pipe");
+  });
+
+  it("tells a file written to after its claim, and one deleted, from one taken over", async () => {
+    const layout = await layoutWithFiles(["grows.csv", "shrinks.csv", "replaced.csv", "deleted.csv"]);
+    const replica = store(layout, "r1");
+    const grows = (await replica.claim("grows.csv"))!;
+    appendFileSync(grows.path, "1,+353850000001\n");
+    expect(await grows.check()).to.deep.equal({ state: "changed", reason: "it grew from 9 to 25 bytes" });
+    const shrinks = (await replica.claim("shrinks.csv"))!;
+    writeFileSync(shrinks.path, "id\n");
+    expect((await shrinks.check()).state).to.equal("changed");
+    const replaced = (await replica.claim("replaced.csv"))!;
+    writeFileSync(`${replaced.path}.new`, "id,phone\n");
+    renameSync(`${replaced.path}.new`, replaced.path);
+    expect(await replaced.check()).to.deep.equal({
+      state: "changed",
+      reason: "it was replaced by another file",
+    });
+    const deleted = (await replica.claim("deleted.csv"))!;
+    rmSync(deleted.path);
+    expect(await deleted.check()).to.deep.equal({ state: "deleted" });
+  });
+
+  it("takes over a claim of the version before per-replica folders once it is stale", async () => {
+    const layout = await layoutWithFiles([]);
+    const legacy = path.join(layout.processing, "old.csv~pod-a-1-aaaaaaaa");
+    writeFileSync(legacy, "id,phone\n");
+    expect(await store(layout, "r1").recoverStale()).to.deep.equal([]);
+    const stale = new Date(Date.now() - 120_000);
+    utimesSync(legacy, stale, stale);
+    const won = await store(layout, "r1").recoverStale();
+    expect(won.map((claim) => claim.name)).to.deep.equal(["old.csv"]);
+    expect(won[0]!.path).to.equal(path.join(layout.processing, "r1", "old.csv"));
   });
 
   describe("after a crash (kill -9, then a restart)", () => {
