@@ -295,13 +295,18 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
     : undefined;
 
   const probeFile = path.join(layout.state, `.ready-${replicaId}`);
-  const dataDirWritable = async () => {
+  /** Why the data dir cannot be written to, or undefined when it can. */
+  const dataDirProblem = async (): Promise<string | undefined> => {
     try {
       await writeFile(probeFile, String(clock.now()));
       await rm(probeFile, { force: true });
-      return true;
-    } catch {
-      return false;
+      return undefined;
+    } catch (error) {
+      await rm(probeFile, { force: true }).catch(() => undefined);
+      const code = (error as NodeJS.ErrnoException).code;
+      return code === "ENOSPC" || code === "EDQUOT"
+        ? `the data directory ${config.dataDir} is full (${code}): free space on the shared volume`
+        : `the data directory ${config.dataDir} is not writable${code ? ` (${code})` : ""}`;
     }
   };
   const app = buildApp(logger);
@@ -312,11 +317,13 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
       const reasons: string[] = [];
       if (shuttingDown.signal.aborted) reasons.push("shutting down");
       if (!client.hasValidToken()) reasons.push("no valid Genesys Cloud access token yet");
-      if (!(await dataDirWritable())) reasons.push(`the data directory ${config.dataDir} is not writable`);
+      const dataDir = await dataDirProblem();
+      if (dataDir) reasons.push(dataDir);
       // Not reasons to take the pod out of service: the webhook and the export still work, and
       // restarting pods or moving traffic fixes nothing on Genesys' side.
       const blocked = targetGate.blocked;
       const outage = breakerWarning(client.breakerStatus(), clock.now());
+      const full = importer.status().volumeFull;
       const warnings = [
         ...(blocked
           ? [
@@ -324,6 +331,11 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
             ]
           : []),
         ...(outage ? [outage] : []),
+        ...(full
+          ? [
+              `the import is stopped: the shared volume is full (${full.message}) since ${new Date(full.sinceMs).toISOString()}. Fix: free space on it; imports resume by themselves`,
+            ]
+          : []),
       ];
       return { ready: reasons.length === 0, reasons, warnings };
     },

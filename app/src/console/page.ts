@@ -128,6 +128,11 @@ export function renderConsole(view: ConsoleView): string {
           `import holding back: contact list ${importer.blocked.contactListId} refuses calls (${importer.blocked.message}). Fix: ${importer.blocked.fix}`,
         ]
       : []),
+    ...(importer.volumeFull
+      ? [
+          `import stopped: the shared volume is full (${importer.volumeFull.message}). Fix: free space on it; imports resume by themselves`,
+        ]
+      : []),
     ...(importer.lastError ? [`import: ${importer.lastError}`] : []),
     ...(exporter.lastError ? [`export: ${exporter.lastError}`] : []),
     ...importer.recent.flatMap((outcome) => (outcome.reason ? [`${outcome.name}: ${outcome.reason}`] : [])),

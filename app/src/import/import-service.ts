@@ -1,11 +1,14 @@
+import { rename, stat, statfs, writeFile } from "node:fs/promises";
+import path from "node:path";
 import type { Logger } from "pino";
 import type { Clock } from "../time/clock";
-import type { ImportLane } from "../shared/layout";
+import { storageName, timestampForName, type ImportLane } from "../shared/layout";
 import { bulkLoadClaimedFile } from "./bulk-load";
 import type { ClaimStore } from "./claims";
-import { type Claim } from "./claims";
+import { type Claim, type ClaimedFileState } from "./claims";
 import type { BlockedTarget } from "./target-gate";
 import {
+  changedReason,
   importClaimedFile,
   newProgress,
   type FileOutcome,
@@ -24,6 +27,38 @@ export interface ImportStatus {
   readonly lastError: string | undefined;
   /** Set while the contact list refuses every call: what Genesys said and the fix. */
   readonly blocked: BlockedTarget | undefined;
+  /** Set while the shared volume is full: nothing is claimed until space is freed. */
+  readonly volumeFull: VolumeFull | undefined;
+}
+
+interface ArchivedFile {
+  readonly name: string;
+  readonly path: string;
+  readonly claimed: ClaimedFileState;
+  readonly progress: FileProgress;
+  readonly untilMs: number;
+}
+
+/** The shared volume refused a write for lack of space (ENOSPC) or quota (EDQUOT). */
+export interface VolumeFull {
+  readonly sinceMs: number;
+  readonly message: string;
+}
+
+/** Free space a full volume needs before imports start again: 16 MiB, or a tenth of a smaller volume. */
+export const VOLUME_FREE_BYTES_TO_RESUME = 16 * 1024 * 1024;
+
+/** The volume's free and total bytes, as statfs tells them. */
+export type VolumeSpace = (dir: string) => Promise<{ readonly free: number; readonly total: number }>;
+
+const statfsSpace: VolumeSpace = async (dir) => {
+  const stats = await statfs(dir);
+  return { free: stats.bavail * stats.bsize, total: stats.blocks * stats.bsize };
+};
+
+function isVolumeFull(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
 }
 
 /** One folder of the inbox and the claims on its files: inbox/ (the contacts API), inbox/bulk/, inbox/replace/. */
@@ -49,6 +84,11 @@ export class ImportService {
   private lastError: string | undefined;
   private loop: Promise<void> | undefined;
   private wake: AbortController | undefined;
+  private volumeFull: VolumeFull | undefined;
+  /** The last failure logged per file, so a file that keeps failing is logged once, not every scan. */
+  private readonly fileFailures = new Map<string, string>();
+  /** Files archived a moment ago, watched for a writer that was not done (see watchArchived). */
+  private readonly archived: ArchivedFile[] = [];
 
   constructor(
     private readonly lanes: readonly InboxLane[],
@@ -56,7 +96,13 @@ export class ImportService {
     private readonly scanIntervalMs: number,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly space: VolumeSpace = statfsSpace,
   ) {}
+
+  /** How long an archived file is watched for a writer that was not done: 10 settle times, at least a minute. */
+  private get archiveWatchMs(): number {
+    return Math.max(60_000, 10 * this.deps.config.settleSeconds * 1000);
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -87,6 +133,7 @@ export class ImportService {
       lastScanAt: this.lastScanAt,
       lastError: this.lastError,
       blocked: this.deps.targetGate?.blocked,
+      volumeFull: this.volumeFull,
     };
   }
 
@@ -99,11 +146,14 @@ export class ImportService {
         await gate.waitUntilOpen(this.deps.signal).catch(() => undefined);
         continue;
       }
-      if (!this.paused) {
+      if (this.volumeFull && !(await this.volumeHasRoom())) {
+        // Claims nothing while the volume is full: every file would fail at its first write.
+      } else if (!this.paused) {
         try {
           await this.scanOnce();
           this.lastError = undefined;
         } catch (error) {
+          if (isVolumeFull(error)) this.markVolumeFull(error);
           this.lastError = error instanceof Error ? error.message : String(error);
           this.logger.error(
             { err: { message: this.lastError } },
@@ -120,19 +170,81 @@ export class ImportService {
     }
   }
 
-  /** One pass: stale claims first, then the inbox, oldest file first. */
+  /**
+   * A writer that paused for longer than the settle time may have its file claimed and imported
+   * before it writes the rest; the rest would land in the archived file unread. For a while after
+   * archiving (ARCHIVE_WATCH), each scan compares the archived file with the file as claimed, and
+   * moves a changed one to rejects/ with the reason, so those rows are never lost without a word.
+   */
+  private async watchArchived(): Promise<void> {
+    const now = this.clock.now();
+    for (let index = this.archived.length - 1; index >= 0; index -= 1) {
+      const file = this.archived[index]!;
+      let info;
+      try {
+        info = await stat(file.path);
+      } catch {
+        this.archived.splice(index, 1); // moved or removed by someone: no longer ours to watch
+        continue;
+      }
+      const was = file.claimed;
+      const change =
+        info.ino !== was.ino
+          ? "it was replaced by another file"
+          : info.size !== was.size
+            ? `it ${info.size > was.size ? "grew" : "shrank"} from ${was.size} to ${info.size} bytes`
+            : info.mtimeMs !== was.mtimeMs
+              ? "it was written to"
+              : undefined;
+      if (change === undefined) {
+        if (now >= file.untilMs) this.archived.splice(index, 1);
+        continue;
+      }
+      this.archived.splice(index, 1);
+      const reason = `${changedReason(`${change}, after it was imported and archived`, file.progress)}`;
+      const target = path.join(
+        this.deps.layout.rejects,
+        `${timestampForName(now)}-${storageName(file.name)}`,
+      );
+      await rename(file.path, target);
+      await writeFile(`${target}.reason.txt`, `${reason}\n`);
+      this.deps.metrics.files.inc({ outcome: "changed_after_import" });
+      this.logger.error(
+        { file: file.name, movedTo: target, reason },
+        "an archived file was written to after its import",
+      );
+    }
+  }
+
+  /**
+   * One pass: stale claims first, then the inbox, oldest file first. A failure of one file (its
+   * refusal, claim or import) is logged once, counted, and the pass goes on with the others; each
+   * file is tried at most once a pass.
+   */
   async scanOnce(): Promise<void> {
+    const tried = new Set<string>();
+    await this.watchArchived().catch((error: unknown) => {
+      if (isVolumeFull(error)) this.markVolumeFull(error);
+      else this.logger.warn({ err: { message: (error as Error).message } }, "could not check archived files");
+    });
     for (const { lane, claims } of this.lanes) {
-      for (const claim of await claims.recoverStale()) {
+      const won = await claims.recoverStale();
+      for (const [index, claim] of won.entries()) {
+        if (this.stopRequested()) {
+          // Back to the inbox for whoever scans next, rather than waiting out the claim timeout.
+          for (const left of won.slice(index)) await left.release().catch(() => undefined);
+          return;
+        }
         this.logger.warn(
           { file: claim.name, mode: lane },
           "took over a claim whose replica stopped heartbeating; resuming from its journal",
         );
-        await this.importOne(claim, lane);
-        if (this.stopRequested()) return;
+        tried.add(`${lane}/${claim.name}`);
+        await this.importClaimed(claim, lane);
       }
     }
     for (;;) {
+      if (this.stopRequested()) return;
       const ready: Array<{ name: string; mtimeMs: number; lane: InboxLane }> = [];
       let depth = 0;
       let oldestAgeSeconds = 0;
@@ -140,13 +252,18 @@ export class ImportService {
         const scan = await lane.claims.scanInbox();
         depth += scan.depth;
         oldestAgeSeconds = Math.max(oldestAgeSeconds, scan.oldestAgeSeconds);
-        for (const file of scan.readyFiles) ready.push({ ...file, lane });
+        for (const file of scan.readyFiles)
+          if (!tried.has(`${lane.lane}/${file.name}`)) ready.push({ ...file, lane });
         for (const { name, reason } of scan.refused) {
-          const movedTo = await lane.claims.refuse(name, reason);
-          if (movedTo) {
-            this.deps.metrics.files.inc({ outcome: "rejected" });
-            this.logger.warn({ file: name, mode: lane.lane, reason, movedTo }, "file refused as a whole");
-          }
+          if (tried.has(`${lane.lane}/${name}`)) continue;
+          tried.add(`${lane.lane}/${name}`);
+          await this.perFile(name, lane.lane, "refuse", async () => {
+            const movedTo = await lane.claims.refuse(name, reason);
+            if (movedTo) {
+              this.deps.metrics.files.inc({ outcome: "rejected" });
+              this.logger.warn({ file: name, mode: lane.lane, reason, movedTo }, "file refused as a whole");
+            }
+          });
         }
       }
       this.lastScanAt = this.clock.now();
@@ -158,20 +275,97 @@ export class ImportService {
       ready.sort((a, b) => a.mtimeMs - b.mtimeMs || a.name.localeCompare(b.name));
       let claimed: { claim: Claim; lane: ImportLane } | undefined;
       for (const file of ready) {
-        const claim = await file.lane.claims.claim(file.name);
+        tried.add(`${file.lane.lane}/${file.name}`);
+        const claim = await this.perFile(file.name, file.lane.lane, "claim", () =>
+          file.lane.claims.claim(file.name),
+        );
         if (claim) {
           claimed = { claim, lane: file.lane.lane };
           break;
         }
       }
       if (!claimed) return;
-      await this.importOne(claimed.claim, claimed.lane);
-      if (this.stopRequested()) return;
+      await this.importClaimed(claimed.claim, claimed.lane);
     }
   }
 
   private stopRequested(): boolean {
-    return this.deps.signal.aborted || this.paused || this.deps.targetGate?.blocked !== undefined;
+    return (
+      this.deps.signal.aborted ||
+      this.paused ||
+      this.deps.targetGate?.blocked !== undefined ||
+      this.volumeFull !== undefined
+    );
+  }
+
+  /** Imports a claimed file; one that fails unexpectedly goes back to the inbox for the next scan. */
+  private async importClaimed(claim: Claim, lane: ImportLane): Promise<void> {
+    const done = await this.perFile(claim.name, lane, "import", async () => {
+      await this.importOne(claim, lane);
+      return true;
+    });
+    if (!done) await claim.release().catch(() => undefined);
+  }
+
+  /**
+   * Runs one file's step; a failure is counted, logged once per file and message (a file that
+   * fails the same way every scan does not flood the log), and does not end the pass. A full
+   * volume is the exception: it stops the pass and becomes a named condition.
+   */
+  private async perFile<T>(
+    name: string,
+    lane: ImportLane,
+    step: "refuse" | "claim" | "import",
+    work: () => Promise<T>,
+  ): Promise<T | undefined> {
+    const key = `${lane}/${name}`;
+    try {
+      const result = await work();
+      // A claim that succeeds says nothing of the import after it, which may fail as before.
+      if (step !== "claim") this.fileFailures.delete(key);
+      return result;
+    } catch (error) {
+      if (isVolumeFull(error)) {
+        this.markVolumeFull(error);
+        return undefined;
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      const code = (error as { code?: string }).code;
+      this.deps.metrics.fileFailures.inc({ step });
+      this.lastError = `${name}: ${message}`;
+      if (this.fileFailures.get(key) !== message) {
+        this.fileFailures.set(key, message);
+        if (this.fileFailures.size > 1_000) this.fileFailures.delete(this.fileFailures.keys().next().value!);
+        this.logger.error(
+          { file: name, mode: lane, step, err: { message, code } },
+          "a file could not be handled; the scan goes on with the others and tries it again at the next one",
+        );
+      }
+      return undefined;
+    }
+  }
+
+  private markVolumeFull(error: unknown): void {
+    if (this.volumeFull) return;
+    this.volumeFull = {
+      sinceMs: this.clock.now(),
+      message: (error as Error).message,
+    };
+    this.deps.metrics.volumeFull.set(1);
+    this.logger.error(
+      { err: { message: (error as Error).message, code: (error as { code?: string }).code } },
+      "the shared volume is full: imports stop (nothing more is written) until space is freed, then resume by themselves",
+    );
+  }
+
+  /** Whether a full volume has room again; clears the condition when it has. */
+  private async volumeHasRoom(): Promise<boolean> {
+    const { free, total } = await this.space(this.deps.layout.root).catch(() => ({ free: 0, total: 0 }));
+    if (free < Math.min(VOLUME_FREE_BYTES_TO_RESUME, total / 10)) return false;
+    this.logger.info({ freeBytes: free }, "the shared volume has room again: imports resume");
+    this.volumeFull = undefined;
+    this.deps.metrics.volumeFull.set(0);
+    return true;
   }
 
   private async importOne(claim: Claim, lane: ImportLane): Promise<void> {
@@ -188,6 +382,14 @@ export class ImportService {
         lane === "api" ? await importClaimedFile(claim, deps) : await bulkLoadClaimedFile(claim, lane, deps);
       this.recent.unshift(outcome);
       this.recent.splice(50);
+      if (outcome.movedTo?.startsWith(this.deps.layout.archive + path.sep) && outcome.status !== "rejected")
+        this.archived.push({
+          name: claim.name,
+          path: outcome.movedTo,
+          claimed: claim.claimed,
+          progress: outcome,
+          untilMs: this.clock.now() + this.archiveWatchMs,
+        });
     } finally {
       this.current = undefined;
       this.deps.metrics.filesInProgress.dec();

@@ -11,6 +11,8 @@ export class ImportMetrics {
   readonly targetBlocked: Gauge<"contact_list">;
   readonly bulkUploads: Counter<"outcome">;
   readonly bulkPercentComplete: Gauge;
+  readonly fileFailures: Counter<"step">;
+  readonly volumeFull: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -62,6 +64,17 @@ export class ImportMetrics {
     this.bulkPercentComplete = new Gauge({
       name: "import_bulk_percent_complete",
       help: "Genesys' progress importing the bulk load in hand (percentComplete of the list's import status)",
+      registers,
+    });
+    this.fileFailures = new Counter({
+      name: "import_file_failures_total",
+      help: "Failures handling one inbox file, by step (refuse, claim, import): logged once per file, and the scan goes on with the other files",
+      labelNames: ["step"],
+      registers,
+    });
+    this.volumeFull = new Gauge({
+      name: "import_volume_full",
+      help: "1 while the shared volume is full (ENOSPC or quota): nothing is claimed or written until space is freed, then imports resume by themselves",
       registers,
     });
   }

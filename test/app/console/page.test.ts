@@ -22,6 +22,7 @@ const view = (importer: Partial<ConsoleView["importer"]> = {}): ConsoleView => (
     lastScanAt: undefined,
     lastError: undefined,
     blocked: undefined,
+    volumeFull: undefined,
     ...importer,
   },
   archive: { count: 0, lastAgeSeconds: undefined },
