@@ -104,6 +104,9 @@ describe("operator console in a real browser (Chromium + oidc-provider + simulat
     const page = await signIn(context, "alice");
     expect(page.url()).to.equal(`${base}/console`);
     expect(await page.textContent('[data-testid="user"]')).to.equal("alice@example.com");
+    // The callback's query carried the one-time code and the state: the access log keeps the path.
+    expect(harness.capture.text()).to.contain('"url":"/console/callback"');
+    expect(harness.capture.text()).not.to.match(/console\/callback\?/);
     expect(await page.textContent('[data-testid="token-state"]')).to.equal("valid");
     expect(await page.textContent('[data-testid="breaker"]')).to.equal("closed");
     expect(await page.textContent('[data-testid="archive-count"]')).to.equal("1");
