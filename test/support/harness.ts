@@ -101,6 +101,8 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
 export function spawnService(
   env: Record<string, string>,
   args: readonly string[] = [],
+  /** Run as this user and group, as the pod does (uid 500); the test must run as root. */
+  user?: { readonly uid: number; readonly gid: number },
 ): {
   child: ChildProcess;
   output: () => string;
@@ -114,6 +116,7 @@ export function spawnService(
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
+      ...(user ?? {}),
     },
   );
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -115,6 +115,8 @@ export type ClaimCheck =
  */
 export class ClaimStore {
   private readonly sizes = new Map<string, number>();
+  /** Entries refused but not ours to move, whose reason was written once. */
+  private readonly leftInPlace = new Set<string>();
   readonly folder: string;
   private readonly lease: string;
 
@@ -226,7 +228,11 @@ export class ClaimStore {
     return !(this.settings.isProcessAlive ?? signalZero)(other.pid);
   }
 
-  /** Moves an entry the importer will not take out of the inbox, with the reason beside it. */
+  /**
+   * Moves an entry the importer will not take out of the inbox, with the reason beside it. An
+   * entry the service may not move (a folder of another user: renaming a folder needs write
+   * permission on it) stays where it is; its reason is written to rejects/ once, saying so.
+   */
   async refuse(name: string, reason: string): Promise<string | undefined> {
     const target = path.join(
       this.layout.rejects,
@@ -235,9 +241,18 @@ export class ClaimStore {
     try {
       await rename(path.join(this.layout.inbox, name), target);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return undefined;
+      if (code !== "EACCES" && code !== "EPERM") throw error;
+      if (this.leftInPlace.has(name)) return undefined;
+      this.leftInPlace.add(name);
+      await writeFile(
+        `${target}.reason.txt`,
+        reasonText(name, `${reason}. The service may not move it out of inbox/ (${code}): remove it by hand`),
+      );
+      return `${target}.reason.txt`;
     }
+    this.leftInPlace.delete(name);
     await writeFile(`${target}.reason.txt`, reasonText(name, reason));
     return target;
   }

@@ -333,8 +333,10 @@ export class ImportService {
       const code = (error as { code?: string }).code;
       this.deps.metrics.fileFailures.inc({ step });
       this.lastError = `${name}: ${message}`;
-      if (this.fileFailures.get(key) !== message) {
-        this.fileFailures.set(key, message);
+      // The same kind of failure again (its message may name a new timestamped path) is not news.
+      const kind = `${step}:${code ?? message}`;
+      if (this.fileFailures.get(key) !== kind) {
+        this.fileFailures.set(key, kind);
         if (this.fileFailures.size > 1_000) this.fileFailures.delete(this.fileFailures.keys().next().value!);
         this.logger.error(
           { file: name, mode: lane, step, err: { message, code } },
