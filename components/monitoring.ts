@@ -59,6 +59,29 @@ export function alertRules(namespace: string): AlertRule[] {
       },
     },
     {
+      alert: "ImportVolumeFull",
+      expr: `max(import_volume_full{${scope}}) == 1`,
+      for: "1m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "The shared volume is full: the import has stopped claiming and writing files",
+        runbook:
+          "Free space on the volume (old archive/ and rejects/ files, another system's exports) or grow it; /readyz names the condition and the import resumes by itself once 16 MiB (or a tenth of the volume) is free",
+      },
+    },
+    {
+      alert: "ImportFilesFailing",
+      expr: `sum(increase(import_file_failures_total{${scope}}[15m])) > 10`,
+      for: "5m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary:
+          "Inbox files keep failing to be refused, claimed or imported (the other files still go through)",
+        runbook:
+          "The service logs each failing file once with its step and error code: look for 'a file could not be handled' (permissions on the volume, a state/ entry in the way, an NFS problem)",
+      },
+    },
+    {
       alert: "ImportInboxFileTooOld",
       expr: `max(import_inbox_oldest_file_age_seconds{${scope}}) > 1800`,
       for: "5m",

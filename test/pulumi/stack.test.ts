@@ -192,6 +192,8 @@ describe("Pulumi program under mocks (dev and prod)", function () {
           "GenesysRateLimited",
           "GenesysCircuitBreakerOpen",
           "ImportContactListRefusing",
+          "ImportVolumeFull",
+          "ImportFilesFailing",
           "ImportInboxFileTooOld",
           "ExportPollLagging",
         ]);
