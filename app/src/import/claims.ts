@@ -384,6 +384,15 @@ function reasonText(name: string, reason: string): string {
   return storageName(name) === name ? `${reason}\n` : `${reason}\nfile name as dropped: ${name}\n`;
 }
 
+/** How a file differs from what it was when claimed, in words; undefined when it is the same. */
+export function howItChanged(was: ClaimedFileState, now: ClaimedFileState): string | undefined {
+  if (now.ino !== was.ino || now.dev !== was.dev) return "it was replaced by another file";
+  if (now.size !== was.size)
+    return `it ${now.size > was.size ? "grew" : "shrank"} from ${was.size} to ${now.size} bytes`;
+  if (now.mtimeMs !== was.mtimeMs) return "it was written to";
+  return undefined;
+}
+
 /** A file this replica holds in `processing/<replica>/`. */
 export class Claim {
   constructor(
@@ -416,16 +425,8 @@ export class Claim {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       return (await this.takenOver()) ? { state: "lost" } : { state: "deleted" };
     }
-    const was = this.claimed;
-    if (info.ino !== was.ino || info.dev !== was.dev)
-      return { state: "changed", reason: "it was replaced by another file" };
-    if (info.size !== was.size)
-      return {
-        state: "changed",
-        reason: `it ${info.size > was.size ? "grew" : "shrank"} from ${was.size} to ${info.size} bytes`,
-      };
-    if (info.mtimeMs !== was.mtimeMs) return { state: "changed", reason: "it was written to" };
-    return { state: "held" };
+    const change = howItChanged(this.claimed, info);
+    return change === undefined ? { state: "held" } : { state: "changed", reason: change };
   }
 
   /** Puts the file back in the inbox (graceful shutdown): another replica resumes it from its journal. */

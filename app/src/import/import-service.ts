@@ -5,7 +5,7 @@ import type { Clock } from "../time/clock";
 import { storageName, timestampForName, type ImportLane } from "../shared/layout";
 import { bulkLoadClaimedFile } from "./bulk-load";
 import type { ClaimStore } from "./claims";
-import { type Claim, type ClaimedFileState } from "./claims";
+import { howItChanged, type Claim, type ClaimedFileState } from "./claims";
 import type { BlockedTarget } from "./target-gate";
 import {
   changedReason,
@@ -187,15 +187,7 @@ export class ImportService {
         this.archived.splice(index, 1); // moved or removed by someone: no longer ours to watch
         continue;
       }
-      const was = file.claimed;
-      const change =
-        info.ino !== was.ino
-          ? "it was replaced by another file"
-          : info.size !== was.size
-            ? `it ${info.size > was.size ? "grew" : "shrank"} from ${was.size} to ${info.size} bytes`
-            : info.mtimeMs !== was.mtimeMs
-              ? "it was written to"
-              : undefined;
+      const change = howItChanged(file.claimed, info);
       if (change === undefined) {
         if (now >= file.untilMs) this.archived.splice(index, 1);
         continue;

@@ -23,7 +23,7 @@ describe("a hostile inbox (simulator, real files)", function () {
       h
         .list("rejects")
         .filter((name) => name.endsWith(".reason.txt"))
-        .map((name) => [name, h.read("rejects", name)])
+        .map((name): [string, string] => [name, h.read("rejects", name)])
         .filter(([, text]) => text !== ""), // still being written
     );
   const archivedData = () =>
