@@ -123,9 +123,12 @@ export function egressPolicySpec(inputs: EgressInputs): NetworkPolicySpec {
   };
 }
 
-/** A CiliumNetworkPolicy allowing HTTPS to the region's api., login. and streaming. hosts by name. */
+/**
+ * A CiliumNetworkPolicy allowing HTTPS to Genesys Cloud hosts by name: the stack passes
+ * `genesysHostNames` of its settings, every host the service calls and the region's others.
+ */
 export function ciliumFqdnPolicySpec(
-  domain: string,
+  hosts: readonly string[],
   podLabels: Readonly<Record<string, string>>,
 ): Record<string, unknown> {
   return {
@@ -139,7 +142,7 @@ export function ciliumFqdnPolicySpec(
         toPorts: [{ ports: [{ port: "53", protocol: "ANY" }], rules: { dns: [{ matchPattern: "*" }] } }],
       },
       {
-        toFQDNs: ["api", "login", "streaming"].map((host) => ({ matchName: `${host}.${domain}` })),
+        toFQDNs: hosts.map((host) => ({ matchName: host })),
         toPorts: [{ ports: [{ port: "443", protocol: "TCP" }] }],
       },
     ],
@@ -164,8 +167,8 @@ export interface EgressPolicyArgs {
   readonly namespace: pulumi.Input<string>;
   /** What the pods may reach, resolved from stack config and the platform stack. */
   readonly inputs: EgressInputs;
-  /** Also create a CiliumNetworkPolicy with toFQDNs for the hosts of this domain (the region's); default: none. */
-  readonly ciliumDomain?: string;
+  /** Also create a CiliumNetworkPolicy allowing HTTPS to these Genesys Cloud hosts by name; default: none. */
+  readonly ciliumHosts?: readonly string[];
 }
 
 /** The middleware's NetworkPolicy (and, on Cilium, an FQDN policy). */
@@ -183,14 +186,14 @@ export class EgressPolicy extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.ciliumPolicy = args.ciliumDomain
+    this.ciliumPolicy = args.ciliumHosts
       ? new k8s.apiextensions.CustomResource(
           `${name}-fqdn`,
           {
             apiVersion: "cilium.io/v2",
             kind: "CiliumNetworkPolicy",
             metadata: { name: `${name}-fqdn`, namespace: args.namespace },
-            spec: ciliumFqdnPolicySpec(args.ciliumDomain, args.inputs.podLabels),
+            spec: ciliumFqdnPolicySpec(args.ciliumHosts, args.inputs.podLabels),
           },
           { parent: this },
         )

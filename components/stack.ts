@@ -122,7 +122,7 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
       {
         namespace: this.namespace,
         inputs: plan.egress,
-        ...(plan.ciliumDomain ? { ciliumDomain: plan.ciliumDomain } : {}),
+        ...(plan.ciliumHosts ? { ciliumHosts: plan.ciliumHosts } : {}),
       },
       { parent: this },
     );

@@ -53,8 +53,8 @@ export interface DeploymentPlan {
   /** PEM of the extra CAs for the ConfigMap; undefined: none. */
   readonly caBundle: string | undefined;
   readonly egress: EgressInputs;
-  /** Also a CiliumNetworkPolicy with FQDN rules for the region's domain. */
-  readonly ciliumDomain: string | undefined;
+  /** Also a CiliumNetworkPolicy allowing these Genesys Cloud hosts by name; undefined: none. */
+  readonly ciliumHosts: readonly string[] | undefined;
   /** The chart's values, valid under its schema. */
   readonly values: Record<string, unknown>;
   readonly monitoring: StackSettings["monitoring"];
@@ -157,8 +157,8 @@ export function plan(
     caBundle: settings.network.caBundle,
     egress,
     // FQDN rules would open direct HTTPS to Genesys Cloud, around the proxy.
-    ciliumDomain:
-      platform.cni === "cilium" && settings.network.proxy === undefined ? settings.genesys.domain : undefined,
+    ciliumHosts:
+      platform.cni === "cilium" && settings.network.proxy === undefined ? settings.genesys.hosts : undefined,
     values,
     monitoring: settings.monitoring,
     webhookUrl: ingress.enabled ? `https://${ingress.host}/webhooks/genesys` : undefined,

@@ -1,5 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { regionDomain, regionProblems, urlProblem } from "../app/src/shared/regions";
+import {
+  GENESYS_BASE_URL_HOSTS,
+  genesysHostNames,
+  regionProblems,
+  urlProblem,
+  type EndpointSettings,
+} from "../app/src/shared/regions";
 import { mergeValues } from "../components/values";
 import { chartValuesProblems } from "./chart-schema";
 
@@ -51,8 +57,11 @@ export interface StackSettings {
   readonly platformStack: string | undefined;
   /** The service's chart values: the environment's defaults, then the stack's `values`. */
   readonly values: ChartValues;
-  /** What the Pulumi side reads of the values: the region (egress, Cilium FQDNs) and its domain. */
-  readonly genesys: { readonly region: string; readonly domain: string };
+  /**
+   * What the Pulumi side reads of the values: the region (its shipped IP ranges) and the Genesys
+   * Cloud hosts the service reaches with the region and the base URL overrides (Cilium FQDNs).
+   */
+  readonly genesys: { readonly region: string; readonly hosts: readonly string[] };
   /** values.console.enabled: the console's secrets and its identity provider's egress. */
   readonly console: boolean;
   readonly image: {
@@ -295,7 +304,7 @@ export function readStackSettings(
   }
 
   const values = readValues(object("values"), environment, problem);
-  const region = str(isMap(values.genesys) ? values.genesys.region : undefined) ?? "";
+  const endpoints = endpointSettings(values);
   const consoleOn = isMap(values.console) && values.console.enabled === true;
   if (consoleOn) {
     if (ingressRaw.enabled !== true)
@@ -322,7 +331,7 @@ export function readStackSettings(
     namespace: str(raw("namespace")) ?? `genesys-sync-${environment}`,
     platformStack: raw("platformStack"),
     values,
-    genesys: { region, domain: regionDomain(region)! },
+    genesys: { region: endpoints.region ?? "", hosts: genesysHostNames(endpoints) },
     console: consoleOn,
     image: {
       repository: str(image.repository) ?? "registry.example.com/contact-centre/genesys-sync",
@@ -448,20 +457,20 @@ function readValues(
   const section = (name: string) => (isMap(values[name]) ? values[name] : {});
   const genesys = section("genesys");
   const region = str(genesys.region) ?? "";
-  // The egress policy and the Cilium FQDN rules derive from the region.
+  // The egress ranges and the Cilium FQDN rules derive from the region (and the base URLs below).
   if (region === "")
     rule(
       "genesys.region",
       "is required: an AWS region key such as eu-west-1, or a domain such as mypurecloud.ie",
     );
   else for (const reason of regionProblems(region)) rule("genesys.region", reason);
-  for (const field of ["apiBaseUrl", "loginBaseUrl"] as const) {
-    const url = str(genesys[field]);
+  for (const { baseUrl } of GENESYS_BASE_URL_HOSTS) {
+    const url = str(genesys[baseUrl.setting]);
     if (url === undefined) continue;
-    const reason = urlProblem(field === "apiBaseUrl" ? "API" : "login", url);
-    if (reason) rule(`genesys.${field}`, reason);
+    const reason = urlProblem(baseUrl.label, url);
+    if (reason) rule(`genesys.${baseUrl.setting}`, reason);
     else if (environment === "prod" && !url.startsWith("https://"))
-      rule(`genesys.${field}`, "must be https in prod");
+      rule(`genesys.${baseUrl.setting}`, "must be https in prod");
   }
   if (str(genesys.clientId) === undefined)
     rule("genesys.clientId", "is required: the OAuth client id (not secret; the secret lives in Vault)");
@@ -497,6 +506,16 @@ function readValues(
       );
   }
   return values;
+}
+
+/** The region and base URL overrides of the chart values, as the service reads them from its ConfigMap. */
+function endpointSettings(values: ChartValues): EndpointSettings {
+  const genesys = isMap(values.genesys) ? values.genesys : {};
+  const overrides = GENESYS_BASE_URL_HOSTS.map(({ baseUrl }) => [
+    baseUrl.setting,
+    str(genesys[baseUrl.setting]),
+  ]);
+  return { region: str(genesys.region), ...Object.fromEntries(overrides) };
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {

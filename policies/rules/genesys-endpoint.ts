@@ -1,7 +1,30 @@
-import { GENESYS_REGIONS, regionDomain } from "../../app/src/shared/regions";
+import {
+  GENESYS_BASE_URL_HOSTS,
+  isRegionHost,
+  regionDomain,
+  type GenesysHostDescription,
+} from "../../app/src/shared/regions";
+import { SETTINGS, type SettingDescriptor } from "../../app/src/shared/settings";
 import { configuredValues, defineRule, type K8sObject, type Violation } from "../lib";
 
-const DOMAINS = new Set(Object.values(GENESYS_REGIONS));
+/**
+ * The base URLs to check, one per host the service calls (app/src/shared/regions.ts), each under
+ * its chart key and the variable the settings table sets from it.
+ */
+const BASE_URLS = GENESYS_BASE_URL_HOSTS.map((host) => {
+  const chartKey = `genesys.${host.baseUrl.setting}`;
+  const setting = (SETTINGS as readonly SettingDescriptor[]).find(
+    (candidate) => "value" in candidate.chart && candidate.chart.value === chartKey,
+  );
+  // A renamed chart key would silently leave the URL unchecked.
+  if (setting === undefined) throw new Error(`genesys-endpoint: no setting is set from ${chartKey}`);
+  return { host, chartKey, env: setting.env };
+});
+
+/** The guide's `genesys.environment_uri` is where it fetched tokens from: the login host. */
+const LOGIN = GENESYS_BASE_URL_HOSTS.find((host) => host.prefix === "login")!;
+
+type Where = { object?: K8sObject; chart?: string };
 
 export default defineRule<{ allowedOverrideHosts: string[] }>({
   name: "genesys-endpoint",
@@ -13,19 +36,14 @@ export default defineRule<{ allowedOverrideHosts: string[] }>({
   defaults: { allowedOverrideHosts: [] },
   check(input, config) {
     const violations: Violation[] = [];
-    const checkUrl = (
-      where: { object?: K8sObject; chart?: string },
-      name: string,
-      value: string,
-      expected: "api" | "login" | "apps",
-    ) => {
+    const checkUrl = (where: Where, name: string, value: string, expected: GenesysHostDescription) => {
       let url: URL;
       try {
         url = new URL(value);
       } catch {
         violations.push({
           ...where,
-          message: `${name} "${value}" is not a URL; write https://${expected}.<region domain>.`,
+          message: `${name} "${value}" is not a URL; write https://${expected.prefix}.<region domain>.`,
         });
         return;
       }
@@ -36,15 +54,14 @@ export default defineRule<{ allowedOverrideHosts: string[] }>({
         });
       }
       if (config.allowedOverrideHosts.includes(url.hostname)) return;
-      const [prefix, ...rest] = url.hostname.split(".");
-      if (prefix !== expected || !DOMAINS.has(rest.join("."))) {
+      if (!isRegionHost(expected, url.hostname)) {
         violations.push({
           ...where,
-          message: `${name} points at ${url.hostname}, which is not ${expected}.<domain> of a Genesys Cloud region (tokens come from login., the API from api., bulk uploads go to apps.; the guide's https://api.../oauth/token is wrong). Fix the URL, or allow the proxy host in allowedOverrideHosts.`,
+          message: `${name} points at ${url.hostname}, which is not ${expected.prefix}.<domain> of a Genesys Cloud region (tokens come from login., the API from api., bulk uploads go to apps.; the guide's https://api.../oauth/token is wrong). Fix the URL, or allow the proxy host in allowedOverrideHosts.`,
         });
       }
     };
-    const checkRegion = (where: { object?: K8sObject; chart?: string }, value: string) => {
+    const checkRegion = (where: Where, value: string) => {
       if (regionDomain(value) === undefined) {
         violations.push({
           ...where,
@@ -53,23 +70,20 @@ export default defineRule<{ allowedOverrideHosts: string[] }>({
       }
     };
     for (const { object, name, value } of configuredValues(input.objects)) {
-      if (name === "GENESYS_API_BASE_URL" && value !== "") checkUrl({ object }, name, value, "api");
-      if (name === "GENESYS_LOGIN_BASE_URL" && value !== "") checkUrl({ object }, name, value, "login");
-      if (name === "GENESYS_APPS_BASE_URL" && value !== "") checkUrl({ object }, name, value, "apps");
+      const baseUrl = BASE_URLS.find((candidate) => candidate.env === name);
+      if (baseUrl !== undefined && value !== "") checkUrl({ object }, name, value, baseUrl.host);
       if (name === "GENESYS_REGION" && value !== "") checkRegion({ object }, value);
     }
     for (const chart of input.charts) {
       const genesys = (chart.values.genesys ?? {}) as Record<string, unknown>;
-      if (typeof genesys.apiBaseUrl === "string" && genesys.apiBaseUrl !== "")
-        checkUrl({ chart: chart.name }, "genesys.apiBaseUrl", genesys.apiBaseUrl, "api");
-      if (typeof genesys.loginBaseUrl === "string" && genesys.loginBaseUrl !== "")
-        checkUrl({ chart: chart.name }, "genesys.loginBaseUrl", genesys.loginBaseUrl, "login");
-      if (typeof genesys.appsBaseUrl === "string" && genesys.appsBaseUrl !== "")
-        checkUrl({ chart: chart.name }, "genesys.appsBaseUrl", genesys.appsBaseUrl, "apps");
+      for (const { host, chartKey } of BASE_URLS) {
+        const value = genesys[host.baseUrl.setting];
+        if (typeof value === "string" && value !== "") checkUrl({ chart: chart.name }, chartKey, value, host);
+      }
       if (typeof genesys.region === "string" && genesys.region !== "")
         checkRegion({ chart: chart.name }, genesys.region);
       if (typeof genesys.environment_uri === "string")
-        checkUrl({ chart: chart.name }, "genesys.environment_uri", genesys.environment_uri, "login");
+        checkUrl({ chart: chart.name }, "genesys.environment_uri", genesys.environment_uri, LOGIN);
     }
     return violations;
   },

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { evaluate, type PackConfig } from "../../policies/engine";
 import { RULES } from "../../policies/rules";
+import { GENESYS_REGIONS, resolveEndpoints } from "../../app/src/shared/regions";
 import { SETTING } from "../../app/src/shared/settings";
 import { compliant, get, type Fixture } from "./fixtures";
 
@@ -381,6 +382,30 @@ describe("policy rules over plain Kubernetes objects", () => {
       },
     );
     expect(allowed.filter((finding) => finding.policy === "genesys-endpoint")).to.deep.equal([]);
+  });
+
+  it("genesys-endpoint: accepts the base URLs the service resolves for every region, and refuses one at another host of it", () => {
+    for (const region of Object.keys(GENESYS_REGIONS)) {
+      const { apiBaseUrl, loginBaseUrl, appsBaseUrl } = resolveEndpoints({ region });
+      const resolved = findings((f) => {
+        f.charts[0]!.values.genesys = { region, apiBaseUrl, loginBaseUrl, appsBaseUrl };
+        Object.assign(get(f, "ConfigMap").data, {
+          GENESYS_REGION: region,
+          GENESYS_API_BASE_URL: apiBaseUrl,
+          GENESYS_LOGIN_BASE_URL: loginBaseUrl,
+          GENESYS_APPS_BASE_URL: appsBaseUrl,
+        });
+      });
+      expect(
+        resolved.filter((finding) => finding.policy === "genesys-endpoint"),
+        region,
+      ).to.deep.equal([]);
+    }
+    expectOnly(
+      "genesys-endpoint",
+      (f) => (f.charts[0]!.values.genesys = { appsBaseUrl: "https://login.mypurecloud.ie" }),
+      "genesys.appsBaseUrl points at login.mypurecloud.ie, which is not apps.<domain>",
+    );
   });
 
   it("token-refresh-buffer: outside the service's own bounds, or not well below a given lifetime, fails", () => {

@@ -21,6 +21,7 @@ import { alertRules } from "../../components/monitoring";
 import { localChartVersion, PINNED_CHART_VERSION } from "../../components/release";
 import { vaultReadPolicy } from "../../components/secrets";
 import { chartValues } from "../../components/values";
+import { genesysHostNames } from "../../app/src/shared/regions";
 import { DEV_PLATFORM } from "../../stacks/platform";
 import { PROJECT, readStackSettings } from "../../stacks/settings";
 import { CHART, helm, renderChart } from "../support/helm";
@@ -71,7 +72,15 @@ describe("stack settings (stacks/settings.ts)", () => {
     });
     expect(prod.image.digest).to.match(/^sha256:/);
     expect(prod.values.autoscaling).to.deep.include({ minReplicas: 3, maxReplicas: 6 });
-    expect(prod.genesys).to.deep.equal({ region: "eu-west-1", domain: "mypurecloud.ie" });
+    expect(prod.genesys).to.deep.equal({
+      region: "eu-west-1",
+      hosts: [
+        "api.mypurecloud.ie",
+        "login.mypurecloud.ie",
+        "apps.mypurecloud.ie",
+        "streaming.mypurecloud.ie",
+      ],
+    });
     expect(prod.console).to.equal(true);
   });
 
@@ -467,12 +476,50 @@ describe("egress rules (components/egress.ts)", () => {
     );
   });
 
-  it("names api., login. and streaming. of the region's domain for Cilium", () => {
-    const spec = ciliumFqdnPolicySpec("euw2.pure.cloud", { app: "x" }) as any;
+  it("names every host of the region for Cilium: api., login., apps. and streaming.", () => {
+    const spec = ciliumFqdnPolicySpec(genesysHostNames({ region: "eu-west-2" }), { app: "x" }) as any;
     expect(spec.egress[1].toFQDNs.map((entry: any) => entry.matchName)).to.deep.equal([
       "api.euw2.pure.cloud",
       "login.euw2.pure.cloud",
+      "apps.euw2.pure.cloud",
       "streaming.euw2.pure.cloud",
+    ]);
+  });
+});
+
+describe("Genesys Cloud hosts (app/src/shared/regions.ts), as the stack reads them", () => {
+  it("takes the hosts of the overridden base URLs, with the uploads following an overridden API", () => {
+    expect(
+      genesysHostNames({ region: "eu-west-1", apiBaseUrl: "https://api.genesys.corp.example/v2/" }),
+    ).to.deep.equal([
+      "api.genesys.corp.example",
+      "login.mypurecloud.ie",
+      "apps.genesys.corp.example",
+      "streaming.mypurecloud.ie",
+    ]);
+    // Without a region there is no streaming host to name; one host serving everything is listed once.
+    expect(
+      genesysHostNames({
+        apiBaseUrl: "https://genesys.corp.example",
+        loginBaseUrl: "https://genesys.corp.example",
+      }),
+    ).to.deep.equal(["genesys.corp.example"]);
+  });
+
+  it("gives the stack the hosts of its values' region and overrides", () => {
+    const config = stackConfig("prod");
+    const values = JSON.parse(config[`${PROJECT}:values`]!) as { genesys: Record<string, unknown> };
+    values.genesys.appsBaseUrl = "https://uploads.genesys.corp.example";
+    const settings = readStackSettings(
+      { ...config, [`${PROJECT}:values`]: JSON.stringify(values) },
+      new Set(),
+      "prod",
+    );
+    expect(settings.genesys.hosts).to.deep.equal([
+      "api.mypurecloud.ie",
+      "login.mypurecloud.ie",
+      "uploads.genesys.corp.example",
+      "streaming.mypurecloud.ie",
     ]);
   });
 });

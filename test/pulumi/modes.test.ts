@@ -97,6 +97,35 @@ describe("Pulumi program modes and entry point (mocks)", function () {
     expect(registered).to.deep.equal(["pulumi:pulumi:StackReference"]);
   });
 
+  describe("prod refuses a bulk upload (apps) URL the service must not use, before anything is created", () => {
+    const withAppsBaseUrl = (appsBaseUrl: string) => {
+      const config = stackConfig("prod");
+      const values = JSON.parse(config[`${PROJECT}:values`]!) as { genesys: Record<string, unknown> };
+      values.genesys.appsBaseUrl = appsBaseUrl;
+      return { ...config, [`${PROJECT}:values`]: JSON.stringify(values) };
+    };
+    const cases = [
+      { appsBaseUrl: "http://apps.mypurecloud.ie", why: "plain http", reason: "https://" },
+      {
+        appsBaseUrl: "https://uploader:hunter2@apps.mypurecloud.ie",
+        why: "credentials",
+        reason: "the apps (bulk upload) base URL must not carry credentials",
+      },
+      { appsBaseUrl: "https://apps mypurecloud.ie", why: "no URL", reason: "is not a URL" },
+    ];
+    for (const { appsBaseUrl, why, reason } of cases)
+      it(`${why}: names values.genesys.appsBaseUrl and registers nothing`, async () => {
+        const { error, registered } = await runProgram(withAppsBaseUrl(appsBaseUrl));
+        expect(pulumi.InputPropertiesError.isInstance(error), String(error)).to.equal(true);
+        expect(error!.errors.map((problem) => problem.propertyPath)).to.deep.equal([
+          `${PROJECT}:values.genesys.appsBaseUrl`,
+        ]);
+        expect(error!.errors[0]!.reason).to.contain(reason);
+        expect(JSON.stringify(error!.errors)).not.to.contain("hunter2");
+        expect(registered).to.deep.equal([]);
+      });
+  });
+
   it("reads vaultToken only when it was set with --secret (the SDK's runtime says which keys are)", async () => {
     const config = { ...stackConfig("dev"), [`${PROJECT}:vaultToken`]: "hvs.dev-token" };
     const plain = await runProgram(config);

@@ -1,5 +1,11 @@
 import { expect } from "chai";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { stringify } from "yaml";
+import { loadConfig } from "../../app/src/config";
+import { find, renderChart } from "../support/helm";
 import {
   EXTRA_CA_PEM,
   installMocks,
@@ -236,6 +242,7 @@ describe("Pulumi program under mocks (dev and prod)", function () {
     expect(cilium.spec.egress[1].toFQDNs).to.deep.equal([
       { matchName: "api.mypurecloud.ie" },
       { matchName: "login.mypurecloud.ie" },
+      { matchName: "apps.mypurecloud.ie" },
       { matchName: "streaming.mypurecloud.ie" },
     ]);
     expect(custom("dev", "CiliumNetworkPolicy")).to.have.length(0);
@@ -261,6 +268,88 @@ describe("Pulumi program under mocks (dev and prod)", function () {
     );
     expect(cidrs).to.include.members(["10.40.1.5/32", "10.40.2.0/28", "10.40.0.1/32", "10.40.0.0/28"]);
   });
+});
+
+/**
+ * The Genesys Cloud hosts the service calls with a stack's chart values: the real chart renders
+ * its ConfigMap and the service's own loader reads it, with what the pod adds (the Secret's keys,
+ * its namespace, the cluster's API).
+ */
+function hostsTheServiceCalls(values: Record<string, unknown>): string[] {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "values-")), "values.yaml");
+  writeFileSync(file, stringify(values));
+  const { data } = find<{ data: Record<string, string> }>(
+    renderChart({ files: [file] }).objects,
+    "ConfigMap",
+  );
+  const { endpoints } = loadConfig({
+    ...data,
+    GENESYS_CLIENT_SECRET: "client-secret",
+    OIDC_CLIENT_SECRET: "oidc-secret",
+    CONSOLE_SESSION_SECRET: "s".repeat(32),
+    POD_NAMESPACE: "cc-genesys-sync",
+    KUBERNETES_SERVICE_HOST: "10.40.0.1",
+  });
+  return Object.entries(endpoints)
+    .filter(([key]) => key.endsWith("BaseUrl"))
+    .map(([, url]) => new URL(url as string).hostname);
+}
+
+/** A stack's config with `values.genesys` extended by `genesys`. */
+function withGenesys(
+  config: Record<string, string>,
+  genesys: Record<string, string>,
+): Record<string, string> {
+  const values = JSON.parse(config["genesys-middleware-stack:values"]!) as { genesys: object };
+  values.genesys = { ...values.genesys, ...genesys };
+  return { ...config, "genesys-middleware-stack:values": JSON.stringify(values) };
+}
+
+describe("prod on Cilium: the FQDN policy lets the service reach every Genesys Cloud host it calls", function () {
+  this.timeout(60_000);
+  const variants: Array<{ name: string; genesys: Record<string, string>; expected: string[] }> = [
+    {
+      name: "the region's hosts (the committed prod stack)",
+      genesys: {},
+      expected: ["api.mypurecloud.ie", "login.mypurecloud.ie", "apps.mypurecloud.ie"],
+    },
+    {
+      name: "a private API and login endpoint, which the uploads follow",
+      genesys: {
+        apiBaseUrl: "https://api.genesys.corp.example",
+        loginBaseUrl: "https://login.genesys.corp.example",
+      },
+      expected: ["api.genesys.corp.example", "login.genesys.corp.example", "apps.genesys.corp.example"],
+    },
+    {
+      name: "an overridden bulk upload host",
+      genesys: { appsBaseUrl: "https://uploads.genesys.corp.example" },
+      expected: ["api.mypurecloud.ie", "login.mypurecloud.ie", "uploads.genesys.corp.example"],
+    },
+  ];
+  variants.forEach(({ name, genesys, expected }, index) =>
+    describe(name, () => {
+      const { one, built } = stacksUnderMocks(
+        (environment) => withGenesys(stackConfig(environment), genesys),
+        `hosts-${index}-`,
+      );
+      it("allows HTTPS to the host of each base URL the service resolves from the rendered ConfigMap", () => {
+        const chart = one("prod", "kubernetes:helm.sh/v4:Chart");
+        const calls = hostsTheServiceCalls(chart.values);
+        expect(calls).to.deep.equal(expected);
+        const cilium = built.prod.resources.filter((resource) =>
+          resource.type.endsWith(":CiliumNetworkPolicy"),
+        );
+        expect(cilium).to.have.length(1);
+        const toGenesys = (cilium[0]!.inputs as any).spec.egress.find((rule: any) => rule.toFQDNs);
+        expect(toGenesys.toPorts).to.deep.equal([{ ports: [{ port: "443", protocol: "TCP" }] }]);
+        const allowed = toGenesys.toFQDNs.map((entry: any) => entry.matchName);
+        expect(allowed).to.include.members(calls);
+        // The notification host of the region stays allowed, as before.
+        expect(allowed).to.include("streaming.mypurecloud.ie");
+      });
+    }),
+  );
 });
 
 describe("Pulumi program behind a TLS-inspecting forward proxy (dev and prod, under mocks)", function () {

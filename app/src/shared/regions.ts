@@ -1,10 +1,8 @@
 import { ConfigurationError } from "./errors";
 
 /**
- * Genesys Cloud regions: AWS region key → domain. The API lives at `api.<domain>`, the login
- * server at `login.<domain>`, the notification websocket at `streaming.<domain>` and the bulk
- * contact-list upload at `apps.<domain>` (../shared/genesys-cloud-facts.md, "Regions" and "Bulk
- * contact-list load").
+ * Genesys Cloud regions: AWS region key → domain. Each region serves the hosts of GENESYS_HOSTS
+ * under its domain (../shared/genesys-cloud-facts.md, "Regions" and "Bulk contact-list load").
  */
 export const GENESYS_REGIONS: Readonly<Record<string, string>> = Object.freeze({
   "us-east-1": "mypurecloud.com",
@@ -26,6 +24,50 @@ export const GENESYS_REGIONS: Readonly<Record<string, string>> = Object.freeze({
   "ap-southeast-2": "mypurecloud.com.au",
   "eusc-de-east-1": "edee1.eusc-pure.cloud",
 });
+
+/** A base URL the service calls, and the setting that overrides it. */
+export type BaseUrlSetting = "apiBaseUrl" | "loginBaseUrl" | "appsBaseUrl";
+
+/** One host every region serves, at `<prefix>.<domain>`. */
+export interface GenesysHostDescription {
+  /** The first label of the host name: `api` for `api.mypurecloud.ie`. */
+  readonly prefix: "api" | "login" | "apps" | "streaming";
+  /**
+   * The service's base URL for it: the setting that overrides it, and how messages name it ("the
+   * API base URL"). Absent: the service sets no URL for it.
+   */
+  readonly baseUrl?: { readonly setting: BaseUrlSetting; readonly label: string };
+}
+
+/**
+ * The hosts of a Genesys Cloud region, listed once: the Platform API, the login server that issues
+ * tokens, the bulk contact-list upload and the notification websocket. The service's base URLs,
+ * the Cilium FQDN rules, the `genesys-endpoint` policy and the stack's URL checks are all built
+ * from this list, so no copy can miss a host (one did: the Cilium policy lacked `apps.`, and
+ * every bulk load on a Cilium stack was blocked).
+ */
+export const GENESYS_HOSTS: readonly GenesysHostDescription[] = Object.freeze([
+  { prefix: "api", baseUrl: { setting: "apiBaseUrl", label: "API" } },
+  { prefix: "login", baseUrl: { setting: "loginBaseUrl", label: "login" } },
+  { prefix: "apps", baseUrl: { setting: "appsBaseUrl", label: "apps (bulk upload)" } },
+  // The notification websocket: allowed with the region's other hosts, though no URL points at it.
+  { prefix: "streaming" },
+]);
+
+/** The hosts the service has a base URL for (api, login, apps), in the order of GENESYS_HOSTS. */
+export const GENESYS_BASE_URL_HOSTS = GENESYS_HOSTS.filter(
+  (host): host is Required<GenesysHostDescription> => host.baseUrl !== undefined,
+);
+
+/** `api.mypurecloud.ie` from `api` and `mypurecloud.ie`. */
+export function genesysHostName(host: GenesysHostDescription, domain: string): string {
+  return `${host.prefix}.${domain}`;
+}
+
+/** Whether `hostname` is this host of some Genesys Cloud region (`login.mypurecloud.de` for login). */
+export function isRegionHost(host: GenesysHostDescription, hostname: string): boolean {
+  return Object.values(GENESYS_REGIONS).some((domain) => genesysHostName(host, domain) === hostname);
+}
 
 export interface GenesysEndpoints {
   /** The region's domain, such as `mypurecloud.ie`; undefined when only overrides were given. */
@@ -54,11 +96,12 @@ export interface EndpointSettings {
   readonly appsBaseUrl?: string | undefined;
 }
 
-/** Accepts an AWS region key or a domain (with or without an `api.`/`login.` prefix); returns the domain. */
+/** Accepts an AWS region key or a domain (bare, or one of its hosts such as `api.<domain>`); returns the domain. */
 export function regionDomain(region: string): string | undefined {
   const key = region.trim().toLowerCase();
   if (key in GENESYS_REGIONS) return GENESYS_REGIONS[key];
-  const domain = key.replace(/^(api|login|streaming|apps)\./, "");
+  const host = GENESYS_HOSTS.find((candidate) => key.startsWith(`${candidate.prefix}.`));
+  const domain = host ? key.slice(host.prefix.length + 1) : key;
   return Object.values(GENESYS_REGIONS).includes(domain) ? domain : undefined;
 }
 
@@ -74,8 +117,9 @@ export function regionProblems(region: string): string[] {
 }
 
 /**
- * Resolves the API and login base URLs from a region and optional overrides, reporting every
- * problem at once. Plain `http://` is refused unless the host is loopback (tests, the simulator).
+ * Resolves the API, login and apps base URLs from a region and optional overrides, reporting
+ * every problem at once. Plain `http://` is refused unless the host is loopback (tests, the
+ * simulator).
  */
 export function resolveEndpoints(settings: EndpointSettings): GenesysEndpoints {
   const problems: string[] = [];
@@ -84,18 +128,19 @@ export function resolveEndpoints(settings: EndpointSettings): GenesysEndpoints {
     problems.push(...regionProblems(settings.region));
     domain = regionDomain(settings.region);
   }
-  const api = baseUrl("API", settings.apiBaseUrl, domain && `https://api.${domain}`, problems);
-  const login = baseUrl("login", settings.loginBaseUrl, domain && `https://login.${domain}`, problems);
-  const apps = baseUrl(
-    "apps (bulk upload)",
-    settings.appsBaseUrl,
-    // An overridden API (a proxy, a private endpoint, the simulator) takes the uploads too.
-    settings.apiBaseUrl !== undefined && settings.apiBaseUrl !== ""
-      ? api && appsFromApi(api)
-      : domain && `https://apps.${domain}`,
-    problems,
-  );
-  if (problems.length > 0 || api === undefined || login === undefined || apps === undefined) {
+  const urls: Partial<Record<BaseUrlSetting, string>> = {};
+  for (const host of GENESYS_BASE_URL_HOSTS) {
+    const fallback = defaultBaseUrl(host, settings, urls, domain);
+    const url = baseUrl(host.baseUrl.label, settings[host.baseUrl.setting], fallback, problems);
+    if (url !== undefined) urls[host.baseUrl.setting] = url;
+  }
+  const { apiBaseUrl, loginBaseUrl, appsBaseUrl } = urls;
+  if (
+    problems.length > 0 ||
+    apiBaseUrl === undefined ||
+    loginBaseUrl === undefined ||
+    appsBaseUrl === undefined
+  ) {
     if (problems.length === 0) {
       problems.push(
         "no Genesys Cloud region: set GENESYS_REGION (for example eu-west-1), or both GENESYS_API_BASE_URL and GENESYS_LOGIN_BASE_URL",
@@ -103,7 +148,38 @@ export function resolveEndpoints(settings: EndpointSettings): GenesysEndpoints {
     }
     throw new ConfigurationError(problems);
   }
-  return { domain, apiBaseUrl: api, loginBaseUrl: login, appsBaseUrl: apps };
+  return { domain, apiBaseUrl, loginBaseUrl, appsBaseUrl };
+}
+
+/**
+ * Every Genesys Cloud host name the service may reach with these settings, each once, in the
+ * order of GENESYS_HOSTS: the hosts of its resolved base URLs (overrides included), and the
+ * region's hosts it sets no URL for. Throws ConfigurationError as resolveEndpoints does.
+ */
+export function genesysHostNames(settings: EndpointSettings): string[] {
+  const endpoints = resolveEndpoints(settings);
+  const names = GENESYS_HOSTS.flatMap((host) => {
+    if (host.baseUrl !== undefined) return [new URL(endpoints[host.baseUrl.setting]).hostname];
+    return endpoints.domain === undefined ? [] : [genesysHostName(host, endpoints.domain)];
+  });
+  return [...new Set(names)];
+}
+
+/** Where a base URL points when it is not overridden: the region's host, or, for the apps URL, an overridden API. */
+function defaultBaseUrl(
+  host: GenesysHostDescription,
+  settings: EndpointSettings,
+  resolved: Partial<Record<BaseUrlSetting, string>>,
+  domain: string | undefined,
+): string | undefined {
+  // An overridden API (a proxy, a private endpoint, the simulator) takes the uploads too.
+  if (
+    host.baseUrl?.setting === "appsBaseUrl" &&
+    settings.apiBaseUrl !== undefined &&
+    settings.apiBaseUrl !== ""
+  )
+    return resolved.apiBaseUrl && appsFromApi(resolved.apiBaseUrl);
+  return domain && `https://${genesysHostName(host, domain)}`;
 }
 
 /** `https://api.example.com/x` → `https://apps.example.com/x`; a host without `api.` is kept. */
