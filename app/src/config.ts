@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { inClusterApiUrl } from "./cluster/lease-api";
+import type { ConsoleConfig } from "./console/config";
 import type { ProxySettings } from "./genesys/dispatcher";
 import { ConfigurationError } from "./shared/errors";
 import { dataLayout, ensureLayout } from "./shared/layout";
@@ -52,21 +53,6 @@ export interface ServiceConfig {
   readonly leaderElection: LeaderElectionConfig | undefined;
   /** The operator console; undefined (off) without OIDC. */
   readonly console: ConsoleConfig | undefined;
-}
-
-export interface ConsoleConfig {
-  readonly issuerUrl: string;
-  readonly clientId: string;
-  readonly clientSecret: string;
-  /** Seals the session cookie; the same on every replica. */
-  readonly sessionSecret: string;
-  /** The console's address as browsers see it; the redirect URI is `<publicUrl>/console/callback`. */
-  readonly publicUrl: string;
-  readonly allowedGroups: readonly string[];
-  readonly groupsClaim: string;
-  /** Scopes asked for; some providers release groups only with a `groups` scope. */
-  readonly scopes: string;
-  readonly sessionHours: number;
 }
 
 export interface ExportConfig {

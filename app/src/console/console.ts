@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import type { ConsoleConfig } from "../config";
+import type { ConsoleConfig } from "./config";
 import type { ExportService } from "../export/export-service";
 import { sameSecret } from "../shared/same-secret";
 import type { GenesysClient } from "../genesys/client";
