@@ -1,5 +1,5 @@
 import { perMinute, rateBudget } from "../../app/src/shared/rate-budget";
-import { SETTING } from "../../app/src/shared/settings";
+import { chartPathOf, chartValueAt, SETTING, type SettingName } from "../../app/src/shared/settings";
 import { configuredValues, defineRule, sameNamespace, type PolicyInput, type Violation } from "../lib";
 
 interface Config {
@@ -21,27 +21,22 @@ const number = (value: unknown, fallback: number) => {
   return value !== undefined && value !== null && value !== "" && Number.isFinite(parsed) ? parsed : fallback;
 };
 
-/** The pods' budget in the HPA's namespace: ConfigMap data first, then the chart's values, then the defaults. */
+/** The pods' budget: ConfigMap data in the HPA's namespace first, then the chart's values, then the defaults. */
 function podBudget(input: PolicyInput, hpa: PolicyInput["objects"][number]): PodBudget {
-  const pool = SETTING.GENESYS_TOKEN_POOL_SIZE;
-  const rate = SETTING.GENESYS_RATE_LIMIT_PER_WINDOW;
-  const window = SETTING.GENESYS_RATE_LIMIT_WINDOW_MS;
-  const genesys = (input.charts.find(() => true)?.values.genesys ?? {}) as Record<string, unknown>;
-  const fromValues = {
-    [pool.env]: genesys.tokenPoolSize,
-    [rate.env]: genesys.rateLimitPerMinute,
-    [window.env]: genesys.rateLimitWindowMs,
-  };
+  const chartValues = input.charts.find(() => true)?.values ?? {};
   const configured = new Map(
     configuredValues(input.objects.filter((object) => sameNamespace(object, hpa))).map(
       ({ name, value }) => [name, value] as const,
     ),
   );
-  const read = (setting: typeof pool) =>
-    number(configured.get(setting.env) ?? fromValues[setting.env], setting.default as number);
+  const read = (env: SettingName) =>
+    number(
+      configured.get(env) ?? chartValueAt(chartValues, chartPathOf(env)),
+      SETTING[env].default as number,
+    );
   return {
-    tokenPoolSize: read(pool),
-    perTokenPerMinute: perMinute(read(rate), read(window)),
+    tokenPoolSize: read("GENESYS_TOKEN_POOL_SIZE"),
+    perTokenPerMinute: perMinute(read("GENESYS_RATE_LIMIT_PER_WINDOW"), read("GENESYS_RATE_LIMIT_WINDOW_MS")),
   };
 }
 

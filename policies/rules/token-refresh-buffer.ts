@@ -1,10 +1,11 @@
-import { SETTING } from "../../app/src/shared/settings";
+import { chartPathOf, chartValueAt, SETTING } from "../../app/src/shared/settings";
 import { configuredValues, defineRule, type K8sObject, type Violation } from "../lib";
 
 /** The service's own bounds, from the settings table the chart and the stack also use. */
 const BUFFER = SETTING.TOKEN_REFRESH_BUFFER_SECONDS;
 const MIN = BUFFER.min!;
 const MAX = BUFFER.max!;
+const CHART_PATH = chartPathOf("TOKEN_REFRESH_BUFFER_SECONDS");
 
 export default defineRule<{ tokenLifetimeSeconds?: number }>({
   name: "token-refresh-buffer",
@@ -43,9 +44,8 @@ export default defineRule<{ tokenLifetimeSeconds?: number }>({
       if (name === BUFFER.env) checkValue({ object }, name, value);
     }
     for (const chart of input.charts) {
-      const auth = (chart.values.auth ?? {}) as Record<string, unknown>;
-      if (auth.tokenRefreshBufferSeconds !== undefined)
-        checkValue({ chart: chart.name }, "auth.tokenRefreshBufferSeconds", auth.tokenRefreshBufferSeconds);
+      const value = chartValueAt(chart.values, CHART_PATH);
+      if (value !== undefined) checkValue({ chart: chart.name }, CHART_PATH, value);
     }
     return violations;
   },

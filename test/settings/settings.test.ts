@@ -2,8 +2,16 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { parse as parseYaml } from "yaml";
 import { loadConfig } from "../../app/src/config";
-import { CHART_SWITCHES, SETTINGS, type SettingDescriptor } from "../../app/src/shared/settings";
+import {
+  CHART_SWITCHES,
+  chartPathOf,
+  chartValueAt,
+  SETTINGS,
+  type SettingDescriptor,
+  type SettingName,
+} from "../../app/src/shared/settings";
 import { generatedFiles, REGENERATE, ROOT } from "../../scripts/settings-files";
 import { find, renderChart, type K8sObject } from "../support/helm";
 
@@ -74,6 +82,23 @@ describe("one table for every setting", () => {
   it("lets the chart set every setting, or says why not", () => {
     const unset = ALL.filter((setting) => "unset" in setting.chart).map((setting) => setting.env);
     expect(unset).to.deep.equal(["HOST", "LEADER_ELECTION_API_URL", "LEADER_ELECTION_SERVICE_ACCOUNT_DIR"]);
+  });
+
+  it("gives the policies a chart path for each setting they read, and refuses one the chart does not set", () => {
+    const read: SettingName[] = [
+      "GENESYS_TOKEN_POOL_SIZE",
+      "GENESYS_RATE_LIMIT_PER_WINDOW",
+      "GENESYS_RATE_LIMIT_WINDOW_MS",
+      "TOKEN_REFRESH_BUFFER_SECONDS",
+    ];
+    const defaults = parseYaml(readFileSync(path.join(ROOT, "app/chart/values.yaml"), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    for (const env of read) expect(chartValueAt(defaults, chartPathOf(env)), env).to.not.equal(undefined);
+    expect(() => chartPathOf("GENESYS_CLIENT_SECRET")).to.throw(
+      /GENESYS_CLIENT_SECRET is not set from chart values/,
+    );
   });
 
   it("has the chart refuse what the service would not match: a CIDR range in proxy.noProxy", () => {

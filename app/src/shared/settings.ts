@@ -680,6 +680,9 @@ export const SETTINGS = [
 ] as const satisfies readonly SettingDescriptor[];
 
 type Described = (typeof SETTINGS)[number];
+
+/** The name of a described setting (its environment variable). */
+export type SettingName = Described["env"];
 type ValueOf<D> = D extends { aliases: readonly string[] }
   ? string
   : D extends { type: "integer" | "number" }
@@ -711,14 +714,26 @@ export const SETTING = Object.freeze(
   Object.fromEntries(SETTINGS.map((setting) => [setting.env, setting])),
 ) as Readonly<Record<Described["env"], SettingDescriptor>>;
 
-/** The chart value path of a setting, when the chart sets it from values. */
-export function chartValuePath(setting: SettingDescriptor): string | undefined {
-  return "value" in setting.chart ? setting.chart.value : undefined;
+/**
+ * The chart value path that sets `env` (`genesys.tokenPoolSize` for GENESYS_TOKEN_POOL_SIZE). Throws
+ * when the chart does not set it from values, so a reader of chart values (the policy pack) fails
+ * its tests on a renamed or removed key instead of silently falling back to defaults.
+ */
+export function chartPathOf(env: SettingName): string {
+  const chart = SETTING[env]?.chart;
+  if (chart === undefined || !("value" in chart))
+    throw new Error(`${env} is not set from chart values: no chart path to read it from`);
+  return chart.value;
 }
 
-/** The setting behind a chart value path (`genesys.tokenPoolSize`). */
-export function settingAt(valuePath: string): SettingDescriptor | undefined {
-  return (SETTINGS as readonly SettingDescriptor[]).find((setting) => chartValuePath(setting) === valuePath);
+/** The value at a dotted chart path (`genesys.tokenPoolSize`) of a chart's values; undefined when absent. */
+export function chartValueAt(values: Readonly<Record<string, unknown>>, dotted: string): unknown {
+  let cursor: unknown = values;
+  for (const key of dotted.split(".")) {
+    if (typeof cursor !== "object" || cursor === null || Array.isArray(cursor)) return undefined;
+    cursor = (cursor as Record<string, unknown>)[key];
+  }
+  return cursor;
 }
 
 /** The variables that hold secrets (also readable from `<NAME>_FILE`). */
