@@ -1,17 +1,10 @@
-import type { ImportConfig } from "../config";
 import { getContactList, type ContactListDefinition } from "../genesys/api";
 import type { GenesysClient } from "../genesys/client";
 import { RateLimitDeferredError } from "../genesys/errors";
 import type { Clock } from "../time/clock";
+import type { ImportConfig } from "./config";
+import { LIST_LIMITS } from "./list-limits";
 import type { RowValidator } from "./rows";
-
-/** What Genesys Cloud enforces on a contact list (facts: "Contact-list limits"). */
-export const LIST_LIMITS = Object.freeze({
-  columns: 50,
-  columnNameChars: 128,
-  valueChars: 512,
-  contactsPerList: 1_000_000,
-});
 
 const lower = (name: string) => name.toLowerCase();
 

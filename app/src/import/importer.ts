@@ -1,7 +1,6 @@
 import { open, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import type { ImportConfig } from "../config";
 import type { GenesysClient } from "../genesys/client";
 import { ClientClosedError, failureClass, RateLimitDeferredError } from "../genesys/errors";
 import { fullJitterDelayMs } from "../genesys/backoff";
@@ -9,6 +8,7 @@ import type { Clock, Random } from "../time/clock";
 import { addContacts, type ContactListDefinition } from "../genesys/api";
 import { batchBody, Batcher, contactJson, type Batch } from "./batcher";
 import type { Claim, ClaimCheck } from "./claims";
+import type { ImportConfig } from "./config";
 import { fileIdentity, Journal } from "./journal";
 import { formatOf, storageName, timestampForName, type DataLayout, type ImportLane } from "../shared/layout";
 import type { ImportMetrics } from "./metrics";

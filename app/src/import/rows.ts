@@ -1,5 +1,5 @@
-import type { ImportConfig } from "../config";
-import { LIST_LIMITS } from "./contact-list";
+import type { ImportConfig } from "./config";
+import { LIST_LIMITS } from "./list-limits";
 import { PhoneNormaliser } from "./phone-numbers";
 import { columnsReadAsOne, READ_AS_ONE } from "./readers";
 

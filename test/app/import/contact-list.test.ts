@@ -1,11 +1,11 @@
 import { expect } from "chai";
-import type { ImportConfig } from "../../../app/src/config";
+import type { ImportConfig } from "../../../app/src/import/config";
 import {
   capacityWarning,
   fileHeaderProblems,
-  LIST_LIMITS,
   listHeaderProblems,
 } from "../../../app/src/import/contact-list";
+import { LIST_LIMITS } from "../../../app/src/import/list-limits";
 import { RowValidator } from "../../../app/src/import/rows";
 import type { GenesysSimulator } from "../../../app/simulator/simulator";
 import { phoneFor } from "../../support/contacts";

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import type { ImportConfig } from "../../../app/src/config";
+import type { ImportConfig } from "../../../app/src/import/config";
 import { Batcher, batchBody, contactJson, MAX_BATCH_BYTES } from "../../../app/src/import/batcher";
 import { RowValidator } from "../../../app/src/import/rows";
 
