@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as vault from "@pulumi/vault";
+import { secretKeyOf } from "../app/src/shared/settings";
 
 /** The Vault policy the middleware's role gets: read, and only read, on its own paths. */
 export function vaultReadPolicy(kvMount: string, kvPath: string): string {
@@ -121,8 +122,8 @@ export class VaultSourcedSecret extends pulumi.ComponentResource {
         vaultOpts,
       );
       consoleSecrets = {
-        "oidc-client-secret": oidcClientSecret,
-        "console-session-secret": pulumi.secret(session.result),
+        [secretKeyOf("OIDC_CLIENT_SECRET")]: oidcClientSecret,
+        [secretKeyOf("CONSOLE_SESSION_SECRET")]: pulumi.secret(session.result),
       };
     }
     this.secret = new k8s.core.v1.Secret(
@@ -131,9 +132,9 @@ export class VaultSourcedSecret extends pulumi.ComponentResource {
         metadata: { name: args.secretName, namespace: args.namespace },
         type: "Opaque",
         stringData: {
-          "client-secret": clientSecret,
-          "webhook-username": WEBHOOK_USERNAME,
-          "webhook-password": webhook.result,
+          [secretKeyOf("GENESYS_CLIENT_SECRET")]: clientSecret,
+          [secretKeyOf("WEBHOOK_USERNAME")]: WEBHOOK_USERNAME,
+          [secretKeyOf("WEBHOOK_PASSWORD")]: webhook.result,
           ...consoleSecrets,
         },
       },
@@ -203,23 +204,26 @@ export class ExternalSecretReference extends pulumi.ComponentResource {
           secretStoreRef: { kind: "ClusterSecretStore", name: args.secretStore },
           target: { name: args.secretName, creationPolicy: "Owner" },
           data: [
-            { secretKey: "client-secret", remoteRef: { key: args.kvPath, property: "client-secret" } },
             {
-              secretKey: "webhook-username",
+              secretKey: secretKeyOf("GENESYS_CLIENT_SECRET"),
+              remoteRef: { key: args.kvPath, property: "client-secret" },
+            },
+            {
+              secretKey: secretKeyOf("WEBHOOK_USERNAME"),
               remoteRef: { key: `${args.kvPath}-webhook`, property: "username" },
             },
             {
-              secretKey: "webhook-password",
+              secretKey: secretKeyOf("WEBHOOK_PASSWORD"),
               remoteRef: { key: `${args.kvPath}-webhook`, property: "password" },
             },
             ...(args.console
               ? [
                   {
-                    secretKey: "oidc-client-secret",
+                    secretKey: secretKeyOf("OIDC_CLIENT_SECRET"),
                     remoteRef: { key: args.kvPath, property: "oidc-client-secret" },
                   },
                   {
-                    secretKey: "console-session-secret",
+                    secretKey: secretKeyOf("CONSOLE_SESSION_SECRET"),
                     remoteRef: { key: `${args.kvPath}-console`, property: "session-secret" },
                   },
                 ]

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { SECRET_KEYS } from "../app/src/shared/settings";
 import type { ChartValues, StackSettings } from "../stacks/settings";
 
 /** Names shared by the chart values, the components and the stack outputs. */
@@ -75,11 +76,7 @@ export function chartValues(
     },
     existingSecret: {
       name: names.secretName,
-      clientSecretKey: "client-secret",
-      webhookUsernameKey: "webhook-username",
-      webhookPasswordKey: "webhook-password",
-      oidcClientSecretKey: "oidc-client-secret",
-      consoleSessionSecretKey: "console-session-secret",
+      ...SECRET_KEYS,
     },
     persistence: { existingClaim: names.claimName, mountPath: "/data" },
     ...(proxy

@@ -10,18 +10,21 @@ import {
 
 /**
  * The files generated from the settings table (app/src/shared/settings.ts): the ConfigMap
- * template, the settings part of the chart's values.yaml and values.schema.json, and the README's
- * variable table. `npm run settings:generate` writes them; a test fails while one is stale.
+ * template, the settings part of the chart's values.yaml and values.schema.json, and the variable
+ * table of docs/configuration.md. `npm run settings:generate` writes them; a test fails while one is
+ * stale.
  */
 
 export const ROOT = path.resolve(__dirname, "..");
 export const REGENERATE = "npm run settings:generate";
+/** The page that holds the variable table, between the two marker lines. */
+export const CONFIGURATION_PAGE = "docs/configuration.md";
 
 const ALL = SETTINGS as readonly SettingDescriptor[];
 const VALUES_BEGIN = `# >>> Service settings: generated from app/src/shared/settings.ts by \`${REGENERATE}\`. Edit there, not here.`;
 const VALUES_END = "# <<< Service settings";
-const README_BEGIN = `<!-- >>> generated from app/src/shared/settings.ts by \`${REGENERATE}\`: edit there, not here -->`;
-const README_END = "<!-- <<< generated -->";
+const TABLE_BEGIN = `<!-- >>> generated from app/src/shared/settings.ts by \`${REGENERATE}\`: edit there, not here -->`;
+const TABLE_END = "<!-- <<< generated -->";
 
 /** The values.yaml sections the table owns, in order, with their titles. */
 const SECTIONS: ReadonlyArray<{ readonly key: string; readonly title: string }> = [
@@ -223,7 +226,7 @@ export function renderConfigMap(): string {
     "  labels:",
     '    {{- include "genesys-middleware-stack.labels" . | nindent 4 }}',
     "data:",
-    '  # The service\'s environment contract (README "Running the service"). No secrets here.',
+    "  # The service's environment contract (docs/configuration.md). No secrets here.",
     ...always,
     ...[...guarded].flatMap(([when, lines]) => [`  {{- if .Values.${when} }}`, ...lines, "  {{- end }}"]),
     "  # Node's own, not the service's: caps the heap well inside the memory limit.",
@@ -262,8 +265,8 @@ function allowedCell(setting: SettingDescriptor): string {
   return setting.type === "url" ? "URL" : "text";
 }
 
-/** The README's variable table. */
-export function renderReadmeTable(): string {
+/** The variable table of docs/configuration.md. */
+export function renderVariableTable(): string {
   const rows = ALL.map((setting) => {
     const names = [
       `\`${setting.env}\``,
@@ -274,18 +277,24 @@ export function renderReadmeTable(): string {
     return `| ${cells.map((cell) => cell.replace(/\|/g, "\\|")).join(" | ")} |`;
   });
   return [
-    README_BEGIN,
+    TABLE_BEGIN,
     "",
     "| variable | chart value | default | allowed | meaning |",
     "| --- | --- | --- | --- | --- |",
     ...rows,
     "",
-    README_END,
+    TABLE_END,
   ].join("\n");
 }
 
-export function renderReadme(current: string): string {
-  return replaceBetween(current, README_BEGIN.slice(0, 16), README_END, renderReadmeTable(), "README.md");
+export function renderConfigurationPage(current: string): string {
+  return replaceBetween(
+    current,
+    TABLE_BEGIN.slice(0, 16),
+    TABLE_END,
+    renderVariableTable(),
+    CONFIGURATION_PAGE,
+  );
 }
 
 function replaceBetween(text: string, begin: string, end: string, block: string, file: string): string {
@@ -365,7 +374,7 @@ export async function generatedFiles(): Promise<GeneratedFile[]> {
     { file: "app/chart/values.yaml", content: valuesYaml },
     { file: "app/chart/README.md", content: renderChartReadme(read("app/chart/README.md"), valuesYaml) },
     { file: "app/chart/values.schema.json", content: renderSchema(read("app/chart/values.schema.json")) },
-    { file: "README.md", content: renderReadme(read("README.md")) },
+    { file: CONFIGURATION_PAGE, content: renderConfigurationPage(read(CONFIGURATION_PAGE)) },
   ];
   return Promise.all(
     files.map(async ({ file, content }) => ({ file, content: await formatted(file, content) })),

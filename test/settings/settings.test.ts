@@ -12,7 +12,7 @@ import {
   type SettingDescriptor,
   type SettingName,
 } from "../../app/src/shared/settings";
-import { generatedFiles, REGENERATE, ROOT } from "../../scripts/settings-files";
+import { CONFIGURATION_PAGE, generatedFiles, REGENERATE, ROOT } from "../../scripts/settings-files";
 import { find, renderChart, type K8sObject } from "../support/helm";
 
 const ALL = SETTINGS as readonly SettingDescriptor[];
@@ -77,6 +77,12 @@ describe("one table for every setting", () => {
           `${file} is stale: the settings table changed since it was generated. Run \`${REGENERATE}\`.`,
         );
     }
+  });
+
+  it(`keeps the variable table in ${CONFIGURATION_PAGE} alone, with no second copy in the README`, () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    expect(readme).not.to.contain("generated from app/src/shared/settings.ts");
+    expect(readme, "the README links to the table").to.contain(`(${CONFIGURATION_PAGE})`);
   });
 
   it("lets the chart set every setting, or says why not", () => {

@@ -14,8 +14,12 @@ export type SettingType = "string" | "url" | "integer" | "number" | "boolean" | 
 export type ChartSource =
   /** From `.Values.<value>` through the ConfigMap. `declaredBy: "chart"`: the value is the chart's own (values.yaml declares it by hand, other templates use it too). */
   | { readonly value: string; readonly declaredBy?: "chart"; readonly when?: string }
-  /** From the Secret named by existingSecret.name, under the key `.Values.existingSecret.<secretKey>`. */
-  | { readonly secretKey: string }
+  /**
+   * From the Secret named by existingSecret.name, under the key `.Values.existingSecret.<secretKey>`,
+   * whose default is `keyName` (the key the stack writes). Optional in the Secret unless the
+   * setting is required or switched on by `when`.
+   */
+  | { readonly secretKey: string; readonly keyName: string; readonly when?: string }
   /** From the pod itself (the downward API). */
   | { readonly fieldRef: string }
   /** Not set by the chart; why. */
@@ -112,7 +116,7 @@ export const SETTINGS = [
     doc: "The OAuth client's secret",
     required:
       "GENESYS_CLIENT_SECRET is required: set it, or GENESYS_CLIENT_SECRET_FILE to the path of a mounted Secret file",
-    chart: { secretKey: "clientSecretKey" },
+    chart: { secretKey: "clientSecretKey", keyName: "client-secret" },
   },
   {
     env: "GENESYS_CONTACT_LIST_ID",
@@ -492,7 +496,7 @@ export const SETTINGS = [
     type: "string",
     doc: "Basic-auth user of POST /webhooks/genesys; with the password, or neither (off)",
     defaultText: "(off)",
-    chart: { secretKey: "webhookUsernameKey" },
+    chart: { secretKey: "webhookUsernameKey", keyName: "webhook-username" },
   },
   {
     env: "WEBHOOK_PASSWORD",
@@ -500,7 +504,7 @@ export const SETTINGS = [
     secret: true,
     doc: "Basic-auth password of the webhook, 16 characters or more",
     defaultText: "(off)",
-    chart: { secretKey: "webhookPasswordKey" },
+    chart: { secretKey: "webhookPasswordKey", keyName: "webhook-password" },
   },
   {
     env: "WEBHOOK_MAX_BODY_BYTES",
@@ -627,7 +631,7 @@ export const SETTINGS = [
     secret: true,
     doc: "That client's secret",
     defaultText: "required with the console",
-    chart: { secretKey: "oidcClientSecretKey" },
+    chart: { secretKey: "oidcClientSecretKey", keyName: "oidc-client-secret", when: WHEN_CONSOLE },
   },
   {
     env: "CONSOLE_PUBLIC_URL",
@@ -665,7 +669,7 @@ export const SETTINGS = [
     secret: true,
     doc: "32+ random characters, the same on every replica: it seals the session cookie",
     defaultText: "required with the console",
-    chart: { secretKey: "consoleSessionSecretKey" },
+    chart: { secretKey: "consoleSessionSecretKey", keyName: "console-session-secret", when: WHEN_CONSOLE },
   },
   {
     env: "CONSOLE_SESSION_HOURS",
@@ -709,6 +713,13 @@ export const CHART_SWITCHES: readonly ChartSwitch[] = [
   },
 ];
 
+/** The chart value naming the Secret that the `secretKey` settings come from. */
+export const SECRET_REFERENCE: Omit<ChartSwitch, "default"> & { readonly default: string } = {
+  value: "existingSecret.name",
+  doc: "Secret holding the client secret and the other credentials (created by the Pulumi program or by you)",
+  default: "genesys-integration-secrets",
+};
+
 /** The settings by variable name. */
 export const SETTING = Object.freeze(
   Object.fromEntries(SETTINGS.map((setting) => [setting.env, setting])),
@@ -734,6 +745,23 @@ export function chartValueAt(values: Readonly<Record<string, unknown>>, dotted: 
     cursor = (cursor as Record<string, unknown>)[key];
   }
   return cursor;
+}
+
+/**
+ * The Secret's keys by their chart value (`clientSecretKey: "client-secret"`): what the stack
+ * writes in the Secret and passes to the chart, and what values.yaml defaults to.
+ */
+export const SECRET_KEYS: Readonly<Record<string, string>> = Object.fromEntries(
+  (SETTINGS as readonly SettingDescriptor[]).flatMap((setting) =>
+    "secretKey" in setting.chart ? [[setting.chart.secretKey, setting.chart.keyName]] : [],
+  ),
+);
+
+/** The key in the Secret that holds `env` (`client-secret` for GENESYS_CLIENT_SECRET); throws for a setting not from the Secret. */
+export function secretKeyOf(env: SettingName): string {
+  const chart = SETTING[env]?.chart;
+  if (chart === undefined || !("secretKey" in chart)) throw new Error(`${env} is not read from the Secret`);
+  return chart.keyName;
 }
 
 /** The variables that hold secrets (also readable from `<NAME>_FILE`). */
