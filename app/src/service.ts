@@ -12,10 +12,10 @@ import { GenesysMetrics } from "./genesys/metrics";
 import { ClaimStore, replicaId as replicaIdFor } from "./import/claims";
 import { TargetGate } from "./import/target-gate";
 import { ImportService } from "./import/import-service";
-import { BULK_LANES, dataLayout, ensureLayout, laneLayout } from "./shared/layout";
+import { BULK_LANES, dataLayout, ensureLayout, laneLayout, type DataLayout } from "./shared/layout";
 import { ImportMetrics } from "./import/metrics";
 import { createLogger } from "./logging";
-import { buildApp, probes } from "./server";
+import { buildApp, probes, type ProbesOptions } from "./server";
 import { systemClock, type Clock, type Random } from "./time/clock";
 import type { FastifyInstance } from "fastify";
 import { LeaderElector, SoleLeader, type Leadership } from "./cluster/leader-election";
@@ -109,129 +109,301 @@ export function clientSettings(
   };
 }
 
+/** What every module's factory is given besides its own part of the configuration. */
+interface Shared {
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly registry: Registry;
+  readonly layout: DataLayout;
+  readonly replicaId: string;
+  /** Aborted when shutdown begins: loops stop taking work and waits end. */
+  readonly signal: AbortSignal;
+}
+
 /**
  * Builds the service without starting it: the Genesys client, the import and export loops (not
  * running), leader election (not running) and the HTTP app with its plugins (the probes, and the
  * webhook and the console when configured), not listening. Only the data directory's folders are
- * created now. `startService` is this plus `start()`.
+ * created now. `startService` is this plus `start()`. Each module's factory below reads its own
+ * part of the configuration.
  */
 export async function buildService(config: ServiceConfig, deps: ServiceDependencies = {}): Promise<Service> {
-  const logger = deps.logger ?? createLogger({ level: config.logLevel });
-  const clock = deps.clock ?? systemClock;
-  const random = deps.random ?? Math.random;
-  // The pod's name in Kubernetes: a restarted container then resumes its predecessor's claims at once.
-  const replicaId =
-    deps.replicaId ?? replicaIdFor(config.podName ?? hostname(), process.pid, randomBytes(4).toString("hex"));
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const layout = dataLayout(config.dataDir);
   await ensureLayout(layout);
+  const shuttingDown = new AbortController();
+  const shared: Shared = {
+    logger: deps.logger ?? createLogger({ level: config.logLevel }),
+    clock: deps.clock ?? systemClock,
+    random: deps.random ?? Math.random,
+    registry,
+    layout,
+    // The pod's name in Kubernetes: a restarted container then resumes its predecessor's claims at once.
+    replicaId:
+      deps.replicaId ??
+      replicaIdFor(config.podName ?? hostname(), process.pid, randomBytes(4).toString("hex")),
+    signal: shuttingDown.signal,
+  };
 
-  const genesysMetrics = new GenesysMetrics(registry);
+  const genesys = buildGenesys(config, shared, deps.dispatcher);
+  const { client } = genesys;
+  const imports = buildImport(config.import, shared, {
+    client,
+    contactListId: config.contactListId,
+    hostIsPod: config.podName !== undefined,
+  });
+  const election = buildLeadership(config.leaderElection, shared);
+  const events = config.webhook ? buildWebhookEvents(config.webhook, shared) : undefined;
+  const exporter = buildExport(config.export, shared, {
+    client,
+    leadership: election.leadership,
+    pollIntervalMs: config.pollingIntervalSeconds * 1000,
+    events,
+  });
+  const history = config.console ? buildRateHistory(genesys, shared.clock) : undefined;
+
+  const app = buildApp(shared.logger);
+  void app.register(probes, buildProbes(config.dataDir, shared, { client, ...imports }));
+  if (config.webhook && events) registerWebhook(app, config.webhook, shared, events, exporter);
+  if (config.console && history) {
+    void app.register(operatorConsole, {
+      config: config.console,
+      client,
+      importer: imports.importer,
+      exporter,
+      layout,
+      history,
+      logger: shared.logger,
+      clock: shared.clock,
+    });
+  }
+
+  const parts = {
+    app,
+    client,
+    importer: imports.importer,
+    exporter,
+    leadership: election.leadership,
+    registry,
+  };
+  return {
+    ...parts,
+    ...lifecycle(config, shared, shuttingDown, {
+      ...parts,
+      election,
+      events,
+      history,
+      injectedDispatcher: deps.dispatcher !== undefined,
+    }),
+  };
+}
+
+/**
+ * Starts the service: `buildService`, then `start()`. It never exits because Genesys is
+ * unreachable: /readyz says why it is not ready instead.
+ */
+export async function startService(
+  config: ServiceConfig,
+  deps: ServiceDependencies = {},
+): Promise<RunningService> {
+  const service = await buildService(config, deps);
+  const { port } = await service.start();
+  return { ...service, port };
+}
+
+interface GenesysParts {
+  readonly client: GenesysClient;
+  readonly metrics: GenesysMetrics;
+}
+
+function buildGenesys(
+  config: ServiceConfig,
+  shared: Shared,
+  dispatcher: Dispatcher | undefined,
+): GenesysParts {
+  const metrics = new GenesysMetrics(shared.registry);
   const client = new GenesysClient({
     ...clientSettings(config),
-    metrics: genesysMetrics,
-    logger,
-    clock,
-    random,
-    ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+    metrics,
+    logger: shared.logger,
+    clock: shared.clock,
+    random: shared.random,
+    ...(dispatcher ? { dispatcher } : {}),
   });
-  const shuttingDown = new AbortController();
-  const importMetrics = new ImportMetrics(registry);
+  return { client, metrics };
+}
+
+interface ImportParts {
+  readonly importer: ImportService;
+  /** Holds the import back while the contact list refuses calls; readiness warns of it. */
+  readonly targetGate: TargetGate;
+}
+
+/** The import: one claim store per inbox lane on the shared volume, and the loop that scans them. */
+function buildImport(
+  config: ServiceConfig["import"],
+  shared: Shared,
+  needs: { readonly client: GenesysClient; readonly contactListId: string; readonly hostIsPod: boolean },
+): ImportParts {
+  const { client, contactListId } = needs;
+  const { clock, logger, layout } = shared;
+  const metrics = new ImportMetrics(shared.registry);
   const claimSettings = {
-    replicaId,
-    hostIsPod: config.podName !== undefined,
-    claimTimeoutMs: config.import.claimTimeoutSeconds * 1000,
-    settleMs: config.import.settleSeconds * 1000,
+    replicaId: shared.replicaId,
+    hostIsPod: needs.hostIsPod,
+    claimTimeoutMs: config.claimTimeoutSeconds * 1000,
+    settleMs: config.settleSeconds * 1000,
   };
   const lanes = (["api", ...BULK_LANES] as const).map((lane) => ({
     lane,
     claims: new ClaimStore(laneLayout(layout, lane), claimSettings, clock),
   }));
-  const targetGate = new TargetGate({
-    client,
-    contactListId: config.contactListId,
-    clock,
-    logger,
-    metrics: importMetrics,
-  });
+  const targetGate = new TargetGate({ client, contactListId, clock, logger, metrics });
   const importer = new ImportService(
     lanes,
     {
       client,
-      contactListId: config.contactListId,
+      contactListId,
       targetGate,
-      config: config.import,
+      config,
       layout,
-      metrics: importMetrics,
+      metrics,
       logger,
       clock,
-      random,
-      signal: shuttingDown.signal,
+      random: shared.random,
+      signal: shared.signal,
     },
-    config.import.scanIntervalSeconds * 1000,
+    config.scanIntervalSeconds * 1000,
     clock,
     logger,
   );
+  return { importer, targetGate };
+}
 
-  // Results export: one poller among the replicas (the Lease holder, or the single process).
-  const election = config.leaderElection;
-  const leaseApi = election
-    ? new KubernetesLeaseApi({
-        apiUrl: election.apiUrl,
-        serviceAccountDir: election.serviceAccountDir,
-        requestTimeoutMs: election.renewDeadlineSeconds * 1000,
-      })
-    : undefined;
-  const elector =
-    election && leaseApi
-      ? new LeaderElector(
-          leaseApi,
-          {
-            identity: election.identity,
-            namespace: election.namespace,
-            leaseName: election.leaseName,
-            leaseDurationMs: election.leaseDurationSeconds * 1000,
-            renewDeadlineMs: election.renewDeadlineSeconds * 1000,
-            retryPeriodMs: election.retryPeriodSeconds * 1000,
-          },
-          clock,
-          logger,
-          random,
-        )
-      : undefined;
-  const leadership: Leadership = elector ?? new SoleLeader();
-  const stateFile = path.join(layout.state, "export.json");
-  const rereadWindowMs = config.export.rereadWindowHours * 3_600_000;
-  const rereadIntervalMs = config.export.rereadIntervalSeconds * 1000;
+interface ElectionParts {
+  readonly leadership: Leadership;
+  /** Campaigns for the Lease until the signal aborts; nothing without leader election. */
+  start(signal: AbortSignal): void;
+  /** Gives the Lease up and closes the connection to the Kubernetes API. */
+  release(): Promise<void>;
+}
+
+/** Results export: one poller among the replicas (the Lease holder, or the single process). */
+function buildLeadership(config: ServiceConfig["leaderElection"], shared: Shared): ElectionParts {
+  if (!config)
+    return { leadership: new SoleLeader(), start: () => undefined, release: async () => undefined };
+  const leaseApi = new KubernetesLeaseApi({
+    apiUrl: config.apiUrl,
+    serviceAccountDir: config.serviceAccountDir,
+    requestTimeoutMs: config.renewDeadlineSeconds * 1000,
+  });
+  const elector = new LeaderElector(
+    leaseApi,
+    {
+      identity: config.identity,
+      namespace: config.namespace,
+      leaseName: config.leaseName,
+      leaseDurationMs: config.leaseDurationSeconds * 1000,
+      renewDeadlineMs: config.renewDeadlineSeconds * 1000,
+      retryPeriodMs: config.retryPeriodSeconds * 1000,
+    },
+    shared.clock,
+    shared.logger,
+    shared.random,
+  );
+  return {
+    leadership: elector,
+    start: (signal) => elector.start(signal),
+    release: async () => {
+      await elector.release();
+      await leaseApi.close();
+    },
+  };
+}
+
+interface WebhookEvents {
+  /** Pushed events, in segments published to the outbox. */
+  readonly eventLog: EventLog;
+  readonly replayGuard: VolumeReplayGuard;
+}
+
+function buildWebhookEvents(config: NonNullable<ServiceConfig["webhook"]>, shared: Shared): WebhookEvents {
+  const { layout, clock, replicaId } = shared;
+  return {
+    eventLog: new EventLog(layout.outbox, clock, { owner: replicaId }),
+    replayGuard: new VolumeReplayGuard(
+      {
+        dir: path.join(layout.state, "webhook-replay"),
+        windowMs: config.replayWindowSeconds * 1000,
+        maxIds: config.replayMaxIds,
+      },
+      clock,
+      replicaId,
+    ),
+  };
+}
+
+/** POST /webhooks/genesys: pushed events into the event log, counted by the export's metrics. */
+function registerWebhook(
+  app: FastifyInstance,
+  config: NonNullable<ServiceConfig["webhook"]>,
+  shared: Shared,
+  events: WebhookEvents,
+  exporter: ExportService,
+): void {
+  void app.register(webhook, {
+    log: events.eventLog,
+    logger: shared.logger,
+    username: config.username,
+    password: config.password,
+    maxBodyBytes: config.maxBodyBytes,
+    replay: events.replayGuard,
+    clock: shared.clock,
+    onResult: (result) => exporter.metrics.webhookEvents.inc({ result }),
+  });
+}
+
+interface ExportNeeds {
+  readonly client: GenesysClient;
+  readonly leadership: Leadership;
+  readonly pollIntervalMs: number;
+  /** The webhook's events, when it is on: the export publishes their segments. */
+  readonly events: WebhookEvents | undefined;
+}
+
+/** The results export: the poller and the late-data re-read when enabled, and the webhook's events. */
+function buildExport(config: ServiceConfig["export"], shared: Shared, needs: ExportNeeds): ExportService {
+  const { client, leadership, events } = needs;
+  const stateFile = path.join(shared.layout.state, "export.json");
+  const mayPublish = () => leadership.isLeader();
+  const rereadWindowMs = config.rereadWindowHours * 3_600_000;
+  const rereadIntervalMs = config.rereadIntervalSeconds * 1000;
   const fingerprints =
-    config.export.enabled && rereadWindowMs > 0
+    config.enabled && rereadWindowMs > 0
       ? new FingerprintStore(
-          path.join(layout.state, "export-fingerprints.json"),
+          path.join(shared.layout.state, "export-fingerprints.json"),
           rereadWindowMs + rereadIntervalMs,
           MAX_REREAD_CONVERSATIONS,
         )
       : undefined;
-  const poller = config.export.enabled
+  const poller = config.enabled
     ? new ResultsPoller(
         client,
         {
-          contactListIds: config.export.contactListIds,
-          outboxDir: layout.outbox,
+          contactListIds: config.contactListIds,
+          outboxDir: shared.layout.outbox,
           stateFile,
-          overlapMs: config.export.overlapSeconds * 1000,
-          initialLookbackMs: config.export.initialLookbackSeconds * 1000,
-          pageSize: config.export.pageSize,
-          jobThresholdMs: config.export.jobThresholdSeconds * 1000,
+          overlapMs: config.overlapSeconds * 1000,
+          initialLookbackMs: config.initialLookbackSeconds * 1000,
+          pageSize: config.pageSize,
+          jobThresholdMs: config.jobThresholdSeconds * 1000,
           jobs: DEFAULT_JOB_SETTINGS,
         },
-        clock,
-        logger,
-        {
-          signal: shuttingDown.signal,
-          mayPublish: () => leadership.isLeader(),
-          ...(fingerprints ? { fingerprints } : {}),
-        },
+        shared.clock,
+        shared.logger,
+        { signal: shared.signal, mayPublish, ...(fingerprints ? { fingerprints } : {}) },
       )
     : undefined;
   const rereader = fingerprints
@@ -241,13 +413,13 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
         {
           windowMs: rereadWindowMs,
           intervalMs: rereadIntervalMs,
-          maxRequestsPerMinute: config.export.rereadMaxRequestsPerMinute,
-          outboxDir: layout.outbox,
+          maxRequestsPerMinute: config.rereadMaxRequestsPerMinute,
+          outboxDir: shared.layout.outbox,
         },
-        clock,
-        logger,
+        shared.clock,
+        shared.logger,
         {
-          mayPublish: () => leadership.isLeader(),
+          mayPublish,
           busy: () => {
             const { rateBudgetInUse, rateBudgetPerWindow } = client.state();
             return rateBudgetInUse * 2 > rateBudgetPerWindow;
@@ -255,74 +427,58 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
         },
       )
     : undefined;
-  const eventLog = config.webhook ? new EventLog(layout.outbox, clock, { owner: replicaId }) : undefined;
-  const replayGuard = config.webhook
-    ? new VolumeReplayGuard(
-        {
-          dir: path.join(layout.state, "webhook-replay"),
-          windowMs: config.webhook.replayWindowSeconds * 1000,
-          maxIds: config.webhook.replayMaxIds,
-        },
-        clock,
-        replicaId,
-      )
-    : undefined;
-  const eventSegmentMs = config.export.eventSegmentSeconds * 1000;
-  const exporter = new ExportService({
+  return new ExportService({
     poller,
     ...(rereader ? { rereader } : {}),
-    ...(replayGuard ? { replayGuard } : {}),
+    ...(events ? { replayGuard: events.replayGuard } : {}),
     leadership,
-    eventLog,
-    registry,
+    eventLog: events?.eventLog,
+    registry: shared.registry,
     stateFile,
-    pollIntervalMs: config.pollingIntervalSeconds * 1000,
-    eventSegmentMs,
-    clock,
-    logger,
-    signal: shuttingDown.signal,
+    pollIntervalMs: needs.pollIntervalMs,
+    eventSegmentMs: config.eventSegmentSeconds * 1000,
+    clock: shared.clock,
+    logger: shared.logger,
+    signal: shared.signal,
   });
-  // The console's chart: the rate budget and 429s, sampled from the client and its metrics.
-  const history = config.console
-    ? new RateHistory(async () => {
-        const state = client.state();
-        const limited = await genesysMetrics.rateLimited.get();
-        return {
-          budgetInUse: state.rateBudgetPerWindow > 0 ? state.rateBudgetInUse / state.rateBudgetPerWindow : 0,
-          rateLimitedTotal: limited.values.reduce((sum, value) => sum + value.value, 0),
-        };
-      }, clock)
-    : undefined;
+}
 
-  const probeFile = path.join(layout.state, `.ready-${replicaId}`);
-  /** Why the data dir cannot be written to, or undefined when it can. */
-  const dataDirProblem = async (): Promise<string | undefined> => {
-    try {
-      await writeFile(probeFile, String(clock.now()));
-      await rm(probeFile, { force: true });
-      return undefined;
-    } catch (error) {
-      await rm(probeFile, { force: true }).catch(() => undefined);
-      const code = (error as NodeJS.ErrnoException).code;
-      return code === "ENOSPC" || code === "EDQUOT"
-        ? `the data directory ${config.dataDir} is full (${code}): free space on the shared volume`
-        : `the data directory ${config.dataDir} is not writable${code ? ` (${code})` : ""}`;
-    }
-  };
-  const app = buildApp(logger);
-  void app.register(probes, {
-    registry,
+/** The console's chart: the rate budget and 429s, sampled from the client and its metrics. */
+function buildRateHistory(genesys: GenesysParts, clock: Clock): RateHistory {
+  return new RateHistory(async () => {
+    const state = genesys.client.state();
+    const limited = await genesys.metrics.rateLimited.get();
+    return {
+      budgetInUse: state.rateBudgetPerWindow > 0 ? state.rateBudgetInUse / state.rateBudgetPerWindow : 0,
+      rateLimitedTotal: limited.values.reduce((sum, value) => sum + value.value, 0),
+    };
+  }, clock);
+}
+
+/**
+ * /readyz: not ready while shutting down, without a valid token, or with a data directory that
+ * cannot be written to. A Genesys outage, a contact list that refuses calls and a full volume are
+ * warnings, not reasons: the webhook and the export still work, and restarting pods or moving
+ * traffic fixes nothing on Genesys' side or on the volume.
+ */
+function buildProbes(
+  dataDir: string,
+  shared: Shared,
+  needs: { readonly client: GenesysClient } & ImportParts,
+): ProbesOptions {
+  const { client, targetGate, importer } = needs;
+  const probeFile = path.join(shared.layout.state, `.ready-${shared.replicaId}`);
+  return {
+    registry: shared.registry,
     beforeScrape: () => client.updateGauges(),
     readiness: async () => {
       const reasons: string[] = [];
-      if (shuttingDown.signal.aborted) reasons.push("shutting down");
+      if (shared.signal.aborted) reasons.push("shutting down");
       if (!client.hasValidToken()) reasons.push("no valid Genesys Cloud access token yet");
-      const dataDir = await dataDirProblem();
-      if (dataDir) reasons.push(dataDir);
-      // Not reasons to take the pod out of service: the webhook and the export still work, and
-      // restarting pods or moving traffic fixes nothing on Genesys' side.
+      const dataDirectory = await dataDirProblem(probeFile, dataDir, shared.clock);
+      if (dataDirectory) reasons.push(dataDirectory);
       const blocked = targetGate.blocked;
-      const outage = breakerWarning(client.breakerStatus(), clock.now());
+      const outage = breakerWarning(client.breakerStatus(), shared.clock.now());
       const full = importer.status().volumeFull;
       const warnings = [
         ...(blocked
@@ -339,78 +495,63 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
       ];
       return { ready: reasons.length === 0, reasons, warnings };
     },
-  });
-  if (config.webhook && eventLog) {
-    void app.register(webhook, {
-      log: eventLog,
-      logger,
-      username: config.webhook.username,
-      password: config.webhook.password,
-      maxBodyBytes: config.webhook.maxBodyBytes,
-      ...(replayGuard ? { replay: replayGuard } : {}),
-      clock,
-      onResult: (result) => exporter.metrics.webhookEvents.inc({ result }),
-    });
-  }
-  if (config.console && history) {
-    void app.register(operatorConsole, {
-      config: config.console,
-      client,
-      importer,
-      exporter,
-      layout,
-      history,
-      logger,
-      clock,
-    });
-  }
+  };
+}
 
+/** Why the data dir cannot be written to, or undefined when it can. */
+async function dataDirProblem(probeFile: string, dataDir: string, clock: Clock): Promise<string | undefined> {
+  try {
+    await writeFile(probeFile, String(clock.now()));
+    await rm(probeFile, { force: true });
+    return undefined;
+  } catch (error) {
+    await rm(probeFile, { force: true }).catch(() => undefined);
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "ENOSPC" || code === "EDQUOT"
+      ? `the data directory ${dataDir} is full (${code}): free space on the shared volume`
+      : `the data directory ${dataDir} is not writable${code ? ` (${code})` : ""}`;
+  }
+}
+
+interface LifecycleParts extends Omit<Service, "start" | "shutdown" | "leadership" | "registry"> {
+  readonly election: ElectionParts;
+  readonly events: WebhookEvents | undefined;
+  readonly history: RateHistory | undefined;
+  readonly injectedDispatcher: boolean;
+}
+
+/** `start()` and `shutdown()`: each runs once, however often it is called. */
+function lifecycle(
+  config: ServiceConfig,
+  shared: Shared,
+  shuttingDown: AbortController,
+  parts: LifecycleParts,
+): Pick<Service, "start" | "shutdown"> {
+  const { app, client, importer, exporter, election, history, logger } = { ...parts, logger: shared.logger };
   let historyLoop: Promise<void> | undefined;
   let started: Promise<{ port: number }> | undefined;
+  let stopped: Promise<void> | undefined;
+
   const start = async (): Promise<{ port: number }> => {
     if (shuttingDown.signal.aborted) throw new ServiceStoppedError();
     // Segments other replicas left behind are published before this one takes new events.
-    if (eventLog) await eventLog.recover(3 * eventSegmentMs);
+    if (parts.events) await parts.events.eventLog.recover(3 * config.export.eventSegmentSeconds * 1000);
     await app.listen({ port: config.port, host: config.host });
     historyLoop = history?.start(shuttingDown.signal);
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
-
-    logger.info(
-      {
-        replicaId,
-        port,
-        dataDir: config.dataDir,
-        api: config.endpoints.apiBaseUrl,
-        login: config.endpoints.loginBaseUrl,
-        apps: config.endpoints.appsBaseUrl,
-        proxy: deps.dispatcher ? "(injected dispatcher)" : describeProxy(config.proxy),
-        export: config.export.enabled ? { contactListIds: config.export.contactListIds } : "off",
-        webhook: config.webhook
-          ? "POST /webhooks/genesys"
-          : "off (set WEBHOOK_USERNAME and WEBHOOK_PASSWORD)",
-        console: config.console
-          ? `${config.console.publicUrl.replace(/\/$/, "")}/console`
-          : "off (set OIDC_ISSUER_URL)",
-        leaderElection: config.leaderElection
-          ? `${config.leaderElection.namespace}/${config.leaderElection.leaseName} as ${config.leaderElection.identity}`
-          : "off (this process polls)",
-      },
-      "sync service started",
-    );
-    const unmatched = unmatchedNoProxyEntries(config.proxy);
-    if (unmatched.length > 0)
-      logger.warn(
-        { noProxy: unmatched },
-        "NO_PROXY lists address ranges, which are not matched (only host names, addresses and host:port): list the Genesys hosts to reach directly",
-      );
+    logStarted(config, logger, {
+      replicaId: shared.replicaId,
+      port,
+      injectedDispatcher: parts.injectedDispatcher,
+    });
     client.start();
     // Files are claimed only once a token is held: an import cannot start without one anyway.
     void client.whenReady().then(
       () => {
         if (shuttingDown.signal.aborted) return;
         importer.start();
-        elector?.start(shuttingDown.signal);
+        election.start(shuttingDown.signal);
         exporter.start();
       },
       () => undefined,
@@ -418,46 +559,60 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
     return { port };
   };
 
-  let shutdown: Promise<void> | undefined;
+  const shutdown = async (reason: string): Promise<void> => {
+    logger.info(
+      { reason },
+      "shutting down: no new files are claimed; batches in flight finish and are journalled",
+    );
+    shuttingDown.abort();
+    // A start under way finishes first, so what it opened is closed below.
+    await started?.catch(() => undefined);
+    await importer.stopped();
+    // HTTP first: webhook calls in flight finish their group commit before the log is closed.
+    await app.close();
+    await exporter.stopped();
+    await historyLoop;
+    await election.release();
+    await client.close();
+    logger.info("shut down");
+  };
+
   return {
-    app,
-    client,
-    importer,
-    exporter,
-    leadership,
-    registry,
     start: () => (started ??= start()),
-    shutdown: (reason = "shutdown requested") =>
-      (shutdown ??= (async () => {
-        logger.info(
-          { reason },
-          "shutting down: no new files are claimed; batches in flight finish and are journalled",
-        );
-        shuttingDown.abort();
-        // A start under way finishes first, so what it opened is closed below.
-        await started?.catch(() => undefined);
-        await importer.stopped();
-        // HTTP first: webhook calls in flight finish their group commit before the log is closed.
-        await app.close();
-        await exporter.stopped();
-        await historyLoop;
-        await elector?.release();
-        await leaseApi?.close();
-        await client.close();
-        logger.info("shut down");
-      })()),
+    shutdown: (reason = "shutdown requested") => (stopped ??= shutdown(reason)),
   };
 }
 
-/**
- * Starts the service: `buildService`, then `start()`. It never exits because Genesys is
- * unreachable: /readyz says why it is not ready instead.
- */
-export async function startService(
+/** The one line that says what this replica runs and where, and a warning for NO_PROXY ranges. */
+function logStarted(
   config: ServiceConfig,
-  deps: ServiceDependencies = {},
-): Promise<RunningService> {
-  const service = await buildService(config, deps);
-  const { port } = await service.start();
-  return { ...service, port };
+  logger: Logger,
+  facts: { readonly replicaId: string; readonly port: number; readonly injectedDispatcher: boolean },
+): void {
+  logger.info(
+    {
+      replicaId: facts.replicaId,
+      port: facts.port,
+      dataDir: config.dataDir,
+      api: config.endpoints.apiBaseUrl,
+      login: config.endpoints.loginBaseUrl,
+      apps: config.endpoints.appsBaseUrl,
+      proxy: facts.injectedDispatcher ? "(injected dispatcher)" : describeProxy(config.proxy),
+      export: config.export.enabled ? { contactListIds: config.export.contactListIds } : "off",
+      webhook: config.webhook ? "POST /webhooks/genesys" : "off (set WEBHOOK_USERNAME and WEBHOOK_PASSWORD)",
+      console: config.console
+        ? `${config.console.publicUrl.replace(/\/$/, "")}/console`
+        : "off (set OIDC_ISSUER_URL)",
+      leaderElection: config.leaderElection
+        ? `${config.leaderElection.namespace}/${config.leaderElection.leaseName} as ${config.leaderElection.identity}`
+        : "off (this process polls)",
+    },
+    "sync service started",
+  );
+  const unmatched = unmatchedNoProxyEntries(config.proxy);
+  if (unmatched.length > 0)
+    logger.warn(
+      { noProxy: unmatched },
+      "NO_PROXY lists address ranges, which are not matched (only host names, addresses and host:port): list the Genesys hosts to reach directly",
+    );
 }
