@@ -3,6 +3,7 @@ import path from "node:path";
 import * as prettier from "prettier";
 import {
   CHART_SWITCHES,
+  SECRET_REFERENCE,
   SETTINGS,
   type ChartSwitch,
   type SettingDescriptor,
@@ -38,6 +39,7 @@ const SECTIONS: ReadonlyArray<{ readonly key: string; readonly title: string }> 
   { key: "webhook", title: "Webhook (its credentials are in existingSecret)" },
   { key: "leaderElection", title: "Leader election (one poller among the replicas)" },
   { key: "console", title: "Operator console (OIDC sign-in)" },
+  { key: "existingSecret", title: "Secret references (the chart never holds secret values)" },
 ];
 
 /** A chart value the table declares: a setting's, or a switch's. */
@@ -46,6 +48,8 @@ interface DeclaredValue {
   readonly doc: string;
   readonly chartDefault: unknown;
   readonly schema: Record<string, unknown>;
+  /** The schema requires it in its section. */
+  readonly required?: boolean;
 }
 
 function valuePath(setting: SettingDescriptor): string | undefined {
@@ -112,8 +116,28 @@ function declaredValues(): DeclaredValue[] {
     chartDefault: entry.default,
     schema: { description: entry.doc, type: "boolean" },
   }));
+  const reference = {
+    path: SECRET_REFERENCE.value,
+    doc: SECRET_REFERENCE.doc,
+    chartDefault: SECRET_REFERENCE.default,
+    schema: { description: SECRET_REFERENCE.doc, type: "string", minLength: 1 },
+    required: true,
+  };
+  const secretKeys = ALL.flatMap((setting) => {
+    if (!("secretKey" in setting.chart)) return [];
+    const doc = `Key in that Secret of ${setting.env}: ${setting.doc}${setting.chart.when ? ` (with ${setting.chart.when})` : ""}`;
+    return [
+      {
+        path: `existingSecret.${setting.chart.secretKey}`,
+        doc,
+        chartDefault: setting.chart.keyName,
+        schema: { description: doc, type: "string", minLength: 1 },
+        required: setting.required !== undefined,
+      },
+    ];
+  });
   // A switch comes first in its section, as `enabled` does in the chart's other sections.
-  return [...fromSwitches, ...fromSettings];
+  return [...fromSwitches, ...fromSettings, reference, ...secretKeys];
 }
 
 function section(key: string): DeclaredValue[] {
@@ -173,9 +197,13 @@ export function renderSchema(current: string): string {
       owned.set(key, values[0]!.schema);
       continue;
     }
+    const required = values
+      .filter((value) => value.required)
+      .map((value) => value.path.slice(key.length + 1));
     owned.set(key, {
       type: "object",
       additionalProperties: false,
+      ...(required.length > 0 ? { required } : {}),
       properties: Object.fromEntries(values.map((value) => [value.path.slice(key.length + 1), value.schema])),
     });
   }
@@ -231,6 +259,49 @@ export function renderConfigMap(): string {
     ...[...guarded].flatMap(([when, lines]) => [`  {{- if .Values.${when} }}`, ...lines, "  {{- end }}"]),
     "  # Node's own, not the service's: caps the heap well inside the memory limit.",
     "  NODE_OPTIONS: {{ .Values.nodeOptions | quote }}",
+    "",
+  ].join("\n");
+}
+
+/**
+ * The container's env entries that the ConfigMap cannot carry: the Secret's keys and the pod's own
+ * fields (downward API), as a named template the Deployment includes.
+ */
+export function renderSettingsEnv(): string {
+  const entry = (setting: SettingDescriptor): string[] => {
+    const chart = setting.chart;
+    if ("fieldRef" in chart)
+      return [
+        `- name: ${setting.env}`,
+        "  valueFrom:",
+        "    fieldRef:",
+        `      fieldPath: ${chart.fieldRef}`,
+      ];
+    if (!("secretKey" in chart)) return [];
+    const optional = setting.required === undefined && chart.when === undefined;
+    return [
+      `- name: ${setting.env}`,
+      "  valueFrom:",
+      "    secretKeyRef:",
+      `      name: {{ .Values.${SECRET_REFERENCE.value} }}`,
+      `      key: {{ .Values.existingSecret.${chart.secretKey} }}`,
+      ...(optional ? ["      optional: true"] : []),
+    ];
+  };
+  const always: string[] = [];
+  const guarded = new Map<string, string[]>();
+  for (const setting of ALL) {
+    const when = "secretKey" in setting.chart ? setting.chart.when : undefined;
+    if (when === undefined) always.push(...entry(setting));
+    else guarded.set(when, [...(guarded.get(when) ?? []), ...entry(setting)]);
+  }
+  return [
+    `{{- /* Generated from app/src/shared/settings.ts by \`${REGENERATE}\`: edit there, not here. */ -}}`,
+    "{{/* The env entries from the Secret (existingSecret) and from the pod itself; the ConfigMap carries the rest. */}}",
+    '{{- define "genesys-middleware-stack.settingsEnv" -}}',
+    ...always,
+    ...[...guarded].flatMap(([when, lines]) => [`{{- if .Values.${when} }}`, ...lines, "{{- end }}"]),
+    "{{- end }}",
     "",
   ].join("\n");
 }
@@ -371,6 +442,7 @@ export async function generatedFiles(): Promise<GeneratedFile[]> {
   );
   const files: GeneratedFile[] = [
     { file: "app/chart/templates/configmap.yaml", content: renderConfigMap() },
+    { file: "app/chart/templates/_settings-env.tpl", content: renderSettingsEnv() },
     { file: "app/chart/values.yaml", content: valuesYaml },
     { file: "app/chart/README.md", content: renderChartReadme(read("app/chart/README.md"), valuesYaml) },
     { file: "app/chart/values.schema.json", content: renderSchema(read("app/chart/values.schema.json")) },
