@@ -73,3 +73,14 @@ export async function syncDirectory(dir: string): Promise<void> {
     await handle.close();
   }
 }
+
+/**
+ * The steps of publishing a file, in order: written under a temporary name, the intent saved in
+ * the state, renamed into place. A restart after any of them finishes the publish, never redoes it.
+ */
+export type PublishStep = "after-temporary-file" | "after-pending-saved" | "after-rename";
+
+/** Called as a publish passes each step; tests throw from it to stop there as a crash would. */
+export interface PublishHooks {
+  readonly afterStep?: (step: PublishStep) => void;
+}

@@ -6,7 +6,14 @@ import { ServiceError } from "../shared/errors";
 import type { Clock } from "../time/clock";
 import { timestampForName } from "../shared/layout";
 import { jobWindow, queryWindow, type JobSettings } from "./details-source";
-import { loadState, saveState, syncDirectory, writeTemporary, type ExportState } from "./export-state";
+import {
+  loadState,
+  saveState,
+  syncDirectory,
+  writeTemporary,
+  type ExportState,
+  type PublishHooks,
+} from "./export-state";
 import { fingerprintOf, type FingerprintStore } from "./fingerprints";
 import { outcomeOf } from "./outcomes";
 
@@ -41,9 +48,6 @@ export interface PollResult {
   readonly file: string | undefined;
 }
 
-/** Test seam: a crash at a chosen step of publishing. */
-export type CrashPoint = "after-temporary-file" | "after-pending-saved" | "after-rename";
-
 /**
  * This replica stopped leading while it polled: it published nothing, and the new leader polls the
  * same window. Nothing is lost and nothing needs fixing; this replica polls again if it leads again.
@@ -55,15 +59,6 @@ export class LeadershipLostError extends ServiceError {
       "leadership lost during the poll: nothing published; the new leader polls this window",
       { retryable: true },
     );
-  }
-}
-
-/** The test seam's crash (`crashAt`): the next poll, as after a restart, finishes the publish. */
-export class SimulatedCrashError extends ServiceError {
-  readonly point: CrashPoint;
-  constructor(point: CrashPoint) {
-    super("EXPORT_SIMULATED_CRASH", `simulated crash ${point}`, { retryable: true });
-    this.point = point;
   }
 }
 
@@ -82,8 +77,8 @@ export class ResultsPoller {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: {
-      /** Test seam: throw at this step of publishing, as a crash would stop there. */
-      readonly crashAt?: CrashPoint;
+      /** Told of each step of publishing (export-state.ts). */
+      readonly hooks?: PublishHooks;
       /** Aborts waits for a job (shutdown, lost leadership). */
       readonly signal?: AbortSignal;
       /** Asked just before anything is published: false (leadership lost) stops the poll there. */
@@ -140,16 +135,16 @@ export class ResultsPoller {
       const name = `results-${timestampForName(windowStartMs)}_${timestampForName(windowEndMs)}.ndjson`;
       file = path.join(this.settings.outboxDir, name);
       const temporary = await writeTemporary(this.settings.outboxDir, name, lines);
-      this.crash("after-temporary-file");
+      this.options.hooks?.afterStep?.("after-temporary-file");
       state = {
         ...state,
         pending: { temporaryFile: temporary, finalFile: file, windowEndMs, ids: fresh, fingerprints },
       };
       await saveState(this.settings.stateFile, state);
-      this.crash("after-pending-saved");
+      this.options.hooks?.afterStep?.("after-pending-saved");
       await rename(temporary, file);
       await syncDirectory(this.settings.outboxDir);
-      this.crash("after-rename");
+      this.options.hooks?.afterStep?.("after-rename");
       state = await this.commit(state, windowEndMs, fresh, fingerprints);
     } else {
       state = await this.commit(state, windowEndMs, {}, {});
@@ -212,9 +207,5 @@ export class ResultsPoller {
     };
     await saveState(this.settings.stateFile, next);
     return next;
-  }
-
-  private crash(point: CrashPoint): void {
-    if (this.options.crashAt === point) throw new SimulatedCrashError(point);
   }
 }

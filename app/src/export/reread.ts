@@ -5,7 +5,7 @@ import type { GenesysClient } from "../genesys/client";
 import { timestampForName } from "../shared/layout";
 import type { Clock } from "../time/clock";
 import { IDS_PER_READ, readConversationsById } from "./details-source";
-import { syncDirectory, writeTemporary } from "./export-state";
+import { syncDirectory, writeTemporary, type PublishHooks } from "./export-state";
 import {
   fingerprintOf,
   type FingerprintState,
@@ -13,7 +13,7 @@ import {
   type WrittenRecord,
 } from "./fingerprints";
 import { outcomeOf } from "./outcomes";
-import { LeadershipLostError, SimulatedCrashError, type CrashPoint } from "./poller";
+import { LeadershipLostError } from "./poller";
 
 export interface RereadSettings {
   /** Conversations are re-read until they ended this long ago; default 48 h (Genesys' re-processing). */
@@ -63,8 +63,8 @@ export class Rereader {
       readonly mayPublish?: () => boolean;
       /** True while others need the rate budget: the step sends nothing and the pass waits. */
       readonly busy?: () => boolean;
-      /** Test seam: throw at this step of publishing, as a crash would stop there. */
-      readonly crashAt?: CrashPoint;
+      /** Told of each step of publishing (export-state.ts). */
+      readonly hooks?: PublishHooks;
     } = {},
   ) {}
 
@@ -130,15 +130,15 @@ export class Rereader {
       const name = `corrections-${timestampForName(now)}.ndjson`;
       file = path.join(this.settings.outboxDir, name);
       const temporary = await writeTemporary(this.settings.outboxDir, name, lines);
-      this.crash("after-temporary-file");
+      this.options.hooks?.afterStep?.("after-temporary-file");
       state = await this.store.save(
         { ...state, pending: { temporaryFile: temporary, finalFile: file, updates, after: reachedAfter } },
         now,
       );
-      this.crash("after-pending-saved");
+      this.options.hooks?.afterStep?.("after-pending-saved");
       await rename(temporary, file);
       await syncDirectory(this.settings.outboxDir);
-      this.crash("after-rename");
+      this.options.hooks?.afterStep?.("after-rename");
       await this.commit(state, updates, reachedAfter);
     } else {
       await this.commit(state, {}, reachedAfter);
@@ -181,10 +181,6 @@ export class Rereader {
       { conversations: { ...state.conversations, ...updates }, pass, pending: undefined },
       this.clock.now(),
     );
-  }
-
-  private crash(point: CrashPoint): void {
-    if (this.options.crashAt === point) throw new SimulatedCrashError(point);
   }
 }
 

@@ -2,15 +2,11 @@ import { expect } from "chai";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { GenesysClient } from "../../../app/src/genesys/client";
-import {
-  LeadershipLostError,
-  ResultsPoller,
-  SimulatedCrashError,
-  type PollerSettings,
-} from "../../../app/src/export/poller";
+import { LeadershipLostError, ResultsPoller, type PollerSettings } from "../../../app/src/export/poller";
 import { backfill, parseBackfillRange } from "../../../app/src/export/backfill";
 import type { GenesysSimulator, SimulatedConversation } from "../../../app/simulator/simulator";
 import { capturedLogger } from "../../support/capture";
+import { crashAt, SimulatedCrashError } from "../../support/crash";
 import { EXPORT_LIST, EXPORT_T0, openExportFixture, type ExportFixture } from "../../support/export-fixture";
 import type { FakeClock } from "../../support/fake-clock";
 
@@ -139,17 +135,17 @@ describe("results export: polling with a watermark (simulator)", function () {
     expect(outboxIds()).to.deep.equal([]);
   });
 
-  for (const crashAt of ["after-temporary-file", "after-pending-saved", "after-rename"] as const) {
-    it(`a restart after a crash ${crashAt.replace(/-/g, " ")} leaves no gap and no duplicate`, async () => {
+  for (const point of ["after-temporary-file", "after-pending-saved", "after-rename"] as const) {
+    it(`a restart after a crash ${point.replace(/-/g, " ")} leaves no gap and no duplicate`, async () => {
       sim.addConversations(
         Array.from({ length: 150 }, (_, index) => conversation(index, T0 - 20 * 60_000 + index * 1_000)),
       );
-      const error = await poller({ crashAt })
+      const error = await poller({ hooks: crashAt(point) })
         .pollOnce()
         .catch((caught: unknown) => caught);
       expect(String(error)).to.contain("simulated crash");
       expect(error).to.be.instanceOf(SimulatedCrashError);
-      expect(error).to.include({ code: "EXPORT_SIMULATED_CRASH", retryable: true, point: crashAt });
+      expect(error).to.include({ code: "TEST_SIMULATED_CRASH", retryable: true, point });
       await clock.advance(60_000);
       sim.addConversations([conversation(500, T0 + 30_000)]);
       await poller().pollOnce();

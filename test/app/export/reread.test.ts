@@ -3,10 +3,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { GenesysClient } from "../../../app/src/genesys/client";
 import { FingerprintStore } from "../../../app/src/export/fingerprints";
-import { ResultsPoller, SimulatedCrashError, type CrashPoint } from "../../../app/src/export/poller";
+import type { PublishHooks } from "../../../app/src/export/export-state";
+import { ResultsPoller } from "../../../app/src/export/poller";
 import { Rereader, type RereadSettings } from "../../../app/src/export/reread";
 import type { GenesysSimulator, SimulatedConversation } from "../../../app/simulator/simulator";
 import { capturedLogger } from "../../support/capture";
+import { crashAt, SimulatedCrashError } from "../../support/crash";
 import { EXPORT_LIST, EXPORT_T0, openExportFixture, type ExportFixture } from "../../support/export-fixture";
 import type { FakeClock } from "../../support/fake-clock";
 
@@ -64,7 +66,7 @@ describe("results export: late data is re-read and written again as a correction
       capturedLogger().logger,
       { fingerprints: store() },
     );
-  const rereader = (options: { crashAt?: CrashPoint; busy?: () => boolean } = {}, settings = DEFAULTS) =>
+  const rereader = (options: { hooks?: PublishHooks; busy?: () => boolean } = {}, settings = DEFAULTS) =>
     new Rereader(
       client,
       store(settings),
@@ -173,14 +175,14 @@ describe("results export: late data is re-read and written again as a correction
     ]);
   });
 
-  for (const crashAt of ["after-temporary-file", "after-pending-saved", "after-rename"] as const) {
-    it(`a restart after a crash ${crashAt.replace(/-/g, " ")} writes the correction exactly once`, async () => {
+  for (const point of ["after-temporary-file", "after-pending-saved", "after-rename"] as const) {
+    it(`a restart after a crash ${point.replace(/-/g, " ")} writes the correction exactly once`, async () => {
       const endMs = T0 - 10 * 60_000;
       sim.addConversations([conversation("conv-1", endMs)]);
       await poller().pollOnce();
       await clock.advance(7 * HOUR);
       sim.updateConversation("conv-1", conversation("conv-1", endMs, "CALLBACK"));
-      const crashed = await rereader({ crashAt })
+      const crashed = await rereader({ hooks: crashAt(point) })
         .step(HOUR)
         .catch((error: unknown) => error);
       expect(crashed).to.be.instanceOf(SimulatedCrashError);
