@@ -105,6 +105,18 @@ export async function queryWindow(
 /** At most this many ids go into one read by id (what Genesys accepts, and what clients send). */
 export const IDS_PER_READ = 100;
 
+/** A read by id given more ids than Genesys takes: the caller splits them, IDS_PER_READ at a time. */
+export class TooManyConversationIdsError extends ServiceError {
+  readonly count: number;
+  constructor(count: number) {
+    super(
+      "EXPORT_TOO_MANY_IDS",
+      `at most ${IDS_PER_READ} conversation ids per read, not ${count}: split them into reads of ${IDS_PER_READ}`,
+    );
+    this.count = count;
+  }
+}
+
 /**
  * `GET /api/v2/analytics/conversations/details?id=a,b,…`: the current details of up to
  * `IDS_PER_READ` conversations in one request, from the same store as the details query (not the
@@ -115,8 +127,7 @@ export async function readConversationsById(
   ids: readonly string[],
 ): Promise<Conversation[]> {
   if (ids.length === 0) return [];
-  if (ids.length > IDS_PER_READ)
-    throw new RangeError(`at most ${IDS_PER_READ} conversation ids per read, not ${ids.length}`);
+  if (ids.length > IDS_PER_READ) throw new TooManyConversationIdsError(ids.length);
   const answer = await client.request<{ conversations?: Conversation[] }>({
     method: "GET",
     path: "/api/v2/analytics/conversations/details",

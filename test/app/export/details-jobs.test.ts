@@ -4,7 +4,10 @@ import type { GenesysClient } from "../../../app/src/genesys/client";
 import {
   DetailsJobFailedError,
   DetailsJobTimeoutError,
+  IDS_PER_READ,
   jobWindow,
+  readConversationsById,
+  TooManyConversationIdsError,
 } from "../../../app/src/export/details-source";
 import { ServiceError } from "../../../app/src/shared/errors";
 import { FakeClock } from "../../support/fake-clock";
@@ -55,5 +58,24 @@ describe("results export: a details job that never yields results", () => {
     expect(error).to.include({ code: "EXPORT_JOB_TIMEOUT", retryable: true, timeoutMs: 10_000 });
     expect((error as Error).message).to.contain("not fulfilled within 10 s; try a smaller range");
     expect(clock.now() - started).to.equal(10_000);
+  });
+});
+
+describe("results export: a read by id", () => {
+  it("refuses more ids than one read takes (EXPORT_TOO_MANY_IDS) and sends nothing", async () => {
+    let requests = 0;
+    const client = {
+      request: async () => {
+        requests += 1;
+        return { conversations: [] };
+      },
+    } as unknown as GenesysClient;
+    const ids = Array.from({ length: IDS_PER_READ + 1 }, (_, index) => `conv-${index}`);
+    const error = await readConversationsById(client, ids).catch((caught: unknown) => caught);
+    expect(error).to.be.instanceOf(TooManyConversationIdsError).and.instanceOf(ServiceError);
+    expect(error).to.include({ code: "EXPORT_TOO_MANY_IDS", retryable: false, count: IDS_PER_READ + 1 });
+    expect(requests).to.equal(0);
+    expect(await readConversationsById(client, ids.slice(0, IDS_PER_READ))).to.deep.equal([]);
+    expect(requests).to.equal(1);
   });
 });
