@@ -1,3 +1,5 @@
+import { BatcherInvariantError } from "./errors";
+
 /** Genesys accepts at most 1,000 contacts per add request (community-reported cap). */
 export const MAX_CONTACTS_PER_BATCH = 1_000;
 /** Below the 512,000-byte `request.bytes.max`, leaving room for the array brackets. */
@@ -37,7 +39,7 @@ export class Batcher {
     this.lines.push(line);
     this.bytes += size;
     if (this.json.length >= this.maxContacts) {
-      if (completed) throw new Error("Batcher: two batches completed by one contact");
+      if (completed) throw new BatcherInvariantError("Batcher: two batches completed by one contact");
       completed = this.take();
     }
     return completed;

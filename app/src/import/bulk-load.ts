@@ -11,7 +11,6 @@ import {
 } from "../genesys/api";
 import { fullJitterDelayMs } from "../genesys/backoff";
 import {
-  ClientClosedError,
   failureClass,
   GenesysHttpError,
   RateLimitDeferredError,
@@ -22,6 +21,7 @@ import {
 import { formatOf, storageName, timestampForName } from "../shared/layout";
 import type { Claim } from "./claims";
 import { capacityWarning, fileHeaderProblems } from "./contact-list";
+import { ImportStoppedError, isStop } from "./errors";
 import {
   changedReason,
   holdClaim,
@@ -269,13 +269,13 @@ export async function bulkLoadClaimedFile(
           // send it again now (or, on shutdown, the next pod does, without waiting to find out).
           metrics.bulkUploads.inc({ outcome: "cut_short" });
           current = await journal.save(beforeUpload(current));
-          if (signal.aborted) throw new ClientClosedError();
+          if (signal.aborted) throw new ImportStoppedError();
           await waitBeforeRetry("the upload", error, current.uploads);
           continue;
         }
         if (error instanceof UploadOutcomeUnknownError) {
           metrics.bulkUploads.inc({ outcome: "unknown" });
-          if (signal.aborted) throw new ClientClosedError();
+          if (signal.aborted) throw new ImportStoppedError();
           log.warn(
             { err: { message: error.message } },
             "the upload ended without an answer; the import status will tell whether Genesys has the file",
@@ -368,11 +368,11 @@ export async function bulkLoadClaimedFile(
   /** Reads or clears until Genesys answers: waits out 429s, 5xx and resets; target-fatal goes to the gate. */
   async function withRetries<T>(what: string, call: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt += 1) {
-      if (signal.aborted) throw new ClientClosedError();
+      if (signal.aborted) throw new ImportStoppedError();
       try {
         return await call();
       } catch (error) {
-        if (error instanceof ClientClosedError) throw error;
+        if (isStop(error)) throw error;
         const kind = failureClass(error);
         if (kind === "target-fatal") {
           deps.targetGate?.block(error);
@@ -403,7 +403,7 @@ export async function bulkLoadClaimedFile(
     try {
       await clock.sleep(ms, signal);
     } catch {
-      throw new ClientClosedError();
+      throw new ImportStoppedError();
     }
   }
 
@@ -519,7 +519,7 @@ async function stage(
       maxRecordBytes: config.maxRecordBytes,
     }))
       for (const event of events) {
-        if (signal.aborted) throw new ClientClosedError();
+        if (signal.aborted) throw new ImportStoppedError();
         if (event.type === "header") {
           const problems = fileHeaderProblems(event.columns, validator, definition, config);
           if (problems.length > 0) {

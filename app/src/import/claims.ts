@@ -23,6 +23,7 @@ import {
   timestampForName,
   type DataLayout,
 } from "../shared/layout";
+import { ReplicaIdError } from "./errors";
 
 export interface InboxScan {
   /** Files ready to import, oldest first. */
@@ -68,7 +69,7 @@ export const LEASE_FILE = ".lease";
 
 /** A replica id that names the host (the pod, in Kubernetes), the process and this incarnation. */
 export function replicaId(host: string, pid: number, nonce: string): string {
-  if (!/^[0-9a-f]{8}$/.test(nonce)) throw new Error("the nonce of a replica id is 8 hex digits");
+  if (!/^[0-9a-f]{8}$/.test(nonce)) throw new ReplicaIdError("the nonce of a replica id is 8 hex digits");
   return `${host.replace(/[^A-Za-z0-9._-]/g, "_")}-${pid}-${nonce}`;
 }
 
@@ -130,7 +131,7 @@ export class ClaimStore {
       settings.replicaId.startsWith(".") ||
       settings.replicaId.includes(LEGACY_CLAIM_SEPARATOR)
     ) {
-      throw new Error(
+      throw new ReplicaIdError(
         `replica id "${settings.replicaId}" must not contain "/" or "${LEGACY_CLAIM_SEPARATOR}", nor start with "."`,
       );
     }

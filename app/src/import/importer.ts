@@ -2,12 +2,13 @@ import { open, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { GenesysClient } from "../genesys/client";
-import { ClientClosedError, failureClass, RateLimitDeferredError } from "../genesys/errors";
+import { failureClass, RateLimitDeferredError } from "../genesys/errors";
 import { fullJitterDelayMs } from "../genesys/backoff";
 import type { Clock, Random } from "../time/clock";
 import { addContacts, type ContactListDefinition } from "../genesys/api";
 import { batchBody, Batcher, contactJson, type Batch } from "./batcher";
 import type { Claim, ClaimCheck } from "./claims";
+import { ImportStoppedError, isStop } from "./errors";
 import type { ImportConfig } from "./config";
 import { fileIdentity, Journal } from "./journal";
 import { formatOf, storageName, timestampForName, type DataLayout, type ImportLane } from "../shared/layout";
@@ -335,7 +336,7 @@ export async function releaseClaimedFile(
   const { claimLost, failure } = stop;
   if (!claimLost) await claim.release();
   deps.metrics.files.inc({ outcome: "released" });
-  const stoppedByError = failure !== undefined && !(failure instanceof ClientClosedError);
+  const stoppedByError = failure !== undefined && !isStop(failure);
   const reason = claimLost
     ? "the claim was taken over by another replica (this one stalled past IMPORT_CLAIM_TIMEOUT_SECONDS)"
     : stoppedByError
@@ -438,12 +439,12 @@ async function sendPart(
   signal: AbortSignal,
 ): Promise<Array<{ line: number; reason: string }>> {
   for (let attempt = 0; ; attempt += 1) {
-    if (signal.aborted) throw new ClientClosedError();
+    if (signal.aborted) throw new ImportStoppedError();
     try {
       await addContacts(deps.client, deps.contactListId, { json: batchBody({ json }) });
       return [];
     } catch (error) {
-      if (error instanceof ClientClosedError) throw error;
+      if (isStop(error)) throw error;
       const kind = failureClass(error);
       if (kind === "target-fatal") {
         deps.targetGate?.block(error);
@@ -482,7 +483,7 @@ async function sendPart(
       try {
         await deps.clock.sleep(waitMs, signal);
       } catch {
-        throw new ClientClosedError();
+        throw new ImportStoppedError();
       }
     }
   }
@@ -505,7 +506,7 @@ export async function readDefinitionForFile(
       deps.targetGate?.block(error);
       return { failure: error };
     }
-    if (!(error instanceof ClientClosedError) && !signal.aborted)
+    if (!isStop(error) && !signal.aborted)
       log.warn(
         { err: { message: (error as Error).message } },
         "could not read the contact list's definition; importing without checking the file against it",

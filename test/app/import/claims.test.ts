@@ -16,6 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ClaimStore, LEASE_FILE, replicaId } from "../../../app/src/import/claims";
+import { ReplicaIdError } from "../../../app/src/import/errors";
 import {
   dataLayout,
   ensureLayout,
@@ -132,6 +133,12 @@ describe("claims on the shared volume", () => {
     const rejected = await claim.reject("test");
     expect(readFileSync(`${rejected}.reason.txt`, "utf8")).to.contain(`file name as dropped: ${long}`);
     expect(await replica.claim("next.csv")).to.not.equal(undefined);
+  });
+
+  it("refuses a replica id that cannot name a folder, with a code to alert on", async () => {
+    const layout = await layoutWithFiles([]);
+    for (const make of [() => store(layout, "a/b"), () => replicaId("pod", 1, "not-hex")])
+      expect(make).to.throw(ReplicaIdError).with.property("code", "IMPORT_REPLICA_ID_INVALID");
   });
 
   it("says 'too long' for a name past what filesystems take", () => {
