@@ -2,11 +2,11 @@ import { expect } from "chai";
 import { randomBytes, randomUUID } from "node:crypto";
 import {
   chownSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -33,6 +33,7 @@ import {
   type KubeObject,
 } from "./support/cluster";
 import { e2eSettings } from "./support/environment";
+import { archivedName, claimFolders, dropAs, OTHER_WRITER, ownerOf, type FileOwner } from "./support/volume";
 import {
   PulumiWorkspace,
   ROOT,
@@ -132,6 +133,39 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       leaseDurationSeconds: number;
     };
   const readyPods = async () => (await releasePods(namespace, release)).filter(isReady);
+  const twoReadyPods = (what: string) =>
+    waitFor(async () => ((await readyPods()).length === 2 ? readyPods() : undefined), {
+      timeoutMs: 3 * 60_000,
+      intervalMs: 1_000,
+      what: `two Ready pods (${what})`,
+    });
+  /**
+   * The file came through the pods (uid 500) as its writer left it: archived still owned by the
+   * writer with its mode (the service sets nothing on files it does not own), its summary beside
+   * it written by the pods' uid.
+   */
+  const expectArchivedAsWritten = async (name: string, writer: FileOwner) => {
+    const archived = await waitFor(
+      async () => {
+        const entry = archivedName(volumeDir, name);
+        return entry && existsSync(path.join(volumeDir, "archive", `${entry}.summary.json`))
+          ? entry
+          : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 1_000, what: `${name} archived with its summary` },
+    );
+    expect(ownerOf(path.join(volumeDir, "archive", archived)), `archive/${archived}`).to.deep.equal(writer);
+    const pod = (await readyPods())[0]!;
+    const podsUid = pod.spec.containers[0].securityContext?.runAsUser ?? pod.spec.securityContext?.runAsUser;
+    expect(podsUid, "the pods run as another uid than the writer")
+      .to.be.a("number")
+      .and.not.equal(writer.uid);
+    expect(
+      ownerOf(path.join(volumeDir, "archive", `${archived}.summary.json`)).uid,
+      "written by the pods",
+    ).to.equal(podsUid);
+    return archived;
+  };
   const podIp = (pod: KubeObject) => pod.status.podIP as string;
 
   /**
@@ -398,7 +432,7 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
   });
 
   describe("c. both directions through the deployed service", () => {
-    it("a contact file written into the shared volume is imported: the simulator counts the contacts", async () => {
+    it("a contact file written into the shared volume by another uid than the pods' (mode 644) is imported: the simulator counts the contacts", async () => {
       const file = generateCsv(250, { badEvery: 50, idPrefix: `e2e-${id}-` });
       const inbox = path.join(volumeDir, "inbox");
       await waitFor(async () => readdirSync(volumeDir).includes("inbox") || undefined, {
@@ -406,10 +440,8 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
         intervalMs: 500,
         what: "the service to lay out the shared volume",
       });
-      const temporary = path.join(inbox, ".contacts.csv.tmp");
-      writeFileSync(temporary, file.content);
-      chownSync(temporary, 500, 500);
-      renameSync(temporary, path.join(inbox, "contacts.csv"));
+      const writer = { ...OTHER_WRITER, mode: 0o644 };
+      dropAs(inbox, "contacts.csv", file.content, writer);
       await waitFor(
         async () => (sim.contacts(contactListId).size >= file.goodIds.length ? true : undefined),
         {
@@ -438,25 +470,22 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
           .split("\n")
           .filter(Boolean),
       ).to.have.length(file.badLines.length + 1);
+      await expectArchivedAsWritten("contacts.csv", writer);
     });
 
-    it("a whole list written into inbox/bulk/ goes to Genesys in one upload through the deployed service", async () => {
+    it("a whole list written into inbox/bulk/ by another uid than the pods' (mode 666) goes to Genesys in one upload through the deployed service", async () => {
       const file = generateCsv(400, { idPrefix: `e2e-bulk-${id}-` });
-      const folder = path.join(volumeDir, "inbox", "bulk");
-      const temporary = path.join(folder, ".whole-list.csv.tmp");
-      writeFileSync(temporary, file.content);
-      chownSync(temporary, 500, 500);
-      renameSync(temporary, path.join(folder, "whole-list.csv"));
-      await waitFor(
-        async () =>
-          readdirSync(path.join(volumeDir, "archive")).some((name) => name.endsWith("-whole-list.csv"))
-            ? true
-            : undefined,
-        { timeoutMs: 3 * 60_000, intervalMs: 1_000, what: "the bulk load archived" },
-      );
+      const writer = { ...OTHER_WRITER, mode: 0o666 };
+      dropAs(path.join(volumeDir, "inbox", "bulk"), "whole-list.csv", file.content, writer);
+      await waitFor(async () => archivedName(volumeDir, "whole-list.csv") !== undefined, {
+        timeoutMs: 3 * 60_000,
+        intervalMs: 1_000,
+        what: "the bulk load archived",
+      });
       expect(sim.uploads.received.filter((upload) => upload.via === "multipart")).to.have.length(1);
       const contacts = sim.contacts(contactListId);
       for (const contactId of file.goodIds) expect(contacts.has(contactId), contactId).to.equal(true);
+      await expectArchivedAsWritten("whole-list.csv", writer);
     });
 
     it("a conversation result comes out in outbox/", async () => {
@@ -530,6 +559,138 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       const ids = outboxIds();
       expect(ids.length, "every conversation exactly once").to.equal(new Set(ids).size);
       expect(new Set(ids)).to.deep.equal(new Set(seeded));
+    });
+  });
+
+  // After d, not beside c: deleting the claimer may delete the leader, and d asserts that the first
+  // leader is the only pod that ever queried Genesys for conversations.
+  describe("c2. an import that outlives its pod (issue 23)", () => {
+    /**
+     * The simulator answers every request this much later, so that one pod (4 batches of 1,000 in
+     * flight) takes about half a minute over 50,000 rows and a pod deletion lands in the middle.
+     * Pacing through the stack's settings would roll the pods; this changes nothing deployed.
+     */
+    const PACED_LATENCY_MS = 2_500;
+
+    it("the pod holding the claim on a 50,000-row file of another uid is deleted midway: the survivor or the replacement finishes it, every good row arrives, at most the batches in flight twice", async () => {
+      await twoReadyPods("after the leader's deletion in d");
+      const name = `midway-${id}.csv`;
+      const file = generateCsv(50_000, { badEvery: 1_000, idPrefix: `e2e-midway-${id}-` });
+      const writer = { ...OTHER_WRITER, mode: 0o666 };
+      const configMap = await getJson(["get", "configmap", release, "-n", namespace]);
+      const batchesInFlight = Number(configMap.data?.IMPORT_BATCHES_IN_FLIGHT);
+      const claimTimeoutSeconds = Number(configMap.data?.IMPORT_CLAIM_TIMEOUT_SECONDS);
+      expect(batchesInFlight, "IMPORT_BATCHES_IN_FLIGHT").to.be.above(0);
+      const contacts = sim.contacts(contactListId);
+      const arrived = () =>
+        file.goodIds.reduce((count, contactId) => count + (contacts.has(contactId) ? 1 : 0), 0);
+
+      sim.faults.latency(PACED_LATENCY_MS);
+      let deleted: { pod: string; folder: string; arrived: number; atMs: number };
+      try {
+        dropAs(path.join(volumeDir, "inbox"), name, file.content, writer);
+        await waitFor(async () => arrived() >= 10_000, {
+          timeoutMs: 3 * 60_000,
+          intervalMs: 250,
+          what: "10,000 rows of the file in the simulator",
+        });
+        // The claim is processing/<replica>/<name>, and a replica id starts with its pod's name.
+        deleted = await waitFor(
+          async () => {
+            const [folder] = claimFolders(volumeDir, name);
+            const pod = (await releasePods(namespace, release)).find((candidate) =>
+              folder?.startsWith(`${candidate.metadata.name}-`),
+            );
+            return folder && pod
+              ? { pod: pod.metadata.name, folder, arrived: arrived(), atMs: Date.now() }
+              : undefined;
+          },
+          { timeoutMs: 30_000, intervalMs: 250, what: `the pod holding the claim on ${name}` },
+        );
+        expect(deleted.arrived, "the deletion lands in the middle of the file").to.be.below(
+          file.goodIds.length,
+        );
+        await kubectl(["delete", "pod", deleted.pod, "-n", namespace, "--wait=false"]);
+        // The pace holds until the deleted pod has let go of the file, so it cannot finish it first.
+        await waitFor(async () => !claimFolders(volumeDir, name).includes(deleted.folder), {
+          timeoutMs: 60_000,
+          intervalMs: 250,
+          what: `${deleted.pod} to hand ${name} back as it shuts down`,
+        });
+      } finally {
+        sim.faults.latency(0);
+      }
+      expect(arrived(), "rows the deleted pod left for the next one").to.be.below(file.goodIds.length);
+
+      const archived = await waitFor(
+        async () => {
+          const entry = archivedName(volumeDir, name);
+          return entry && existsSync(path.join(volumeDir, "archive", `${entry}.summary.json`))
+            ? entry
+            : undefined;
+        },
+        { timeoutMs: 4 * 60_000, intervalMs: 1_000, what: `${name} finished and archived` },
+      );
+      expect(
+        Date.now() - deleted.atMs,
+        "handed back and taken from the inbox, not taken over after the claim timeout",
+      ).to.be.below(claimTimeoutSeconds * 1_000);
+
+      expect(
+        file.goodIds.filter((contactId) => !contacts.has(contactId)),
+        "good rows missing",
+      ).to.deep.equal([]);
+      const ours = [...contacts.values()].filter((contact) => contact.id.startsWith(`e2e-midway-${id}-`));
+      expect(ours.length, "no bad row got in").to.equal(file.goodIds.length);
+      const resent = ours.reduce((sum, contact) => sum + contact.writes, 0) - ours.length;
+      expect(resent, "sent twice: at most the batches in flight of the one pod deleted").to.be.at.most(
+        batchesInFlight * 1_000 * 1,
+      );
+
+      const summary = JSON.parse(
+        readFileSync(path.join(volumeDir, "archive", `${archived}.summary.json`), "utf8"),
+      ) as { status: string; rowsRead: number; rejected: number; synced: number; alreadySynced: number };
+      expect(summary).to.deep.include({
+        status: "imported_with_rejects",
+        rowsRead: 50_000,
+        rejected: file.badLines.length,
+      });
+      expect(summary.synced + summary.alreadySynced).to.equal(file.goodIds.length);
+      expect(
+        summary.alreadySynced,
+        "resumed after the batches the deleted pod's journal lists",
+      ).to.be.at.least(deleted.arrived - batchesInFlight * 1_000);
+      const reports = readdirSync(path.join(volumeDir, "rejects")).filter((entry) =>
+        entry.endsWith(`-${name}.rejects.csv`),
+      );
+      expect(reports, "one rejects report").to.have.length(1);
+      expect(
+        readFileSync(path.join(volumeDir, "rejects", reports[0]!), "utf8")
+          .split("\n")
+          .filter(Boolean),
+        "each bad row once, under the header",
+      ).to.have.length(file.badLines.length + 1);
+      await expectArchivedAsWritten(name, writer);
+      expect(claimFolders(volumeDir, name), "nothing left in processing/").to.deep.equal([]);
+
+      // Which pod finished it: a live one (the survivor or the Deployment's replacement) says so.
+      const pods = await twoReadyPods("the deleted pod replaced");
+      const finishers: string[] = [];
+      for (const pod of pods) {
+        const log = await kubectl(["logs", pod.metadata.name, "-n", namespace], { timeoutMs: 60_000 });
+        const imported = log.split("\n").some((line) => {
+          let entry: { file?: string; msg?: string };
+          try {
+            entry = JSON.parse(line) as typeof entry;
+          } catch {
+            return false; // not one of the service's JSON lines
+          }
+          return entry.file === name && entry.msg?.startsWith("file imported") === true;
+        });
+        if (imported) finishers.push(pod.metadata.name);
+      }
+      expect(finishers, "one live pod finished the file").to.have.length(1);
+      expect(finishers).not.to.include(deleted.pod);
     });
   });
 
