@@ -8,6 +8,7 @@ import {
   type ChartSwitch,
   type SettingDescriptor,
 } from "../app/src/shared/settings";
+import { byChartValue, RULES, ruleProblem, type SettingRule } from "../app/src/shared/setting-rules";
 
 /**
  * The files generated from the settings table (app/src/shared/settings.ts): the ConfigMap
@@ -306,6 +307,36 @@ export function renderSettingsEnv(): string {
   ].join("\n");
 }
 
+/** A rule's condition as a Go template expression over `.Values`. */
+function ruleCondition(rule: SettingRule): string {
+  const value = (env: Parameters<typeof byChartValue>[0]) => `.Values.${byChartValue(env)}`;
+  const broken =
+    rule.test.kind === "required"
+      ? `(not ${value(rule.subject)})`
+      : `(ge (int ${value(rule.subject)}) (int ${value(rule.test.than)}))`;
+  if (rule.when === undefined) return broken;
+  return `(and .Values.${rule.when.chartSwitch ?? byChartValue(rule.when.env)} ${broken})`;
+}
+
+/**
+ * The rules between settings (setting-rules.ts) as a named template that prints one problem a
+ * line; validateValues (_helpers.tpl) adds them to its own and fails with all of them.
+ */
+export function renderSettingRules(): string {
+  return [
+    `{{- /* Generated from app/src/shared/setting-rules.ts by \`${REGENERATE}\`: edit there, not here. */ -}}`,
+    "{{/* The rules between settings, one problem a line, in the words of the service and the stack. */}}",
+    '{{- define "genesys-middleware-stack.settingRuleProblems" -}}',
+    ...RULES.flatMap((rule) => [
+      `{{- if ${ruleCondition(rule)} }}`,
+      `{{ ${JSON.stringify(`${byChartValue(rule.subject)} ${ruleProblem(rule, byChartValue)}`)} }}`,
+      "{{- end }}",
+    ]),
+    "{{- end }}",
+    "",
+  ].join("\n");
+}
+
 function chartCell(setting: SettingDescriptor): string {
   const chart = setting.chart;
   if ("value" in chart) return `\`${chart.value}\`${chart.when ? ` (with \`${chart.when}\`)` : ""}`;
@@ -443,6 +474,7 @@ export async function generatedFiles(): Promise<GeneratedFile[]> {
   const files: GeneratedFile[] = [
     { file: "app/chart/templates/configmap.yaml", content: renderConfigMap() },
     { file: "app/chart/templates/_settings-env.tpl", content: renderSettingsEnv() },
+    { file: "app/chart/templates/_setting-rules.tpl", content: renderSettingRules() },
     { file: "app/chart/values.yaml", content: valuesYaml },
     { file: "app/chart/README.md", content: renderChartReadme(read("app/chart/README.md"), valuesYaml) },
     { file: "app/chart/values.schema.json", content: renderSchema(read("app/chart/values.schema.json")) },

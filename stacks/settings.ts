@@ -6,6 +6,8 @@ import {
   urlProblem,
   type EndpointSettings,
 } from "../app/src/shared/regions";
+import { breaks, byChartValue, ruleProblem, RULES } from "../app/src/shared/setting-rules";
+import { chartValueAt, SETTING, type SettingName } from "../app/src/shared/settings";
 import { mergeValues } from "../components/values";
 import { chartValuesProblems } from "./chart-schema";
 
@@ -489,23 +491,28 @@ function readValues(
   if (environment === "prod" && typeof minReplicas === "number" && minReplicas < 2)
     rule("autoscaling.minReplicas", "must be at least 2 in prod (one pod is no high availability)");
 
-  const console = section("console");
-  if (console.enabled === true) {
-    const issuerUrl = str(console.issuerUrl);
-    if (issuerUrl === undefined || !issuerUrl.startsWith("https://"))
-      rule("console.issuerUrl", "is required: the identity provider's issuer URL, https");
-    if (str(console.clientId) === undefined)
-      rule(
-        "console.clientId",
-        "is required: the client registered at the provider (its secret goes to Vault as oidc-client-secret)",
-      );
-    if (!Array.isArray(console.allowedGroups) || console.allowedGroups.length === 0)
-      rule(
-        "console.allowedGroups",
-        "is required: the groups (or roles) allowed in; the console is never open to every signed-in user",
-      );
-  }
+  for (const { path, reason } of settingRuleProblems(values)) rule(path, reason);
   return values;
+}
+
+/**
+ * The rules between settings (app/src/shared/setting-rules.ts) on the merged chart values, in the
+ * words of the service and the chart; a rule about a value the stack sets itself is the stack's.
+ */
+export function settingRuleProblems(values: ChartValues): Array<{ path: string; reason: string }> {
+  return RULES.flatMap((rule) => {
+    const path = byChartValue(rule.subject);
+    if (path in PULUMI_OWNED_VALUES) return [];
+    // Unset in the stack: the chart's default applies, as it will in the release.
+    const read = (env: SettingName) =>
+      chartValueAt(values, byChartValue(env)) ?? SETTING[env].chartDefault ?? SETTING[env].default;
+    const on =
+      rule.when === undefined ||
+      (rule.when.chartSwitch !== undefined
+        ? chartValueAt(values, rule.when.chartSwitch) === true
+        : read(rule.when.env) === true);
+    return breaks(rule, read, on) ? [{ path, reason: ruleProblem(rule, byChartValue) }] : [];
+  });
 }
 
 /** The region and base URL overrides of the chart values, as the service reads them from its ConfigMap. */

@@ -10,6 +10,7 @@ import type { ImportConfig } from "./import/config";
 import { ConfigurationError } from "./shared/errors";
 import { dataLayout, ensureLayout } from "./shared/layout";
 import { collectEndpoints, type GenesysEndpoints } from "./shared/regions";
+import { breaks, byVariable, ruleProblem, ruleReads, RULES } from "./shared/setting-rules";
 import {
   SECRET_SETTINGS,
   SETTING,
@@ -257,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     problems,
   );
   problems.push(...columnProblems(env));
+  problems.push(...ruleProblems(settings));
   const proxy = proxySettings(settings, problems);
   const webhook = webhookConfig(settings, problems);
   const leaderElection = leaderElectionConfig(settings, env, problems);
@@ -395,15 +397,12 @@ function consoleSettings(settings: ReadSettings, problems: string[]): ConsoleCon
       );
     return undefined;
   }
+  // The settings it needs are the rules' (setting-rules.ts), checked with the others; its secrets are its own.
   const before = problems.length;
   const need = (value: string | undefined, message: string) => {
     if (value === undefined) problems.push(message);
     return value ?? "";
   };
-  const clientId = need(
-    data.OIDC_CLIENT_ID,
-    "OIDC_CLIENT_ID is required for the console: the client registered at the identity provider",
-  );
   const clientSecret = need(
     data.OIDC_CLIENT_SECRET,
     "OIDC_CLIENT_SECRET (or OIDC_CLIENT_SECRET_FILE) is required for the console: the client's secret, from the mounted Secret",
@@ -414,11 +413,8 @@ function consoleSettings(settings: ReadSettings, problems: string[]): ConsoleCon
   );
   if (sessionSecret !== "" && sessionSecret.length < 32)
     problems.push("CONSOLE_SESSION_SECRET is shorter than 32 characters: use openssl rand -base64 32");
-  const publicUrl = need(
-    data.CONSOLE_PUBLIC_URL,
-    "CONSOLE_PUBLIC_URL is required for the console: its address as browsers see it (https://...), registered at the provider with /console/callback",
-  );
-  if (publicUrl !== "") {
+  const publicUrl = data.CONSOLE_PUBLIC_URL;
+  if (publicUrl !== undefined) {
     const url = new URL(publicUrl);
     if (url.protocol !== "https:" && !isLoopback(url))
       problems.push(
@@ -428,12 +424,11 @@ function consoleSettings(settings: ReadSettings, problems: string[]): ConsoleCon
   const issuer = new URL(issuerUrl);
   if (issuer.protocol !== "https:" && !isLoopback(issuer))
     problems.push("OIDC_ISSUER_URL must be https (plain http only for a provider on 127.0.0.1/localhost)");
-  if (data.CONSOLE_ALLOWED_GROUPS.length === 0)
-    problems.push(
-      `CONSOLE_ALLOWED_GROUPS is required for the console: the groups (or roles, in the ${data.CONSOLE_GROUPS_CLAIM} claim) allowed in, comma-separated`,
-    );
+  const clientId = data.OIDC_CLIENT_ID;
+  const missing =
+    clientId === undefined || publicUrl === undefined || data.CONSOLE_ALLOWED_GROUPS.length === 0;
   const session = valid(settings, ["OIDC_SCOPES", "CONSOLE_SESSION_HOURS"]);
-  if (problems.length > before || session === undefined) return undefined;
+  if (problems.length > before || missing || session === undefined) return undefined;
   return {
     issuerUrl,
     clientId,
@@ -546,7 +541,7 @@ function leaderElectionConfig(
   // Not true or false: listed already, and whether the rules below apply is unknown.
   if (valid(settings, ["LEADER_ELECTION_ENABLED"])?.LEADER_ELECTION_ENABLED !== true) return undefined;
   const api = leaseApi(settings, env, problems);
-  const timing = leaseTiming(settings, problems);
+  const timing = leaseTiming(settings);
   const names = valid(settings, ["POD_NAME", "LEADER_ELECTION_LEASE_NAME"]);
   if (api === undefined || timing === undefined || names === undefined) return undefined;
   return {
@@ -590,10 +585,9 @@ function leaseApi(
   return { apiUrl, namespace, serviceAccountDir: saDir };
 }
 
-/** The lease's durations: each must be shorter than the one before it. */
+/** The lease's durations, when each is shorter than the one before it. */
 function leaseTiming(
   settings: ReadSettings,
-  problems: string[],
 ):
   | Pick<LeaderElectionConfig, "leaseDurationSeconds" | "renewDeadlineSeconds" | "retryPeriodSeconds">
   | undefined {
@@ -606,17 +600,20 @@ function leaseTiming(
   const lease = data.LEADER_ELECTION_LEASE_DURATION_SECONDS;
   const renew = data.LEADER_ELECTION_RENEW_DEADLINE_SECONDS;
   const retry = data.LEADER_ELECTION_RETRY_PERIOD_SECONDS;
-  const before = problems.length;
-  if (renew >= lease)
-    problems.push(
-      "LEADER_ELECTION_RENEW_DEADLINE_SECONDS must be shorter than LEADER_ELECTION_LEASE_DURATION_SECONDS (a leader must step down before others may take over)",
-    );
-  if (retry >= renew)
-    problems.push(
-      "LEADER_ELECTION_RETRY_PERIOD_SECONDS must be shorter than LEADER_ELECTION_RENEW_DEADLINE_SECONDS (several renewal attempts must fit in the deadline)",
-    );
-  if (problems.length > before) return undefined;
+  // Their order is the rules' (setting-rules.ts), reported with the others.
+  if (renew >= lease || retry >= renew) return undefined;
   return { leaseDurationSeconds: lease, renewDeadlineSeconds: renew, retryPeriodSeconds: retry };
+}
+
+/** The rules between settings (setting-rules.ts), on the valid settings they read, in the service's names. */
+function ruleProblems(settings: ReadSettings): string[] {
+  return RULES.flatMap((rule) => {
+    const data = valid(settings, ruleReads(rule));
+    if (data === undefined) return [];
+    const read = (env: keyof typeof data) => data[env];
+    const on = rule.when === undefined || Boolean(read(rule.when.env));
+    return breaks(rule, read, on) ? [`${rule.subject} ${ruleProblem(rule, byVariable)}`] : [];
+  });
 }
 
 /** The id and phone columns must be columns of the contact list, when the list's columns are given. */

@@ -108,7 +108,7 @@ describe("stack settings (stacks/settings.ts)", () => {
     }).map((error) => `${error.propertyPath}: ${error.reason}`);
     const text = reasons.join("\n");
     expect(text).to.contain(`${PROJECT}:values.console.enabled: needs ${PROJECT}:ingress enabled`);
-    expect(text).to.contain("values.console.issuerUrl: is required");
+    expect(text).to.contain("values.console.issuerUrl: must match ^(https://.+)?$");
     expect(text).to.contain("values.console.clientId: is required");
     expect(text).to.contain("values.console.allowedGroups: is required");
     expect(text).to.contain(`${PROJECT}:egress.identityProviderCidrs: is required with the console`);

@@ -117,26 +117,13 @@ The schema catches wrong types and unknown keys; this catches what depends on se
 {{- if and (not .Values.genesys.region) (or (not .Values.genesys.apiBaseUrl) (not .Values.genesys.loginBaseUrl)) -}}
 {{- $errors = append $errors "set genesys.region (for example eu-west-1), or both genesys.apiBaseUrl and genesys.loginBaseUrl" -}}
 {{- end -}}
-{{- if .Values.console.enabled -}}
-{{- range $key := list "issuerUrl" "clientId" "publicUrl" -}}
-{{- if not (index $.Values.console $key) -}}
-{{- $errors = append $errors (printf "console.enabled is true but console.%s is empty: the console needs the provider's issuer, the client id and its public https address" $key) -}}
+{{- range splitList "\n" (include "genesys-middleware-stack.settingRuleProblems" .) -}}
+{{- if . -}}
+{{- $errors = append $errors . -}}
 {{- end -}}
 {{- end -}}
-{{- if not .Values.console.allowedGroups -}}
-{{- $errors = append $errors "console.enabled is true but console.allowedGroups is empty: list the groups (or roles) allowed in; the console is never open to every signed-in user" -}}
-{{- end -}}
-{{- if and .Values.console.publicUrl (not (hasPrefix "https://" .Values.console.publicUrl)) -}}
+{{- if and .Values.console.enabled .Values.console.publicUrl (not (hasPrefix "https://" .Values.console.publicUrl)) -}}
 {{- $errors = append $errors "console.publicUrl must start with https:// (the session cookie is Secure)" -}}
-{{- end -}}
-{{- end -}}
-{{- with .Values.leaderElection -}}
-{{- if ge (int .renewDeadlineSeconds) (int .leaseDurationSeconds) -}}
-{{- $errors = append $errors (printf "leaderElection.renewDeadlineSeconds (%d) must be shorter than leaderElection.leaseDurationSeconds (%d): a leader must stop polling before another replica may take over" (int .renewDeadlineSeconds) (int .leaseDurationSeconds)) -}}
-{{- end -}}
-{{- if ge (int .retryPeriodSeconds) (int .renewDeadlineSeconds) -}}
-{{- $errors = append $errors (printf "leaderElection.retryPeriodSeconds (%d) must be shorter than leaderElection.renewDeadlineSeconds (%d)" (int .retryPeriodSeconds) (int .renewDeadlineSeconds)) -}}
-{{- end -}}
 {{- end -}}
 {{- if and (or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled) .Values.export.enabled (not .Values.leaderElection.enabled) -}}
 {{- $errors = append $errors "several replicas (replicaCount above 1 or autoscaling) with export.enabled and leaderElection.enabled false: every replica would poll and write the same results; enable leaderElection, or run one replica" -}}

@@ -617,6 +617,8 @@ export const SETTINGS = [
     defaultText: "(console off)",
     invalid: "OIDC_ISSUER_URL must be the identity provider's issuer URL",
     chart: { value: "console.issuerUrl", when: WHEN_CONSOLE },
+    // The service also takes http on loopback (tests, a local provider); a pod never has one there.
+    chartSchema: { pattern: "^(https://.+)?$" },
   },
   {
     env: "OIDC_CLIENT_ID",
