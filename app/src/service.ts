@@ -27,6 +27,7 @@ import { DEFAULT_JOB_SETTINGS, ResultsPoller } from "./export/poller";
 import { VolumeReplayGuard } from "./export/replay-guard";
 import { Rereader } from "./export/reread";
 import { webhook } from "./export/webhook";
+import { CONSOLE_PREFIX } from "./console/config";
 import { operatorConsole } from "./console/console";
 import { ServiceError } from "./shared/errors";
 import { RateHistory } from "./console/history";
@@ -169,6 +170,7 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
   if (config.webhook && events) registerWebhook(app, config.webhook, shared, events, exporter);
   if (config.console && history) {
     void app.register(operatorConsole, {
+      prefix: CONSOLE_PREFIX,
       config: config.console,
       client,
       importer: imports.importer,
@@ -601,7 +603,7 @@ function logStarted(
       export: config.export.enabled ? { contactListIds: config.export.contactListIds } : "off",
       webhook: config.webhook ? "POST /webhooks/genesys" : "off (set WEBHOOK_USERNAME and WEBHOOK_PASSWORD)",
       console: config.console
-        ? `${config.console.publicUrl.replace(/\/$/, "")}/console`
+        ? `${config.console.publicUrl.replace(/\/$/, "")}${CONSOLE_PREFIX}`
         : "off (set OIDC_ISSUER_URL)",
       leaderElection: config.leaderElection
         ? `${config.leaderElection.namespace}/${config.leaderElection.leaseName} as ${config.leaderElection.identity}`
