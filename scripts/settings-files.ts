@@ -8,7 +8,13 @@ import {
   type ChartSwitch,
   type SettingDescriptor,
 } from "../app/src/shared/settings";
-import { byChartValue, RULES, ruleProblem, type SettingRule } from "../app/src/shared/setting-rules";
+import {
+  byChartValue,
+  HPA_CPU_TARGET_PERCENT,
+  RULES,
+  ruleProblem,
+  type SettingRule,
+} from "../app/src/shared/setting-rules";
 
 /**
  * The files generated from the settings table (app/src/shared/settings.ts): the ConfigMap
@@ -182,9 +188,23 @@ export function renderValuesBlock(): string {
   return lines.join("\n");
 }
 
-/** values.yaml with its settings block replaced. */
+const CPU_TARGET_DOC = `${HPA_CPU_TARGET_PERCENT.min}-${HPA_CPU_TARGET_PERCENT.max}: ${HPA_CPU_TARGET_PERCENT.why}`;
+const CPU_TARGET_PARAM = /^( *## @param autoscaling\.targetCPUUtilizationPercentage ).*$/m;
+
+/** values.yaml with its settings block replaced, and the CPU target's range from setting-rules.ts. */
 export function renderValuesYaml(current: string): string {
-  return replaceBetween(current, VALUES_BEGIN.slice(0, 22), VALUES_END, renderValuesBlock(), "values.yaml");
+  if (!CPU_TARGET_PARAM.test(current))
+    throw new Error(
+      "values.yaml has no `## @param autoscaling.targetCPUUtilizationPercentage` line: put it back",
+    );
+  const replaced = replaceBetween(
+    current,
+    VALUES_BEGIN.slice(0, 22),
+    VALUES_END,
+    renderValuesBlock(),
+    "values.yaml",
+  );
+  return replaced.replace(CPU_TARGET_PARAM, `$1CPU target (${CPU_TARGET_DOC})`);
 }
 
 /** values.schema.json with the properties of the settings' sections replaced, in place. */
@@ -211,6 +231,14 @@ export function renderSchema(current: string): string {
   for (const [key, property] of Object.entries(schema.properties))
     replaced[key] = owned.has(key) ? owned.get(key) : property;
   for (const [key, property] of owned) if (!(key in replaced)) replaced[key] = property;
+  const autoscaling = replaced.autoscaling as { properties: Record<string, unknown> } | undefined;
+  if (autoscaling === undefined) throw new Error("values.schema.json has no autoscaling section");
+  autoscaling.properties.targetCPUUtilizationPercentage = {
+    type: "integer",
+    minimum: HPA_CPU_TARGET_PERCENT.min,
+    maximum: HPA_CPU_TARGET_PERCENT.max,
+    description: CPU_TARGET_DOC,
+  };
   return `${JSON.stringify({ ...schema, properties: replaced }, null, 2)}\n`;
 }
 

@@ -480,12 +480,8 @@ function readValues(
     rule("genesys.contactListId", "is required: the outbound contact list imported contacts go to");
 
   const autoscaling = section("autoscaling");
-  const { minReplicas, maxReplicas, targetCPUUtilizationPercentage: target } = autoscaling;
-  if (typeof target === "number" && (target < 50 || target > 90))
-    rule(
-      "autoscaling.targetCPUUtilizationPercentage",
-      `is ${target}: use 50-90 (the guide's 20-30 % scales on every blip, churning pods and their tokens)`,
-    );
+  // The CPU target's range is the chart schema's (HPA_CPU_TARGET_PERCENT), checked above.
+  const { minReplicas, maxReplicas } = autoscaling;
   if (typeof minReplicas === "number" && typeof maxReplicas === "number" && minReplicas > maxReplicas)
     rule("autoscaling.minReplicas", `(${minReplicas}) is above autoscaling.maxReplicas (${maxReplicas})`);
   if (environment === "prod" && typeof minReplicas === "number" && minReplicas < 2)

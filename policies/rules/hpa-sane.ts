@@ -1,4 +1,5 @@
 import { perMinute, rateBudget } from "../../app/src/shared/rate-budget";
+import { HPA_CPU_TARGET_PERCENT } from "../../app/src/shared/setting-rules";
 import { chartPathOf, chartValueAt, SETTING, type SettingName } from "../../app/src/shared/settings";
 import { configuredValues, defineRule, sameNamespace, type PolicyInput, type Violation } from "../lib";
 
@@ -46,13 +47,17 @@ export default defineRule<Config>({
     "Checks that HPAs are autoscaling/v2 with a CPU target in range, enough replicas, and a maximum whose rate budget (per token × pool size × replicas) stays within the organisation's limit when one is given.",
   configSchema: {
     properties: {
-      minCpuPercent: { type: "integer", default: 50 },
-      maxCpuPercent: { type: "integer", default: 90 },
+      minCpuPercent: { type: "integer", default: HPA_CPU_TARGET_PERCENT.min },
+      maxCpuPercent: { type: "integer", default: HPA_CPU_TARGET_PERCENT.max },
       minReplicas: { type: "integer", default: 2 },
       orgRequestsPerMinute: { type: "integer", minimum: 1 },
     },
   },
-  defaults: { minCpuPercent: 50, maxCpuPercent: 90, minReplicas: 2 },
+  defaults: {
+    minCpuPercent: HPA_CPU_TARGET_PERCENT.min,
+    maxCpuPercent: HPA_CPU_TARGET_PERCENT.max,
+    minReplicas: 2,
+  },
   check(input, config) {
     const violations: Violation[] = [];
     for (const object of input.objects.filter((candidate) => candidate.kind === "HorizontalPodAutoscaler")) {

@@ -118,3 +118,13 @@ export function breaks(rule: SettingRule, values: (env: SettingName) => unknown,
   const than = values(rule.test.than);
   return typeof subject === "number" && typeof than === "number" && subject >= than;
 }
+
+/**
+ * The HPA's CPU target range: the chart's schema (and through it the stack's plan()) and the
+ * hpa-sane policy's defaults all read it.
+ */
+export const HPA_CPU_TARGET_PERCENT = {
+  min: 50,
+  max: 90,
+  why: "the guide's 20-30 % scales on every blip, and more pods do not buy more Genesys budget",
+} as const;
