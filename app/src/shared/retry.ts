@@ -112,7 +112,7 @@ export interface RetryOptions {
   readonly wait?: (event: RetryEvent, signal: AbortSignal) => Promise<void>;
   /** The error to throw on giving up; default the last failure itself. */
   readonly giveUpWith?: (event: GiveUpEvent) => unknown;
-  /** The error to throw when the call's signal aborts; default the signal's reason. */
+  /** The error to throw when the call's signal aborts (before, during or after an attempt); default the signal's reason. */
   readonly abortError?: (signal: AbortSignal) => unknown;
   /** Before each wait: for metrics and logs. */
   readonly onRetry?: (event: RetryEvent) => void;
@@ -144,6 +144,8 @@ export function retryPolicy(options: RetryOptions): Policy {
       try {
         return await next();
       } catch (error) {
+        // Whatever failed once the caller gave up (a request cut off by the abort) is the abort.
+        if (call.signal.aborted) throw abortError(call.signal);
         if (options.shouldRetry && !options.shouldRetry(error)) throw error;
         const failures = (call.failures.get(self) ?? 0) + 1;
         call.failures.set(self, failures);

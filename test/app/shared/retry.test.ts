@@ -146,6 +146,18 @@ describe("retry policy (fake clock)", () => {
     expect(attempts).to.deep.equal([]);
   });
 
+  it("reports a failure that comes after the abort as the abort, without retrying it", async () => {
+    const controller = new AbortController();
+    const { clock, policy, retries } = setup({ abortError: () => new Fatal("closed") });
+    const fn = async () => {
+      controller.abort();
+      throw new Transient("cut off");
+    };
+    const error = await clock.run(policy.execute(fn, controller.signal)).catch((caught: unknown) => caught);
+    expect(error).to.be.instanceOf(Fatal).with.property("message", "closed");
+    expect(retries).to.deep.equal([]);
+  });
+
   it("spends the delay the way `wait` says instead of sleeping", async () => {
     const waited: number[] = [];
     const { clock, policy } = setup({
