@@ -1,6 +1,7 @@
 import type { ExportStatus } from "../export/export-service";
 import type { ClientState } from "../genesys/client";
 import type { ImportStatus } from "../import/import-service";
+import { CONSOLE_PREFIX } from "./config";
 import type { ArchiveSummary, RejectedFile } from "./files";
 import type { Sample } from "./history";
 
@@ -75,25 +76,25 @@ ${bars}<polyline fill="none" stroke="#2563eb" stroke-width="2" points="${line}"/
 </svg><div class="num">Last hour: <span data-testid="rate-limited-hour">${total429}</span> answers 429 · ${samples.length} samples · line: budget in use, bars: 429s</div>`;
 }
 
-export function renderConsole(view: ConsoleView): string {
-  const { client, importer, exporter } = view;
-  const csrfField = `<input type="hidden" name="csrf" value="${escapeHtml(view.csrf)}">`;
-  const action = (path: string, label: string, extra = "") =>
-    `<form class="inline" method="post" action="/console/actions/${path}">${csrfField}${extra}<button type="submit">${escapeHtml(label)}</button></form>`;
+/** A one-button form that posts to `path` with the session's CSRF token (and `extra` fields). */
+function postButton(csrf: string, path: string, label: string, extra = ""): string {
+  return `<form class="inline" method="post" action="${path}"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}">${extra}<button type="submit">${escapeHtml(label)}</button></form>`;
+}
 
-  const tokens = client.tokens
+function tokenRows(client: ClientState, nowMs: number): string {
+  return client.tokens
     .map(
       (token) =>
         `<tr><td>slot ${token.slot}</td><td class="${token.valid ? "ok" : "bad"}" data-testid="token-state">${token.valid ? "valid" : "no valid token"}</td><td class="num">${
-          token.expiresAtMs === undefined ? "" : `expires in ${age((token.expiresAtMs - view.nowMs) / 1000)}`
+          token.expiresAtMs === undefined ? "" : `expires in ${age((token.expiresAtMs - nowMs) / 1000)}`
         }</td></tr>`,
     )
     .join("");
-  const budgetShare =
-    client.rateBudgetPerWindow > 0 ? client.rateBudgetInUse / client.rateBudgetPerWindow : 0;
+}
 
+/** The file in progress (a bulk load with its step and Genesys' progress) and the last five done. */
+function importRows(importer: ImportStatus): { current: string; recent: string } {
   const file = importer.current;
-  // A bulk load (inbox/bulk/, inbox/replace/) says its step and Genesys' progress on the upload.
   const bulkStep =
     file?.mode === undefined || file.mode === "api"
       ? ""
@@ -108,18 +109,27 @@ export function renderConsole(view: ConsoleView): string {
         `<tr><td>${escapeHtml(outcome.status.replace(/_/g, " "))}</td><td>${escapeHtml(outcome.name)}${outcome.mode && outcome.mode !== "api" ? ` (${outcome.mode})` : ""}</td><td class="num">${outcome.synced} synced, ${outcome.rejected} rejected${outcome.bulk?.failureReason ? ` · ${escapeHtml(outcome.bulk.failureReason)}` : ""}</td></tr>`,
     )
     .join("");
-  const rejected = view.rejected
+  return { current, recent };
+}
+
+function rejectedRows(view: ConsoleView): string {
+  return view.rejected
     .map(
       (file) =>
-        `<tr><td>${escapeHtml(file.name)}<br><small>${escapeHtml(file.reason)}</small></td><td class="num">${age(file.ageSeconds)} ago</td><td>${action(
-          "requeue",
+        `<tr><td>${escapeHtml(file.name)}<br><small>${escapeHtml(file.reason)}</small></td><td class="num">${age(file.ageSeconds)} ago</td><td>${postButton(
+          view.csrf,
+          `${CONSOLE_PREFIX}/actions/requeue`,
           "Requeue",
           `<input type="hidden" name="file" value="${escapeHtml(file.name)}">`,
         )}</td></tr>`,
     )
     .join("");
+}
 
-  const errors = [
+/** The ten first problems worth an operator's eye: token errors, a held-back or stopped import, loop errors. */
+function recentErrors(view: ConsoleView): string[] {
+  const { client, importer, exporter } = view;
+  return [
     ...client.tokens.flatMap((token) =>
       token.lastError ? [`token slot ${token.slot}: ${token.lastError}`] : [],
     ),
@@ -137,11 +147,23 @@ export function renderConsole(view: ConsoleView): string {
     ...(exporter.lastError ? [`export: ${exporter.lastError}`] : []),
     ...importer.recent.flatMap((outcome) => (outcome.reason ? [`${outcome.name}: ${outcome.reason}`] : [])),
   ].slice(0, 10);
+}
+
+export function renderConsole(view: ConsoleView): string {
+  const { client, importer, exporter } = view;
+  const action = (name: string, label: string) =>
+    postButton(view.csrf, `${CONSOLE_PREFIX}/actions/${name}`, label);
+  const tokens = tokenRows(client, view.nowMs);
+  const budgetShare =
+    client.rateBudgetPerWindow > 0 ? client.rateBudgetInUse / client.rateBudgetPerWindow : 0;
+  const { current, recent } = importRows(importer);
+  const rejected = rejectedRows(view);
+  const errors = recentErrors(view);
 
   const poll = exporter.lastPoll;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="15">
 <title>Genesys sync console</title><style>${STYLE}</style></head><body>
-<header><h1>Genesys Cloud sync</h1><div>Signed in as <strong data-testid="user">${escapeHtml(view.user)}</strong> ${action("logout", "Sign out").replace("/console/actions/logout", "/console/logout")}</div></header>
+<header><h1>Genesys Cloud sync</h1><div>Signed in as <strong data-testid="user">${escapeHtml(view.user)}</strong> ${postButton(view.csrf, `${CONSOLE_PREFIX}/logout`, "Sign out")}</div></header>
 ${view.notice ? `<div class="notice" data-testid="notice">${escapeHtml(view.notice)}</div>` : ""}
 <main>
 <section><h2>Genesys Cloud access</h2><table>${tokens}

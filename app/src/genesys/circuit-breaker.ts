@@ -1,4 +1,5 @@
 import { ClientClosedError } from "./errors";
+import { definePolicy, type Policy } from "../shared/retry";
 import type { Clock } from "../time/clock";
 
 export type BreakerState = "closed" | "open" | "half-open";
@@ -143,6 +144,34 @@ export class CircuitBreaker {
     this.halfOpenTimer = undefined;
     for (const resolve of this.waiters.splice(0)) resolve();
   }
+}
+
+/**
+ * How a failed call counts: `answered` (Genesys answered, a success for the breaker), a
+ * `failure` that counts against it, or `no-answer` (the call failed before reaching Genesys: it
+ * says nothing, though a probe that never got through lets the breaker close rather than hold
+ * every caller behind it).
+ */
+export type BreakerVerdict = "answered" | "no-answer" | { readonly failure: BreakerFailure };
+
+/** The breaker as a policy for `wrap()`: each attempt waits to be admitted and reports its outcome. */
+export function breakerPolicy(
+  breaker: CircuitBreaker,
+  verdictOf: (error: unknown) => BreakerVerdict,
+): Policy {
+  return definePolicy(async (next) => {
+    const isProbe = await breaker.admit();
+    try {
+      const result = await next();
+      breaker.recordSuccess(isProbe);
+      return result;
+    } catch (error) {
+      const verdict = verdictOf(error);
+      if (verdict === "answered" || (verdict === "no-answer" && isProbe)) breaker.recordSuccess(isProbe);
+      else if (verdict !== "no-answer") breaker.recordFailure(isProbe, verdict.failure);
+      throw error;
+    }
+  });
 }
 
 const FAILURE_KIND_TEXT: Record<BreakerFailureKind, string> = {

@@ -1,16 +1,25 @@
 import type { Readable } from "node:stream";
-import { request, type Dispatcher } from "undici";
+import { request as undiciRequest, type Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { createLogger } from "../logging";
 import { systemClock, type Clock, type Random } from "../time/clock";
-import { fullJitterDelayMs, type BackoffSettings } from "./backoff";
+import {
+  BACKOFF,
+  retryPolicy,
+  wrap,
+  type BackoffSettings,
+  type Policy,
+  type RetryEvent,
+} from "../shared/retry";
 import { genesysDispatcher, type ProxySettings } from "./dispatcher";
 import {
+  breakerPolicy,
   CircuitBreaker,
   type BreakerFailure,
   type BreakerSettings,
   type BreakerState,
   type BreakerStatus,
+  type BreakerVerdict,
 } from "./circuit-breaker";
 import {
   ClientClosedError,
@@ -103,6 +112,28 @@ interface Slot {
   readonly pacer: RequestPacer;
 }
 
+/** A request as every attempt sends it. */
+interface PreparedRequest {
+  readonly call: GenesysRequest;
+  /** `GET /api/v2/things/{id}`, for errors and logs. */
+  readonly route: string;
+  /** The route template alone, the metrics label. */
+  readonly routeLabel: string;
+  readonly url: string;
+  readonly body: string | undefined;
+  readonly contentHeaders: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
+/** An answer other than 2xx, and the slot and token that drew it. */
+interface FailedAnswer {
+  readonly slot: Slot;
+  readonly token: string;
+  readonly status: number;
+  readonly headers: Dispatcher.ResponseData["headers"];
+  readonly parsed: unknown;
+}
+
 export interface ClientState {
   readonly tokens: readonly TokenState[];
   readonly breaker: BreakerState;
@@ -154,6 +185,7 @@ export class GenesysClient {
     >
   >;
   private readonly pacing: PacerSettings;
+  private readonly policy: Policy;
   private nextSlot = 0;
   private closed = false;
 
@@ -170,7 +202,7 @@ export class GenesysClient {
       maxRetryAfterMs: options.maxRetryAfterMs ?? 180_000,
       maxRateLimitRetries: options.maxRateLimitRetries ?? 10,
       maxTransientAttempts: options.maxTransientAttempts ?? 5,
-      transientBackoff: options.transientBackoff ?? { initialDelayMs: 500, maxDelayMs: 30_000 },
+      transientBackoff: options.transientBackoff ?? BACKOFF.genesysApi,
       maxBodyBytes: options.maxBodyBytes ?? MAX_REQUEST_BYTES,
     };
     const windowMs = options.rateLimit?.windowMs ?? 60_000;
@@ -194,6 +226,7 @@ export class GenesysClient {
     this.metrics.breakerState.set(0);
     const poolSize = Math.max(1, Math.floor(options.tokenPoolSize ?? 1));
     this.slots = Array.from({ length: poolSize }, (_, index) => this.createSlot(index));
+    this.policy = this.requestPolicy();
   }
 
   /** Starts fetching every pool slot's first token; returns at once. */
@@ -247,6 +280,12 @@ export class GenesysClient {
 
   /** Sends one API request with every resilience policy applied; resolves with the parsed JSON body. */
   async request<T = unknown>(call: GenesysRequest): Promise<T> {
+    const prepared = this.prepare(call);
+    return (await this.policy.execute(() => this.attempt(prepared))) as T;
+  }
+
+  /** The URL, body and headers every attempt sends; refuses a body Genesys would refuse. */
+  private prepare(call: GenesysRequest): PreparedRequest {
     const routeLabel = call.route ?? routeTemplate(call.path);
     const route = `${call.method} ${routeLabel}`;
     const body = call.stream
@@ -259,7 +298,6 @@ export class GenesysClient {
     }
     const base =
       call.host === "apps" ? this.options.endpoints.appsBaseUrl : this.options.endpoints.apiBaseUrl;
-    const url = base + call.path + queryString(call.query);
     const contentHeaders: Record<string, string> = call.stream
       ? {
           "content-type": call.stream.contentType,
@@ -268,150 +306,187 @@ export class GenesysClient {
       : body === undefined
         ? {}
         : { "content-type": "application/json" };
-    const timeoutMs = call.timeoutMs ?? this.settings.requestTimeoutMs;
-    let retriedUnauthorized = false;
-    let rateLimitRetries = 0;
-    let transientAttempts = 0;
+    return {
+      call,
+      route,
+      routeLabel,
+      url: base + call.path + queryString(call.query),
+      body,
+      contentHeaders,
+      timeoutMs: call.timeoutMs ?? this.settings.requestTimeoutMs,
+    };
+  }
 
-    for (;;) {
-      if (this.closed) throw new ClientClosedError();
-      const isProbe = await this.breaker.admit();
-      const slot = this.pickSlot();
-      let token: string;
-      try {
-        token = await slot.tokens.getToken();
-        const queuedAt = this.clock.now();
-        await slot.pacer.acquire();
-        this.metrics.pacerWaitSeconds.inc((this.clock.now() - queuedAt) / 1000);
-        token = await slot.tokens.getToken();
-      } catch (error) {
-        if (isProbe) this.breaker.recordSuccess(true);
-        throw error;
-      }
+  /**
+   * The request's policies, outermost first: one 401 retry after a token refresh, 429s waited
+   * out on the token's pacer (or handed back as deferred), transient failures backed off, and
+   * the breaker around each attempt. Each counts its retries per request.
+   */
+  private requestPolicy(): Policy {
+    return wrap(
+      this.unauthorizedRetry(),
+      this.rateLimitRetry(),
+      this.transientRetry(),
+      breakerPolicy(this.breaker, breakerVerdict),
+    );
+  }
 
-      const startedAt = this.clock.now();
-      let response: Dispatcher.ResponseData;
-      try {
-        response = await request(url, {
-          method: call.method,
-          dispatcher: this.dispatcher,
-          headers: { authorization: `Bearer ${token}`, accept: "application/json", ...contentHeaders },
-          body: call.stream ? call.stream.open() : body,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-          ...(call.signal ? { signal: call.signal } : {}),
-        });
-      } catch (error) {
-        this.metrics.requests.inc({ route: routeLabel, method: call.method, status: "error" });
-        if (call.stream) {
-          // The body may have arrived: never send an upload again on a broken connection.
-          this.breaker.recordFailure(isProbe, networkFailure(error));
-          throw new UploadOutcomeUnknownError(route, error);
-        }
-        const code = (error as { code?: unknown }).code;
-        if (typeof code !== "string" || !TRANSIENT_NETWORK_CODES.has(code)) {
-          if (isProbe) this.breaker.recordSuccess(true);
-          throw error;
-        }
-        const failure = networkFailure(error);
-        this.breaker.recordFailure(isProbe, failure);
-        transientAttempts += 1;
-        if (transientAttempts >= this.settings.maxTransientAttempts) {
-          throw new RetriesExhaustedError(route, transientAttempts, error);
-        }
-        await this.backoff(route, failure.kind, transientAttempts, networkReason(error));
-        continue;
-      }
-
-      const status = response.statusCode;
-      const success = status >= 200 && status < 300;
-      const text =
-        success && call.ignoreResponseBody ? (await response.body.dump(), "") : await response.body.text();
-      this.metrics.requests.inc({ route: routeLabel, method: call.method, status: String(status) });
-      this.metrics.requestDuration.observe({ route: routeLabel }, (this.clock.now() - startedAt) / 1000);
-      const reading = readRateLimitHeaders(response.headers, this.clock.now());
-      if (reading) slot.pacer.observe(reading);
-      const parsed = parseBody(text);
-
-      if (success) {
-        this.breaker.recordSuccess(isProbe);
-        return parsed as T;
-      }
-      if (status === 401) {
-        this.breaker.recordSuccess(isProbe);
-        if (retriedUnauthorized)
-          throw new GenesysHttpError(route, status, parsed, " (after a token refresh and one retry)");
-        retriedUnauthorized = true;
+  /** 401 → wait, refresh the token if it is still the slot's current one, retry once. */
+  private unauthorizedRetry(): Policy {
+    const { clock, random, settings } = this;
+    return retryPolicy({
+      clock,
+      random,
+      backoff: settings.transientBackoff,
+      shouldRetry: (error) => error instanceof UnauthorizedAnswer,
+      maxAttempts: 2,
+      delayFor: () => settings.unauthorizedRetryDelayMs,
+      wait: async ({ error, delayMs }) => {
+        await clock.sleep(delayMs);
+        await (error as UnauthorizedAnswer).refreshToken();
+      },
+      onRetry: ({ error }) => {
+        const { route, slot } = error as UnauthorizedAnswer;
         this.metrics.retries.inc({ reason: "unauthorized" });
         this.logger.warn(
           { route, slot: slot.index },
           "Genesys Cloud answered 401; refreshing the token if it is still current, then retrying once",
         );
-        await this.clock.sleep(this.settings.unauthorizedRetryDelayMs);
-        await slot.tokens.invalidate(token);
-        continue;
-      }
-      if (status === 429) {
-        this.breaker.recordFailure(isProbe, { kind: "rate_limited", detail: "HTTP 429" });
-        this.metrics.rateLimited.inc({ route: routeLabel });
-        const asked = retryAfterMs(headerValue(response.headers["retry-after"]), parsed, this.clock.now());
-        const waitMs =
-          asked ?? fullJitterDelayMs(rateLimitRetries, this.settings.transientBackoff, this.random);
-        if (waitMs > this.settings.maxRetryAfterMs || rateLimitRetries >= this.settings.maxRateLimitRetries) {
-          this.metrics.deferred.inc({ route: routeLabel });
-          this.logger.warn(
-            { route, retryAfterMs: waitMs, rateLimitRetries },
-            "Genesys Cloud rate limit: handing the request back as deferred",
-          );
-          throw new RateLimitDeferredError(route, waitMs, this.settings.maxRetryAfterMs);
-        }
-        rateLimitRetries += 1;
-        this.metrics.retries.inc({ reason: "rate_limited" });
-        this.metrics.retryAfterWaitSeconds.inc(waitMs / 1000);
-        this.logger.info(
-          {
-            route,
-            slot: slot.index,
-            retryAfterMs: waitMs,
-            source: asked === undefined ? "backoff" : "server",
-          },
-          "Genesys Cloud answered 429; waiting before retrying",
+      },
+      giveUpWith: ({ error }) => (error as UnauthorizedAnswer).refused,
+    });
+  }
+
+  /** 429 → Retry-After (or the backoff) up to a cap and a count, then handed back as deferred. */
+  private rateLimitRetry(): Policy {
+    const { clock, random, settings } = this;
+    return retryPolicy({
+      clock,
+      random,
+      backoff: settings.transientBackoff,
+      shouldRetry: (error) => error instanceof RateLimitedAnswer,
+      maxAttempts: settings.maxRateLimitRetries + 1,
+      maxDelayMs: settings.maxRetryAfterMs,
+      delayFor: (error) => (error as RateLimitedAnswer).askedMs,
+      // Limits count per token: hold every request of this token, not just this one.
+      wait: async ({ error, delayMs }) =>
+        (error as RateLimitedAnswer).slot.pacer.pauseUntil(clock.now() + delayMs),
+      onRetry: (event) => this.onRateLimitRetry(event),
+      onGiveUp: ({ error, delayMs, attempt }) => {
+        const { route, routeLabel } = error as RateLimitedAnswer;
+        this.metrics.deferred.inc({ route: routeLabel });
+        this.logger.warn(
+          { route, retryAfterMs: delayMs, rateLimitRetries: attempt },
+          "Genesys Cloud rate limit: handing the request back as deferred",
         );
-        // Limits count per token: hold every request of this token, not just this one.
-        slot.pacer.pauseUntil(this.clock.now() + waitMs);
-        continue;
-      }
-      if (TRANSIENT_STATUSES.has(status)) {
-        this.breaker.recordFailure(isProbe, { kind: "server_error", detail: `HTTP ${status}` });
-        // A gateway timeout may come after the upload was taken: its fate is unknown.
-        if (call.stream && status === 504)
-          throw new UploadOutcomeUnknownError(route, new GenesysHttpError(route, status, parsed));
-        transientAttempts += 1;
-        if (transientAttempts >= this.settings.maxTransientAttempts) {
-          throw new RetriesExhaustedError(
-            route,
-            transientAttempts,
-            new GenesysHttpError(route, status, parsed),
-          );
-        }
-        await this.backoff(route, "server_error", transientAttempts, `HTTP ${status}`);
-        continue;
-      }
-      if (status >= 500)
-        this.breaker.recordFailure(isProbe, { kind: "server_error", detail: `HTTP ${status}` });
-      else this.breaker.recordSuccess(isProbe);
-      throw new GenesysHttpError(route, status, parsed);
+      },
+      giveUpWith: ({ error, delayMs }) =>
+        new RateLimitDeferredError((error as RateLimitedAnswer).route, delayMs, settings.maxRetryAfterMs),
+    });
+  }
+
+  /** 502/503/504, resets and timeouts → bounded exponential backoff with full jitter. */
+  private transientRetry(): Policy {
+    const { clock, random, settings } = this;
+    return retryPolicy({
+      clock,
+      random,
+      backoff: settings.transientBackoff,
+      shouldRetry: (error) => error instanceof TransientFailure,
+      maxAttempts: settings.maxTransientAttempts,
+      onRetry: ({ error, attempt, delayMs }) => {
+        const { route, failure, detail } = error as TransientFailure;
+        this.metrics.retries.inc({ reason: failure.kind });
+        this.logger.warn(
+          { route, reason: failure.kind, attempt: attempt + 1, retryInMs: delayMs },
+          `Genesys Cloud request failed (${detail}); retrying`,
+        );
+      },
+      giveUpWith: ({ error, failures }) => {
+        const { route, cause } = error as TransientFailure;
+        return new RetriesExhaustedError(route, failures, cause);
+      },
+    });
+  }
+
+  private onRateLimitRetry({ error, delayMs }: RetryEvent): void {
+    const { route, slot, askedMs } = error as RateLimitedAnswer;
+    this.metrics.retries.inc({ reason: "rate_limited" });
+    this.metrics.retryAfterWaitSeconds.inc(delayMs / 1000);
+    this.logger.info(
+      {
+        route,
+        slot: slot.index,
+        retryAfterMs: delayMs,
+        source: askedMs === undefined ? "backoff" : "server",
+      },
+      "Genesys Cloud answered 429; waiting before retrying",
+    );
+  }
+
+  /** One try: a slot's token and a place in its budget, the HTTP exchange, and what the answer means. */
+  private async attempt(request: PreparedRequest): Promise<unknown> {
+    if (this.closed) throw new ClientClosedError();
+    const slot = this.pickSlot();
+    await slot.tokens.getToken();
+    const queuedAt = this.clock.now();
+    await slot.pacer.acquire();
+    this.metrics.pacerWaitSeconds.inc((this.clock.now() - queuedAt) / 1000);
+    const token = await slot.tokens.getToken();
+    const startedAt = this.clock.now();
+    const response = await this.send(request, token);
+    const { call, routeLabel } = request;
+    const status = response.statusCode;
+    const success = status >= 200 && status < 300;
+    const text =
+      success && call.ignoreResponseBody ? (await response.body.dump(), "") : await response.body.text();
+    this.metrics.requests.inc({ route: routeLabel, method: call.method, status: String(status) });
+    this.metrics.requestDuration.observe({ route: routeLabel }, (this.clock.now() - startedAt) / 1000);
+    const reading = readRateLimitHeaders(response.headers, this.clock.now());
+    if (reading) slot.pacer.observe(reading);
+    const parsed = parseBody(text);
+    if (success) return parsed;
+    throw this.failedAnswer(request, { slot, token, status, headers: response.headers, parsed });
+  }
+
+  /** The HTTP exchange; a failure without an answer becomes a transient failure or an unknown upload. */
+  private async send(request: PreparedRequest, token: string): Promise<Dispatcher.ResponseData> {
+    const { call, url, body, contentHeaders, timeoutMs, route } = request;
+    try {
+      return await undiciRequest(url, {
+        method: call.method,
+        dispatcher: this.dispatcher,
+        headers: { authorization: `Bearer ${token}`, accept: "application/json", ...contentHeaders },
+        body: call.stream ? call.stream.open() : body,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        ...(call.signal ? { signal: call.signal } : {}),
+      });
+    } catch (error) {
+      this.metrics.requests.inc({ route: request.routeLabel, method: call.method, status: "error" });
+      // The body may have arrived: never send an upload again on a broken connection.
+      if (call.stream) throw new UploadOutcomeUnknownError(route, error);
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== "string" || !TRANSIENT_NETWORK_CODES.has(code)) throw error;
+      throw new TransientFailure(route, networkFailure(error), networkReason(error), error);
     }
   }
 
-  private async backoff(route: string, reason: string, attempt: number, detail: string): Promise<void> {
-    const delayMs = fullJitterDelayMs(attempt - 1, this.settings.transientBackoff, this.random);
-    this.metrics.retries.inc({ reason });
-    this.logger.warn(
-      { route, reason, attempt, retryInMs: delayMs },
-      `Genesys Cloud request failed (${detail}); retrying`,
-    );
-    await this.clock.sleep(delayMs);
+  /** What an answer other than 2xx means: one of the retried kinds, or the error for the caller. */
+  private failedAnswer(request: PreparedRequest, answer: FailedAnswer): Error {
+    const { route, routeLabel, call } = request;
+    const { status, parsed } = answer;
+    if (status === 401) return new UnauthorizedAnswer(route, answer);
+    if (status === 429) {
+      this.metrics.rateLimited.inc({ route: routeLabel });
+      const askedMs = retryAfterMs(headerValue(answer.headers["retry-after"]), parsed, this.clock.now());
+      return new RateLimitedAnswer(route, routeLabel, answer.slot, askedMs);
+    }
+    const refused = new GenesysHttpError(route, status, parsed);
+    if (!TRANSIENT_STATUSES.has(status)) return refused;
+    // A gateway timeout may come after the upload was taken: its fate is unknown.
+    if (call.stream && status === 504) return new UploadOutcomeUnknownError(route, refused);
+    return new TransientFailure(route, serverError(status), `HTTP ${status}`, refused);
   }
 
   /** The slot whose budget frees up first, preferring ones with a valid token; round-robin on ties. */
@@ -451,8 +526,6 @@ export class GenesysClient {
         slot: index,
         refreshBufferSeconds: this.options.refreshBufferSeconds ?? 60,
         requestTimeoutMs: Math.min(this.settings.requestTimeoutMs, 10_000),
-        transientBackoff: { initialDelayMs: 1_000, maxDelayMs: 60_000 },
-        credentialsBackoff: { initialDelayMs: 30_000, maxDelayMs: 600_000 },
       }),
     };
   }
@@ -468,6 +541,79 @@ export function routeTemplate(path: string): string {
     .split("/")
     .map((segment) => (ID_SEGMENT.test(segment) ? "{id}" : segment))
     .join("/");
+}
+
+/*
+ * What an attempt's failure means for the request's policies. These never leave `request()`:
+ * each is retried by its policy or turned into the caller's error when the policy gives up.
+ */
+
+/** A 401: wait, refresh the token if it is still the slot's current one, and retry once. */
+class UnauthorizedAnswer extends Error {
+  readonly slot: Slot;
+  /** What the caller gets when the retry is refused too. */
+  readonly refused: GenesysHttpError;
+  private readonly token: string;
+  constructor(
+    readonly route: string,
+    answer: FailedAnswer,
+  ) {
+    super(`Genesys Cloud answered 401 to ${route}`);
+    this.slot = answer.slot;
+    this.token = answer.token;
+    this.refused = new GenesysHttpError(route, 401, answer.parsed, " (after a token refresh and one retry)");
+  }
+
+  refreshToken(): Promise<void> {
+    return this.slot.tokens.invalidate(this.token);
+  }
+}
+
+/** A 429, with the wait Genesys asked for (Retry-After or the body's "[N] seconds"), if any. */
+class RateLimitedAnswer extends Error {
+  constructor(
+    readonly route: string,
+    readonly routeLabel: string,
+    readonly slot: Slot,
+    readonly askedMs: number | undefined,
+  ) {
+    super(`Genesys Cloud answered 429 to ${route}`);
+  }
+}
+
+/** A 502/503/504, reset or timeout: backed off and retried a bounded number of times. */
+class TransientFailure extends Error {
+  constructor(
+    readonly route: string,
+    readonly failure: BreakerFailure,
+    /** For the log: the status or the network error's kind and fix. */
+    readonly detail: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${route} failed (${detail})`);
+  }
+}
+
+/**
+ * How an attempt counts for the breaker: 429, 5xx, resets and timeouts against it; any other
+ * answer for it; and a failure before any answer (no token, a refused connection's own error)
+ * not at all.
+ */
+function breakerVerdict(error: unknown): BreakerVerdict {
+  if (error instanceof RateLimitedAnswer) return { failure: { kind: "rate_limited", detail: "HTTP 429" } };
+  if (error instanceof TransientFailure) return { failure: error.failure };
+  if (error instanceof UploadOutcomeUnknownError) {
+    const cause = error.cause;
+    return { failure: cause instanceof GenesysHttpError ? serverError(cause.status) : networkFailure(cause) };
+  }
+  if (error instanceof GenesysHttpError)
+    return error.status >= 500 ? { failure: serverError(error.status) } : "answered";
+  if (error instanceof UnauthorizedAnswer) return "answered";
+  return "no-answer";
+}
+
+function serverError(status: number): BreakerFailure {
+  return { kind: "server_error", detail: `HTTP ${status}` };
 }
 
 /** A failed request's kind and error code (`ECONNRESET`), for the breaker: never its message. */

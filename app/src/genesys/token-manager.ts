@@ -2,7 +2,14 @@ import type { Dispatcher } from "undici";
 import { request } from "undici";
 import type { Logger } from "pino";
 import type { Clock, Random } from "../time/clock";
-import { exponentialDelayMs, fullJitterDelayMs, type BackoffSettings } from "./backoff";
+import {
+  BACKOFF,
+  backoffDelayMs,
+  retryPolicy,
+  type BackoffSettings,
+  type Policy,
+  type RetryEvent,
+} from "../shared/retry";
 import { ClientClosedError, GenesysError, InvalidClientCredentialsError, TokenRequestError } from "./errors";
 import type { GenesysMetrics } from "./metrics";
 import { headerValue, parseRetryAfterHeader } from "./retry-after";
@@ -22,10 +29,10 @@ export interface TokenManagerOptions {
   readonly refreshBufferSeconds: number;
   /** Timeout for one token request, in milliseconds; default 10,000. */
   readonly requestTimeoutMs: number;
-  /** Backoff for throttled, 5xx and network failures; default 1 s doubling to 60 s, full jitter. */
-  readonly transientBackoff: BackoffSettings;
-  /** Backoff for rejected credentials: slow, no tight loop; default 30 s doubling to 10 min. */
-  readonly credentialsBackoff: BackoffSettings;
+  /** Backoff for throttled, 5xx and network failures; default BACKOFF.tokenRequest (1 s doubling to 60 s, full jitter). */
+  readonly transientBackoff?: BackoffSettings;
+  /** Backoff for rejected credentials, slow: no tight loop; default BACKOFF.rejectedCredentials (30 s doubling to 10 min). */
+  readonly credentialsBackoff?: BackoffSettings;
 }
 
 interface CurrentToken {
@@ -60,8 +67,11 @@ export class TokenManager {
   private lastError: string | undefined;
   private warnedBufferClamp = false;
   private readyWaiters: Array<() => void> = [];
+  private readonly retries: Policy;
 
-  constructor(private readonly options: TokenManagerOptions) {}
+  constructor(private readonly options: TokenManagerOptions) {
+    this.retries = this.retryPolicy();
+  }
 
   /** Fetches the first token and keeps the next one coming; returns at once. */
   start(): void {
@@ -149,56 +159,71 @@ export class TokenManager {
     }
   }
 
+  /** Asks until the login server hands out a token; only closing the manager ends it otherwise. */
   private async fetchUntilSuccess(): Promise<void> {
-    const { clock, logger, metrics, slot } = this.options;
-    for (let attempt = 0; ; attempt += 1) {
-      if (this.closed) throw new ClientClosedError();
-      const sentAt = clock.now();
-      try {
-        const { accessToken, expiresInSeconds } = await this.requestToken();
-        this.install(accessToken, sentAt, expiresInSeconds);
-        metrics.tokenRefreshes.inc({ result: "success" });
-        this.consecutiveFailures = 0;
-        this.lastError = undefined;
-        logger.info({ slot, expiresInSeconds }, "obtained a Genesys Cloud access token");
-        return;
-      } catch (error) {
-        if (this.closed) throw new ClientClosedError();
-        const { delayMs, result } = this.failureDelay(error, attempt);
-        metrics.tokenRefreshes.inc({ result });
-        this.consecutiveFailures += 1;
-        this.lastError = error instanceof Error ? error.message : String(error);
-        const fields = {
-          slot,
-          result,
-          code: error instanceof GenesysError ? error.code : undefined,
-          status:
-            error instanceof TokenRequestError || error instanceof InvalidClientCredentialsError
-              ? error.status
-              : undefined,
-          retryInMs: delayMs,
-          consecutiveFailures: this.consecutiveFailures,
-        };
-        if (result === "invalid_client") logger.error(fields, this.lastError);
-        else logger.warn(fields, `Genesys Cloud token request failed: ${this.lastError}`);
-        try {
-          await clock.sleep(delayMs, this.closing.signal);
-        } catch {
-          throw new ClientClosedError();
-        }
-      }
-    }
+    let sentAtMs = 0;
+    const { accessToken, expiresInSeconds } = await this.retries.execute(() => {
+      sentAtMs = this.options.clock.now();
+      return this.requestToken();
+    }, this.closing.signal);
+    this.install(accessToken, sentAtMs, expiresInSeconds);
+    this.options.metrics.tokenRefreshes.inc({ result: "success" });
+    this.consecutiveFailures = 0;
+    this.lastError = undefined;
+    this.options.logger.info(
+      { slot: this.options.slot, expiresInSeconds },
+      "obtained a Genesys Cloud access token",
+    );
   }
 
-  private failureDelay(error: unknown, attempt: number): { delayMs: number; result: string } {
-    const { random, credentialsBackoff, transientBackoff } = this.options;
-    if (error instanceof InvalidClientCredentialsError) {
-      return { delayMs: exponentialDelayMs(attempt, credentialsBackoff), result: "invalid_client" };
-    }
-    const throttled = error instanceof TokenRequestError && error.throttled;
-    const jittered = fullJitterDelayMs(attempt, transientBackoff, random);
-    const retryAfter = error instanceof TokenRetryAfter ? error.retryAfterMs : 0;
-    return { delayMs: Math.max(jittered, retryAfter), result: throttled ? "throttled" : "error" };
+  /**
+   * Every failure is retried: rejected credentials slowly and without jitter, anything else with
+   * jittered backoff, never sooner than a 429's Retry-After.
+   */
+  private retryPolicy(): Policy {
+    const { clock, random } = this.options;
+    const transient = this.options.transientBackoff ?? BACKOFF.tokenRequest;
+    const credentials = this.options.credentialsBackoff ?? BACKOFF.rejectedCredentials;
+    return retryPolicy({
+      clock,
+      random,
+      backoff: transient,
+      delayFor: (error, attempt) => {
+        if (error instanceof InvalidClientCredentialsError)
+          return backoffDelayMs(credentials, attempt, random);
+        if (error instanceof TokenRetryAfter)
+          return Math.max(backoffDelayMs(transient, attempt, random), error.retryAfterMs);
+        return undefined;
+      },
+      abortError: () => new ClientClosedError(),
+      onRetry: (event) => this.recordFailure(event),
+    });
+  }
+
+  private recordFailure({ error, delayMs }: RetryEvent): void {
+    const { logger, metrics, slot } = this.options;
+    const result =
+      error instanceof InvalidClientCredentialsError
+        ? "invalid_client"
+        : error instanceof TokenRequestError && error.throttled
+          ? "throttled"
+          : "error";
+    metrics.tokenRefreshes.inc({ result });
+    this.consecutiveFailures += 1;
+    this.lastError = error instanceof Error ? error.message : String(error);
+    const fields = {
+      slot,
+      result,
+      code: error instanceof GenesysError ? error.code : undefined,
+      status:
+        error instanceof TokenRequestError || error instanceof InvalidClientCredentialsError
+          ? error.status
+          : undefined,
+      retryInMs: delayMs,
+      consecutiveFailures: this.consecutiveFailures,
+    };
+    if (result === "invalid_client") logger.error(fields, this.lastError);
+    else logger.warn(fields, `Genesys Cloud token request failed: ${this.lastError}`);
   }
 
   private install(value: string, sentAtMs: number, expiresInSeconds: number): void {

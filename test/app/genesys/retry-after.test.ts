@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { fullJitterDelayMs } from "../../../app/src/genesys/backoff";
 import {
   parseRetryAfterBody,
   readRateLimitHeaders,
@@ -42,15 +41,5 @@ describe("Retry-After and rate-limit headers", () => {
       resetInMs: 30_000,
     });
     expect(readRateLimitHeaders({}, NOW)).to.equal(undefined);
-  });
-});
-
-describe("full-jitter backoff", () => {
-  it("doubles the ceiling each attempt up to the maximum and draws uniformly below it", () => {
-    const settings = { initialDelayMs: 500, maxDelayMs: 30_000 };
-    expect(
-      [0, 1, 2, 3, 10].map((attempt) => fullJitterDelayMs(attempt, settings, () => 0.999999)),
-    ).to.deep.equal([499, 999, 1_999, 3_999, 29_999]);
-    expect(fullJitterDelayMs(5, settings, () => 0)).to.equal(0);
   });
 });

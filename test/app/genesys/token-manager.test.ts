@@ -24,8 +24,6 @@ function setup(overrides: Partial<TokenManagerOptions> = {}) {
     slot: 0,
     refreshBufferSeconds: 60,
     requestTimeoutMs: 10_000,
-    transientBackoff: { initialDelayMs: 1_000, maxDelayMs: 60_000 },
-    credentialsBackoff: { initialDelayMs: 30_000, maxDelayMs: 600_000 },
     ...overrides,
   });
   return { clock, genesys, capture, metrics, manager };
