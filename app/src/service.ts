@@ -26,7 +26,7 @@ import { FingerprintStore } from "./export/fingerprints";
 import { DEFAULT_JOB_SETTINGS, ResultsPoller } from "./export/poller";
 import { VolumeReplayGuard } from "./export/replay-guard";
 import { Rereader } from "./export/reread";
-import { webhook } from "./export/webhook";
+import { webhook, type WebhookOptions } from "./export/webhook";
 import { CONSOLE_PREFIX } from "./console/config";
 import { operatorConsole } from "./console/console";
 import { ServiceError } from "./shared/errors";
@@ -167,7 +167,8 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
 
   const app = buildApp(shared.logger);
   void app.register(probes, buildProbes(config.dataDir, shared, { client, ...imports }));
-  if (config.webhook && events) registerWebhook(app, config.webhook, shared, events, exporter);
+  if (config.webhook && events)
+    void app.register(webhook, webhookOptions(config.webhook, shared, events, exporter));
   if (config.console && history) {
     void app.register(operatorConsole, {
       prefix: CONSOLE_PREFIX,
@@ -348,14 +349,13 @@ function buildWebhookEvents(config: NonNullable<ServiceConfig["webhook"]>, share
 }
 
 /** POST /webhooks/genesys: pushed events into the event log, counted by the export's metrics. */
-function registerWebhook(
-  app: FastifyInstance,
+function webhookOptions(
   config: NonNullable<ServiceConfig["webhook"]>,
   shared: Shared,
   events: WebhookEvents,
   exporter: ExportService,
-): void {
-  void app.register(webhook, {
+): WebhookOptions {
+  return {
     log: events.eventLog,
     logger: shared.logger,
     username: config.username,
@@ -364,7 +364,7 @@ function registerWebhook(
     replay: events.replayGuard,
     clock: shared.clock,
     onResult: (result) => exporter.metrics.webhookEvents.inc({ result }),
-  });
+  };
 }
 
 interface ExportNeeds {

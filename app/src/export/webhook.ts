@@ -233,6 +233,68 @@ export interface WebhookOptions extends WebhookSettings {
 }
 
 /**
+ * The route's handler, for a caller that passed the credentials with a parsed body: validates the
+ * event, claims its id against replays, and answers 202 only once the event log holds it.
+ */
+function storeEvent(deps: {
+  readonly replay: ReplayGuard;
+  readonly log: Pick<EventLog, "append">;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly count: (result: WebhookResult) => void;
+}) {
+  const { replay, log, logger, clock, count } = deps;
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const checked = validate(request.body);
+    if ("problem" in checked)
+      return reply.code(400).send({ error: "invalid event", detail: checked.problem });
+    const { event } = checked;
+    let claim: Awaited<ReturnType<ReplayGuard["claim"]>>;
+    try {
+      claim = await replay.claim(event.eventId);
+    } catch (error) {
+      count("failed");
+      logger.error(
+        { err: { message: (error as Error).message } },
+        "could not check a pushed event for replay",
+      );
+      return reply.code(503).send({ error: "not stored, retry" });
+    }
+    if (claim.status === "duplicate") {
+      count("duplicate");
+      return reply.code(202).send({ status: "duplicate", eventId: event.eventId });
+    }
+    if (claim.status === "in-flight") {
+      // Another request is storing this id now: "duplicate" would be a lie if that one fails.
+      count("in_flight");
+      return reply
+        .code(503)
+        .header("retry-after", "1")
+        .send({ error: "this event id is being stored by another request, retry", eventId: event.eventId });
+    }
+    try {
+      await log.append({ ...event, receivedAt: new Date(clock.now()).toISOString() });
+    } catch (error) {
+      await claim.release().catch(() => undefined);
+      count("failed");
+      logger.error({ err: { message: (error as Error).message } }, "could not make a pushed event durable");
+      return reply.code(503).send({ error: "not stored, retry" });
+    }
+    // Stored: from now on a replay is a duplicate. Failing to say so costs at most a second copy.
+    await claim
+      .stored()
+      .catch((error: unknown) =>
+        logger.warn(
+          { err: { message: (error as Error).message } },
+          "stored a pushed event but could not mark its id as stored; a replay may store it again",
+        ),
+      );
+    count("accepted");
+    return reply.code(202).send({ status: "accepted", eventId: event.eventId });
+  };
+}
+
+/**
  * `POST /webhooks/genesys`: events pushed by a Genesys web-services data action (Process
  * Automation), authenticated with Basic auth (Genesys signs nothing), compared in constant time.
  * Caps the body's size, nesting and read time, says why it refuses one, validates it, ignores a
@@ -272,54 +334,7 @@ export const webhook: FastifyPluginAsync<WebhookOptions> = async (app, options) 
       preParsing: async (_request, reply, payload) =>
         withBodyTimeout(payload, reply.raw, bodyTimeoutMs, clock),
     },
-    async (request, reply) => {
-      const checked = validate(request.body);
-      if ("problem" in checked)
-        return reply.code(400).send({ error: "invalid event", detail: checked.problem });
-      const { event } = checked;
-      let claim: Awaited<ReturnType<ReplayGuard["claim"]>>;
-      try {
-        claim = await replay.claim(event.eventId);
-      } catch (error) {
-        count("failed");
-        logger.error(
-          { err: { message: (error as Error).message } },
-          "could not check a pushed event for replay",
-        );
-        return reply.code(503).send({ error: "not stored, retry" });
-      }
-      if (claim.status === "duplicate") {
-        count("duplicate");
-        return reply.code(202).send({ status: "duplicate", eventId: event.eventId });
-      }
-      if (claim.status === "in-flight") {
-        // Another request is storing this id now: "duplicate" would be a lie if that one fails.
-        count("in_flight");
-        return reply
-          .code(503)
-          .header("retry-after", "1")
-          .send({ error: "this event id is being stored by another request, retry", eventId: event.eventId });
-      }
-      try {
-        await log.append({ ...event, receivedAt: new Date(clock.now()).toISOString() });
-      } catch (error) {
-        await claim.release().catch(() => undefined);
-        count("failed");
-        logger.error({ err: { message: (error as Error).message } }, "could not make a pushed event durable");
-        return reply.code(503).send({ error: "not stored, retry" });
-      }
-      // Stored: from now on a replay is a duplicate. Failing to say so costs at most a second copy.
-      await claim
-        .stored()
-        .catch((error: unknown) =>
-          logger.warn(
-            { err: { message: (error as Error).message } },
-            "stored a pushed event but could not mark its id as stored; a replay may store it again",
-          ),
-        );
-      count("accepted");
-      return reply.code(202).send({ status: "accepted", eventId: event.eventId });
-    },
+    storeEvent({ replay, log, logger, clock, count }),
   );
 };
 
