@@ -11,7 +11,14 @@ import type { Claim, ClaimCheck } from "./claims";
 import { ImportStoppedError, isStop } from "./errors";
 import type { ImportConfig } from "./config";
 import { fileIdentity, Journal } from "./journal";
-import { formatOf, storageName, timestampForName, type DataLayout, type ImportLane } from "../shared/layout";
+import {
+  formatOf,
+  storageName,
+  timestampForName,
+  type DataLayout,
+  type FileFormat,
+  type ImportLane,
+} from "../shared/layout";
 import type { ImportMetrics } from "./metrics";
 import { readContactsFileChunks, type ReadEvent } from "./readers";
 import { csvField, RejectsReport } from "./rejects";
@@ -95,227 +102,307 @@ export interface BulkLoadSummary {
  * so whichever replica takes it next resumes after the last acknowledged batch.
  */
 export async function importClaimedFile(claim: Claim, deps: ImportDependencies): Promise<FileOutcome> {
-  const { layout, config, logger, clock, metrics } = deps;
-  const started = clock.now();
-  const progress = newProgress(claim.name);
-  const format = formatOf(claim.name)!;
-  const stamp = timestampForName(started);
-  const stored = storageName(claim.name);
-  const identity = await fileIdentity(claim.path, claim.name);
-  const journal = await Journal.open(path.join(layout.state, `${stored}.journal`), identity);
-  const rejects = new RejectsReport(
-    path.join(layout.rejects, `${stamp}-${stored}.rejects.csv`),
-    path.join(layout.rejects, `.${stored}.rejects.csv.partial`),
-    config.maxRejectedRows,
-  );
-  const batcher = new Batcher();
-  const contactListIdJson = JSON.stringify(deps.contactListId);
-  const inFlight = new Set<Promise<void>>();
-  const hold = holdClaim(claim, deps);
-  let failure: unknown;
-  let header: readonly string[] | undefined;
-  let stoppedAt: Extract<ReadEvent, { type: "stop" }> | undefined;
-  let mostlyBad = false;
-  const log = logger.child({ file: claim.name });
-  // Preflight: the list's definition (columns, phone columns, size), read again for every file.
-  const preflight = await readDefinitionForFile(deps, hold.signal, log);
-  const definition = preflight.definition;
-  failure = preflight.failure;
-  const warnings: string[] = [];
-  if (definition && !failure) {
-    const warning = capacityWarning(definition, await countRows(claim.path, format));
-    if (warning) {
-      warnings.push(warning);
-      log.warn({ contactListId: deps.contactListId }, warning);
-    }
+  const file = await FileImport.open(claim, deps);
+  const refused = await file.readAndSend();
+  return refused ?? (await file.conclude());
+}
+
+/**
+ * One file's import, in the order it runs: `open` (journal, rejects report, claim hold and the
+ * list's definition), `readAndSend` (the reading loop, which dispatches batches as they fill),
+ * then `conclude` (what the end of the file, or the stop before it, makes of the file).
+ */
+class FileImport {
+  private readonly stamp: string;
+  private readonly stored: string;
+  private readonly format: FileFormat;
+  private readonly progress: FileProgress;
+  private readonly batcher = new Batcher();
+  private readonly contactListIdJson: string;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Row counts not yet in Prometheus: reported once per batch, as an increment per row costs as much as parsing it. */
+  private readonly unreported = { read: 0, accepted: 0, rejected: 0 };
+  private readonly warnings: string[] = [];
+  private failure: unknown;
+  private header: readonly string[] | undefined;
+  private stoppedAt: Extract<ReadEvent, { type: "stop" }> | undefined;
+  private mostlyBad = false;
+  private readonly validator: RowValidator;
+
+  private constructor(
+    private readonly claim: Claim,
+    private readonly deps: ImportDependencies,
+    private readonly log: Logger,
+    private readonly started: number,
+    private readonly journal: Journal,
+    private readonly rejects: RejectsReport,
+    private readonly hold: ClaimHold,
+    private readonly definition: ContactListDefinition | undefined,
+  ) {
+    this.stamp = timestampForName(started);
+    this.stored = storageName(claim.name);
+    this.format = formatOf(claim.name)!;
+    this.progress = newProgress(claim.name);
+    this.contactListIdJson = JSON.stringify(deps.contactListId);
+    this.validator = new RowValidator(deps.config, undefined, definition?.columnNames ?? []);
   }
-  const validator = new RowValidator(config, undefined, definition?.columnNames ?? []);
-  if (journal.acknowledged.size > 0)
-    log.info(
-      { acknowledgedBatches: journal.acknowledged.size },
-      "resuming after the batches the journal lists",
+
+  /** Opens the journal and the rejects report, holds the claim, and reads the list's definition (preflight). */
+  static async open(claim: Claim, deps: ImportDependencies): Promise<FileImport> {
+    const { layout, config } = deps;
+    const started = deps.clock.now();
+    const stored = storageName(claim.name);
+    const identity = await fileIdentity(claim.path, claim.name);
+    const journal = await Journal.open(path.join(layout.state, `${stored}.journal`), identity);
+    const rejects = new RejectsReport(
+      path.join(layout.rejects, `${timestampForName(started)}-${stored}.rejects.csv`),
+      path.join(layout.rejects, `.${stored}.rejects.csv.partial`),
+      config.maxRejectedRows,
     );
+    const hold = holdClaim(claim, deps);
+    const log = deps.logger.child({ file: claim.name });
+    // The list's definition (columns, phone columns, size), read again for every file.
+    const preflight = await readDefinitionForFile(deps, hold.signal, log);
+    const file = new FileImport(claim, deps, log, started, journal, rejects, hold, preflight.definition);
+    file.failure = preflight.failure;
+    await file.warnOfCapacity();
+    if (journal.acknowledged.size > 0)
+      log.info(
+        { acknowledgedBatches: journal.acknowledged.size },
+        "resuming after the batches the journal lists",
+      );
+    return file;
+  }
 
-  // Row counters reach Prometheus once per batch: an increment per row costs as much as parsing it.
-  const unreported = { read: 0, accepted: 0, rejected: 0 };
-  const reportCounts = () => {
-    for (const outcome of ["read", "accepted", "rejected"] as const) {
-      if (unreported[outcome] > 0) metrics.rows.inc({ outcome }, unreported[outcome]);
-      unreported[outcome] = 0;
+  private async warnOfCapacity(): Promise<void> {
+    if (!this.definition || this.failure) return;
+    const warning = capacityWarning(this.definition, await countRows(this.claim.path, this.format));
+    if (!warning) return;
+    this.warnings.push(warning);
+    this.log.warn({ contactListId: this.deps.contactListId }, warning);
+  }
+
+  /**
+   * Reads the file and sends its batches, then waits for those in flight. Returns the outcome
+   * only when the file's header refuses it; any other stop is left to `conclude`.
+   */
+  async readAndSend(): Promise<FileOutcome | undefined> {
+    try {
+      const headerRefusal = await this.readRows();
+      if (headerRefusal !== undefined) return await this.refuseWhole(headerRefusal);
+      // A mostly bad file still sends the good rows it accepted: they are part of what its summary says was sent.
+      if (!this.hold.signal.aborted && !this.failure) {
+        const last = this.batcher.flush();
+        if (last) await this.dispatch(last);
+      }
+      await Promise.all(this.inFlight);
+    } catch (error) {
+      this.failure ??= error;
+      await Promise.all(this.inFlight);
+    } finally {
+      this.reportCounts();
+      await this.hold.end();
     }
-  };
-  const reject = async (line: number, reason: string, record?: Readonly<Record<string, string>>) => {
-    progress.rejected += 1;
-    unreported.rejected += 1;
-    await rejects.add(line, reason, record);
-    // A full report on a file where most rows fail: the file is wrong as a whole, not row by row.
-    if (rejects.full && progress.rejected * 2 > progress.rowsRead) mostlyBad = true;
-  };
+    return undefined;
+  }
 
-  const dispatch = async (batch: Batch) => {
-    if (journal.acknowledged.has(batch.index)) {
-      progress.alreadySynced += batch.json.length;
-      return;
-    }
-    while (inFlight.size >= config.batchesInFlight) await Promise.race(inFlight);
-    if (failure) throw failure;
-    const task = sendWithRetries(batch, deps, hold.signal)
-      .then(async (refused) => {
-        await journal.record(batch.index);
-        const synced = batch.json.length - refused.length;
-        progress.synced += synced;
-        progress.batchesSent += 1;
-        metrics.rows.inc({ outcome: "synced" }, synced);
-        for (const { line, reason } of refused) await reject(line, reason);
-        deps.onProgress?.(progress);
-      })
-      .catch((error: unknown) => {
-        failure ??= error;
-      })
-      .finally(() => inFlight.delete(task));
-    inFlight.add(task);
-  };
-
-  try {
-    reading: for await (const events of readContactsFileChunks(claim.path, format, {
+  /** The reading loop: validates each row and dispatches each batch it fills. Returns why the header is refused, if it is. */
+  private async readRows(): Promise<string | undefined> {
+    const { config } = this.deps;
+    const progress = this.progress;
+    for await (const events of readContactsFileChunks(this.claim.path, this.format, {
       maxRecordBytes: config.maxRecordBytes,
     }))
       for (const event of events) {
-        if (hold.signal.aborted || failure || mostlyBad) break reading;
+        if (this.hold.signal.aborted || this.failure || this.mostlyBad) return undefined;
         if (event.type === "header") {
-          const problems = fileHeaderProblems(event.columns, validator, definition, config);
-          if (problems.length > 0) return await refuseWhole(problems.join("; "));
-          header = event.columns;
+          const problems = fileHeaderProblems(event.columns, this.validator, this.definition, config);
+          if (problems.length > 0) return problems.join("; ");
+          this.header = event.columns;
           continue;
         }
         if (event.type === "stop") {
-          stoppedAt = event;
-          break reading;
+          this.stoppedAt = event;
+          return undefined;
         }
         progress.rowsRead += 1;
-        unreported.read += 1;
+        this.unreported.read += 1;
         if (event.type === "bad") {
-          await reject(event.line, `line ${event.line} ${event.reason}`, event.record);
+          await this.reject(event.line, `line ${event.line} ${event.reason}`, event.record);
           continue;
         }
-        const verdict = validator.validate(event.line, event.record);
+        const verdict = this.validator.validate(event.line, event.record);
         if (!verdict.ok) {
-          await reject(event.line, `line ${event.line} ${verdict.reason}`, event.record);
+          await this.reject(event.line, `line ${event.line} ${verdict.reason}`, event.record);
           continue;
         }
         progress.accepted += 1;
-        unreported.accepted += 1;
-        const json = contactJson(verdict.id, contactListIdJson, verdict.data);
-        const batch = batcher.add(json, event.line);
+        this.unreported.accepted += 1;
+        const batch = this.batcher.add(
+          contactJson(verdict.id, this.contactListIdJson, verdict.data),
+          event.line,
+        );
         if (batch) {
-          reportCounts();
-          await dispatch(batch);
+          this.reportCounts();
+          await this.dispatch(batch);
         }
-        if (progress.rowsRead % 1_000 === 0) deps.onProgress?.(progress);
+        if (progress.rowsRead % 1_000 === 0) this.deps.onProgress?.(progress);
       }
-    // A mostly bad file still sends the good rows it accepted: they are part of what its summary says was sent.
-    if (!hold.signal.aborted && !failure) {
-      const last = batcher.flush();
-      if (last) await dispatch(last);
+    return undefined;
+  }
+
+  /** Sends a batch the journal does not list, once fewer than IMPORT_BATCHES_IN_FLIGHT are in flight. */
+  private async dispatch(batch: Batch): Promise<void> {
+    const { deps, progress } = this;
+    if (this.journal.acknowledged.has(batch.index)) {
+      progress.alreadySynced += batch.json.length;
+      return;
     }
-    await Promise.all(inFlight);
-  } catch (error) {
-    failure ??= error;
-    await Promise.all(inFlight);
-  } finally {
-    reportCounts();
-    await hold.end();
-  }
-  // The file as it is now against the file as claimed: the heartbeat looks only now and then.
-  const standing = await hold.verify();
-
-  if (standing.state === "changed" || mostlyBad) {
-    await journal.remove();
-    const rejectsReport = await rejects.finish();
-    const reason =
-      standing.state === "changed"
-        ? changedReason(standing.reason, progress)
-        : mostlyBadReason(progress, config.maxRejectedRows);
-    return refuseClaimedFile(claim, reason, progress, deps, log, started, rejectsReport);
-  }
-  if (standing.state === "deleted" && (failure || hold.interrupted || deps.signal.aborted)) {
-    await journal.remove();
-    await rejects.discard();
-    return vanishedFile(claim, progress, deps, log, started);
-  }
-  if (hold.lost || deps.signal.aborted || failure) {
-    await journal.close();
-    await rejects.discard();
-    return releaseClaimedFile(
-      claim,
-      { claimLost: hold.lost, failure },
-      progress,
-      deps,
-      log,
-      started,
-      "import stopped before the end of the file; acknowledged batches are in the journal",
-    );
+    while (this.inFlight.size >= deps.config.batchesInFlight) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
+    const task = sendWithRetries(batch, deps, this.hold.signal)
+      .then(async (refused) => {
+        await this.journal.record(batch.index);
+        const synced = batch.json.length - refused.length;
+        progress.synced += synced;
+        progress.batchesSent += 1;
+        deps.metrics.rows.inc({ outcome: "synced" }, synced);
+        for (const { line, reason } of refused) await this.reject(line, reason);
+        deps.onProgress?.(progress);
+      })
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      })
+      .finally(() => this.inFlight.delete(task));
+    this.inFlight.add(task);
   }
 
-  if (header === undefined && format === "csv")
-    return refuseWhole(
-      stoppedAt
+  private async reject(
+    line: number,
+    reason: string,
+    record?: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    this.progress.rejected += 1;
+    this.unreported.rejected += 1;
+    await this.rejects.add(line, reason, record);
+    // A full report on a file where most rows fail: the file is wrong as a whole, not row by row.
+    if (this.rejects.full && this.progress.rejected * 2 > this.progress.rowsRead) this.mostlyBad = true;
+  }
+
+  private reportCounts(): void {
+    for (const outcome of ["read", "accepted", "rejected"] as const) {
+      if (this.unreported[outcome] > 0) this.deps.metrics.rows.inc({ outcome }, this.unreported[outcome]);
+      this.unreported[outcome] = 0;
+    }
+  }
+
+  /** The end of the file, or the stop before it: refused, vanished, handed back, or imported. */
+  async conclude(): Promise<FileOutcome> {
+    const { claim, deps, progress, log, started } = this;
+    // The file as it is now against the file as claimed: the heartbeat looks only now and then.
+    const standing = await this.hold.verify();
+    if (standing.state === "changed" || this.mostlyBad) {
+      await this.journal.remove();
+      const rejectsReport = await this.rejects.finish();
+      const reason =
+        standing.state === "changed"
+          ? changedReason(standing.reason, progress)
+          : mostlyBadReason(progress, deps.config.maxRejectedRows);
+      return refuseClaimedFile(claim, reason, progress, deps, log, started, rejectsReport);
+    }
+    if (standing.state === "deleted" && (this.failure || this.hold.interrupted || deps.signal.aborted)) {
+      await this.journal.remove();
+      await this.rejects.discard();
+      return vanishedFile(claim, progress, deps, log, started);
+    }
+    if (this.hold.lost || deps.signal.aborted || this.failure) {
+      await this.journal.close();
+      await this.rejects.discard();
+      return releaseClaimedFile(
+        claim,
+        { claimLost: this.hold.lost, failure: this.failure },
+        progress,
+        deps,
+        log,
+        started,
+        "import stopped before the end of the file; acknowledged batches are in the journal",
+      );
+    }
+    const empty = this.emptyFileReason();
+    if (empty !== undefined) return this.refuseWhole(empty);
+    return this.finishImported(standing.state === "deleted");
+  }
+
+  /** Why a file read to its end holds nothing to import, if it does not. */
+  private emptyFileReason(): string | undefined {
+    const stoppedAt = this.stoppedAt;
+    if (this.header === undefined && this.format === "csv")
+      return stoppedAt
         ? `the header row (line ${stoppedAt.line}) ${stoppedAt.reason}`
-        : "the file is empty: it has no header row",
-    );
-  if (format === "ndjson" && progress.rowsRead === 0)
-    return refuseWhole("the file has no contacts: it is empty");
+        : "the file is empty: it has no header row";
+    if (this.format === "ndjson" && this.progress.rowsRead === 0)
+      return "the file has no contacts: it is empty";
+    return undefined;
+  }
 
-  let remainder: string | undefined;
-  if (stoppedAt) {
-    await reject(
+  /** A file read to its end (or to a line it cannot read past): summarised and archived. */
+  private async finishImported(deleted: boolean): Promise<FileOutcome> {
+    const { claim, deps, progress, stoppedAt } = this;
+    const remainder = stoppedAt ? await this.setRemainderAside(stoppedAt) : undefined;
+    const rejectsReport = await this.rejects.finish();
+    const status: FileStatus = stoppedAt
+      ? "partial"
+      : progress.rejected > 0
+        ? "imported_with_rejects"
+        : "imported";
+    const movedTo = claim.archivePath();
+    if (deleted)
+      this.warnings.push(
+        "the file was deleted from processing/ before it could be archived; every row was read and sent, and this summary is all that is left of it",
+      );
+    const outcome: FileOutcome = {
+      ...progress,
+      status,
+      movedTo,
+      ...(rejectsReport ? { rejectsReport } : {}),
+      ...(this.rejects.notListed > 0 ? { rejectedNotListed: this.rejects.notListed } : {}),
+      ...(remainder ? { remainder } : {}),
+      ...(stoppedAt ? { reason: `line ${stoppedAt.line} ${stoppedAt.reason}` } : {}),
+      ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
+      elapsedSeconds: (deps.clock.now() - this.started) / 1000,
+    };
+    // Journal first: a crash after this re-imports the file from the start (harmless upserts),
+    // never leaves a journal that would skip batches of an identical file dropped again later.
+    await this.journal.remove();
+    await writeFile(`${movedTo}.summary.json`, `${JSON.stringify(outcome, null, 2)}\n`);
+    if (!deleted) await claim.archive(movedTo);
+    deps.metrics.files.inc({ outcome: status });
+    const fields = { ...progress, status, rejectsReport, remainder };
+    if (progress.rowsRead === 0) this.log.warn(fields, "file had a header but no rows");
+    else if (status === "imported") this.log.info(fields, "file imported");
+    else this.log.warn(fields, "file imported; some rows are in the rejects report");
+    return outcome;
+  }
+
+  /** Reports the line the reader could not get past and copies the rest of the file to rejects/. */
+  private async setRemainderAside(stoppedAt: Extract<ReadEvent, { type: "stop" }>): Promise<string> {
+    await this.reject(
       stoppedAt.line,
       `line ${stoppedAt.line} ${stoppedAt.reason}; the rest of the file from this line was not read`,
     );
-    remainder = path.join(
-      layout.rejects,
-      `${stamp}-${stored}.remainder${format === "csv" ? ".csv" : ".ndjson"}`,
+    const csv = this.format === "csv";
+    const remainder = path.join(
+      this.deps.layout.rejects,
+      `${this.stamp}-${this.stored}.remainder${csv ? ".csv" : ".ndjson"}`,
     );
-    await copyRemainder(claim.path, stoppedAt.offset, remainder, format === "csv" ? header : undefined);
+    await copyRemainder(this.claim.path, stoppedAt.offset, remainder, csv ? this.header : undefined);
+    return remainder;
   }
-  const rejectsReport = await rejects.finish();
-  const status: FileStatus = stoppedAt
-    ? "partial"
-    : progress.rejected > 0
-      ? "imported_with_rejects"
-      : "imported";
-  const movedTo = claim.archivePath();
-  if (standing.state === "deleted")
-    warnings.push(
-      "the file was deleted from processing/ before it could be archived; every row was read and sent, and this summary is all that is left of it",
-    );
-  const outcome: FileOutcome = {
-    ...progress,
-    status,
-    movedTo,
-    ...(rejectsReport ? { rejectsReport } : {}),
-    ...(rejects.notListed > 0 ? { rejectedNotListed: rejects.notListed } : {}),
-    ...(remainder ? { remainder } : {}),
-    ...(stoppedAt ? { reason: `line ${stoppedAt.line} ${stoppedAt.reason}` } : {}),
-    ...(warnings.length > 0 ? { warnings } : {}),
-    elapsedSeconds: (clock.now() - started) / 1000,
-  };
-  // Journal first: a crash after this re-imports the file from the start (harmless upserts),
-  // never leaves a journal that would skip batches of an identical file dropped again later.
-  await journal.remove();
-  await writeFile(`${movedTo}.summary.json`, `${JSON.stringify(outcome, null, 2)}\n`);
-  if (standing.state !== "deleted") await claim.archive(movedTo);
-  metrics.files.inc({ outcome: status });
-  const fields = { ...progress, status, rejectsReport, remainder };
-  if (progress.rowsRead === 0) log.warn(fields, "file had a header but no rows");
-  else if (status === "imported") log.info(fields, "file imported");
-  else log.warn(fields, "file imported; some rows are in the rejects report");
-  return outcome;
 
-  async function refuseWhole(reason: string): Promise<FileOutcome> {
-    await journal.remove();
-    await rejects.discard();
-    return refuseClaimedFile(claim, reason, progress, deps, log, started);
+  private async refuseWhole(reason: string): Promise<FileOutcome> {
+    await this.journal.remove();
+    await this.rejects.discard();
+    return refuseClaimedFile(this.claim, reason, this.progress, this.deps, this.log, this.started);
   }
 }
 
