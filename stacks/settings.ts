@@ -175,6 +175,9 @@ const KNOWN_KEYS: Readonly<Record<string, readonly string[] | "chart">> = {
   monitoring: ["enabled", "grafanaDashboards"],
 };
 
+/** Reports a problem under a key of the project's config (`image.digest`). */
+type Report = (key: string, reason: string) => void;
+
 /**
  * Reads the stack's configuration (as `pulumi.runtime.allConfig()` returns it) into settings,
  * reporting every problem at once with the key and the fix, before any resource exists.
@@ -186,22 +189,70 @@ export function readStackSettings(
   stackName: string,
 ): StackSettings {
   const errors: Array<{ propertyPath: string; reason: string }> = [];
-  const problem = (key: string, reason: string) => errors.push({ propertyPath: `${PROJECT}:${key}`, reason });
+  const problem: Report = (key, reason) => errors.push({ propertyPath: `${PROJECT}:${key}`, reason });
   const raw = (key: string) => allConfig[`${PROJECT}:${key}`];
-  const object = (key: string): Record<string, unknown> => {
-    const text = raw(key);
-    if (text === undefined) return {};
-    try {
-      const value: unknown = JSON.parse(text);
-      if (typeof value === "object" && value !== null && !Array.isArray(value))
-        return value as Record<string, unknown>;
-    } catch {
-      // reported below
-    }
-    problem(key, "must be an object (a YAML map under the key in Pulumi.<stack>.yaml)");
-    return {};
-  };
+  const object = (key: string) => configObject(raw(key), key, problem);
 
+  checkKeys(allConfig, secretKeys, stackName, problem);
+  const environment = readEnvironment(raw("environment"), stackName, problem);
+  const image = readImage(object("image"), environment, problem);
+  const storage = readStorage(object("storage"), problem);
+  const secrets = readSecrets(object("secrets"), environment, problem);
+  const egress = readEgress(object("egress"), problem);
+  const network = readNetwork(object("network"), problem);
+  const ingressConfig = object("ingress");
+  const ingress = readIngress(ingressConfig, problem);
+  const values = readValues(object("values"), environment, problem);
+  const consoleOn = isMap(values.console) && values.console.enabled === true;
+  if (consoleOn) checkConsoleNeeds(ingressConfig.enabled === true, egress, problem);
+  const monitoring = object("monitoring");
+  if (errors.length > 0) {
+    throw new pulumi.InputPropertiesError({
+      message: `Stack ${stackName} has ${errors.length} configuration problem${errors.length === 1 ? "" : "s"}; nothing was created:\n${listProblems(errors)}`,
+      errors,
+    });
+  }
+  const endpoints = endpointSettings(values);
+  return {
+    environment,
+    namespace: str(raw("namespace")) ?? `genesys-sync-${environment}`,
+    platformStack: raw("platformStack"),
+    values,
+    genesys: { region: endpoints.region ?? "", hosts: genesysHostNames(endpoints) },
+    console: consoleOn,
+    image,
+    storage,
+    secrets,
+    egress,
+    network,
+    ingress,
+    monitoring: {
+      enabled: monitoring.enabled !== false,
+      grafanaDashboards: monitoring.grafanaDashboards !== false,
+    },
+  };
+}
+
+/** A config key holding a map (`image`, `storage`); {} when unset, reported when it is not a map. */
+function configObject(text: string | undefined, key: string, problem: Report): Record<string, unknown> {
+  if (text === undefined) return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    if (isMap(value)) return value;
+  } catch {
+    // reported below
+  }
+  problem(key, "must be an object (a YAML map under the key in Pulumi.<stack>.yaml)");
+  return {};
+}
+
+/** Every key of the project's config is a known setting (or an inner key of one), and secrets are set as secrets. */
+function checkKeys(
+  allConfig: Readonly<Record<string, string>>,
+  secretKeys: ReadonlySet<string>,
+  stackName: string,
+  problem: Report,
+): void {
   for (const key of Object.keys(allConfig)) {
     if (!key.startsWith(`${PROJECT}:`)) continue;
     const name = key.slice(PROJECT.length + 1);
@@ -235,14 +286,22 @@ export function readStackSettings(
       );
     }
   }
+}
 
-  const envText =
-    raw("environment") ?? (stackName === "prod" ? "prod" : stackName === "dev" ? "dev" : undefined);
+/** `environment`, else the stack's name when it is dev or prod. */
+function readEnvironment(text: string | undefined, stackName: string, problem: Report): Environment {
+  const envText = text ?? (stackName === "prod" ? "prod" : stackName === "dev" ? "dev" : undefined);
   if (envText !== "dev" && envText !== "prod")
     problem("environment", `must be dev or prod (got ${JSON.stringify(envText ?? null)})`);
-  const environment: Environment = envText === "prod" ? "prod" : "dev";
+  return envText === "prod" ? "prod" : "dev";
+}
 
-  const image = object("image");
+/** `image`: a pinned tag, a digest (required in prod), a pull policy. */
+function readImage(
+  image: Record<string, unknown>,
+  environment: Environment,
+  problem: Report,
+): StackSettings["image"] {
   const tag = str(image.tag) ?? "0.1.0";
   if (tag === "latest") problem("image.tag", "must be a pinned version, not latest");
   const digest = str(image.digest);
@@ -256,11 +315,16 @@ export function readStackSettings(
       "image.pullPolicy",
       `must be ${PULL_POLICIES.join(", ")} (Never or IfNotPresent for a node with preloaded images)`,
     );
+  return {
+    repository: str(image.repository) ?? "registry.example.com/contact-centre/genesys-sync",
+    tag,
+    digest,
+    pullPolicy,
+  };
+}
 
-  const storage = readStorage(object("storage"), problem);
-  const secrets = readSecrets(object("secrets"), environment, problem);
-
-  const egress = object("egress");
+/** `egress`: CIDRs (never the whole internet) for Genesys Cloud, on-premises systems and the identity provider. */
+function readEgress(egress: Record<string, unknown>, problem: Report): StackSettings["egress"] {
   const genesysCidrs = strings(egress.genesysCidrs, "egress.genesysCidrs", problem);
   const onPremises: Array<{ cidr: string; port: number }> = [];
   if (egress.onPremises !== undefined && !Array.isArray(egress.onPremises))
@@ -292,65 +356,31 @@ export function readStackSettings(
         `${cidr} opens egress to the whole internet: list the provider's ranges`,
       );
   }
+  return { genesysCidrs, onPremises, identityProviderCidrs };
+}
 
-  const network = readNetwork(object("network"), problem);
+/** `ingress`: off, or a host with its TLS Secret. */
+function readIngress(ingress: Record<string, unknown>, problem: Report): IngressSettings {
+  if (ingress.enabled !== true) return { enabled: false };
+  const host = str(ingress.host);
+  const tlsSecretName = str(ingress.tlsSecretName);
+  if (host !== undefined && tlsSecretName !== undefined) return { enabled: true, host, tlsSecretName };
+  problem("ingress", "needs host and tlsSecretName when enabled (TLS is required)");
+  return { enabled: false };
+}
 
-  const ingressRaw = object("ingress");
-  const host = str(ingressRaw.host);
-  const tlsSecretName = str(ingressRaw.tlsSecretName);
-  let ingress: IngressSettings = { enabled: false };
-  if (ingressRaw.enabled === true) {
-    if (host === undefined || tlsSecretName === undefined)
-      problem("ingress", "needs host and tlsSecretName when enabled (TLS is required)");
-    else ingress = { enabled: true, host, tlsSecretName };
-  }
-
-  const values = readValues(object("values"), environment, problem);
-  const endpoints = endpointSettings(values);
-  const consoleOn = isMap(values.console) && values.console.enabled === true;
-  if (consoleOn) {
-    if (ingressRaw.enabled !== true)
-      problem(
-        "values.console.enabled",
-        `needs ${PROJECT}:ingress enabled with a host and TLS: the console is served at https://<ingress.host>/console`,
-      );
-    if (identityProviderCidrs.length === 0)
-      problem(
-        "egress.identityProviderCidrs",
-        "is required with the console (values.console.enabled): where the identity provider answers, for the egress policy (HTTPS 443)",
-      );
-  }
-
-  const monitoring = object("monitoring");
-  if (errors.length > 0) {
-    throw new pulumi.InputPropertiesError({
-      message: `Stack ${stackName} has ${errors.length} configuration problem${errors.length === 1 ? "" : "s"}; nothing was created:\n${listProblems(errors)}`,
-      errors,
-    });
-  }
-  return {
-    environment,
-    namespace: str(raw("namespace")) ?? `genesys-sync-${environment}`,
-    platformStack: raw("platformStack"),
-    values,
-    genesys: { region: endpoints.region ?? "", hosts: genesysHostNames(endpoints) },
-    console: consoleOn,
-    image: {
-      repository: str(image.repository) ?? "registry.example.com/contact-centre/genesys-sync",
-      tag,
-      digest,
-      pullPolicy,
-    },
-    storage,
-    secrets,
-    egress: { genesysCidrs, onPremises, identityProviderCidrs },
-    network,
-    ingress,
-    monitoring: {
-      enabled: monitoring.enabled !== false,
-      grafanaDashboards: monitoring.grafanaDashboards !== false,
-    },
-  };
+/** What the console needs of the stack itself: the ingress it is served behind, egress to its provider. */
+function checkConsoleNeeds(ingressEnabled: boolean, egress: StackSettings["egress"], problem: Report): void {
+  if (!ingressEnabled)
+    problem(
+      "values.console.enabled",
+      `needs ${PROJECT}:ingress enabled with a host and TLS: the console is served at https://<ingress.host>/console`,
+    );
+  if (egress.identityProviderCidrs.length === 0)
+    problem(
+      "egress.identityProviderCidrs",
+      "is required with the console (values.console.enabled): where the identity provider answers, for the egress policy (HTTPS 443)",
+    );
 }
 
 /**
@@ -361,10 +391,7 @@ export function listProblems(errors: ReadonlyArray<{ propertyPath: string; reaso
   return errors.map((error) => `  ${error.propertyPath}: ${error.reason}`).join("\n");
 }
 
-function readStorage(
-  storage: Record<string, unknown>,
-  problem: (key: string, reason: string) => void,
-): StorageSettings {
+function readStorage(storage: Record<string, unknown>, problem: Report): StorageSettings {
   const size = str(storage.size) ?? "50Gi";
   const mode = str(storage.mode) ?? "nfs";
   if (mode === "nfs") return { mode, size };
@@ -384,7 +411,7 @@ function readStorage(
 function readSecrets(
   secrets: Record<string, unknown>,
   environment: Environment,
-  problem: (key: string, reason: string) => void,
+  problem: Report,
 ): SecretsSettings {
   const kvPath = str(secrets.kvPath) ?? `genesys/${environment}/middleware`;
   const mode = str(secrets.mode) ?? "vault";
@@ -420,7 +447,7 @@ function readSecrets(
 function readValues(
   stackValues: Record<string, unknown>,
   environment: Environment,
-  problem: (key: string, reason: string) => void,
+  problem: Report,
 ): ChartValues {
   const key = (path: string) => `values.${path}`;
   const reported = new Set<string>();
@@ -529,10 +556,7 @@ const PEM_CERTIFICATES =
   /^(-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*)+$/;
 
 /** The `network` setting: a forward proxy (validated URL, where it answers, NO_PROXY) and extra CAs. */
-function readNetwork(
-  network: Record<string, unknown>,
-  problem: (key: string, reason: string) => void,
-): StackSettings["network"] {
+function readNetwork(network: Record<string, unknown>, problem: Report): StackSettings["network"] {
   const noProxy = strings(network.noProxy, "network.noProxy", problem);
   for (const entry of noProxy) {
     if (!/^[^\s,]+$/.test(entry))
@@ -599,7 +623,7 @@ function readNetwork(
 }
 
 /** The proxy URL, or undefined after reporting why it cannot be used; never echoes credentials. */
-function proxyUrl(text: string, problem: (key: string, reason: string) => void): URL | undefined {
+function proxyUrl(text: string, problem: Report): URL | undefined {
   let url: URL;
   try {
     url = new URL(text);
@@ -644,7 +668,7 @@ function str(value: unknown): string | undefined {
   return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }
 
-function strings(value: unknown, key: string, problem: (key: string, reason: string) => void): string[] {
+function strings(value: unknown, key: string, problem: Report): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) {
     problem(key, "must be a list of strings");
