@@ -457,46 +457,70 @@ function buildRateHistory(genesys: GenesysParts, clock: Clock): RateHistory {
   }, clock);
 }
 
-/**
- * /readyz: not ready while shutting down, without a valid token, or with a data directory that
- * cannot be written to. A Genesys outage, a contact list that refuses calls and a full volume are
- * warnings, not reasons: the webhook and the export still work, and restarting pods or moving
- * traffic fixes nothing on Genesys' side or on the volume.
- */
+/** The probes' options: readiness from the client, the import and the volume; gauges refreshed per scrape. */
 function buildProbes(
   dataDir: string,
   shared: Shared,
   needs: { readonly client: GenesysClient } & ImportParts,
 ): ProbesOptions {
-  const { client, targetGate, importer } = needs;
-  const probeFile = path.join(shared.layout.state, `.ready-${shared.replicaId}`);
+  const { client } = needs;
   return {
     registry: shared.registry,
     beforeScrape: () => client.updateGauges(),
-    readiness: async () => {
-      const reasons: string[] = [];
-      if (shared.signal.aborted) reasons.push("shutting down");
-      if (!client.hasValidToken()) reasons.push("no valid Genesys Cloud access token yet");
-      const dataDirectory = await dataDirProblem(probeFile, dataDir, shared.clock);
-      if (dataDirectory) reasons.push(dataDirectory);
-      const blocked = targetGate.blocked;
-      const outage = breakerWarning(client.breakerStatus(), shared.clock.now());
-      const full = importer.status().volumeFull;
-      const warnings = [
-        ...(blocked
-          ? [
-              `the import is holding back: contact list ${blocked.contactListId} refuses calls (${blocked.message}). Fix: ${blocked.fix}`,
-            ]
-          : []),
-        ...(outage ? [outage] : []),
-        ...(full
-          ? [
-              `the import is stopped: the shared volume is full (${full.message}) since ${new Date(full.sinceMs).toISOString()}. Fix: free space on it; imports resume by themselves`,
-            ]
-          : []),
-      ];
-      return { ready: reasons.length === 0, reasons, warnings };
-    },
+    readiness: readinessCheck({
+      ...needs,
+      dataDir,
+      probeFile: path.join(shared.layout.state, `.ready-${shared.replicaId}`),
+      clock: shared.clock,
+      signal: shared.signal,
+    }),
+  };
+}
+
+/** What readiness is read from. */
+export interface ReadinessSources {
+  readonly client: Pick<GenesysClient, "hasValidToken" | "breakerStatus">;
+  readonly targetGate: Pick<TargetGate, "blocked">;
+  readonly importer: Pick<ImportService, "status">;
+  readonly dataDir: string;
+  /** Written and removed at each check: the data dir is ready when it takes a write. */
+  readonly probeFile: string;
+  readonly clock: Clock;
+  /** Aborted when shutdown begins. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * /readyz: not ready while shutting down, without a valid token, or with a data directory that
+ * cannot be written to. A contact list that refuses calls, a Genesys outage and a full volume are
+ * warnings, not reasons: the webhook and the export still work, and restarting pods or moving
+ * traffic fixes nothing on Genesys' side or on the volume.
+ */
+export function readinessCheck(sources: ReadinessSources): ProbesOptions["readiness"] {
+  const { client, targetGate, importer, clock } = sources;
+  return async () => {
+    const reasons: string[] = [];
+    if (sources.signal.aborted) reasons.push("shutting down");
+    if (!client.hasValidToken()) reasons.push("no valid Genesys Cloud access token yet");
+    const dataDirectory = await dataDirProblem(sources.probeFile, sources.dataDir, clock);
+    if (dataDirectory) reasons.push(dataDirectory);
+    const blocked = targetGate.blocked;
+    const outage = breakerWarning(client.breakerStatus(), clock.now());
+    const full = importer.status().volumeFull;
+    const warnings = [
+      ...(blocked
+        ? [
+            `the import is holding back: contact list ${blocked.contactListId} refuses calls (${blocked.message}). Fix: ${blocked.fix}`,
+          ]
+        : []),
+      ...(outage ? [outage] : []),
+      ...(full
+        ? [
+            `the import is stopped: the shared volume is full (${full.message}) since ${new Date(full.sinceMs).toISOString()}. Fix: free space on it; imports resume by themselves`,
+          ]
+        : []),
+    ];
+    return { ready: reasons.length === 0, reasons, warnings };
   };
 }
 

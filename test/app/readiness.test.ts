@@ -1,4 +1,11 @@
 import { expect } from "chai";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { BreakerStatus } from "../../app/src/genesys/circuit-breaker";
+import type { ImportStatus } from "../../app/src/import/import-service";
+import type { BlockedTarget } from "../../app/src/import/target-gate";
+import { readinessCheck, type ReadinessSources } from "../../app/src/service";
 import { FakeClock } from "../support/fake-clock";
 import { startHarness, waitFor } from "../support/harness";
 
@@ -66,5 +73,82 @@ describe("/readyz during a Genesys Cloud outage (simulator, fake clock)", functi
     expect((await harness.service.app.inject({ method: "GET", url: "/metrics" })).body).to.match(
       /^genesys_circuit_breaker_state 0$/m,
     );
+  });
+});
+
+/** Readiness from its sources, each a plain object: which facts are reasons and which are warnings. */
+describe("/readyz: reasons and warnings (readinessCheck, fake sources)", () => {
+  const NOW = Date.parse("2026-12-07T10:00:00Z");
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "readiness-"));
+  });
+
+  const sources = (change: {
+    token?: boolean;
+    breaker?: BreakerStatus;
+    blocked?: BlockedTarget;
+    volumeFull?: ImportStatus["volumeFull"];
+    probeFile?: string;
+    shuttingDown?: boolean;
+  }): ReadinessSources => {
+    const shutdown = new AbortController();
+    if (change.shuttingDown) shutdown.abort();
+    return {
+      client: {
+        hasValidToken: () => change.token ?? true,
+        breakerStatus: () => change.breaker ?? { state: "closed", consecutiveFailures: 0 },
+      },
+      targetGate: { blocked: change.blocked },
+      importer: { status: () => ({ volumeFull: change.volumeFull }) as ImportStatus },
+      dataDir: dir,
+      probeFile: change.probeFile ?? path.join(dir, ".ready-replica-1"),
+      clock: new FakeClock(NOW),
+      signal: shutdown.signal,
+    };
+  };
+
+  it("is ready with a token and a writable data dir, and leaves no probe file behind", async () => {
+    expect(await readinessCheck(sources({}))()).to.deep.equal({ ready: true, reasons: [], warnings: [] });
+    expect(readdirSync(dir)).to.deep.equal([]);
+  });
+
+  it("a refused contact list, an open breaker and a full volume are warnings: still ready", async () => {
+    const answer = await readinessCheck(
+      sources({
+        blocked: {
+          contactListId: "list-1",
+          status: 403,
+          message: "missing permission",
+          fix: "grant outbound:contact:edit",
+          sinceMs: NOW - 60_000,
+        },
+        breaker: { state: "open", consecutiveFailures: 5, openedAtMs: NOW - 5_000, probeAtMs: NOW + 5_000 },
+        volumeFull: { sinceMs: NOW - 120_000, message: "ENOSPC: no space left on device" },
+      }),
+    )();
+    expect(answer.ready).to.equal(true);
+    expect(answer.reasons).to.deep.equal([]);
+    const warnings = answer.warnings ?? [];
+    expect(warnings).to.have.length(3);
+    expect(warnings[0]).to.equal(
+      "the import is holding back: contact list list-1 refuses calls (missing permission). Fix: grant outbound:contact:edit",
+    );
+    expect(warnings[1]).to.contain("Genesys Cloud outage");
+    expect(warnings[2]).to.equal(
+      "the import is stopped: the shared volume is full (ENOSPC: no space left on device) since 2026-12-07T09:58:00.000Z. Fix: free space on it; imports resume by themselves",
+    );
+  });
+
+  it("shutting down, no token and a data dir that takes no write are reasons: not ready", async () => {
+    const answer = await readinessCheck(
+      sources({ shuttingDown: true, token: false, probeFile: path.join(dir, "missing", ".ready-replica-1") }),
+    )();
+    expect(answer.ready).to.equal(false);
+    expect(answer.reasons).to.deep.equal([
+      "shutting down",
+      "no valid Genesys Cloud access token yet",
+      `the data directory ${dir} is not writable (ENOENT)`,
+    ]);
   });
 });
