@@ -1,11 +1,85 @@
 import { ServiceError } from "../shared/errors";
 
+/** What an error code means and what the operator does about it (rendered into docs/troubleshooting.md). */
+export interface ErrorCodeDoc {
+  readonly meaning: string;
+  readonly action: string;
+}
+
+/**
+ * Every code the Genesys client raises, with what it means and what to do: the one list the
+ * troubleshooting page is made from. A class can only use a code listed here (the constructor's
+ * type), and a test shows that every listed code has its class.
+ */
+export const GENESYS_ERROR_CODES = {
+  GENESYS_INVALID_CLIENT: {
+    meaning:
+      "The login server rejected the OAuth client (invalid_client, unauthorized_client or unsupported_grant_type): no token, so no call to Genesys Cloud can succeed.",
+    action:
+      "Check GENESYS_CLIENT_ID and the client secret in the Secret, and that the OAuth client uses the Client Credentials grant in this region. The service retries slowly (30 s doubling to 10 min) and is not ready until a token arrives.",
+  },
+  GENESYS_TOKEN_REQUEST_FAILED: {
+    meaning:
+      "A token request failed for a reason that may pass: the login server throttled it (HTTP 400 rate limit exceeded, or 429), answered 5xx, or could not be reached.",
+    action:
+      "Nothing while it passes: the service retries with backoff (1 s doubling to 60 s, full jitter). If it lasts, check the egress path to login.<domain> (proxy, NetworkPolicy, NODE_EXTRA_CA_CERTS behind TLS inspection) and the Genesys Cloud status page.",
+  },
+  GENESYS_HTTP_ERROR: {
+    meaning:
+      "The API answered a status the client does not retry: a 4xx other than 429, a 401 even after a fresh token, or a 5xx other than 502/503/504. The message has Genesys' own code and text.",
+    action:
+      "By status: 400 or 413, the request is refused as it is and its rows are reported; 403, give the OAuth client's role the permission the message names; 404, check GENESYS_CONTACT_LIST_ID and the region; 401 after a refresh, check that the OAuth client is active and its role's division includes the list.",
+  },
+  GENESYS_RATE_LIMIT_DEFERRED: {
+    meaning:
+      "Genesys answered 429 and asked for a longer wait than GENESYS_MAX_RETRY_AFTER_SECONDS allows, or kept answering 429 through 10 retries: the request was handed back to be sent after the wait, not lost.",
+    action:
+      "Nothing for one occurrence. If it is frequent, look for other clients spending the organisation's rate limit, or lower the service's share (GENESYS_RATE_LIMIT_PER_WINDOW, the token pool, the replicas).",
+  },
+  GENESYS_REQUEST_TOO_LARGE: {
+    meaning:
+      "A JSON body was larger than Genesys accepts (request.bytes.max, 512,000 bytes); it was not sent.",
+    action:
+      "Send smaller batches. The import builds batches under the limit, so seeing this from it is a bug to report with the file's shape.",
+  },
+  GENESYS_RETRIES_EXHAUSTED: {
+    meaning:
+      "Every attempt the client allows for one request (5 by default) failed with 502/503/504, a connection reset or a timeout.",
+    action:
+      "The caller retries later by itself. If it lasts, check the Genesys Cloud status page, the circuit breaker on /readyz, and the egress path (proxy, NetworkPolicy); behind a slow proxy raise GENESYS_REQUEST_TIMEOUT_SECONDS.",
+  },
+  GENESYS_UPLOAD_OUTCOME_UNKNOWN: {
+    meaning:
+      "A file upload ended without an answer (the connection broke, timed out, or a 504 came back) after its body may have reached Genesys: Genesys may or may not have the file.",
+    action:
+      "Nothing: the bulk load finds out from the list's import status before it sends the file again, so the file is never loaded twice. If it is frequent, check the proxy's timeouts for uploads to apps.<domain>.",
+  },
+  GENESYS_UPLOAD_CUT_SHORT: {
+    meaning:
+      "A file upload was cut off before its whole body was sent (a shutdown or a broken connection mid-file): Genesys cannot have the file.",
+    action:
+      "Nothing: the upload is sent again at once. If it is frequent outside rolling updates, check the connection and the proxy to apps.<domain>.",
+  },
+  GENESYS_CLIENT_CLOSED: {
+    meaning: "The Genesys Cloud client was closed while a call waited: the service is shutting down.",
+    action:
+      "Nothing during a shutdown or a rolling update; the work in flight is journalled and picked up again. At any other time it is a bug to report.",
+  },
+} as const satisfies Record<string, ErrorCodeDoc>;
+
+export type GenesysErrorCode = keyof typeof GENESYS_ERROR_CODES;
+
 /**
  * One base error with a stable `code`, a subclass per failure kind, `cause` kept, and structured
  * fields for metrics and logs (the undici `lib/core/errors.js` habit). Messages never carry a
  * token, a client secret or an Authorization header.
  */
-export class GenesysError extends ServiceError {}
+export class GenesysError extends ServiceError {
+  declare readonly code: GenesysErrorCode;
+  constructor(code: GenesysErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super(code, message, options);
+  }
+}
 
 /** The login server rejected the client id or secret (`invalid_client`). Retrying fast cannot help. */
 export class InvalidClientCredentialsError extends GenesysError {
