@@ -28,7 +28,7 @@ import { VolumeReplayGuard } from "./export/replay-guard";
 import { Rereader } from "./export/reread";
 import { webhook, type WebhookOptions } from "./export/webhook";
 import { CONSOLE_PREFIX } from "./console/config";
-import { operatorConsole } from "./console/console";
+import { operatorConsole, type ConsoleDependencies } from "./console/console";
 import { ServiceError } from "./shared/errors";
 import { RateHistory } from "./console/history";
 import type { Dispatcher } from "undici";
@@ -163,25 +163,15 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
     pollIntervalMs: config.pollingIntervalSeconds * 1000,
     events,
   });
-  const history = config.console ? buildRateHistory(genesys, shared.clock) : undefined;
+  const operator = config.console
+    ? buildConsole(config.console, shared, { genesys, importer: imports.importer, exporter })
+    : undefined;
 
   const app = buildApp(shared.logger);
   void app.register(probes, buildProbes(config.dataDir, shared, { client, ...imports }));
   if (config.webhook && events)
     void app.register(webhook, webhookOptions(config.webhook, shared, events, exporter));
-  if (config.console && history) {
-    void app.register(operatorConsole, {
-      prefix: CONSOLE_PREFIX,
-      config: config.console,
-      client,
-      importer: imports.importer,
-      exporter,
-      layout,
-      history,
-      logger: shared.logger,
-      clock: shared.clock,
-    });
-  }
+  if (operator) void app.register(operatorConsole, operator.options);
 
   const parts = {
     app,
@@ -197,7 +187,7 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
       ...parts,
       election,
       events,
-      history,
+      history: operator?.history,
       injectedDispatcher: deps.dispatcher !== undefined,
     }),
   };
@@ -445,16 +435,47 @@ function buildExport(config: ServiceConfig["export"], shared: Shared, needs: Exp
   });
 }
 
-/** The console's chart: the rate budget and 429s, sampled from the client and its metrics. */
-function buildRateHistory(genesys: GenesysParts, clock: Clock): RateHistory {
-  return new RateHistory(async () => {
-    const state = genesys.client.state();
-    const limited = await genesys.metrics.rateLimited.get();
+interface ConsoleParts {
+  /** Samples for the console's chart, taken while the service runs. */
+  readonly history: RateHistory;
+  /** The console plugin's options, its prefix among them. */
+  readonly options: ConsoleDependencies & { readonly prefix: string };
+}
+
+/** The operator console under CONSOLE_PREFIX, and the rate history its chart draws. */
+function buildConsole(
+  config: NonNullable<ServiceConfig["console"]>,
+  shared: Shared,
+  needs: {
+    readonly genesys: GenesysParts;
+    readonly importer: ImportService;
+    readonly exporter: ExportService;
+  },
+): ConsoleParts {
+  const { client, metrics } = needs.genesys;
+  // The chart: the rate budget and 429s, sampled from the client and its metrics.
+  const history = new RateHistory(async () => {
+    const state = client.state();
+    const limited = await metrics.rateLimited.get();
     return {
       budgetInUse: state.rateBudgetPerWindow > 0 ? state.rateBudgetInUse / state.rateBudgetPerWindow : 0,
       rateLimitedTotal: limited.values.reduce((sum, value) => sum + value.value, 0),
     };
-  }, clock);
+  }, shared.clock);
+  return {
+    history,
+    options: {
+      prefix: CONSOLE_PREFIX,
+      config,
+      client,
+      importer: needs.importer,
+      exporter: needs.exporter,
+      layout: shared.layout,
+      history,
+      logger: shared.logger,
+      clock: shared.clock,
+    },
+  };
 }
 
 /** The probes' options: readiness from the client, the import and the volume; gauges refreshed per scrape. */
