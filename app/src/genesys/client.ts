@@ -343,17 +343,17 @@ export class GenesysClient {
       delayFor: () => settings.unauthorizedRetryDelayMs,
       wait: async ({ error, delayMs }) => {
         await clock.sleep(delayMs);
-        await (error as UnauthorizedAnswer).refreshToken();
+        await error.refreshToken();
       },
       onRetry: ({ error }) => {
-        const { route, slot } = error as UnauthorizedAnswer;
+        const { route, slot } = error;
         this.metrics.retries.inc({ reason: "unauthorized" });
         this.logger.warn(
           { route, slot: slot.index },
           "Genesys Cloud answered 401; refreshing the token if it is still current, then retrying once",
         );
       },
-      giveUpWith: ({ error }) => (error as UnauthorizedAnswer).refused,
+      giveUpWith: ({ error }) => error.refused,
     });
   }
 
@@ -367,13 +367,12 @@ export class GenesysClient {
       shouldRetry: (error) => error instanceof RateLimitedAnswer,
       maxAttempts: settings.maxRateLimitRetries + 1,
       maxDelayMs: settings.maxRetryAfterMs,
-      delayFor: (error) => (error as RateLimitedAnswer).askedMs,
+      delayFor: (error) => error.askedMs,
       // Limits count per token: hold every request of this token, not just this one.
-      wait: async ({ error, delayMs }) =>
-        (error as RateLimitedAnswer).slot.pacer.pauseUntil(clock.now() + delayMs),
+      wait: async ({ error, delayMs }) => error.slot.pacer.pauseUntil(clock.now() + delayMs),
       onRetry: (event) => this.onRateLimitRetry(event),
       onGiveUp: ({ error, delayMs, attempt }) => {
-        const { route, routeLabel } = error as RateLimitedAnswer;
+        const { route, routeLabel } = error;
         this.metrics.deferred.inc({ route: routeLabel });
         this.logger.warn(
           { route, retryAfterMs: delayMs, rateLimitRetries: attempt },
@@ -381,7 +380,7 @@ export class GenesysClient {
         );
       },
       giveUpWith: ({ error, delayMs }) =>
-        new RateLimitDeferredError((error as RateLimitedAnswer).route, delayMs, settings.maxRetryAfterMs),
+        new RateLimitDeferredError(error.route, delayMs, settings.maxRetryAfterMs),
     });
   }
 
@@ -395,7 +394,7 @@ export class GenesysClient {
       shouldRetry: (error) => error instanceof TransientFailure,
       maxAttempts: settings.maxTransientAttempts,
       onRetry: ({ error, attempt, delayMs }) => {
-        const { route, failure, detail } = error as TransientFailure;
+        const { route, failure, detail } = error;
         this.metrics.retries.inc({ reason: failure.kind });
         this.logger.warn(
           { route, reason: failure.kind, attempt: attempt + 1, retryInMs: delayMs },
@@ -403,14 +402,14 @@ export class GenesysClient {
         );
       },
       giveUpWith: ({ error, failures }) => {
-        const { route, cause } = error as TransientFailure;
+        const { route, cause } = error;
         return new RetriesExhaustedError(route, failures, cause);
       },
     });
   }
 
-  private onRateLimitRetry({ error, delayMs }: RetryEvent): void {
-    const { route, slot, askedMs } = error as RateLimitedAnswer;
+  private onRateLimitRetry({ error, delayMs }: RetryEvent<RateLimitedAnswer>): void {
+    const { route, slot, askedMs } = error;
     this.metrics.retries.inc({ reason: "rate_limited" });
     this.metrics.retryAfterWaitSeconds.inc(delayMs / 1000);
     this.logger.info(

@@ -78,46 +78,50 @@ export function backoffDelayMs(backoff: BackoffSettings, attempt: number, random
 }
 
 /** What a retry policy knows about a failure it handles; every hook and event receives it. */
-export interface RetryEvent {
-  readonly error: unknown;
+export interface RetryEvent<E = unknown> {
+  /** The failure, of the type `shouldRetry` narrows to when it is a type guard. */
+  readonly error: E;
   /** 0 for this policy's first retry of the call: the backoff's exponent. */
   readonly attempt: number;
   /** The wait before the next attempt (or, on giving up, the wait it would have needed). */
   readonly delayMs: number;
 }
 
-export interface GiveUpEvent extends RetryEvent {
+export interface GiveUpEvent<E = unknown> extends RetryEvent<E> {
   /** Failures this policy handled in the call, this one included. */
   readonly failures: number;
   /** `attempts`: maxAttempts reached; `delay`: the wait passes maxDelayMs; `deadline`: it passes deadlineMs. */
   readonly reason: "attempts" | "delay" | "deadline";
 }
 
-export interface RetryOptions {
+export interface RetryOptions<E = unknown> {
   readonly clock: Clock;
   readonly random: Random;
   /** The wait between attempts when `delayFor` names none. */
   readonly backoff: BackoffSettings;
-  /** The failures this policy retries; any other error passes through untouched. Default: all. */
-  readonly shouldRetry?: (error: unknown) => boolean;
+  /**
+   * The failures this policy retries; any other error passes through untouched. Default: all. A
+   * type guard (`(error) => error instanceof X`) types the error in every hook below.
+   */
+  readonly shouldRetry?: ((error: unknown) => error is E) | ((error: unknown) => boolean);
   /** Tries of the call this policy allows, counting its failures (the first try included); default unlimited. */
   readonly maxAttempts?: number;
   /** A wait the failure itself names (Retry-After, a deferral), or undefined for the backoff. */
-  readonly delayFor?: (error: unknown, attempt: number) => number | undefined;
+  readonly delayFor?: (error: E, attempt: number) => number | undefined;
   /** Give up instead of waiting longer than this, in milliseconds; default no limit. */
   readonly maxDelayMs?: number;
   /** Give up instead of retrying past this long after the call started, in milliseconds; default none. */
   readonly deadlineMs?: number;
   /** How to spend the delay; default the clock's sleep, aborted by the call's signal. */
-  readonly wait?: (event: RetryEvent, signal: AbortSignal) => Promise<void>;
+  readonly wait?: (event: RetryEvent<E>, signal: AbortSignal) => Promise<void>;
   /** The error to throw on giving up; default the last failure itself. */
-  readonly giveUpWith?: (event: GiveUpEvent) => unknown;
+  readonly giveUpWith?: (event: GiveUpEvent<E>) => unknown;
   /** The error to throw when the call's signal aborts (before, during or after an attempt); default the signal's reason. */
   readonly abortError?: (signal: AbortSignal) => unknown;
   /** Before each wait: for metrics and logs. */
-  readonly onRetry?: (event: RetryEvent) => void;
+  readonly onRetry?: (event: RetryEvent<E>) => void;
   /** When the policy stops retrying a failure it handles: for metrics and logs. */
-  readonly onGiveUp?: (event: GiveUpEvent) => void;
+  readonly onGiveUp?: (event: GiveUpEvent<E>) => void;
 }
 
 const NEVER_ABORTED = new AbortController().signal;
@@ -134,7 +138,7 @@ export function definePolicy(run: <T>(next: () => Promise<T>, call: CallContext)
 }
 
 /** Retries the failures it handles, waiting a backoff or the wait the failure names between tries. */
-export function retryPolicy(options: RetryOptions): Policy {
+export function retryPolicy<E = unknown>(options: RetryOptions<E>): Policy {
   const { clock, random, backoff } = options;
   const abortError = options.abortError ?? ((signal: AbortSignal) => signal.reason);
   const self: Policy = definePolicy(async (next, call) => {
@@ -143,18 +147,19 @@ export function retryPolicy(options: RetryOptions): Policy {
       if (call.signal.aborted) throw abortError(call.signal);
       try {
         return await next();
-      } catch (error) {
+      } catch (thrown) {
         // Whatever failed once the caller gave up (a request cut off by the abort) is the abort.
         if (call.signal.aborted) throw abortError(call.signal);
-        if (options.shouldRetry && !options.shouldRetry(error)) throw error;
+        if (options.shouldRetry && !options.shouldRetry(thrown)) throw thrown;
+        const error = thrown as E;
         const failures = (call.failures.get(self) ?? 0) + 1;
         call.failures.set(self, failures);
         const retry = failures - 1;
         const delayMs = options.delayFor?.(error, retry) ?? backoffDelayMs(backoff, retry, random);
-        const event: RetryEvent = { error, attempt: retry, delayMs };
+        const event: RetryEvent<E> = { error, attempt: retry, delayMs };
         const reason = giveUpReason(options, failures, delayMs, clock.now() + delayMs - startedAtMs);
         if (reason) {
-          const giveUp: GiveUpEvent = { ...event, failures, reason };
+          const giveUp: GiveUpEvent<E> = { ...event, failures, reason };
           options.onGiveUp?.(giveUp);
           throw options.giveUpWith ? options.giveUpWith(giveUp) : error;
         }
@@ -171,8 +176,8 @@ export function retryPolicy(options: RetryOptions): Policy {
   return self;
 }
 
-function giveUpReason(
-  options: RetryOptions,
+function giveUpReason<E>(
+  options: RetryOptions<E>,
   failures: number,
   delayMs: number,
   elapsedAfterWaitMs: number,
