@@ -6,8 +6,8 @@ import {
   type ConversationDetailsQuery,
 } from "../genesys/api";
 import type { GenesysClient } from "../genesys/client";
-import { ServiceError } from "../shared/errors";
 import type { Clock } from "../time/clock";
+import { ExportError } from "./errors";
 
 export type Conversation = Record<string, unknown> & { readonly conversationId: string };
 
@@ -38,7 +38,7 @@ export interface FetchedWindow {
  * A conversation details job ended without results (FAILED, CANCELLED, EXPIRED). Submitting the
  * window again can succeed: the poller's next poll and a second backfill run do exactly that.
  */
-export class DetailsJobFailedError extends ServiceError {
+export class DetailsJobFailedError extends ExportError {
   readonly jobId: string;
   readonly state: string;
   constructor(jobId: string, state: string, errorMessage: string | undefined) {
@@ -53,7 +53,7 @@ export class DetailsJobFailedError extends ServiceError {
 }
 
 /** A conversation details job still running at the deadline; Genesys may be slow now, a later try may pass. */
-export class DetailsJobTimeoutError extends ServiceError {
+export class DetailsJobTimeoutError extends ExportError {
   readonly jobId: string;
   readonly timeoutMs: number;
   constructor(jobId: string, timeoutMs: number) {
@@ -106,7 +106,7 @@ export async function queryWindow(
 export const IDS_PER_READ = 100;
 
 /** A read by id given more ids than Genesys takes: the caller splits them, IDS_PER_READ at a time. */
-export class TooManyConversationIdsError extends ServiceError {
+export class TooManyConversationIdsError extends ExportError {
   readonly count: number;
   constructor(count: number) {
     super(

@@ -2,10 +2,10 @@ import { readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { GenesysClient } from "../genesys/client";
-import { ServiceError } from "../shared/errors";
 import type { Clock } from "../time/clock";
 import { timestampForName } from "../shared/layout";
 import { jobWindow, queryWindow, type JobSettings } from "./details-source";
+import { ExportError } from "./errors";
 import {
   loadState,
   saveState,
@@ -52,7 +52,7 @@ export interface PollResult {
  * This replica stopped leading while it polled: it published nothing, and the new leader polls the
  * same window. Nothing is lost and nothing needs fixing; this replica polls again if it leads again.
  */
-export class LeadershipLostError extends ServiceError {
+export class LeadershipLostError extends ExportError {
   constructor() {
     super(
       "EXPORT_LEADERSHIP_LOST",

@@ -7,9 +7,9 @@ import type {
   onRequestAsyncHookHandler,
 } from "fastify";
 import type { Logger } from "pino";
-import { ServiceError } from "../shared/errors";
 import { sameSecret } from "../shared/same-secret";
 import { systemClock, type Clock } from "../time/clock";
+import { ExportError, type ExportErrorCode } from "./errors";
 import type { EventLog } from "./event-log";
 import { MemoryReplayGuard, type ReplayGuard } from "./replay-guard";
 
@@ -45,10 +45,13 @@ export const MAX_EVENT_DEPTH = 32;
  */
 export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
 
+/** Why a body is refused before it is read as an event. */
+export type WebhookRefusalCode = Extract<ExportErrorCode, `WEBHOOK_BODY_${string}`>;
+
 /** A body refused before it is read as an event, with the status to answer; the message says why. */
-export class WebhookBodyRefused extends ServiceError {
+export class WebhookBodyRefused extends ExportError {
   readonly statusCode: number;
-  constructor(code: string, statusCode: number, message: string) {
+  constructor(code: WebhookRefusalCode, statusCode: number, message: string) {
     super(code, message);
     this.statusCode = statusCode;
   }
@@ -96,7 +99,7 @@ function prototypeKey(value: unknown): string | undefined {
 
 /** The body as JSON, or a refusal that tells the sender what to change (400: do not retry as is). */
 function parseEventBody(text: string): unknown {
-  const refuse = (code: string, message: string) => new WebhookBodyRefused(code, 400, message);
+  const refuse = (code: WebhookRefusalCode, message: string) => new WebhookBodyRefused(code, 400, message);
   if (text.length === 0)
     throw refuse("WEBHOOK_BODY_EMPTY", "the body is empty: send the event as a JSON object");
   if (nestsDeeperThan(text, MAX_EVENT_DEPTH)) {
