@@ -12,9 +12,12 @@ import { dataLayout, ensureLayout } from "./shared/layout";
 import { collectEndpoints, type GenesysEndpoints } from "./shared/regions";
 import { breaks, byVariable, ruleProblem, ruleReads, RULES } from "./shared/setting-rules";
 import {
+  configSection,
   SECRET_SETTINGS,
   SETTING,
   SETTINGS,
+  type ConfigSection,
+  type Present,
   type SettingDescriptor,
   type SettingValues,
 } from "./shared/settings";
@@ -25,75 +28,31 @@ import {
  * come from a file (`<NAME>_FILE`, for a mounted Secret). Every problem is reported at once,
  * with the fix.
  */
-export interface ServiceConfig {
+export type ServiceConfig = ConfigSection<""> & {
   readonly endpoints: GenesysEndpoints;
   /** Forward proxy for Genesys Cloud (token and API requests only); undefined: direct. */
   readonly proxy: ProxySettings | undefined;
-  readonly clientId: string;
-  readonly clientSecret: string;
-  readonly contactListId: string;
-  readonly dataDir: string;
-  /** The pod's name (POD_NAME, set by the chart); undefined outside Kubernetes. */
-  readonly podName: string | undefined;
-  readonly port: number;
-  readonly host: string;
-  readonly logLevel: string;
-  readonly tokenRefreshBufferSeconds: number;
-  readonly tokenPoolSize: number;
-  readonly pollingIntervalSeconds: number;
-  readonly rateLimit: {
-    readonly requestsPerWindow: number;
-    readonly windowMs: number;
-    readonly safetyMarginMs?: number;
-  };
-  readonly maxRetryAfterSeconds: number;
-  readonly requestTimeoutSeconds: number;
-  readonly shutdownGraceSeconds: number;
+  readonly rateLimit: ConfigSection<"rateLimit.">;
   readonly import: ImportConfig;
   readonly export: ExportConfig;
   readonly webhook: WebhookConfig | undefined;
   readonly leaderElection: LeaderElectionConfig | undefined;
   /** The operator console; undefined (off) without OIDC. */
   readonly console: ConsoleConfig | undefined;
-}
+};
 
-export interface ExportConfig {
-  /** Off: no polling (the webhook still works when its credentials are set). */
-  readonly enabled: boolean;
-  /** Contact lists whose conversations are exported; default the import's list. */
-  readonly contactListIds: readonly string[];
-  readonly overlapSeconds: number;
-  readonly initialLookbackSeconds: number;
-  /** Windows longer than this go through the async jobs API. */
-  readonly jobThresholdSeconds: number;
-  readonly pageSize: number;
-  /** A non-empty segment of pushed events is published at least this often. */
-  readonly eventSegmentSeconds: number;
-  /** Late data: exported conversations are re-read until they ended this long ago; 0: off. */
-  readonly rereadWindowHours: number;
-  readonly rereadIntervalSeconds: number;
-  readonly rereadMaxRequestsPerMinute: number;
-}
+/** The results export: its settings (contactListIds defaults to the import's list). */
+export type ExportConfig = ConfigSection<"export.">;
 
-export interface WebhookConfig {
-  readonly username: string;
-  readonly password: string;
-  readonly maxBodyBytes: number;
-  /** Replay protection on the shared volume: how long, and how many ids at most. */
-  readonly replayWindowSeconds: number;
-  readonly replayMaxIds: number;
-}
+/** The webhook, when both credentials are set. */
+export type WebhookConfig = Present<ConfigSection<"webhook.">>;
 
-export interface LeaderElectionConfig {
+/** Leader election: its settings, and where the Lease is (the pod's identity, namespace, API server). */
+export type LeaderElectionConfig = ConfigSection<"leaderElection."> & {
   readonly identity: string;
   readonly namespace: string;
-  readonly leaseName: string;
   readonly apiUrl: string;
-  readonly serviceAccountDir: string;
-  readonly leaseDurationSeconds: number;
-  readonly renewDeadlineSeconds: number;
-  readonly retryPeriodSeconds: number;
-}
+};
 
 /**
  * The forms a number is written in: plain decimal digits, a minus for a negative one (refused by
@@ -266,62 +225,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
   if (problems.length > 0 || settings.invalid.size > 0 || !endpoints) throw new ConfigurationError(problems);
   // Nothing is invalid: every setting is there.
   const data = settings.values as SettingValues;
+  const importConfig = {
+    ...configSection("import.", data),
+    bulk: configSection("import.bulk.", data),
+  } satisfies ImportConfig;
+  const exportConfig = configSection("export.", data);
   return {
+    ...configSection("", data),
     endpoints,
     proxy,
-    clientId: data.GENESYS_CLIENT_ID,
-    clientSecret: data.GENESYS_CLIENT_SECRET,
-    contactListId: data.GENESYS_CONTACT_LIST_ID,
-    dataDir: data.SYNC_DATA_DIR,
-    podName: data.POD_NAME,
-    port: data.PORT,
-    host: data.HOST,
-    logLevel: data.LOG_LEVEL,
-    tokenRefreshBufferSeconds: data.TOKEN_REFRESH_BUFFER_SECONDS,
-    tokenPoolSize: data.GENESYS_TOKEN_POOL_SIZE,
-    pollingIntervalSeconds: data.POLLING_INTERVAL_SECONDS,
-    rateLimit: {
-      requestsPerWindow: data.GENESYS_RATE_LIMIT_PER_WINDOW,
-      windowMs: data.GENESYS_RATE_LIMIT_WINDOW_MS,
-      ...(data.GENESYS_RATE_LIMIT_MARGIN_MS !== undefined
-        ? { safetyMarginMs: data.GENESYS_RATE_LIMIT_MARGIN_MS }
-        : {}),
-    },
-    maxRetryAfterSeconds: data.GENESYS_MAX_RETRY_AFTER_SECONDS,
-    requestTimeoutSeconds: data.GENESYS_REQUEST_TIMEOUT_SECONDS,
-    shutdownGraceSeconds: data.SHUTDOWN_GRACE_SECONDS,
-    import: {
-      idColumn: data.IMPORT_ID_COLUMN,
-      phoneColumns: data.IMPORT_PHONE_COLUMNS,
-      defaultCountry: data.IMPORT_DEFAULT_COUNTRY,
-      columns: data.IMPORT_COLUMNS,
-      scanIntervalSeconds: data.IMPORT_SCAN_INTERVAL_SECONDS,
-      claimTimeoutSeconds: data.IMPORT_CLAIM_TIMEOUT_SECONDS,
-      settleSeconds: data.IMPORT_SETTLE_SECONDS,
-      batchesInFlight: data.IMPORT_BATCHES_IN_FLIGHT,
-      maxRecordBytes: data.IMPORT_MAX_RECORD_BYTES,
-      maxRejectedRows: data.IMPORT_MAX_REJECTED_ROWS,
-      bulk: {
-        allowClear: data.IMPORT_BULK_ALLOW_CLEAR,
-        uploadTimeoutSeconds: data.IMPORT_BULK_UPLOAD_TIMEOUT_SECONDS,
-        unseenSeconds: data.IMPORT_BULK_UNSEEN_SECONDS,
-        pollMaxSeconds: data.IMPORT_BULK_POLL_MAX_SECONDS,
-      },
-    },
+    rateLimit: configSection("rateLimit.", data),
+    import: importConfig,
     export: {
-      enabled: data.EXPORT_ENABLED,
+      ...exportConfig,
       contactListIds:
-        data.EXPORT_CONTACT_LIST_IDS.length > 0
-          ? data.EXPORT_CONTACT_LIST_IDS
-          : [data.GENESYS_CONTACT_LIST_ID],
-      overlapSeconds: data.EXPORT_OVERLAP_SECONDS,
-      initialLookbackSeconds: data.EXPORT_INITIAL_LOOKBACK_SECONDS,
-      jobThresholdSeconds: data.EXPORT_JOB_THRESHOLD_SECONDS,
-      pageSize: data.EXPORT_PAGE_SIZE,
-      eventSegmentSeconds: data.EXPORT_EVENT_SEGMENT_SECONDS,
-      rereadWindowHours: data.EXPORT_REREAD_WINDOW_HOURS,
-      rereadIntervalSeconds: data.EXPORT_REREAD_INTERVAL_SECONDS,
-      rereadMaxRequestsPerMinute: data.EXPORT_REREAD_MAX_REQUESTS_PER_MINUTE,
+        exportConfig.contactListIds.length > 0 ? exportConfig.contactListIds : [data.GENESYS_CONTACT_LIST_ID],
     },
     webhook,
     leaderElection,
@@ -403,7 +321,7 @@ function consoleSettings(settings: ReadSettings, problems: string[]): ConsoleCon
     if (value === undefined) problems.push(message);
     return value ?? "";
   };
-  const clientSecret = need(
+  need(
     data.OIDC_CLIENT_SECRET,
     "OIDC_CLIENT_SECRET (or OIDC_CLIENT_SECRET_FILE) is required for the console: the client's secret, from the mounted Secret",
   );
@@ -424,22 +342,13 @@ function consoleSettings(settings: ReadSettings, problems: string[]): ConsoleCon
   const issuer = new URL(issuerUrl);
   if (issuer.protocol !== "https:" && !isLoopback(issuer))
     problems.push("OIDC_ISSUER_URL must be https (plain http only for a provider on 127.0.0.1/localhost)");
-  const clientId = data.OIDC_CLIENT_ID;
   const missing =
-    clientId === undefined || publicUrl === undefined || data.CONSOLE_ALLOWED_GROUPS.length === 0;
+    data.OIDC_CLIENT_ID === undefined || publicUrl === undefined || data.CONSOLE_ALLOWED_GROUPS.length === 0;
   const session = valid(settings, ["OIDC_SCOPES", "CONSOLE_SESSION_HOURS"]);
   if (problems.length > before || missing || session === undefined) return undefined;
-  return {
-    issuerUrl,
-    clientId,
-    clientSecret,
-    sessionSecret,
-    publicUrl,
-    allowedGroups: data.CONSOLE_ALLOWED_GROUPS,
-    groupsClaim: data.CONSOLE_GROUPS_CLAIM,
-    scopes: session.OIDC_SCOPES,
-    sessionHours: session.CONSOLE_SESSION_HOURS,
-  };
+  // Each of its settings was checked above to be there and valid.
+  const consoleConfig = configSection("console.", settings.values) as Present<ConfigSection<"console.">>;
+  return consoleConfig satisfies ConsoleConfig;
 }
 
 /**
@@ -523,13 +432,8 @@ function webhookConfig(settings: ReadSettings, problems: string[]): WebhookConfi
     "WEBHOOK_REPLAY_MAX_IDS",
   ]);
   if (limits === undefined) return undefined;
-  return {
-    username,
-    password,
-    maxBodyBytes: limits.WEBHOOK_MAX_BODY_BYTES,
-    replayWindowSeconds: limits.WEBHOOK_REPLAY_WINDOW_SECONDS,
-    replayMaxIds: limits.WEBHOOK_REPLAY_MAX_IDS,
-  };
+  // Both credentials are set, and its limits valid.
+  return configSection("webhook.", settings.values) as WebhookConfig;
 }
 
 /** In a cluster, the API server and namespace come from the pod; elsewhere the single process leads. */
@@ -543,12 +447,12 @@ function leaderElectionConfig(
   const api = leaseApi(settings, env, problems);
   const timing = leaseTiming(settings);
   const names = valid(settings, ["POD_NAME", "LEADER_ELECTION_LEASE_NAME"]);
-  if (api === undefined || timing === undefined || names === undefined) return undefined;
+  if (api === undefined || !timing || names === undefined) return undefined;
+  // Its own settings are all valid (checked just above); the rest is where the Lease is.
   return {
+    ...configSection("leaderElection.", settings.values),
     identity: names.POD_NAME ?? hostname(),
-    leaseName: names.LEADER_ELECTION_LEASE_NAME,
     ...api,
-    ...timing,
   };
 }
 
@@ -557,7 +461,7 @@ function leaseApi(
   settings: ReadSettings,
   env: NodeJS.ProcessEnv,
   problems: string[],
-): Pick<LeaderElectionConfig, "apiUrl" | "namespace" | "serviceAccountDir"> | undefined {
+): Pick<LeaderElectionConfig, "apiUrl" | "namespace"> | undefined {
   const data = valid(settings, [
     "LEADER_ELECTION_SERVICE_ACCOUNT_DIR",
     "LEADER_ELECTION_API_URL",
@@ -582,27 +486,22 @@ function leaseApi(
     }
   }
   if (apiUrl === undefined || namespace === undefined) return undefined;
-  return { apiUrl, namespace, serviceAccountDir: saDir };
+  return { apiUrl, namespace };
 }
 
-/** The lease's durations, when each is shorter than the one before it. */
-function leaseTiming(
-  settings: ReadSettings,
-):
-  | Pick<LeaderElectionConfig, "leaseDurationSeconds" | "renewDeadlineSeconds" | "retryPeriodSeconds">
-  | undefined {
+/** Whether the lease's durations are valid, each shorter than the one before it. */
+function leaseTiming(settings: ReadSettings): boolean {
   const data = valid(settings, [
     "LEADER_ELECTION_LEASE_DURATION_SECONDS",
     "LEADER_ELECTION_RENEW_DEADLINE_SECONDS",
     "LEADER_ELECTION_RETRY_PERIOD_SECONDS",
   ]);
-  if (data === undefined) return undefined;
+  if (data === undefined) return false;
   const lease = data.LEADER_ELECTION_LEASE_DURATION_SECONDS;
   const renew = data.LEADER_ELECTION_RENEW_DEADLINE_SECONDS;
   const retry = data.LEADER_ELECTION_RETRY_PERIOD_SECONDS;
   // Their order is the rules' (setting-rules.ts), reported with the others.
-  if (renew >= lease || retry >= renew) return undefined;
-  return { leaseDurationSeconds: lease, renewDeadlineSeconds: renew, retryPeriodSeconds: retry };
+  return renew < lease && retry < renew;
 }
 
 /** The rules between settings (setting-rules.ts), on the valid settings they read, in the service's names. */

@@ -28,6 +28,11 @@ export type ChartSource =
 export interface SettingDescriptor {
   /** The environment variable: the service's contract. */
   readonly env: string;
+  /**
+   * Where the parsed value lands in the service's configuration (`import.bulk.allowClear`);
+   * undefined for a setting the service reads another way (the region, the proxies, switches).
+   */
+  readonly config?: string;
   /** Other spellings the service accepts (lower-case proxy variables). */
   readonly aliases?: readonly string[];
   readonly type: SettingType;
@@ -103,6 +108,7 @@ export const SETTINGS = [
   },
   {
     env: "GENESYS_CLIENT_ID",
+    config: "clientId",
     type: "string",
     doc: "OAuth client id (Client Credentials grant); not a secret",
     required:
@@ -111,6 +117,7 @@ export const SETTINGS = [
   },
   {
     env: "GENESYS_CLIENT_SECRET",
+    config: "clientSecret",
     type: "string",
     secret: true,
     doc: "The OAuth client's secret",
@@ -120,6 +127,7 @@ export const SETTINGS = [
   },
   {
     env: "GENESYS_CONTACT_LIST_ID",
+    config: "contactListId",
     type: "string",
     doc: "Outbound contact list that imported contacts go to",
     required: "GENESYS_CONTACT_LIST_ID is required: the outbound contact list that imported contacts go to",
@@ -127,6 +135,7 @@ export const SETTINGS = [
   },
   {
     env: "GENESYS_TOKEN_POOL_SIZE",
+    config: "tokenPoolSize",
     type: "integer",
     doc: "Access tokens each replica holds at once; Genesys counts the rate limit per token, so each adds its own budget",
     default: 1,
@@ -136,6 +145,7 @@ export const SETTINGS = [
   },
   {
     env: "GENESYS_RATE_LIMIT_PER_WINDOW",
+    config: "rateLimit.requestsPerWindow",
     type: "integer",
     unit: "requests",
     doc: "Requests per token per window the client paces to (Genesys: 300 a minute per token)",
@@ -145,6 +155,7 @@ export const SETTINGS = [
   },
   {
     env: "GENESYS_RATE_LIMIT_WINDOW_MS",
+    config: "rateLimit.windowMs",
     type: "integer",
     unit: "milliseconds",
     doc: "The window the rate limit counts over (Genesys: one minute); rateLimitPerMinute is per this window",
@@ -154,6 +165,7 @@ export const SETTINGS = [
   },
   {
     env: "GENESYS_RATE_LIMIT_MARGIN_MS",
+    config: "rateLimit.safetyMarginMs",
     type: "integer",
     unit: "milliseconds",
     doc: "Added to the window before a request slot is reused, because Genesys counts arrivals",
@@ -163,6 +175,7 @@ export const SETTINGS = [
   },
   {
     env: "GENESYS_MAX_RETRY_AFTER_SECONDS",
+    config: "maxRetryAfterSeconds",
     type: "integer",
     unit: "seconds",
     doc: "A longer Retry-After hands the batch back, to be sent after the wait",
@@ -172,6 +185,7 @@ export const SETTINGS = [
   },
   {
     env: "GENESYS_REQUEST_TIMEOUT_SECONDS",
+    config: "requestTimeoutSeconds",
     type: "integer",
     unit: "seconds",
     doc: "Gives up on one API attempt whose answer has not started (or stalls) this long, then retries it as transient; raise it behind a slow proxy",
@@ -182,6 +196,7 @@ export const SETTINGS = [
   },
   {
     env: "POLLING_INTERVAL_SECONDS",
+    config: "pollingIntervalSeconds",
     type: "integer",
     unit: "seconds",
     doc: "How often the leader polls conversation results",
@@ -191,6 +206,7 @@ export const SETTINGS = [
   },
   {
     env: "TOKEN_REFRESH_BUFFER_SECONDS",
+    config: "tokenRefreshBufferSeconds",
     type: "number",
     unit: "seconds",
     doc: "Fetch the next token this long before the current one expires (at most half a short token's lifetime is used)",
@@ -236,6 +252,7 @@ export const SETTINGS = [
   // The process
   {
     env: "SYNC_DATA_DIR",
+    config: "dataDir",
     type: "string",
     doc: "The shared volume's mount path",
     required: "SYNC_DATA_DIR is required: the shared volume's mount path (for example /data)",
@@ -243,6 +260,7 @@ export const SETTINGS = [
   },
   {
     env: "PORT",
+    config: "port",
     type: "integer",
     doc: "HTTP port: /healthz, /readyz, /metrics, the webhook and the console (0: any free port)",
     default: 8080,
@@ -252,6 +270,7 @@ export const SETTINGS = [
   },
   {
     env: "HOST",
+    config: "host",
     type: "string",
     doc: "Address the HTTP server listens on",
     default: "0.0.0.0",
@@ -259,6 +278,7 @@ export const SETTINGS = [
   },
   {
     env: "LOG_LEVEL",
+    config: "logLevel",
     type: "enum",
     doc: "Log level (JSON on stdout)",
     choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
@@ -267,6 +287,7 @@ export const SETTINGS = [
   },
   {
     env: "SHUTDOWN_GRACE_SECONDS",
+    config: "shutdownGraceSeconds",
     type: "integer",
     unit: "seconds",
     doc: "After SIGTERM, exit within this; keep it below the pod's terminationGracePeriodSeconds",
@@ -277,6 +298,7 @@ export const SETTINGS = [
   // Contact import
   {
     env: "IMPORT_ID_COLUMN",
+    config: "import.idColumn",
     type: "string",
     doc: "Column holding the stable contact id: importing again is an upsert",
     default: "id",
@@ -284,6 +306,7 @@ export const SETTINGS = [
   },
   {
     env: "IMPORT_PHONE_COLUMNS",
+    config: "import.phoneColumns",
     type: "list",
     doc: "Columns holding phone numbers, normalised to E.164",
     default: ["phone"],
@@ -292,6 +315,7 @@ export const SETTINGS = [
   },
   {
     env: "IMPORT_DEFAULT_COUNTRY",
+    config: "import.defaultCountry",
     type: "string",
     doc: "ISO 3166 country for numbers written without + and a country code",
     default: "US",
@@ -303,6 +327,7 @@ export const SETTINGS = [
   },
   {
     env: "IMPORT_COLUMNS",
+    config: "import.columns",
     type: "list",
     doc: "The contact list's columns; a file with other columns is refused (empty: any)",
     default: [],
@@ -311,6 +336,7 @@ export const SETTINGS = [
   },
   {
     env: "IMPORT_SCAN_INTERVAL_SECONDS",
+    config: "import.scanIntervalSeconds",
     type: "number",
     unit: "seconds",
     doc: "How often inbox/ is scanned (no inotify: it misses other NFS clients)",
@@ -321,6 +347,7 @@ export const SETTINGS = [
   },
   {
     env: "IMPORT_CLAIM_TIMEOUT_SECONDS",
+    config: "import.claimTimeoutSeconds",
     type: "number",
     unit: "seconds",
     doc: "A claim not heartbeated this long is taken over",
@@ -331,6 +358,7 @@ export const SETTINGS = [
   },
   {
     env: "IMPORT_SETTLE_SECONDS",
+    config: "import.settleSeconds",
     type: "number",
     unit: "seconds",
     doc: "A file in inbox/ younger than this, or still growing, waits for the next scan",
@@ -340,6 +368,7 @@ export const SETTINGS = [
   },
   {
     env: "IMPORT_BATCHES_IN_FLIGHT",
+    config: "import.batchesInFlight",
     type: "integer",
     doc: "Batches sent at once per replica (the client still paces them)",
     default: 4,
@@ -349,6 +378,7 @@ export const SETTINGS = [
   },
   {
     env: "IMPORT_MAX_RECORD_BYTES",
+    config: "import.maxRecordBytes",
     type: "integer",
     unit: "bytes",
     doc: "Longest row accepted",
@@ -358,6 +388,7 @@ export const SETTINGS = [
   },
   {
     env: "IMPORT_MAX_REJECTED_ROWS",
+    config: "import.maxRejectedRows",
     type: "integer",
     unit: "rows",
     doc: "Rows listed in one file's rejects report; past this they are only counted, and a file whose rejected rows pass half of those read is stopped as mostly bad",
@@ -367,6 +398,7 @@ export const SETTINGS = [
   },
   {
     env: "IMPORT_BULK_ALLOW_CLEAR",
+    config: "import.bulk.allowClear",
     type: "boolean",
     doc: "Files in inbox/replace/ clear the list before their bulk load (clearing cancels scheduled callbacks); off, such files are refused",
     default: false,
@@ -374,6 +406,7 @@ export const SETTINGS = [
   },
   {
     env: "IMPORT_BULK_UPLOAD_TIMEOUT_SECONDS",
+    config: "import.bulk.uploadTimeoutSeconds",
     type: "number",
     unit: "seconds",
     doc: "Longest one bulk upload may take to send its file",
@@ -384,6 +417,7 @@ export const SETTINGS = [
   },
   {
     env: "IMPORT_BULK_UNSEEN_SECONDS",
+    config: "import.bulk.unseenSeconds",
     type: "number",
     unit: "seconds",
     doc: "After a crash, or a connection broken once the whole file was sent: how long the list's import status must show no sign of the upload before it is sent again",
@@ -393,6 +427,7 @@ export const SETTINGS = [
   },
   {
     env: "IMPORT_BULK_POLL_MAX_SECONDS",
+    config: "import.bulk.pollMaxSeconds",
     type: "number",
     unit: "seconds",
     doc: "Longest wait between two reads of the list's import status (from 2 s, backing off)",
@@ -403,6 +438,7 @@ export const SETTINGS = [
   // Results export
   {
     env: "EXPORT_ENABLED",
+    config: "export.enabled",
     type: "boolean",
     doc: "Poll conversation results into outbox/ (one replica polls: see leader election)",
     default: true,
@@ -410,6 +446,7 @@ export const SETTINGS = [
   },
   {
     env: "EXPORT_CONTACT_LIST_IDS",
+    config: "export.contactListIds",
     type: "list",
     doc: "Contact lists whose conversations are exported",
     default: [],
@@ -418,6 +455,7 @@ export const SETTINGS = [
   },
   {
     env: "EXPORT_OVERLAP_SECONDS",
+    config: "export.overlapSeconds",
     type: "integer",
     unit: "seconds",
     doc: "Each poll re-reads this much before the watermark, for late-arriving conversations",
@@ -427,6 +465,7 @@ export const SETTINGS = [
   },
   {
     env: "EXPORT_INITIAL_LOOKBACK_SECONDS",
+    config: "export.initialLookbackSeconds",
     type: "integer",
     unit: "seconds",
     doc: "How far back the very first poll reaches (older: --backfill)",
@@ -436,6 +475,7 @@ export const SETTINGS = [
   },
   {
     env: "EXPORT_JOB_THRESHOLD_SECONDS",
+    config: "export.jobThresholdSeconds",
     type: "integer",
     unit: "seconds",
     doc: "A longer window (first run, after an outage) goes through the async jobs API",
@@ -445,6 +485,7 @@ export const SETTINGS = [
   },
   {
     env: "EXPORT_PAGE_SIZE",
+    config: "export.pageSize",
     type: "integer",
     doc: "Conversation details query page size (Genesys allows at most 100)",
     default: 100,
@@ -454,6 +495,7 @@ export const SETTINGS = [
   },
   {
     env: "EXPORT_EVENT_SEGMENT_SECONDS",
+    config: "export.eventSegmentSeconds",
     type: "integer",
     unit: "seconds",
     doc: "Pushed webhook events are published in outbox/ at least this often",
@@ -463,6 +505,7 @@ export const SETTINGS = [
   },
   {
     env: "EXPORT_REREAD_WINDOW_HOURS",
+    config: "export.rereadWindowHours",
     type: "integer",
     unit: "hours",
     doc: "Exported conversations are re-read until this long after they end; a changed one is written again as a correction (0: off)",
@@ -473,6 +516,7 @@ export const SETTINGS = [
   },
   {
     env: "EXPORT_REREAD_INTERVAL_SECONDS",
+    config: "export.rereadIntervalSeconds",
     type: "integer",
     unit: "seconds",
     doc: "Each conversation in the re-read window is read again about this often",
@@ -482,6 +526,7 @@ export const SETTINGS = [
   },
   {
     env: "EXPORT_REREAD_MAX_REQUESTS_PER_MINUTE",
+    config: "export.rereadMaxRequestsPerMinute",
     type: "integer",
     unit: "requests",
     doc: "Ceiling of the re-read (100 conversations a request); it also waits while the rate budget is over half used",
@@ -493,6 +538,7 @@ export const SETTINGS = [
   // Webhook
   {
     env: "WEBHOOK_USERNAME",
+    config: "webhook.username",
     type: "string",
     doc: "Basic-auth user of POST /webhooks/genesys; with the password, or neither (off)",
     defaultText: "(off)",
@@ -500,6 +546,7 @@ export const SETTINGS = [
   },
   {
     env: "WEBHOOK_PASSWORD",
+    config: "webhook.password",
     type: "string",
     secret: true,
     doc: "Basic-auth password of the webhook, 16 characters or more",
@@ -508,6 +555,7 @@ export const SETTINGS = [
   },
   {
     env: "WEBHOOK_MAX_BODY_BYTES",
+    config: "webhook.maxBodyBytes",
     type: "integer",
     unit: "bytes",
     doc: "Larger webhook bodies get 413",
@@ -518,6 +566,7 @@ export const SETTINGS = [
   },
   {
     env: "WEBHOOK_REPLAY_WINDOW_SECONDS",
+    config: "webhook.replayWindowSeconds",
     type: "integer",
     unit: "seconds",
     doc: "A replayed event id is stored once within this long, whichever replica it reaches, across restarts",
@@ -527,6 +576,7 @@ export const SETTINGS = [
   },
   {
     env: "WEBHOOK_REPLAY_MAX_IDS",
+    config: "webhook.replayMaxIds",
     type: "integer",
     doc: "Most event ids remembered (a small file each in state/); beyond it the oldest are forgotten first",
     default: 100_000,
@@ -545,6 +595,7 @@ export const SETTINGS = [
   },
   {
     env: "LEADER_ELECTION_LEASE_NAME",
+    config: "leaderElection.leaseName",
     type: "string",
     doc: "The Lease, in the pod's namespace",
     default: "genesys-sync-poller",
@@ -552,6 +603,7 @@ export const SETTINGS = [
   },
   {
     env: "LEADER_ELECTION_LEASE_DURATION_SECONDS",
+    config: "leaderElection.leaseDurationSeconds",
     type: "integer",
     unit: "seconds",
     doc: "Followers take over a Lease not renewed for this long",
@@ -562,6 +614,7 @@ export const SETTINGS = [
   },
   {
     env: "LEADER_ELECTION_RENEW_DEADLINE_SECONDS",
+    config: "leaderElection.renewDeadlineSeconds",
     type: "integer",
     unit: "seconds",
     doc: "A leader that cannot renew for this long stops polling (below the lease duration)",
@@ -572,6 +625,7 @@ export const SETTINGS = [
   },
   {
     env: "LEADER_ELECTION_RETRY_PERIOD_SECONDS",
+    config: "leaderElection.retryPeriodSeconds",
     type: "integer",
     unit: "seconds",
     doc: "How often to acquire or renew (below the renew deadline)",
@@ -590,6 +644,7 @@ export const SETTINGS = [
   },
   {
     env: "LEADER_ELECTION_SERVICE_ACCOUNT_DIR",
+    config: "leaderElection.serviceAccountDir",
     type: "string",
     doc: "Where the service account's token (re-read on every call), ca.crt and namespace are",
     default: "/var/run/secrets/kubernetes.io/serviceaccount",
@@ -597,6 +652,7 @@ export const SETTINGS = [
   },
   {
     env: "POD_NAME",
+    config: "podName",
     type: "string",
     doc: "Identity in the Lease",
     defaultText: "the hostname",
@@ -612,6 +668,7 @@ export const SETTINGS = [
   // Operator console
   {
     env: "OIDC_ISSUER_URL",
+    config: "console.issuerUrl",
     type: "url",
     doc: "The identity provider's issuer URL (https; http only on loopback); setting it turns the console on",
     defaultText: "(console off)",
@@ -622,6 +679,7 @@ export const SETTINGS = [
   },
   {
     env: "OIDC_CLIENT_ID",
+    config: "console.clientId",
     type: "string",
     doc: "The client registered at the provider, with redirect URI <publicUrl>/console/callback",
     defaultText: "required with the console",
@@ -629,6 +687,7 @@ export const SETTINGS = [
   },
   {
     env: "OIDC_CLIENT_SECRET",
+    config: "console.clientSecret",
     type: "string",
     secret: true,
     doc: "That client's secret",
@@ -637,6 +696,7 @@ export const SETTINGS = [
   },
   {
     env: "CONSOLE_PUBLIC_URL",
+    config: "console.publicUrl",
     type: "url",
     doc: "The console's address as browsers see it (https)",
     defaultText: "required with the console",
@@ -645,6 +705,7 @@ export const SETTINGS = [
   },
   {
     env: "CONSOLE_ALLOWED_GROUPS",
+    config: "console.allowedGroups",
     type: "list",
     doc: "Groups (or roles) allowed in; anyone else gets 403",
     default: [],
@@ -653,6 +714,7 @@ export const SETTINGS = [
   },
   {
     env: "CONSOLE_GROUPS_CLAIM",
+    config: "console.groupsClaim",
     type: "string",
     doc: "The claim holding groups or roles (ID token, else userinfo)",
     default: "groups",
@@ -660,6 +722,7 @@ export const SETTINGS = [
   },
   {
     env: "OIDC_SCOPES",
+    config: "console.scopes",
     type: "string",
     doc: "Scopes asked for; add groups where the provider releases groups only with that scope",
     default: "openid profile email",
@@ -667,6 +730,7 @@ export const SETTINGS = [
   },
   {
     env: "CONSOLE_SESSION_SECRET",
+    config: "console.sessionSecret",
     type: "string",
     secret: true,
     doc: "32+ random characters, the same on every replica: it seals the session cookie",
@@ -675,6 +739,7 @@ export const SETTINGS = [
   },
   {
     env: "CONSOLE_SESSION_HOURS",
+    config: "console.sessionHours",
     type: "integer",
     unit: "hours",
     doc: "Console session lifetime",
@@ -700,6 +765,44 @@ type ValueOf<D> = D extends { aliases: readonly string[] }
         : string;
 type Always<D> = D extends { default: unknown } ? true : D extends { required: string } ? true : false;
 type Alias<D> = D extends { aliases: readonly (infer A extends string)[] } ? A : never;
+
+type ValueFor<D> = Always<D> extends true ? ValueOf<D> : ValueOf<D> | undefined;
+type Placed = Extract<Described, { config: string }>;
+/** The field a setting lands in, within the config section `P` (`import.` or "" for the top). */
+type FieldIn<D, P extends string> = D extends { config: `${P}${infer K}` }
+  ? K extends `${string}.${string}`
+    ? never
+    : K
+  : never;
+
+/**
+ * One section of the service's configuration, typed from the table: the settings whose `config`
+ * is `<P><field>` (P = "import.bulk.", or "" for the top level), each of its parsed type.
+ */
+export type ConfigSection<P extends string> = {
+  readonly [D in Placed as FieldIn<D, P>]: ValueFor<D>;
+};
+
+/** A section whose optional settings have all been checked to be there (the webhook's credentials). */
+export type Present<T> = { readonly [K in keyof T]-?: Exclude<T[K], undefined> };
+
+/**
+ * The section `prefix` of the configuration from the parsed settings (by variable name): the
+ * generic mapper behind ConfigSection, so loadConfig writes no field by hand.
+ */
+export function configSection<P extends string>(
+  prefix: P,
+  values: Readonly<Record<string, unknown>>,
+): ConfigSection<P> {
+  const section: Record<string, unknown> = {};
+  for (const setting of SETTINGS as readonly SettingDescriptor[]) {
+    const field = setting.config?.startsWith(prefix) ? setting.config.slice(prefix.length) : undefined;
+    // An unset optional setting leaves its field out, as an optional property would be.
+    if (field !== undefined && !field.includes(".") && values[setting.env] !== undefined)
+      section[field] = values[setting.env];
+  }
+  return section as ConfigSection<P>;
+}
 
 /** The parsed settings, typed from the table: a setting with a default or required is always there. */
 export type SettingValues = {
