@@ -5,7 +5,8 @@ import type { Clock } from "../time/clock";
 import { BACK_TO_CONSOLE, sendPage, type ConsoleAuth } from "./auth";
 import { CONSOLE_PREFIX } from "./config";
 import type { ExportControl, ImportControl } from "./controls";
-import { requeue, RequeueError } from "./files";
+import { RequeueError } from "./errors";
+import { requeue } from "./files";
 import { renderMessage } from "./page";
 
 export interface RequeueOptions {

@@ -1,7 +1,7 @@
 import { readdir, readFile, rename, stat } from "node:fs/promises";
 import path from "node:path";
-import { ServiceError } from "../shared/errors";
 import { parseStampedName, type DataLayout } from "../shared/layout";
+import { RequeueError } from "./errors";
 
 export interface ArchiveSummary {
   readonly count: number;
@@ -61,8 +61,6 @@ export async function rejectedFiles(layout: DataLayout, nowMs: number): Promise<
   }
   return result.sort((a, b) => a.ageSeconds - b.ageSeconds);
 }
-/** A requeue the console refuses; the message is shown to the operator as it is. */
-export class RequeueError extends ServiceError {}
 
 /** Moves a fixed file from rejects/ back into inbox/ under its original name. */
 export async function requeue(layout: DataLayout, name: string, nowMs: number): Promise<string> {

@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { requeue, RequeueError } from "../../../app/src/console/files";
+import { CONSOLE_ERROR_CODES, RequeueError } from "../../../app/src/console/errors";
+import { requeue } from "../../../app/src/console/files";
 import { dataLayout, ensureLayout, timestampForName, type DataLayout } from "../../../app/src/shared/layout";
 import { ServiceError } from "../../../app/src/shared/errors";
 
@@ -39,5 +40,16 @@ describe("console: requeueing a rejected file", () => {
     expect(error).to.include({ code: "REQUEUE_INBOX_OCCUPIED", retryable: true });
     expect((error as Error).message).to.contain("wait until it is imported, then requeue");
     expect(existsSync(path.join(layout.rejects, REFUSED)), "nothing moved").to.equal(true);
+  });
+
+  it("its codes are listed with what each means and what to do, in whole sentences", () => {
+    expect(Object.keys(CONSOLE_ERROR_CODES).sort()).to.deep.equal([
+      "REQUEUE_INBOX_OCCUPIED",
+      "REQUEUE_NOT_REJECTED",
+    ]);
+    for (const [code, doc] of Object.entries(CONSOLE_ERROR_CODES)) {
+      expect(doc.meaning, code).to.match(/^[A-Z].{20,}[.)]$/s);
+      expect(doc.action, code).to.match(/^[A-Z].{10,}[.)]$/s);
+    }
   });
 });
