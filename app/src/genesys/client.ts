@@ -56,7 +56,7 @@ export interface GenesysClientOptions {
   readonly maxRateLimitRetries?: number;
   /** Attempts for 502/503/504, resets and timeouts; default 5. */
   readonly maxTransientAttempts?: number;
-  /** Backoff for transient failures and 429s without a wait; default 500 ms doubling to 30 s, full jitter. */
+  /** Backoff for transient failures and 429s without a wait; default BACKOFF.genesysApi (500 ms doubling to 30 s, full jitter). */
   readonly transientBackoff?: BackoffSettings;
   /** Per-token budget; default 300 requests per 60,000 ms (+ a safety margin), pausing below 10 % remaining. */
   readonly rateLimit?: Partial<PacerSettings>;
