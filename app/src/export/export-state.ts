@@ -1,4 +1,4 @@
-import { open, readFile, rename } from "node:fs/promises";
+import { open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 
 /**
@@ -83,4 +83,47 @@ export type PublishStep = "after-temporary-file" | "after-pending-saved" | "afte
 /** Called as a publish passes each step; tests throw from it to stop there as a crash would. */
 export interface PublishHooks {
   readonly afterStep?: (step: PublishStep) => void;
+}
+
+/**
+ * Publishes `lines` as `name` in `dir` so that a restart at any step finishes the publish and
+ * never redoes it: a temporary file (fsynced), then `savePending` records the intent with both
+ * names, then the rename (and the directory fsynced). Returns the published file's path.
+ */
+export async function publishFile(
+  dir: string,
+  name: string,
+  lines: readonly string[],
+  savePending: (temporaryFile: string, finalFile: string) => Promise<void>,
+  hooks: PublishHooks | undefined,
+): Promise<string> {
+  const file = path.join(dir, name);
+  const temporary = await writeTemporary(dir, name, lines);
+  hooks?.afterStep?.("after-temporary-file");
+  await savePending(temporary, file);
+  hooks?.afterStep?.("after-pending-saved");
+  await rename(temporary, file);
+  await syncDirectory(dir);
+  hooks?.afterStep?.("after-rename");
+  return file;
+}
+
+/** Finishes a publish a restart interrupted after its intent was saved: renames, unless that was done. */
+export async function finishPublish(pending: { readonly temporaryFile: string; readonly finalFile: string }) {
+  const temporaryExists = await stat(pending.temporaryFile).then(
+    () => true,
+    () => false,
+  );
+  if (temporaryExists) await rename(pending.temporaryFile, pending.finalFile);
+}
+
+/**
+ * Removes the temporary files of publishes named `<prefix>...` whose intent was never saved (a
+ * crash came first): no pending publish refers to them, so nothing will finish them.
+ */
+export async function removeOrphans(dir: string, prefix: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (name.startsWith(`.${prefix}`) && name.endsWith(".tmp"))
+      await rm(path.join(dir, name), { force: true });
+  }
 }

@@ -1,5 +1,3 @@
-import { readdir, rename, rm, stat } from "node:fs/promises";
-import path from "node:path";
 import type { Logger } from "pino";
 import type { GenesysClient } from "../genesys/client";
 import type { Clock } from "../time/clock";
@@ -7,10 +5,11 @@ import { timestampForName } from "../shared/layout";
 import { jobWindow, queryWindow, type JobSettings } from "./details-source";
 import { ExportError } from "./errors";
 import {
+  finishPublish,
   loadState,
+  publishFile,
+  removeOrphans,
   saveState,
-  syncDirectory,
-  writeTemporary,
   type ExportState,
   type PublishHooks,
 } from "./export-state";
@@ -91,7 +90,7 @@ export class ResultsPoller {
   async pollOnce(): Promise<PollResult> {
     let state = await loadState(this.settings.stateFile);
     if (state.pending) state = await this.finishPending(state);
-    await this.removeOrphans();
+    await removeOrphans(this.settings.outboxDir, "results-");
     const now = this.clock.now();
     const watermark = state.watermarkMs ?? now - this.settings.initialLookbackMs;
     const windowStartMs = watermark - this.settings.overlapMs;
@@ -133,18 +132,11 @@ export class ResultsPoller {
     let file: string | undefined;
     if (lines.length > 0) {
       const name = `results-${timestampForName(windowStartMs)}_${timestampForName(windowEndMs)}.ndjson`;
-      file = path.join(this.settings.outboxDir, name);
-      const temporary = await writeTemporary(this.settings.outboxDir, name, lines);
-      this.options.hooks?.afterStep?.("after-temporary-file");
-      state = {
-        ...state,
-        pending: { temporaryFile: temporary, finalFile: file, windowEndMs, ids: fresh, fingerprints },
+      const savePending = async (temporaryFile: string, finalFile: string) => {
+        state = { ...state, pending: { temporaryFile, finalFile, windowEndMs, ids: fresh, fingerprints } };
+        await saveState(this.settings.stateFile, state);
       };
-      await saveState(this.settings.stateFile, state);
-      this.options.hooks?.afterStep?.("after-pending-saved");
-      await rename(temporary, file);
-      await syncDirectory(this.settings.outboxDir);
-      this.options.hooks?.afterStep?.("after-rename");
+      file = await publishFile(this.settings.outboxDir, name, lines, savePending, this.options.hooks);
       state = await this.commit(state, windowEndMs, fresh, fingerprints);
     } else {
       state = await this.commit(state, windowEndMs, {}, {});
@@ -166,24 +158,12 @@ export class ResultsPoller {
   /** A crash left a file half-published: finish it (rename if not done), then commit. */
   private async finishPending(state: ExportState): Promise<ExportState> {
     const pending = state.pending!;
-    const temporaryExists = await stat(pending.temporaryFile).then(
-      () => true,
-      () => false,
-    );
-    if (temporaryExists) await rename(pending.temporaryFile, pending.finalFile);
+    await finishPublish(pending);
     this.logger.warn(
       { file: pending.finalFile },
       "finished publishing a result file interrupted by a restart",
     );
     return this.commit(state, pending.windowEndMs, pending.ids, pending.fingerprints ?? {});
-  }
-
-  /** Temporary files no pending publish refers to: a crash came before their intent was saved. */
-  private async removeOrphans(): Promise<void> {
-    for (const name of await readdir(this.settings.outboxDir)) {
-      if (name.startsWith(".results-") && name.endsWith(".tmp"))
-        await rm(path.join(this.settings.outboxDir, name), { force: true });
-    }
   }
 
   private async commit(

@@ -1,11 +1,9 @@
-import { readdir, rename, rm, stat } from "node:fs/promises";
-import path from "node:path";
 import type { Logger } from "pino";
 import type { GenesysClient } from "../genesys/client";
 import { timestampForName } from "../shared/layout";
 import type { Clock } from "../time/clock";
 import { IDS_PER_READ, readConversationsById } from "./details-source";
-import { syncDirectory, writeTemporary, type PublishHooks } from "./export-state";
+import { finishPublish, publishFile, removeOrphans, type PublishHooks } from "./export-state";
 import {
   fingerprintOf,
   type FingerprintState,
@@ -75,7 +73,7 @@ export class Rereader {
   async step(stepMs: number): Promise<RereadStep> {
     let state = await this.store.load();
     if (state.pending) state = await this.finishPending(state);
-    await this.removeOrphans();
+    await removeOrphans(this.settings.outboxDir, "corrections-");
     const now = this.clock.now();
     const { intervalMs } = this.settings;
     let pass = state.pass;
@@ -128,17 +126,11 @@ export class Rereader {
     let file: string | undefined;
     if (lines.length > 0) {
       const name = `corrections-${timestampForName(now)}.ndjson`;
-      file = path.join(this.settings.outboxDir, name);
-      const temporary = await writeTemporary(this.settings.outboxDir, name, lines);
-      this.options.hooks?.afterStep?.("after-temporary-file");
-      state = await this.store.save(
-        { ...state, pending: { temporaryFile: temporary, finalFile: file, updates, after: reachedAfter } },
-        now,
-      );
-      this.options.hooks?.afterStep?.("after-pending-saved");
-      await rename(temporary, file);
-      await syncDirectory(this.settings.outboxDir);
-      this.options.hooks?.afterStep?.("after-rename");
+      const savePending = async (temporaryFile: string, finalFile: string) => {
+        const pending = { temporaryFile, finalFile, updates, after: reachedAfter };
+        state = await this.store.save({ ...state, pending }, now);
+      };
+      file = await publishFile(this.settings.outboxDir, name, lines, savePending, this.options.hooks);
       await this.commit(state, updates, reachedAfter);
     } else {
       await this.commit(state, {}, reachedAfter);
@@ -154,21 +146,9 @@ export class Rereader {
   /** A crash left a corrections file half-published: finish it (rename if not done), then commit. */
   private async finishPending(state: FingerprintState): Promise<FingerprintState> {
     const pending = state.pending!;
-    const temporaryExists = await stat(pending.temporaryFile).then(
-      () => true,
-      () => false,
-    );
-    if (temporaryExists) await rename(pending.temporaryFile, pending.finalFile);
+    await finishPublish(pending);
     this.logger.warn({ file: pending.finalFile }, "finished publishing corrections interrupted by a restart");
     return this.commit(state, pending.updates, pending.after);
-  }
-
-  /** Temporary corrections files no pending publish refers to: a crash came before their intent was saved. */
-  private async removeOrphans(): Promise<void> {
-    for (const name of await readdir(this.settings.outboxDir)) {
-      if (name.startsWith(".corrections-") && name.endsWith(".tmp"))
-        await rm(path.join(this.settings.outboxDir, name), { force: true });
-    }
   }
 
   private async commit(
