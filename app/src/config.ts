@@ -134,14 +134,15 @@ function settingSchema(setting: SettingDescriptor): z.ZodType {
 /**
  * The service's schema: one entry per described setting, and the lower-case proxy spellings as
  * raw text (proxySettings() reconciles them). Each is checked on its own, so one broken setting
- * hides neither the others nor the rules between them.
+ * hides neither the others nor the rules between them. Built per read from the table as it is
+ * then (a test adds a scratch setting to it).
  */
-const SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = (
-  SETTINGS as readonly SettingDescriptor[]
-).flatMap((setting) => [
-  [setting.env, settingSchema(setting)] as const,
-  ...(setting.aliases ?? []).map((alias) => [alias, z.string().optional()] as const),
-]);
+function schemas(): ReadonlyArray<readonly [string, z.ZodType]> {
+  return (SETTINGS as readonly SettingDescriptor[]).flatMap((setting) => [
+    [setting.env, settingSchema(setting)] as const,
+    ...(setting.aliases ?? []).map((alias) => [alias, z.string().optional()] as const),
+  ]);
+}
 
 /** The settings read one by one: the values of the valid ones, and the names of the others. */
 interface ReadSettings {
@@ -153,7 +154,7 @@ interface ReadSettings {
 function readSettings(input: Record<string, string | undefined>, problems: string[]): ReadSettings {
   const values: Record<string, unknown> = {};
   const invalid = new Set<string>();
-  for (const [name, schema] of SCHEMAS) {
+  for (const [name, schema] of schemas()) {
     const result = schema.safeParse(input[name]);
     if (result.success) {
       values[name] = result.data;

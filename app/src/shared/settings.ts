@@ -830,13 +830,18 @@ export const SETTING = Object.freeze(
   Object.fromEntries(SETTINGS.map((setting) => [setting.env, setting])),
 ) as Readonly<Record<Described["env"], SettingDescriptor>>;
 
+/** The setting named `env`, looked up in the table as it is now (a test adds scratch settings). */
+function describedAs(env: string): SettingDescriptor | undefined {
+  return (SETTINGS as readonly SettingDescriptor[]).find((setting) => setting.env === env);
+}
+
 /**
  * The chart value path that sets `env` (`genesys.tokenPoolSize` for GENESYS_TOKEN_POOL_SIZE). Throws
  * when the chart does not set it from values, so a reader of chart values (the policy pack) fails
  * its tests on a renamed or removed key instead of silently falling back to defaults.
  */
 export function chartPathOf(env: SettingName): string {
-  const chart = SETTING[env]?.chart;
+  const chart = describedAs(env)?.chart;
   if (chart === undefined || !("value" in chart))
     throw new Error(`${env} is not set from chart values: no chart path to read it from`);
   return chart.value;
@@ -864,7 +869,7 @@ export const SECRET_KEYS: Readonly<Record<string, string>> = Object.fromEntries(
 
 /** The key in the Secret that holds `env` (`client-secret` for GENESYS_CLIENT_SECRET); throws for a setting not from the Secret. */
 export function secretKeyOf(env: SettingName): string {
-  const chart = SETTING[env]?.chart;
+  const chart = describedAs(env)?.chart;
   if (chart === undefined || !("secretKey" in chart)) throw new Error(`${env} is not read from the Secret`);
   return chart.keyName;
 }
