@@ -1,11 +1,13 @@
 /**
- * Every setting of the service, described once. From this table come the service's own schema
- * (app/src/config.ts), the chart's values.yaml defaults and `## @param` lines, the settings part of
- * values.schema.json, the ConfigMap template, and the README's variable table
+ * Every setting of the service, described once. From this table come the service's schema and
+ * the types and mapping of its configuration (app/src/config.ts), the chart's values.yaml defaults
+ * and `## @param` lines, the settings part of values.schema.json, the ConfigMap, the Deployment's
+ * Secret and pod-field env entries, and the variable table of docs/configuration.md
  * (`npm run settings:generate` writes them; `npm test` fails while any of them is stale). The stack
- * passes these settings under their chart keys, and the policy pack reads its bounds from here.
+ * passes these settings under their chart keys, and the policy pack reads its bounds and chart
+ * paths from here. Rules between settings sit beside it, in setting-rules.ts.
  *
- * To add a setting: add one entry here, use it in config.ts, run `npm run settings:generate`.
+ * To add a setting: docs/development.md.
  */
 
 export type SettingType = "string" | "url" | "integer" | "number" | "boolean" | "enum" | "list";
