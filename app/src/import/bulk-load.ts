@@ -9,7 +9,6 @@ import {
   type ContactListDefinition,
   type ContactListImportStatus,
 } from "../genesys/api";
-import { fullJitterDelayMs } from "../genesys/backoff";
 import {
   failureClass,
   GenesysHttpError,
@@ -19,9 +18,10 @@ import {
   UploadOutcomeUnknownError,
 } from "../genesys/errors";
 import { formatOf, storageName, timestampForName } from "../shared/layout";
+import { backoffDelayMs, BACKOFF } from "../shared/retry";
 import type { Claim } from "./claims";
 import { capacityWarning, fileHeaderProblems } from "./contact-list";
-import { FileRefusedError, ImportStoppedError, isStop } from "./errors";
+import { FileRefusedError, ImportStoppedError } from "./errors";
 import {
   changedReason,
   holdClaim,
@@ -38,6 +38,7 @@ import {
 import { fileIdentity, type FileIdentity } from "./journal";
 import { readContactsFileChunks } from "./readers";
 import { csvField, RejectsReport } from "./rejects";
+import { genesysWorkRetries, untilAnswered } from "./retries";
 import { RowValidator } from "./rows";
 
 /**
@@ -269,7 +270,7 @@ class BulkLoad {
 
   private async clear(current: BulkJournalState): Promise<BulkJournalState> {
     this.report("clearing");
-    await this.withRetries("clearing the contact list", () =>
+    await this.untilGenesysAnswers("clearing the contact list", () =>
       clearContactList(this.deps.client, this.deps.contactListId),
     );
     this.log.warn(
@@ -298,7 +299,7 @@ class BulkLoad {
    */
   private async upload(previous: BulkJournalState): Promise<BulkJournalState> {
     const { deps, journal } = this;
-    const before = await this.withRetries("reading the import status", () =>
+    const before = await this.untilGenesysAnswers("reading the import status", () =>
       getImportStatus(deps.client, deps.contactListId),
     );
     const current = await journal.save({
@@ -338,7 +339,7 @@ class BulkLoad {
       deps.metrics.bulkUploads.inc({ outcome: "cut_short" });
       const back = await this.journal.save(beforeUpload(current));
       if (this.signal.aborted) throw new ImportStoppedError();
-      await this.waitBeforeRetry("the upload", error, back.uploads);
+      await this.waitBeforeUploadingAgain(error, back.uploads);
       return back;
     }
     if (error instanceof UploadOutcomeUnknownError) {
@@ -367,7 +368,7 @@ class BulkLoad {
     }
     if (kind === "request-fatal")
       throw new FileRefusedError(`Genesys refused the upload: ${(error as Error).message}`, error);
-    await this.waitBeforeRetry("the upload", error, back.uploads);
+    await this.waitBeforeUploadingAgain(error, back.uploads);
     return back;
   }
 
@@ -479,41 +480,34 @@ class BulkLoad {
   }
 
   private readImportStatus(): Promise<ContactListImportStatus> {
-    return this.withRetries("reading the import status", () =>
+    return this.untilGenesysAnswers("reading the import status", () =>
       getImportStatus(this.deps.client, this.deps.contactListId),
     );
   }
 
   /** Reads or clears until Genesys answers: waits out 429s, 5xx and resets; target-fatal goes to the gate. */
-  private async withRetries<T>(what: string, call: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt += 1) {
-      if (this.signal.aborted) throw new ImportStoppedError();
-      try {
-        return await call();
-      } catch (error) {
-        if (isStop(error)) throw error;
-        const kind = failureClass(error);
-        if (kind === "target-fatal") {
-          this.deps.targetGate?.block(error);
-          throw error;
-        }
-        if (kind === "request-fatal") throw error;
-        await this.waitBeforeRetry(what, error, attempt);
-      }
-    }
+  private untilGenesysAnswers<T>(what: string, call: () => Promise<T>): Promise<T> {
+    const retries = genesysWorkRetries(this.deps, ({ error, attempt, delayMs }) =>
+      this.log.warn(
+        { err: { message: (error as Error).message }, retryInMs: delayMs, attempt },
+        `${what} failed; trying again`,
+      ),
+    );
+    return untilAnswered(retries, call, this.signal, this.deps.targetGate);
   }
 
-  private async waitBeforeRetry(what: string, error: unknown, attempt: number): Promise<void> {
+  /**
+   * Before the upload is sent again: the wait Genesys named, else the work backoff, counted in
+   * uploads (kept in the journal, so a restart does not start the backoff over).
+   */
+  private async waitBeforeUploadingAgain(error: unknown, uploads: number): Promise<void> {
     const waitMs =
       error instanceof RateLimitDeferredError
         ? error.retryAfterMs
-        : Math.max(
-            1_000,
-            fullJitterDelayMs(attempt, { initialDelayMs: 5_000, maxDelayMs: 60_000 }, this.deps.random),
-          );
+        : backoffDelayMs(BACKOFF.genesysWork, uploads, this.deps.random);
     this.log.warn(
-      { err: { message: (error as Error).message }, retryInMs: waitMs, attempt },
-      `${what} failed; trying again`,
+      { err: { message: (error as Error).message }, retryInMs: waitMs, attempt: uploads },
+      "the upload failed; trying again",
     );
     await this.sleep(waitMs);
   }

@@ -2,13 +2,13 @@ import { open, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { GenesysClient } from "../genesys/client";
-import { failureClass, RateLimitDeferredError } from "../genesys/errors";
-import { fullJitterDelayMs } from "../genesys/backoff";
+import { failureClass } from "../genesys/errors";
+import type { Policy } from "../shared/retry";
 import type { Clock, Random } from "../time/clock";
 import { addContacts, type ContactListDefinition } from "../genesys/api";
 import { batchBody, Batcher, contactJson, type Batch } from "./batcher";
 import type { Claim, ClaimCheck } from "./claims";
-import { ImportStoppedError, isStop } from "./errors";
+import { isStop } from "./errors";
 import type { ImportConfig } from "./config";
 import { fileIdentity, Journal } from "./journal";
 import {
@@ -24,6 +24,7 @@ import { readContactsFileChunks, type ReadEvent } from "./readers";
 import { csvField, RejectsReport } from "./rejects";
 import { capacityWarning, fileHeaderProblems, readListDefinition } from "./contact-list";
 import { RowValidator } from "./rows";
+import { genesysWorkRetries, untilAnswered } from "./retries";
 import type { TargetGate } from "./target-gate";
 
 export interface ImportDependencies {
@@ -514,65 +515,51 @@ async function sendWithRetries(
   signal: AbortSignal,
 ): Promise<Array<{ line: number; reason: string }>> {
   const started = deps.clock.now();
-  const refused = await sendPart(batch.json, batch.lines, deps, signal);
+  const retries = genesysWorkRetries(deps, ({ error, attempt, delayMs }) =>
+    deps.logger.warn(
+      {
+        err: { message: (error as Error).message, code: (error as { code?: string }).code },
+        retryInMs: delayMs,
+        attempt,
+      },
+      "a batch could not be sent yet; it stays in the file and will be sent again",
+    ),
+  );
+  const refused = await sendPart(batch.json, batch.lines, deps, retries, signal);
   deps.metrics.batchDuration.observe((deps.clock.now() - started) / 1000);
   return refused;
 }
 
+/** Sends contacts until Genesys takes them; a request-fatal answer halves them until it names the ones refused. */
 async function sendPart(
   json: readonly string[],
   lines: readonly number[],
   deps: ImportDependencies,
+  retries: Policy,
   signal: AbortSignal,
 ): Promise<Array<{ line: number; reason: string }>> {
-  for (let attempt = 0; ; attempt += 1) {
-    if (signal.aborted) throw new ImportStoppedError();
-    try {
-      await addContacts(deps.client, deps.contactListId, { json: batchBody({ json }) });
-      return [];
-    } catch (error) {
-      if (isStop(error)) throw error;
-      const kind = failureClass(error);
-      if (kind === "target-fatal") {
-        deps.targetGate?.block(error);
-        throw error;
-      }
-      if (kind === "request-fatal") {
-        if (json.length === 1) {
-          return [
-            {
-              line: lines[0]!,
-              reason: `line ${lines[0]} was refused by Genesys Cloud: ${(error as Error).message}`,
-            },
-          ];
-        }
-        const half = Math.ceil(json.length / 2);
-        return [
-          ...(await sendPart(json.slice(0, half), lines.slice(0, half), deps, signal)),
-          ...(await sendPart(json.slice(half), lines.slice(half), deps, signal)),
-        ];
-      }
-      const waitMs =
-        error instanceof RateLimitDeferredError
-          ? error.retryAfterMs
-          : Math.max(
-              1_000,
-              fullJitterDelayMs(attempt, { initialDelayMs: 5_000, maxDelayMs: 60_000 }, deps.random),
-            );
-      deps.logger.warn(
+  try {
+    await untilAnswered(
+      retries,
+      () => addContacts(deps.client, deps.contactListId, { json: batchBody({ json }) }),
+      signal,
+      deps.targetGate,
+    );
+    return [];
+  } catch (error) {
+    if (isStop(error) || failureClass(error) !== "request-fatal") throw error;
+    if (json.length === 1)
+      return [
         {
-          err: { message: (error as Error).message, code: (error as { code?: string }).code },
-          retryInMs: waitMs,
-          attempt,
+          line: lines[0]!,
+          reason: `line ${lines[0]} was refused by Genesys Cloud: ${(error as Error).message}`,
         },
-        "a batch could not be sent yet; it stays in the file and will be sent again",
-      );
-      try {
-        await deps.clock.sleep(waitMs, signal);
-      } catch {
-        throw new ImportStoppedError();
-      }
-    }
+      ];
+    const half = Math.ceil(json.length / 2);
+    return [
+      ...(await sendPart(json.slice(0, half), lines.slice(0, half), deps, retries, signal)),
+      ...(await sendPart(json.slice(half), lines.slice(half), deps, retries, signal)),
+    ];
   }
 }
 
