@@ -107,6 +107,14 @@ describe("one table for every setting", () => {
     );
   });
 
+  it("has the chart refuse a console issuer or public address that is not https, as the service and the stack do", () => {
+    for (const key of ["console.issuerUrl", "console.publicUrl"])
+      expect(
+        () => renderChart({ set: { "genesys.clientId": "c", [key]: "http://idp.example.com" } }),
+        key,
+      ).to.throw(new RegExp(key.split(".")[1]!));
+  });
+
   it("has the chart refuse what the service would not match: a CIDR range in proxy.noProxy", () => {
     expect(() => renderChart({ set: { "genesys.clientId": "c", "proxy.noProxy": "{10.0.0.0/8}" } })).to.throw(
       /noProxy/,

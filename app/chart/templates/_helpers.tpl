@@ -122,9 +122,6 @@ The schema catches wrong types and unknown keys; this catches what depends on se
 {{- $errors = append $errors . -}}
 {{- end -}}
 {{- end -}}
-{{- if and .Values.console.enabled .Values.console.publicUrl (not (hasPrefix "https://" .Values.console.publicUrl)) -}}
-{{- $errors = append $errors "console.publicUrl must start with https:// (the session cookie is Secure)" -}}
-{{- end -}}
 {{- if and (or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled) .Values.export.enabled (not .Values.leaderElection.enabled) -}}
 {{- $errors = append $errors "several replicas (replicaCount above 1 or autoscaling) with export.enabled and leaderElection.enabled false: every replica would poll and write the same results; enable leaderElection, or run one replica" -}}
 {{- end -}}

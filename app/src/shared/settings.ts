@@ -704,6 +704,8 @@ export const SETTINGS = [
     defaultText: "required with the console",
     invalid: "CONSOLE_PUBLIC_URL must be a URL such as https://sync.example.com",
     chart: { value: "console.publicUrl", when: WHEN_CONSOLE },
+    // The session cookie is Secure; the service takes http only on loopback, which no pod serves.
+    chartSchema: { pattern: "^(https://.+)?$" },
   },
   {
     env: "CONSOLE_ALLOWED_GROUPS",
