@@ -1,4 +1,8 @@
+import { SECRET_REFERENCE, secretKeyOf } from "../../app/src/shared/settings";
 import { containersOf, defineRule, podSpecs, type Violation } from "../lib";
+
+/** Where the chart takes the client secret from by default, from the settings table. */
+const CLIENT_SECRET_REF = `${SECRET_REFERENCE.default} / ${secretKeyOf("GENESYS_CLIENT_SECRET")}`;
 
 export default defineRule<{ secretEnvPattern: string }>({
   name: "secret-env-from-secret-ref",
@@ -20,7 +24,7 @@ export default defineRule<{ secretEnvPattern: string }>({
           if (entry.valueFrom?.secretKeyRef) continue;
           violations.push({
             object,
-            message: `Container ${container.name} sets ${entry.name} ${entry.valueFrom ? "from something other than a Secret" : "as a plain value"}. The guide's own fix: valueFrom.secretKeyRef (genesys-integration-secrets / client-secret), or mount the Secret and set ${entry.name}_FILE, so the value never sits in the pod spec.`,
+            message: `Container ${container.name} sets ${entry.name} ${entry.valueFrom ? "from something other than a Secret" : "as a plain value"}. The guide's own fix: valueFrom.secretKeyRef (${CLIENT_SECRET_REF}), or mount the Secret and set ${entry.name}_FILE, so the value never sits in the pod spec.`,
           });
         }
       }

@@ -87,7 +87,7 @@ The schema catches wrong types and unknown keys; this catches what depends on se
 {{- $errors := list -}}
 {{- $values := toJson .Values -}}
 {{- if regexMatch "(?i)\"(client_?secret|webhook_?password|password|access_?token|token_?secret)\"\\s*:" $values -}}
-{{- $errors = append $errors "a secret was set in the chart values. Secrets never go in values (they end up in the release history and in Git): put the client secret in the Kubernetes Secret named by existingSecret.name, under the key existingSecret.clientSecretKey (by default genesys-integration-secrets / client-secret)" -}}
+{{- $errors = append $errors (printf "a secret was set in the chart values. Secrets never go in values (they end up in the release history and in Git): put the client secret in the Kubernetes Secret named by existingSecret.name, under the key existingSecret.clientSecretKey (here %s / %s)" .Values.existingSecret.name .Values.existingSecret.clientSecretKey) -}}
 {{- end -}}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
 {{- $errors = append $errors (printf "autoscaling.minReplicas (%d) is greater than autoscaling.maxReplicas (%d): raise maxReplicas or lower minReplicas" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
