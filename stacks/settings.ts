@@ -7,7 +7,13 @@ import {
   type EndpointSettings,
 } from "../app/src/shared/regions";
 import { breaks, byChartValue, ruleProblem, RULES } from "../app/src/shared/setting-rules";
-import { chartValueAt, SETTING, type SettingName } from "../app/src/shared/settings";
+import {
+  chartValueAt,
+  SETTING,
+  SETTINGS,
+  type SettingDescriptor,
+  type SettingName,
+} from "../app/src/shared/settings";
 import { mergeValues } from "../components/values";
 import { chartValuesProblems } from "./chart-schema";
 
@@ -501,10 +507,7 @@ function readValues(
     else if (environment === "prod" && !url.startsWith("https://"))
       rule(`genesys.${baseUrl.setting}`, "must be https in prod");
   }
-  if (str(genesys.clientId) === undefined)
-    rule("genesys.clientId", "is required: the OAuth client id (not secret; the secret lives in Vault)");
-  if (str(genesys.contactListId) === undefined)
-    rule("genesys.contactListId", "is required: the outbound contact list imported contacts go to");
+  for (const { path, reason } of requiredValueProblems(values)) rule(path, reason);
 
   const autoscaling = section("autoscaling");
   // The CPU target's range is the chart schema's (HPA_CPU_TARGET_PERCENT), checked above.
@@ -516,6 +519,20 @@ function readValues(
 
   for (const { path, reason } of settingRuleProblems(values)) rule(path, reason);
   return values;
+}
+
+/**
+ * The settings the service requires, set from chart values the stack passes on: each must be in
+ * `values`, or the pods crash-loop on start. The reason is the service's own message.
+ */
+export function requiredValueProblems(values: ChartValues): Array<{ path: string; reason: string }> {
+  return (SETTINGS as readonly SettingDescriptor[]).flatMap((setting) => {
+    if (setting.required === undefined || !("value" in setting.chart)) return [];
+    const path = setting.chart.value;
+    if (path in PULUMI_OWNED_VALUES || path.split(".")[0]! in PULUMI_OWNED_VALUES) return [];
+    if (str(chartValueAt(values, path)) !== undefined) return [];
+    return [{ path, reason: setting.required.replace(new RegExp(`^${setting.env} `), "") }];
+  });
 }
 
 /**

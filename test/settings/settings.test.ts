@@ -13,9 +13,14 @@ import {
   type SettingName,
 } from "../../app/src/shared/settings";
 import { CONFIGURATION_PAGE, generatedFiles, REGENERATE, ROOT } from "../../scripts/settings-files";
+import { requiredValueProblems } from "../../stacks/settings";
 import { find, renderChart, type K8sObject } from "../support/helm";
 
 const ALL = SETTINGS as readonly SettingDescriptor[];
+
+/** A required setting's message without its variable's name: how the stack says it. */
+const SETTING_REQUIRED = (env: string) =>
+  ALL.find((setting) => setting.env === env)!.required!.slice(env.length + 1);
 
 interface EnvSource {
   readonly secretKeyRef?: { readonly key: string };
@@ -105,6 +110,19 @@ describe("one table for every setting", () => {
     expect(() => chartPathOf("GENESYS_CLIENT_SECRET")).to.throw(
       /GENESYS_CLIENT_SECRET is not set from chart values/,
     );
+  });
+
+  it("has the stack require what the service requires, in the service's words, except what the stack sets itself", () => {
+    expect(requiredValueProblems({})).to.deep.equal([
+      {
+        path: "genesys.clientId",
+        reason: SETTING_REQUIRED("GENESYS_CLIENT_ID"),
+      },
+      {
+        path: "genesys.contactListId",
+        reason: SETTING_REQUIRED("GENESYS_CONTACT_LIST_ID"),
+      },
+    ]);
   });
 
   it("has the chart refuse a console issuer or public address that is not https, as the service and the stack do", () => {
