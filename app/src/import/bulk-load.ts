@@ -22,19 +22,18 @@ import { backoffDelayMs, BACKOFF } from "../shared/retry";
 import type { Claim } from "./claims";
 import { capacityWarning, fileHeaderProblems } from "./contact-list";
 import { FileRefusedError, ImportStoppedError } from "./errors";
+import { holdClaim } from "./claim-hold";
+import { readDefinitionForFile, type ImportDependencies } from "./importer";
 import {
   changedReason,
-  holdClaim,
   newProgress,
-  readDefinitionForFile,
   refuseClaimedFile,
   releaseClaimedFile,
   type BulkLoadSummary,
   type FileOutcome,
   type FileProgress,
   type FileStatus,
-  type ImportDependencies,
-} from "./importer";
+} from "./outcomes";
 import { fileIdentity, type FileIdentity } from "./journal";
 import { readContactsFileChunks } from "./readers";
 import { csvField, RejectsReport } from "./rejects";

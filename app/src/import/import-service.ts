@@ -7,14 +7,8 @@ import { bulkLoadClaimedFile } from "./bulk-load";
 import type { ClaimStore } from "./claims";
 import { howItChanged, type Claim, type ClaimedFileState } from "./claims";
 import type { BlockedTarget } from "./target-gate";
-import {
-  changedReason,
-  importClaimedFile,
-  newProgress,
-  type FileOutcome,
-  type FileProgress,
-  type ImportDependencies,
-} from "./importer";
+import { importClaimedFile, type ImportDependencies } from "./importer";
+import { changedReason, newProgress, type FileOutcome, type FileProgress } from "./outcomes";
 
 export interface ImportStatus {
   readonly paused: boolean;

@@ -1,30 +1,34 @@
 import { open, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
+import { addContacts, type ContactListDefinition } from "../genesys/api";
 import type { GenesysClient } from "../genesys/client";
 import { failureClass } from "../genesys/errors";
+import { formatOf, storageName, timestampForName, type DataLayout, type FileFormat } from "../shared/layout";
 import type { Policy } from "../shared/retry";
 import type { Clock, Random } from "../time/clock";
-import { addContacts, type ContactListDefinition } from "../genesys/api";
 import { batchBody, Batcher, contactJson, type Batch } from "./batcher";
-import type { Claim, ClaimCheck } from "./claims";
-import { isStop } from "./errors";
+import { holdClaim, type ClaimHold } from "./claim-hold";
+import type { Claim } from "./claims";
 import type { ImportConfig } from "./config";
+import { capacityWarning, fileHeaderProblems, readListDefinition } from "./contact-list";
+import { isStop } from "./errors";
 import { fileIdentity, Journal } from "./journal";
-import {
-  formatOf,
-  storageName,
-  timestampForName,
-  type DataLayout,
-  type FileFormat,
-  type ImportLane,
-} from "../shared/layout";
 import type { ImportMetrics } from "./metrics";
+import {
+  changedReason,
+  newProgress,
+  refuseClaimedFile,
+  releaseClaimedFile,
+  vanishedFile,
+  type FileOutcome,
+  type FileProgress,
+  type FileStatus,
+} from "./outcomes";
 import { readContactsFileChunks, type ReadEvent } from "./readers";
 import { csvField, RejectsReport } from "./rejects";
-import { capacityWarning, fileHeaderProblems, readListDefinition } from "./contact-list";
-import { RowValidator } from "./rows";
 import { genesysWorkRetries, untilAnswered } from "./retries";
+import { RowValidator } from "./rows";
 import type { TargetGate } from "./target-gate";
 
 export interface ImportDependencies {
@@ -42,57 +46,6 @@ export interface ImportDependencies {
   readonly onProgress?: (progress: FileProgress) => void;
   /** Told when the contact list refuses every call, so the import holds back until it is fixed. */
   readonly targetGate?: TargetGate;
-}
-
-export interface FileProgress {
-  readonly name: string;
-  /** How the file is loaded (its inbox folder); absent: the contacts API. */
-  mode?: ImportLane;
-  /** A bulk load's step: validating, clearing, uploading, importing. */
-  phase?: string;
-  /** A bulk load's progress as Genesys reports it. */
-  percentComplete?: number;
-  rowsRead: number;
-  accepted: number;
-  rejected: number;
-  synced: number;
-  /** Rows in batches the journal already listed (sent before a crash or a handover). */
-  alreadySynced: number;
-  batchesSent: number;
-}
-
-export function newProgress(name: string): FileProgress {
-  return { name, rowsRead: 0, accepted: 0, rejected: 0, synced: 0, alreadySynced: 0, batchesSent: 0 };
-}
-
-/** `failed`: a bulk load that Genesys took but whose import failed (its failureReason is the reason). */
-export type FileStatus =
-  "imported" | "imported_with_rejects" | "partial" | "rejected" | "failed" | "released";
-
-export interface FileOutcome extends FileProgress {
-  readonly status: FileStatus;
-  readonly reason?: string;
-  readonly rejectsReport?: string;
-  readonly remainder?: string;
-  readonly movedTo?: string;
-  readonly elapsedSeconds: number;
-  /** Said before the import, such as the list nearing what it holds. */
-  readonly warnings?: readonly string[];
-  /** Rejected rows past IMPORT_MAX_REJECTED_ROWS: counted in `rejected`, not listed in the report. */
-  readonly rejectedNotListed?: number;
-  /** A bulk load's upload and Genesys' import of it. */
-  readonly bulk?: BulkLoadSummary;
-}
-
-export interface BulkLoadSummary {
-  /** Whether the list was cleared first (inbox/replace/). */
-  readonly cleared: boolean;
-  /** Uploads sent: 1, or more only when one was refused or never reached Genesys. */
-  readonly uploads: number;
-  /** Genesys' import status at the end: totalRecords, completedRecords, failureReason. */
-  readonly totalRecords?: number;
-  readonly completedRecords?: number;
-  readonly failureReason?: string;
 }
 
 /**
@@ -407,68 +360,6 @@ class FileImport {
   }
 }
 
-/**
- * Hands a file back to the inbox (unless its claim was lost) when its import stopped early: on
- * shutdown, a lost claim or an error. Its journal stays for whoever resumes it. A target-fatal
- * error has been reported by the gate and a shutdown is no error; anything else is rethrown.
- */
-export async function releaseClaimedFile(
-  claim: Claim,
-  stop: { readonly claimLost: boolean; readonly failure: unknown },
-  progress: FileProgress,
-  deps: Pick<ImportDependencies, "metrics" | "clock">,
-  log: Logger,
-  startedMs: number,
-  message: string,
-): Promise<FileOutcome> {
-  const { claimLost, failure } = stop;
-  if (!claimLost) await claim.release();
-  deps.metrics.files.inc({ outcome: "released" });
-  const stoppedByError = failure !== undefined && !isStop(failure);
-  const reason = claimLost
-    ? "the claim was taken over by another replica (this one stalled past IMPORT_CLAIM_TIMEOUT_SECONDS)"
-    : stoppedByError
-      ? `stopped by an error: ${failure instanceof Error ? failure.message : String(failure)}`
-      : "shutting down";
-  log.warn({ ...progress, reason }, message);
-  // The gate has said why, once; the file waits in the inbox with its journal until it is fixed.
-  if (stoppedByError && failureClass(failure) !== "target-fatal") throw failure;
-  return { ...progress, status: "released", reason, elapsedSeconds: (deps.clock.now() - startedMs) / 1000 };
-}
-
-/** Moves a claimed file to rejects/ with the reason beside it, counts it and says so. */
-export async function refuseClaimedFile(
-  claim: Claim,
-  reason: string,
-  progress: FileProgress,
-  deps: Pick<ImportDependencies, "metrics" | "clock">,
-  log: Logger,
-  startedMs: number,
-  rejectsReport?: string,
-): Promise<FileOutcome> {
-  const movedTo = await claim.reject(reason);
-  deps.metrics.files.inc({ outcome: "rejected" });
-  log.warn({ reason, movedTo, synced: progress.synced, rejectsReport }, "file refused as a whole");
-  return {
-    ...progress,
-    status: "rejected",
-    reason,
-    movedTo,
-    ...(rejectsReport ? { rejectsReport } : {}),
-    elapsedSeconds: (deps.clock.now() - startedMs) / 1000,
-  };
-}
-
-/** Why a file written to after its claim was put aside, and what of it already reached Genesys. */
-export function changedReason(change: string, progress: FileProgress): string {
-  const sent = progress.synced + progress.alreadySynced;
-  return (
-    `the file changed after it was claimed (${change}): its writer did not follow write-then-rename, ` +
-    `so rows written after the claim would have been missed. ${sent} row(s) read before the change were sent to Genesys and stay there. ` +
-    `Fix: write the file under a dot-name or a .tmp/.part name and rename it into the inbox once it is complete, then drop the whole file again (rows already sent are updated, not duplicated)`
-  );
-}
-
 /** Why a file whose rows mostly fail was stopped. */
 function mostlyBadReason(progress: FileProgress, maxRejectedRows: number): string {
   return (
@@ -476,29 +367,6 @@ function mostlyBadReason(progress: FileProgress, maxRejectedRows: number): strin
     `so the import stopped: the file looks wrong as a whole (another export, a shifted column, the wrong delimiter?). ` +
     `${progress.synced + progress.alreadySynced} good row(s) read before that were sent and stay in Genesys. Fix the file, using the rejects report, and drop it again`
   );
-}
-
-/** A file deleted from processing/ before its import could finish: said, counted, and summarised in rejects/. */
-export async function vanishedFile(
-  claim: Claim,
-  progress: FileProgress,
-  deps: Pick<ImportDependencies, "metrics" | "clock">,
-  log: Logger,
-  startedMs: number,
-): Promise<FileOutcome> {
-  const reason =
-    `the file was deleted from processing/ while it was being imported (by someone other than this service); ` +
-    `${progress.synced + progress.alreadySynced} row(s) had been sent. Drop the file again to import the rest (rows already sent are updated, not duplicated)`;
-  const movedTo = await claim.reject(reason);
-  deps.metrics.files.inc({ outcome: "rejected" });
-  log.error({ reason, synced: progress.synced }, "file vanished mid-import");
-  return {
-    ...progress,
-    status: "rejected",
-    reason,
-    movedTo,
-    elapsedSeconds: (deps.clock.now() - startedMs) / 1000,
-  };
 }
 
 /**
@@ -587,69 +455,6 @@ export async function readDefinitionForFile(
       );
     return {};
   }
-}
-
-/** One file's hold on its claim: stopped by shutdown, or when the claim is found lost or changed. */
-export interface ClaimHold {
-  /** Aborts on shutdown, when the claim is lost, deleted or its file changed, and at `end()`. */
-  readonly signal: AbortSignal;
-  /** True once a heartbeat found the claim taken over by another replica. */
-  readonly lost: boolean;
-  /** True when a heartbeat found the claim lost, deleted or changed, and so cut the work short. */
-  readonly interrupted: boolean;
-  /** Stops the heartbeat and lets go of the shutdown signal. */
-  end(): Promise<void>;
-  /** What the heartbeat found wrong, else a last look at the claim (call after `end()`). */
-  verify(): Promise<ClaimCheck>;
-}
-
-/**
- * Heartbeats the claim while the file's work runs (renewing the replica's lease and watching the
- * claimed file), and ties that work to the service's shutdown.
- */
-export function holdClaim(claim: Claim, deps: ImportDependencies): ClaimHold {
-  const stopping = new AbortController();
-  const stop = () => stopping.abort();
-  deps.signal.addEventListener("abort", stop, { once: true });
-  let found: ClaimCheck | undefined;
-  const heartbeat = (async () => {
-    const everyMs = Math.max(250, (deps.config.claimTimeoutSeconds * 1000) / 4);
-    while (!stopping.signal.aborted) {
-      try {
-        await deps.clock.sleep(everyMs, stopping.signal);
-      } catch {
-        return;
-      }
-      const check = await claim.check().catch((error: unknown) => {
-        // The volume hiccuped (a full disk refusing the lease, an NFS timeout): try at the next beat.
-        deps.logger.warn({ err: { message: (error as Error).message } }, "claim heartbeat failed");
-        return { state: "held" } as const;
-      });
-      if (check.state !== "held") {
-        found = check;
-        stopping.abort();
-        return;
-      }
-    }
-  })();
-  return {
-    signal: stopping.signal,
-    get lost() {
-      return found?.state === "lost";
-    },
-    get interrupted() {
-      return found !== undefined;
-    },
-    async end() {
-      stopping.abort();
-      deps.signal.removeEventListener("abort", stop);
-      await heartbeat;
-    },
-    async verify() {
-      if (found) return found;
-      return claim.check();
-    },
-  };
 }
 
 /** Rows in a file, counted by line ends (the header excluded for CSV): for the capacity warning. */
