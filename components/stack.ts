@@ -7,7 +7,7 @@ import { Monitoring } from "./monitoring";
 import { SyncRelease } from "./release";
 import { ExternalSecretReference, VaultSourcedSecret } from "./secrets";
 import { SharedStorage } from "./storage";
-import { CA_BUNDLE_KEY, podLabels } from "./values";
+import { CA_BUNDLE_KEY, podLabels } from "../stacks/chart-values";
 
 export interface GenesysMiddlewareStackArgs {
   /** What to build, from `plan(settings, platform, credentials)` (stacks/plan.ts), which has checked everything that can fail. */

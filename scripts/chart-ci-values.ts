@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { stringify, parse } from "yaml";
-import { chartValues, RELEASE_NAMES } from "../components/values";
+import { chartValues, RELEASE_NAMES } from "../stacks/chart-values";
 import { DEV_PLATFORM } from "../stacks/platform";
 import { readStackSettings, type Environment } from "../stacks/settings";
 

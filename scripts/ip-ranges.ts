@@ -3,7 +3,7 @@ import path from "node:path";
 import type { GenesysClient } from "../app/src/genesys/client";
 import { isCidr } from "../stacks/settings";
 
-export const IP_RANGES_FILE = path.resolve(__dirname, "../components/data/genesys-ip-ranges.json");
+export const IP_RANGES_FILE = path.resolve(__dirname, "../stacks/data/genesys-ip-ranges.json");
 
 interface IpRangeListing {
   readonly entities?: ReadonlyArray<{

@@ -5,7 +5,7 @@ import { fetchGenesysRanges, IP_RANGES_FILE, writeDataset } from "./ip-ranges";
 
 /**
  * `npm run ipranges:refresh`: reads the Genesys Cloud IP ranges of a region from a live org
- * (GET /api/v2/ipranges) into components/data/genesys-ip-ranges.json, which the egress policy
+ * (GET /api/v2/ipranges) into stacks/data/genesys-ip-ranges.json, which the egress policy
  * uses. Needs GENESYS_REGION (or the base URLs), GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET.
  */
 async function main(): Promise<void> {

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { egressDestinations, type EgressInputs } from "../components/egress";
-import { localChartVersion, PINNED_CHART_VERSION } from "../components/release";
-import { chartValues, podLabels, RELEASE_NAMES, type ReleaseNames } from "../components/values";
+import { egressDestinations, type EgressInputs } from "./egress-destinations";
+import { localChartVersion, PINNED_CHART_VERSION } from "./chart";
+import { chartValues, podLabels, RELEASE_NAMES, type ReleaseNames } from "./chart-values";
 import { chartValuesProblems } from "./chart-schema";
 import type { PlatformInfo } from "./platform";
 import { listProblems, PROJECT, type StackSettings } from "./settings";
@@ -84,7 +84,7 @@ export function plan(
   if (chartVersion !== PINNED_CHART_VERSION)
     errors.push({
       propertyPath: "app/chart/Chart.yaml:version",
-      reason: `is ${chartVersion}, but this program pins ${PINNED_CHART_VERSION}: test the new chart and update PINNED_CHART_VERSION in components/release.ts`,
+      reason: `is ${chartVersion}, but this program pins ${PINNED_CHART_VERSION}: test the new chart and update PINNED_CHART_VERSION in stacks/chart.ts`,
     });
 
   const namespaceName = `${platform.namespacePrefix}${settings.namespace}`;

@@ -14,7 +14,7 @@ import {
   type SettingDescriptor,
   type SettingName,
 } from "../app/src/shared/settings";
-import { mergeValues } from "../components/values";
+import { mergeValues, type ChartValues } from "./merge-values";
 import { chartValuesProblems } from "./chart-schema";
 
 /** The project's config namespace (`pulumi config set genesys-middleware-stack:<key>`). */
@@ -23,7 +23,7 @@ export const PROJECT = "genesys-middleware-stack";
 export type Environment = "dev" | "prod";
 
 /** Chart values under the chart's own keys (app/chart/values.yaml); never a secret. */
-export type ChartValues = Readonly<Record<string, unknown>>;
+export type { ChartValues };
 
 /** Where the shared volume comes from. */
 export type StorageSettings =

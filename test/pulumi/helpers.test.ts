@@ -7,20 +7,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse, stringify } from "yaml";
 import { ciValuesPath, ciValuesText, REGENERATE } from "../../scripts/chart-ci-values";
 import { chartValuesProblems } from "../../stacks/chart-schema";
-import {
-  ciliumFqdnPolicySpec,
-  egressDestinations,
-  egressPolicySpec,
-  type EgressInputs,
-} from "../../components/egress";
+import { ciliumFqdnPolicySpec, egressPolicySpec, type EgressInputs } from "../../components/egress";
+import { egressDestinations } from "../../stacks/egress-destinations";
 import { Registry } from "prom-client";
 import { ExportMetrics } from "../../app/src/export/metrics";
 import { GenesysMetrics } from "../../app/src/genesys/metrics";
 import { ImportMetrics } from "../../app/src/import/metrics";
 import { alertRules } from "../../components/monitoring";
-import { localChartVersion, PINNED_CHART_VERSION } from "../../components/release";
+import { localChartVersion, PINNED_CHART_VERSION } from "../../stacks/chart";
 import { vaultReadPolicy } from "../../components/secrets";
-import { chartValues } from "../../components/values";
+import { chartValues } from "../../stacks/chart-values";
 import { genesysHostNames } from "../../app/src/shared/regions";
 import { DEV_PLATFORM } from "../../stacks/platform";
 import { PROJECT, readStackSettings } from "../../stacks/settings";
@@ -524,7 +520,7 @@ describe("Genesys Cloud hosts (app/src/shared/regions.ts), as the stack reads th
   });
 });
 
-describe("chart values (components/values.ts) through the real helm", function () {
+describe("chart values (stacks/chart-values.ts) through the real helm", function () {
   this.timeout(60_000);
   for (const environment of ["dev", "prod"] as const) {
     it(`${environment}: lint --strict passes, the render has no secret and the stack's settings`, () => {

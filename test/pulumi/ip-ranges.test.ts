@@ -4,8 +4,8 @@ import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { IP_RANGES_FILE } from "../../scripts/ip-ranges";
-import { shippedGenesysRanges } from "../../components/egress";
-import { startSimulator } from "../../app/simulator/simulator";
+import { shippedGenesysRanges } from "../../stacks/egress-destinations";
+import { startSimulator } from "../../simulator/simulator";
 
 const ROOT = path.resolve(__dirname, "../..");
 

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { SECRET_KEYS } from "../app/src/shared/settings";
-import type { ChartValues, StackSettings } from "../stacks/settings";
+import { mergeValues } from "./merge-values";
+import type { StackSettings } from "./settings";
 
 /** Names shared by the chart values, the components and the stack outputs. */
 export interface ReleaseNames {
@@ -29,28 +30,6 @@ export function podLabels(names: ReleaseNames): Record<string, string> {
     "app.kubernetes.io/name": "genesys-middleware-stack",
     "app.kubernetes.io/instance": names.release,
   };
-}
-
-function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Helm's merge of values files: maps merge key by key, anything else (lists too) is replaced. */
-export function mergeValues(...layers: ChartValues[]): Record<string, unknown> {
-  const merged: Record<string, unknown> = {};
-  for (const layer of layers) {
-    for (const [key, value] of Object.entries(layer)) {
-      merged[key] =
-        isMap(value) && isMap(merged[key])
-          ? mergeValues(merged[key], value)
-          : isMap(value)
-            ? mergeValues(value)
-            : Array.isArray(value)
-              ? structuredClone(value)
-              : value;
-    }
-  }
-  return merged;
 }
 
 /**
