@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as prettier from "prettier";
+import { renderTroubleshootingPage, TROUBLESHOOTING_PAGE } from "./error-codes";
 import {
   CHART_SWITCHES,
   SECRET_REFERENCE,
@@ -507,6 +508,7 @@ export async function generatedFiles(): Promise<GeneratedFile[]> {
     { file: "app/chart/README.md", content: renderChartReadme(read("app/chart/README.md"), valuesYaml) },
     { file: "app/chart/values.schema.json", content: renderSchema(read("app/chart/values.schema.json")) },
     { file: CONFIGURATION_PAGE, content: renderConfigurationPage(read(CONFIGURATION_PAGE)) },
+    { file: TROUBLESHOOTING_PAGE, content: renderTroubleshootingPage(read(TROUBLESHOOTING_PAGE)) },
   ];
   return Promise.all(
     files.map(async ({ file, content }) => ({ file, content: await formatted(file, content) })),

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Agent, request, type Dispatcher } from "undici";
+import type { ClusterErrorCode } from "./errors";
 import { ServiceError } from "../shared/errors";
 
 /** The parts of a coordination.k8s.io/v1 Lease that leader election reads and writes. */
@@ -37,7 +38,7 @@ export class LeaseApiError extends ServiceError {
   readonly status: number;
   readonly reason: string | undefined;
   constructor(
-    code: string,
+    code: ClusterErrorCode,
     message: string,
     fields: { status: number; reason?: string | undefined; cause?: unknown; retryable: boolean },
   ) {

@@ -1,4 +1,4 @@
-import type { ErrorCodeDoc } from "../genesys/errors";
+import type { ErrorCodeDoc } from "../shared/errors";
 import { ServiceError } from "../shared/errors";
 
 /**

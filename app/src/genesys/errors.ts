@@ -1,10 +1,6 @@
-import { ServiceError } from "../shared/errors";
+import { ServiceError, type ErrorCodeDoc } from "../shared/errors";
 
-/** What an error code means and what the operator does about it (rendered into docs/troubleshooting.md). */
-export interface ErrorCodeDoc {
-  readonly meaning: string;
-  readonly action: string;
-}
+export type { ErrorCodeDoc };
 
 /**
  * Every code the Genesys client raises, with what it means and what to do: the one list the

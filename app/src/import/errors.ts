@@ -1,4 +1,5 @@
-import { ClientClosedError, type ErrorCodeDoc } from "../genesys/errors";
+import { ClientClosedError } from "../genesys/errors";
+import type { ErrorCodeDoc } from "../shared/errors";
 import { ServiceError } from "../shared/errors";
 
 /**
