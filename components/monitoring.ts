@@ -12,6 +12,11 @@ export interface AlertRule {
 /** Alerts that matter for the sync, on the metrics the service exposes. */
 export function alertRules(namespace: string): AlertRule[] {
   const scope = `namespace="${namespace}"`;
+  return [...genesysAlerts(scope), ...importAlerts(scope), ...exportAlerts(scope)];
+}
+
+/** The Genesys Cloud client: tokens, rate limits, the circuit breaker. */
+function genesysAlerts(scope: string): AlertRule[] {
   return [
     {
       alert: "GenesysTokenRefreshFailing",
@@ -46,6 +51,12 @@ export function alertRules(namespace: string): AlertRule[] {
           "Genesys Cloud is failing or throttling every call: check its status page and the egress policy",
       },
     },
+  ];
+}
+
+/** The contact import: a refusing list, a full volume, failing files, files waiting too long. */
+function importAlerts(scope: string): AlertRule[] {
+  return [
     {
       alert: "ImportContactListRefusing",
       expr: `max(import_target_blocked{${scope}}) == 1`,
@@ -91,6 +102,12 @@ export function alertRules(namespace: string): AlertRule[] {
         runbook: "Is the import paused, not ready (no token), or is the shared volume unwritable?",
       },
     },
+  ];
+}
+
+/** The results export. */
+function exportAlerts(scope: string): AlertRule[] {
+  return [
     {
       alert: "ExportPollLagging",
       // The results export exposes this gauge (the seconds its watermark trails now).
@@ -105,7 +122,6 @@ export function alertRules(namespace: string): AlertRule[] {
   ];
 }
 
-/** A small Grafana dashboard on the same metrics (loaded by the Grafana sidecar). */
 export function grafanaDashboard(namespace: string): Record<string, unknown> {
   const panel = (id: number, title: string, expr: string, y: number) => ({
     id,

@@ -66,23 +66,52 @@ export class VaultSourcedSecret extends pulumi.ComponentResource {
     this.secretName = args.secretName;
     const vaultOpts = { parent: this, provider: args.vaultProvider };
     const stored = vault.kv.getSecretV2Output({ mount: args.kvMount, name: args.kvPath }, vaultOpts);
-    const clientSecret = pulumi.secret(
-      stored.data.apply((data) => {
-        const value = data["client-secret"];
-        if (!value)
-          throw new Error(
-            `Vault ${args.kvMount}/${args.kvPath} has no "client-secret" key: store the Genesys OAuth client secret there`,
-          );
-        return value;
-      }),
+    const clientSecret = requiredKey(
+      stored,
+      "client-secret",
+      `Vault ${args.kvMount}/${args.kvPath} has no "client-secret" key: store the Genesys OAuth client secret there`,
     );
+    const webhookPassword = this.webhookCredential(name, args, vaultOpts);
+    // Secret here, whatever the provider marks: this output leaves the component.
+    this.webhookPassword = pulumi.secret(webhookPassword);
+    const consoleSecrets = args.console ? this.consoleSecrets(name, args, stored, vaultOpts) : {};
+    this.secret = new k8s.core.v1.Secret(
+      `${name}-secret`,
+      {
+        metadata: { name: args.secretName, namespace: args.namespace },
+        type: "Opaque",
+        stringData: {
+          [secretKeyOf("GENESYS_CLIENT_SECRET")]: clientSecret,
+          [secretKeyOf("WEBHOOK_USERNAME")]: WEBHOOK_USERNAME,
+          [secretKeyOf("WEBHOOK_PASSWORD")]: webhookPassword,
+          ...consoleSecrets,
+        },
+      },
+      { parent: this, additionalSecretOutputs: ["data", "stringData"] },
+    );
+    const access = this.vaultAccess(name, args, vaultOpts);
+    this.policy = access.policy;
+    this.authRole = access.authRole;
+    this.registerOutputs({
+      secretName: this.secretName,
+      secret: this.secret,
+      policy: this.policy,
+      authRole: this.authRole,
+      webhookPassword: this.webhookPassword,
+    });
+  }
+
+  /** A generated webhook password, kept in Vault beside the Genesys credentials; returns it. */
+  private webhookCredential(
+    name: string,
+    args: VaultSourcedSecretArgs,
+    vaultOpts: pulumi.CustomResourceOptions,
+  ): pulumi.Output<string> {
     const webhook = new random.RandomPassword(
       `${name}-webhook`,
       { length: 40, special: false },
       { parent: this },
     );
-    // Secret here, whatever the provider marks: this output leaves the component.
-    this.webhookPassword = pulumi.secret(webhook.result);
     new vault.kv.SecretV2(
       `${name}-webhook`,
       {
@@ -94,77 +123,82 @@ export class VaultSourcedSecret extends pulumi.ComponentResource {
       },
       vaultOpts,
     );
-    let consoleSecrets: Record<string, pulumi.Output<string>> = {};
-    if (args.console) {
-      const oidcClientSecret = pulumi.secret(
-        stored.data.apply((data) => {
-          const value = data["oidc-client-secret"];
-          if (!value)
-            throw new Error(
-              `Vault ${args.kvMount}/${args.kvPath} has no "oidc-client-secret" key: store the console's OIDC client secret there (the console is enabled)`,
-            );
-          return value;
-        }),
-      );
-      // One session secret for every replica, so any of them opens any session cookie.
-      const session = new random.RandomPassword(
-        `${name}-console-session`,
-        { length: 48, special: false },
-        { parent: this },
-      );
-      new vault.kv.SecretV2(
-        `${name}-console`,
-        {
-          mount: args.kvMount,
-          name: `${args.kvPath}-console`,
-          dataJson: pulumi.secret(pulumi.jsonStringify({ "session-secret": session.result })),
-        },
-        vaultOpts,
-      );
-      consoleSecrets = {
-        [secretKeyOf("OIDC_CLIENT_SECRET")]: oidcClientSecret,
-        [secretKeyOf("CONSOLE_SESSION_SECRET")]: pulumi.secret(session.result),
-      };
-    }
-    this.secret = new k8s.core.v1.Secret(
-      `${name}-secret`,
-      {
-        metadata: { name: args.secretName, namespace: args.namespace },
-        type: "Opaque",
-        stringData: {
-          [secretKeyOf("GENESYS_CLIENT_SECRET")]: clientSecret,
-          [secretKeyOf("WEBHOOK_USERNAME")]: WEBHOOK_USERNAME,
-          [secretKeyOf("WEBHOOK_PASSWORD")]: webhook.result,
-          ...consoleSecrets,
-        },
-      },
-      { parent: this, additionalSecretOutputs: ["data", "stringData"] },
+    return webhook.result;
+  }
+
+  /** The console's OIDC client secret (from Vault) and its session secret (generated, kept in Vault), by Secret key. */
+  private consoleSecrets(
+    name: string,
+    args: VaultSourcedSecretArgs,
+    stored: pulumi.Output<vault.kv.GetSecretV2Result>,
+    vaultOpts: pulumi.CustomResourceOptions,
+  ): Record<string, pulumi.Output<string>> {
+    const oidcClientSecret = requiredKey(
+      stored,
+      "oidc-client-secret",
+      `Vault ${args.kvMount}/${args.kvPath} has no "oidc-client-secret" key: store the console's OIDC client secret there (the console is enabled)`,
     );
-    this.policy = new vault.Policy(
+    // One session secret for every replica, so any of them opens any session cookie.
+    const session = new random.RandomPassword(
+      `${name}-console-session`,
+      { length: 48, special: false },
+      { parent: this },
+    );
+    new vault.kv.SecretV2(
+      `${name}-console`,
+      {
+        mount: args.kvMount,
+        name: `${args.kvPath}-console`,
+        dataJson: pulumi.secret(pulumi.jsonStringify({ "session-secret": session.result })),
+      },
+      vaultOpts,
+    );
+    return {
+      [secretKeyOf("OIDC_CLIENT_SECRET")]: oidcClientSecret,
+      [secretKeyOf("CONSOLE_SESSION_SECRET")]: pulumi.secret(session.result),
+    };
+  }
+
+  /** The Vault policy (read-only on the credentials' path) and the Kubernetes auth role bound to the service account. */
+  private vaultAccess(
+    name: string,
+    args: VaultSourcedSecretArgs,
+    vaultOpts: pulumi.CustomResourceOptions,
+  ): { policy: vault.Policy; authRole: vault.kubernetes.AuthBackendRole } {
+    const policy = new vault.Policy(
       `${name}-policy`,
       { name: args.roleName, policy: vaultReadPolicy(args.kvMount, args.kvPath) },
       vaultOpts,
     );
-    this.authRole = new vault.kubernetes.AuthBackendRole(
+    const authRole = new vault.kubernetes.AuthBackendRole(
       `${name}-k8s-role`,
       {
         backend: args.kubernetesAuthMount,
         roleName: args.roleName,
         boundServiceAccountNames: [args.serviceAccountName],
         boundServiceAccountNamespaces: [args.namespace],
-        tokenPolicies: [this.policy.name],
+        tokenPolicies: [policy.name],
         tokenTtl: 3600,
       },
       vaultOpts,
     );
-    this.registerOutputs({
-      secretName: this.secretName,
-      secret: this.secret,
-      policy: this.policy,
-      authRole: this.authRole,
-      webhookPassword: this.webhookPassword,
-    });
+    return { policy, authRole };
   }
+}
+
+/** One key of the Vault secret, as a Pulumi secret; a missing key fails with `problem`. */
+function requiredKey(
+  stored: pulumi.Output<vault.kv.GetSecretV2Result>,
+  key: string,
+  problem: string,
+): pulumi.Output<string> {
+  return pulumi.secret(
+    stored.data.apply((data) => {
+      const value = data[key];
+      if (!value) throw new Error(problem);
+      return value;
+    }),
+  );
 }
 
 export interface ExternalSecretReferenceArgs {
