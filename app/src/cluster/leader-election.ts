@@ -1,3 +1,4 @@
+import type { ClusterErrorCode } from "./errors";
 import type { Logger } from "pino";
 import { ServiceError } from "../shared/errors";
 import type { Clock, Random } from "../time/clock";
@@ -24,7 +25,7 @@ export interface Leadership {
 }
 
 /** Settings under which a leader could not step down before a follower takes over. */
-export class ElectionSettingsError extends ServiceError {
+export class ElectionSettingsError extends ServiceError<ClusterErrorCode> {
   constructor(settings: Pick<ElectionSettings, "leaseDurationMs" | "renewDeadlineMs">) {
     super(
       "ELECTION_SETTINGS_INVALID",

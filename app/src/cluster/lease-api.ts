@@ -34,7 +34,7 @@ export type LeaseVerb = "get" | "create" | "update";
  * `reason` are the HTTP status and the Status reason the server sent; `retryable` says whether the
  * next election round can pass without anyone fixing anything. Messages never carry the token.
  */
-export class LeaseApiError extends ServiceError {
+export class LeaseApiError extends ServiceError<ClusterErrorCode> {
   readonly status: number;
   readonly reason: string | undefined;
   constructor(
@@ -119,7 +119,7 @@ export class LeaseHttpError extends LeaseApiError {
 }
 
 /** The API server did not answer (connection refused, TLS, timeout): the next round tries again. */
-export class LeaseApiUnreachableError extends ServiceError {
+export class LeaseApiUnreachableError extends ServiceError<ClusterErrorCode> {
   constructor(what: string, apiUrl: string, cause: unknown) {
     super(
       "LEASE_API_UNREACHABLE",
@@ -130,7 +130,7 @@ export class LeaseApiUnreachableError extends ServiceError {
 }
 
 /** A replace without the resourceVersion read: a bug in the caller, refused before anything is sent. */
-export class LeaseVersionMissingError extends ServiceError {
+export class LeaseVersionMissingError extends ServiceError<ClusterErrorCode> {
   constructor(namespace: string, name: string) {
     super(
       "LEASE_VERSION_MISSING",

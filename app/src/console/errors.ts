@@ -22,9 +22,4 @@ export const CONSOLE_ERROR_CODES = {
 export type ConsoleErrorCode = keyof typeof CONSOLE_ERROR_CODES;
 
 /** A requeue the console refuses; the message is shown to the operator as it is. */
-export class RequeueError extends ServiceError {
-  declare readonly code: ConsoleErrorCode;
-  constructor(code: ConsoleErrorCode, message: string, options?: { retryable?: boolean }) {
-    super(code, message, options);
-  }
-}
+export class RequeueError extends ServiceError<ConsoleErrorCode> {}

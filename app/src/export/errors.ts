@@ -59,9 +59,4 @@ export const EXPORT_ERROR_CODES = {
 export type ExportErrorCode = keyof typeof EXPORT_ERROR_CODES;
 
 /** The base of the export's and the webhook's errors: a listed code, `retryable`, `cause` kept. */
-export class ExportError extends ServiceError {
-  declare readonly code: ExportErrorCode;
-  constructor(code: ExportErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
-    super(code, message, options);
-  }
-}
+export class ExportError extends ServiceError<ExportErrorCode> {}

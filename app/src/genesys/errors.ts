@@ -70,12 +70,7 @@ export type GenesysErrorCode = keyof typeof GENESYS_ERROR_CODES;
  * fields for metrics and logs (the undici `lib/core/errors.js` habit). Messages never carry a
  * token, a client secret or an Authorization header.
  */
-export class GenesysError extends ServiceError {
-  declare readonly code: GenesysErrorCode;
-  constructor(code: GenesysErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
-    super(code, message, options);
-  }
-}
+export class GenesysError extends ServiceError<GenesysErrorCode> {}
 
 /** The login server rejected the client id or secret (`invalid_client`). Retrying fast cannot help. */
 export class InvalidClientCredentialsError extends GenesysError {

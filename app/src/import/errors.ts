@@ -36,12 +36,7 @@ export const IMPORT_ERROR_CODES = {
 export type ImportErrorCode = keyof typeof IMPORT_ERROR_CODES;
 
 /** The base of the import's errors: a listed code, `retryable`, `cause` kept (undici's habit, as in genesys/errors.ts). */
-export class ImportError extends ServiceError {
-  declare readonly code: ImportErrorCode;
-  constructor(code: ImportErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
-    super(code, message, options);
-  }
-}
+export class ImportError extends ServiceError<ImportErrorCode> {}
 
 /** A replica id that cannot name a folder of processing/ or was not made by replicaId(). */
 export class ReplicaIdError extends ImportError {

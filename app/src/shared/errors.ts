@@ -20,16 +20,18 @@ export const SHARED_ERROR_CODES = {
   },
 } as const satisfies Record<string, ErrorCodeDoc>;
 
+export type SharedErrorCode = keyof typeof SHARED_ERROR_CODES;
+
 /**
  * The base of every error this service raises on purpose: a stable `code` for logs, metrics and
  * tests, whether trying again can help (`retryable`), and the `cause` kept (the undici
  * `lib/core/errors.js` habit). Messages never carry a token, a secret or an Authorization header.
  */
-export class ServiceError extends Error {
-  readonly code: string;
+export class ServiceError<Code extends string = string> extends Error {
+  readonly code: Code;
   /** True when the same call may succeed later without anyone changing anything. */
   readonly retryable: boolean;
-  constructor(code: string, message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
+  constructor(code: Code, message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -38,7 +40,7 @@ export class ServiceError extends Error {
 }
 
 /** Configuration that cannot work: unknown region, plain http to a remote host, bad numbers. */
-export class ConfigurationError extends ServiceError {
+export class ConfigurationError extends ServiceError<SharedErrorCode> {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
     super(
