@@ -42,7 +42,7 @@ function preflight() {
   const image = process.env.E2E_IMAGE;
   if (!image)
     missing(
-      "E2E_IMAGE is not set: build app/Dockerfile, load it on the node, and export E2E_IMAGE=<name:tag> (README, End-to-end tests)",
+      "E2E_IMAGE is not set: build app/Dockerfile, load it on the node, and export E2E_IMAGE=<name:tag> (docs/e2e.md)",
     );
   const normalise = (name) => {
     const withTag = /:[^/]+$/.test(name) ? name : `${name}:latest`;

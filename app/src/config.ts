@@ -24,7 +24,7 @@ import {
 
 /**
  * The service's configuration, from environment variables. These names are a contract that the
- * Helm chart, the demo and the tests rely on; the README lists them all. Each secret can also
+ * Helm chart, the demo and the tests rely on; docs/configuration.md lists them all. Each secret can also
  * come from a file (`<NAME>_FILE`, for a mounted Secret). Every problem is reported at once,
  * with the fix.
  */

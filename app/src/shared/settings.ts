@@ -38,14 +38,14 @@ export interface SettingDescriptor {
   /** Other spellings the service accepts (lower-case proxy variables). */
   readonly aliases?: readonly string[];
   readonly type: SettingType;
-  /** One line: what it does (values.yaml's `@param`, the README's table). */
+  /** One line: what it does (values.yaml's `@param`, docs/configuration.md's table). */
   readonly doc: string;
   readonly unit?: "seconds" | "milliseconds" | "bytes" | "hours" | "requests" | "rows";
   /** The service's default; undefined when it has none. */
   readonly default?: string | number | boolean | readonly string[];
   /** Where the chart's default differs from the service's (leader election is on in a cluster). */
   readonly chartDefault?: string | number | boolean | readonly string[] | null;
-  /** The README's default column, when the default is not a literal ("from the region"). */
+  /** The default column of docs/configuration.md, when the default is not a literal ("from the region"). */
   readonly defaultText?: string;
   /** Required: the message that says what to set. */
   readonly required?: string;

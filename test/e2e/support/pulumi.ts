@@ -13,7 +13,7 @@ export interface PulumiResult {
 
 /**
  * The real Pulumi CLI on PATH, on a local file backend with the passphrase secrets provider, as
- * the e2e tier runs it (.ci/run, README "End-to-end tests"). One workspace per test run: its
+ * the e2e tier runs it (.ci/run, docs/e2e.md). One workspace per test run: its
  * state, its PULUMI_HOME and the stacks' config files live under `dir`, never in the checkout.
  */
 export class PulumiWorkspace {
