@@ -30,6 +30,7 @@ import { webhook, type WebhookOptions } from "./export/webhook";
 import { CONSOLE_PREFIX } from "./console/config";
 import { operatorConsole, type ConsoleDependencies } from "./console/console";
 import { ServiceError } from "./shared/errors";
+import { budgetInDemand, budgetShareInUse } from "./shared/rate-budget";
 import { RateHistory } from "./console/history";
 import type { Dispatcher } from "undici";
 
@@ -412,10 +413,7 @@ function buildExport(config: ServiceConfig["export"], shared: Shared, needs: Exp
         shared.logger,
         {
           mayPublish,
-          busy: () => {
-            const { rateBudgetInUse, rateBudgetPerWindow } = client.state();
-            return rateBudgetInUse * 2 > rateBudgetPerWindow;
-          },
+          busy: () => budgetInDemand(client.state()),
         },
       )
     : undefined;
@@ -458,7 +456,7 @@ function buildConsole(
     const state = client.state();
     const limited = await metrics.rateLimited.get();
     return {
-      budgetInUse: state.rateBudgetPerWindow > 0 ? state.rateBudgetInUse / state.rateBudgetPerWindow : 0,
+      budgetInUse: budgetShareInUse(state),
       rateLimitedTotal: limited.values.reduce((sum, value) => sum + value.value, 0),
     };
   }, shared.clock);

@@ -1,6 +1,7 @@
 import type { ExportStatus } from "../export/export-service";
 import type { ClientState } from "../genesys/client";
 import type { ImportStatus } from "../import/import-service";
+import { budgetShareInUse } from "../shared/rate-budget";
 import { CONSOLE_PREFIX } from "./config";
 import type { ArchiveSummary, RejectedFile } from "./files";
 import type { Sample } from "./history";
@@ -154,8 +155,7 @@ export function renderConsole(view: ConsoleView): string {
   const action = (name: string, label: string) =>
     postButton(view.csrf, `${CONSOLE_PREFIX}/actions/${name}`, label);
   const tokens = tokenRows(client, view.nowMs);
-  const budgetShare =
-    client.rateBudgetPerWindow > 0 ? client.rateBudgetInUse / client.rateBudgetPerWindow : 0;
+  const budgetShare = budgetShareInUse(client);
   const { current, recent } = importRows(importer);
   const rejected = rejectedRows(view);
   const errors = recentErrors(view);

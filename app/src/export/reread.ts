@@ -46,8 +46,9 @@ const NOTHING: RereadStep = { requests: 0, read: 0, corrections: 0, file: undefi
  * Gentle by construction: `step()` runs after each poll and sends only its share of what is left
  * of the pass (spread over the polls that remain before the next pass), never more than
  * `maxRequestsPerMinute` on average, and nothing while `busy()` says the client's rate budget is
- * in demand (the import, the poll). The client paces per token and serves in arrival order, so
- * a step of one or two reads delays nobody by more than those requests.
+ * in demand (the import, the poll: `budgetInDemand` in shared/rate-budget.ts). The client paces
+ * per token and serves in arrival order, so a step of one or two reads delays nobody by more than
+ * those requests.
  */
 export class Rereader {
   constructor(

@@ -13,6 +13,12 @@ import {
 } from "../shared/retry";
 import { genesysDispatcher, type ProxySettings } from "./dispatcher";
 import {
+  replicaBudgetPerWindow,
+  tokenPacing,
+  type BudgetInUse,
+  type TokenPacing,
+} from "../shared/rate-budget";
+import {
   breakerPolicy,
   CircuitBreaker,
   type BreakerFailure,
@@ -30,7 +36,7 @@ import {
   UploadOutcomeUnknownError,
 } from "./errors";
 import { BREAKER_STATE_VALUE, GenesysMetrics } from "./metrics";
-import { RequestPacer, type PacerSettings } from "./pacer";
+import { RequestPacer } from "./pacer";
 import type { GenesysEndpoints } from "../shared/regions";
 import { headerValue, readRateLimitHeaders, retryAfterMs } from "./retry-after";
 import { networkReason, TokenManager, type TokenState } from "./token-manager";
@@ -58,8 +64,8 @@ export interface GenesysClientOptions {
   readonly maxTransientAttempts?: number;
   /** Backoff for transient failures and 429s without a wait; default BACKOFF.genesysApi (500 ms doubling to 30 s, full jitter). */
   readonly transientBackoff?: BackoffSettings;
-  /** Per-token budget; default 300 requests per 60,000 ms (+ a safety margin), pausing below 10 % remaining. */
-  readonly rateLimit?: Partial<PacerSettings>;
+  /** Per-token budget; default `tokenPacing` (300 requests per 60,000 ms + a safety margin, pausing below 10 % remaining). */
+  readonly rateLimit?: Partial<TokenPacing>;
   /** Default: opens after 5 consecutive 429/5xx/network failures, probes after 10,000 ms. */
   readonly breaker?: Partial<BreakerSettings>;
   /** Largest request body sent; default 512,000 bytes. */
@@ -134,11 +140,9 @@ interface FailedAnswer {
   readonly parsed: unknown;
 }
 
-export interface ClientState {
+export interface ClientState extends BudgetInUse {
   readonly tokens: readonly TokenState[];
   readonly breaker: BreakerState;
-  readonly rateBudgetInUse: number;
-  readonly rateBudgetPerWindow: number;
   readonly rateWindowMs: number;
 }
 
@@ -184,7 +188,7 @@ export class GenesysClient {
       | "maxBodyBytes"
     >
   >;
-  private readonly pacing: PacerSettings;
+  private readonly pacing: TokenPacing;
   private readonly policy: Policy;
   private nextSlot = 0;
   private closed = false;
@@ -205,13 +209,7 @@ export class GenesysClient {
       transientBackoff: options.transientBackoff ?? BACKOFF.genesysApi,
       maxBodyBytes: options.maxBodyBytes ?? MAX_REQUEST_BYTES,
     };
-    const windowMs = options.rateLimit?.windowMs ?? 60_000;
-    this.pacing = {
-      requestsPerWindow: options.rateLimit?.requestsPerWindow ?? 300,
-      windowMs,
-      lowWaterRatio: options.rateLimit?.lowWaterRatio ?? 0.1,
-      safetyMarginMs: options.rateLimit?.safetyMarginMs ?? Math.max(250, windowMs / 100),
-    };
+    this.pacing = tokenPacing(options.rateLimit);
     this.breaker = new CircuitBreaker(
       {
         failureThreshold: options.breaker?.failureThreshold ?? 5,
@@ -249,7 +247,7 @@ export class GenesysClient {
       tokens: this.slots.map((slot) => slot.tokens.state()),
       breaker: this.breaker.state,
       rateBudgetInUse: this.slots.reduce((sum, slot) => sum + slot.pacer.inUse(), 0),
-      rateBudgetPerWindow: this.pacing.requestsPerWindow * this.slots.length,
+      rateBudgetPerWindow: replicaBudgetPerWindow(this.pacing, this.slots.length),
       rateWindowMs: this.pacing.windowMs,
     };
   }

@@ -1,26 +1,12 @@
 import { ClientClosedError } from "./errors";
 import type { Clock } from "../time/clock";
 import type { RateLimitHeaderReading } from "./retry-after";
-
-export interface PacerSettings {
-  /** Requests one token may send per window; default 300 (Genesys `token.rate.per.minute`). */
-  readonly requestsPerWindow: number;
-  /** The budget window in milliseconds; default 60,000. Tests and benchmarks may scale it. */
-  readonly windowMs: number;
-  /** Pause while rate-limit headers report less than this share remaining; default 0.1. */
-  readonly lowWaterRatio: number;
-  /**
-   * Added to the window when counting sends, because the server counts arrivals and arrival
-   * delays vary; default max(250 ms, 1 % of the window). Without it, sends paced exactly at the
-   * budget still draw occasional 429s at window edges.
-   */
-  readonly safetyMarginMs: number;
-}
+import type { TokenPacing } from "../shared/rate-budget";
 
 /**
- * Paces one token's requests so it never sends more than its budget in any window: a sliding
- * log of send times (at most `requestsPerWindow` entries). A sliding window bounds every fixed
- * window the server might count in, so normal operation draws no 429s, while still allowing a
+ * Paces one token's requests so it never sends more than its budget (`tokenPacing` in
+ * shared/rate-budget.ts) in any window: a sliding log of send times (at most `requestsPerWindow`
+ * entries). A sliding window bounds every fixed window the server might count in, so normal operation draws no 429s, while still allowing a
  * full burst when the budget is unused. Waiters are served first come, first served.
  *
  * Written here rather than taken from p-queue or bottleneck: those read the real clock, and this
@@ -36,7 +22,7 @@ export class RequestPacer {
   private closed = false;
 
   constructor(
-    private readonly settings: PacerSettings,
+    private readonly settings: TokenPacing,
     private readonly clock: Clock,
   ) {}
 
