@@ -4,6 +4,7 @@ import { localChartVersion, PINNED_CHART_VERSION } from "./chart";
 import { chartValues, podLabels, RELEASE_NAMES, type ReleaseNames } from "./chart-values";
 import { chartValuesProblems } from "./chart-schema";
 import type { PlatformInfo } from "./platform";
+import { orgLimitFindings } from "./org-rate-limit";
 import { listProblems, PROJECT, type StackSettings } from "./settings";
 
 /** The Vault credential of the stack's login, from secret config (index.ts reads it). */
@@ -130,6 +131,10 @@ export function plan(
       roleName: `genesys-sync-${settings.environment}`,
     };
   }
+
+  const orgLimit = orgLimitFindings(settings);
+  if (orgLimit.error) errors.push(orgLimit.error);
+  if (orgLimit.warning) warnings.push(orgLimit.warning);
 
   // What helm would refuse when the Chart resource renders, after everything else exists.
   const values = chartValues(settings, names, platform.ingressClass);

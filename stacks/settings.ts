@@ -99,6 +99,12 @@ export interface StackSettings {
   /** Served at https://<host>; the console at https://<host>/console. */
   readonly ingress: IngressSettings;
   readonly monitoring: { readonly enabled: boolean; readonly grafanaDashboards: boolean };
+  /**
+   * The organisation's rate limit across all tokens, requests a minute (`orgRequestsPerMinute`):
+   * the rate budget's ceiling (app/src/shared/rate-budget.ts) that plan() and the hpa-sane policy
+   * hold the most replicas to; required in prod (plan()), undefined: not stated.
+   */
+  readonly orgRequestsPerMinute: number | undefined;
 }
 
 export type ImagePullPolicy = "IfNotPresent" | "Always" | "Never";
@@ -171,6 +177,7 @@ const KNOWN_KEYS: Readonly<Record<string, readonly string[] | "chart">> = {
   environment: [],
   namespace: [],
   platformStack: [],
+  orgRequestsPerMinute: [],
   values: "chart",
   image: ["repository", "tag", "digest", "pullPolicy"],
   storage: ["mode", "size", "storageClassName"],
@@ -212,6 +219,7 @@ export function readStackSettings(
   const consoleOn = isMap(values.console) && values.console.enabled === true;
   if (consoleOn) checkConsoleNeeds(ingressConfig.enabled === true, egress, problem);
   const monitoring = object("monitoring");
+  const orgRequestsPerMinute = readOrgRequestsPerMinute(raw("orgRequestsPerMinute"), problem);
   if (errors.length > 0) {
     throw new pulumi.InputPropertiesError({
       message: `Stack ${stackName} has ${errors.length} configuration problem${errors.length === 1 ? "" : "s"}; nothing was created:\n${listProblems(errors)}`,
@@ -236,7 +244,20 @@ export function readStackSettings(
       enabled: monitoring.enabled !== false,
       grafanaDashboards: monitoring.grafanaDashboards !== false,
     },
+    orgRequestsPerMinute,
   };
+}
+
+/** `orgRequestsPerMinute`: a whole number of requests a minute, at least 1; undefined when unset. */
+function readOrgRequestsPerMinute(text: string | undefined, problem: Report): number | undefined {
+  if (text === undefined) return undefined;
+  const limit = Number(text);
+  if (Number.isInteger(limit) && limit >= 1) return limit;
+  problem(
+    "orgRequestsPerMinute",
+    `must be a whole number of requests a minute, at least 1 (got ${JSON.stringify(text)}): the organisation's limit across all tokens`,
+  );
+  return undefined;
 }
 
 /** A config key holding a map (`image`, `storage`); {} when unset, reported when it is not a map. */

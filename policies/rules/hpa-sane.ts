@@ -1,44 +1,32 @@
-import { perMinute, rateBudget } from "../../app/src/shared/rate-budget";
+import { orgLimitProblem, podBudget, type PodBudget } from "../../app/src/shared/rate-budget";
 import { HPA_CPU_TARGET_PERCENT } from "../../app/src/shared/setting-rules";
-import { chartPathOf, chartValueAt, SETTING, type SettingName } from "../../app/src/shared/settings";
+import { chartPathOf, chartValueAt } from "../../app/src/shared/settings";
 import { configuredValues, defineRule, sameNamespace, type PolicyInput, type Violation } from "../lib";
 
 interface Config {
   minCpuPercent: number;
   maxCpuPercent: number;
   minReplicas: number;
-  /** The organisation's limit across all tokens, requests a minute; unset: Genesys' per-token limit only. */
+  /**
+   * The organisation's limit across all tokens, requests a minute: the stack's
+   * `orgRequestsPerMinute`, which policies/config/<stack>.json carries; unset: Genesys' per-token
+   * limit only.
+   */
   orgRequestsPerMinute?: number;
 }
 
-/** What each pod may send: the pool size and the per-token rate, as the chart or the ConfigMap sets them. */
-interface PodBudget {
-  readonly tokenPoolSize: number;
-  readonly perTokenPerMinute: number;
-}
-
-const number = (value: unknown, fallback: number) => {
-  const parsed = Number(value);
-  return value !== undefined && value !== null && value !== "" && Number.isFinite(parsed) ? parsed : fallback;
-};
-
-/** The pods' budget: ConfigMap data in the HPA's namespace first, then the chart's values, then the defaults. */
-function podBudget(input: PolicyInput, hpa: PolicyInput["objects"][number]): PodBudget {
+/**
+ * The pods' budget (shared/rate-budget.ts): ConfigMap data and container env in the HPA's
+ * namespace first, then the first chart's values, then the service's defaults.
+ */
+function hpaPodBudget(input: PolicyInput, hpa: PolicyInput["objects"][number]): PodBudget {
   const chartValues = input.charts.find(() => true)?.values ?? {};
   const configured = new Map(
     configuredValues(input.objects.filter((object) => sameNamespace(object, hpa))).map(
       ({ name, value }) => [name, value] as const,
     ),
   );
-  const read = (env: SettingName) =>
-    number(
-      configured.get(env) ?? chartValueAt(chartValues, chartPathOf(env)),
-      SETTING[env].default as number,
-    );
-  return {
-    tokenPoolSize: read("GENESYS_TOKEN_POOL_SIZE"),
-    perTokenPerMinute: perMinute(read("GENESYS_RATE_LIMIT_PER_WINDOW"), read("GENESYS_RATE_LIMIT_WINDOW_MS")),
-  };
+  return podBudget((setting) => configured.get(setting) ?? chartValueAt(chartValues, chartPathOf(setting)));
 }
 
 export default defineRule<Config>({
@@ -84,18 +72,12 @@ export default defineRule<Config>({
         });
       }
       if (config.orgRequestsPerMinute === undefined) continue;
-      const pod = podBudget(input, object);
-      const budget = rateBudget({
-        ...pod,
+      const message = orgLimitProblem({
+        ...hpaPodBudget(input, object),
         replicas: spec.maxReplicas ?? 0,
         orgLimitPerMinute: config.orgRequestsPerMinute,
       });
-      if (budget.exceedsOrgLimit) {
-        violations.push({
-          object,
-          message: `maxReplicas ${spec.maxReplicas} × ${pod.tokenPoolSize} token(s) per pod × ${pod.perTokenPerMinute} requests/min per token = ${budget.totalPerMinute}/min, above the organisation's limit of ${config.orgRequestsPerMinute}/min (orgRequestsPerMinute): scaling out would only draw 429s. Lower maxReplicas to ${budget.maxReplicasWithinOrgLimit} or the token pool size, or raise orgRequestsPerMinute if your org allows more.`,
-        });
-      }
+      if (message) violations.push({ object, message });
     }
     return violations;
   },
