@@ -40,23 +40,7 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
     const { names } = plan;
     for (const warning of plan.warnings) pulumi.log.warn(warning, this);
 
-    const namespace = new k8s.core.v1.Namespace(
-      `${name}-ns`,
-      {
-        metadata: {
-          name: plan.namespaceName,
-          labels: {
-            "pod-security.kubernetes.io/enforce": "restricted",
-            "pod-security.kubernetes.io/enforce-version": "latest",
-            "pod-security.kubernetes.io/audit": "restricted",
-            "pod-security.kubernetes.io/warn": "restricted",
-            "app.kubernetes.io/part-of": "genesys-middleware-stack",
-          },
-        },
-      },
-      { parent: this },
-    );
-    this.namespace = namespace.metadata.name;
+    this.namespace = this.createNamespace(name, plan.namespaceName);
 
     const storage = new SharedStorage(
       `${name}-storage`,
@@ -64,57 +48,9 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    let secrets: VaultSourcedSecret | ExternalSecretReference;
-    if (plan.secrets.mode === "vault") {
-      const { login, address } = plan.secrets;
-      const vaultProvider = new vault.Provider(
-        `${name}-vault`,
-        login.method === "jwt"
-          ? { address, skipChildToken: true, authLoginJwt: { role: login.role, jwt: login.jwt } }
-          : { address, ...(login.token ? { token: login.token } : {}) },
-        { parent: this },
-      );
-      secrets = new VaultSourcedSecret(
-        `${name}-secrets`,
-        {
-          namespace: this.namespace,
-          secretName: names.secretName,
-          kvMount: plan.secrets.kvMount,
-          kvPath: plan.secrets.kvPath,
-          roleName: plan.secrets.roleName,
-          serviceAccountName: names.release,
-          kubernetesAuthMount: plan.secrets.kubernetesAuthMount,
-          console: plan.console,
-          vaultProvider,
-        },
-        { parent: this },
-      );
-    } else {
-      secrets = new ExternalSecretReference(
-        `${name}-secrets`,
-        {
-          namespace: this.namespace,
-          secretName: names.secretName,
-          kvPath: plan.secrets.kvPath,
-          secretStore: plan.secrets.secretStore,
-          console: plan.console,
-        },
-        { parent: this },
-      );
-    }
+    const secrets = this.createSecrets(name, plan);
 
-    // Extra CAs the service trusts (NODE_EXTRA_CA_CERTS); certificates are public, so a ConfigMap.
-    const caBundle =
-      plan.caBundle === undefined
-        ? undefined
-        : new k8s.core.v1.ConfigMap(
-            `${name}-ca`,
-            {
-              metadata: { name: names.caConfigMapName, namespace: this.namespace },
-              data: { [CA_BUNDLE_KEY]: plan.caBundle },
-            },
-            { parent: this },
-          );
+    const caBundle = this.createCaBundle(name, plan);
 
     this.egressDestinations = plan.egress;
     new EgressPolicy(
@@ -170,5 +106,81 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
       webhookUrl: this.webhookUrl,
       webhookPassword: this.webhookPassword,
     });
+  }
+
+  private createNamespace(name: string, namespaceName: string): pulumi.Output<string> {
+    const namespace = new k8s.core.v1.Namespace(
+      `${name}-ns`,
+      {
+        metadata: {
+          name: namespaceName,
+          labels: {
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/enforce-version": "latest",
+            "pod-security.kubernetes.io/audit": "restricted",
+            "pod-security.kubernetes.io/warn": "restricted",
+            "app.kubernetes.io/part-of": "genesys-middleware-stack",
+          },
+        },
+      },
+      { parent: this },
+    );
+    return namespace.metadata.name;
+  }
+
+  /** The Secret the chart reads: from Vault through Pulumi, or written by the External Secrets Operator. */
+  private createSecrets(name: string, plan: DeploymentPlan): VaultSourcedSecret | ExternalSecretReference {
+    const { names } = plan;
+    if (plan.secrets.mode === "vault") {
+      const { login, address } = plan.secrets;
+      const vaultProvider = new vault.Provider(
+        `${name}-vault`,
+        login.method === "jwt"
+          ? { address, skipChildToken: true, authLoginJwt: { role: login.role, jwt: login.jwt } }
+          : { address, ...(login.token ? { token: login.token } : {}) },
+        { parent: this },
+      );
+      return new VaultSourcedSecret(
+        `${name}-secrets`,
+        {
+          namespace: this.namespace,
+          secretName: names.secretName,
+          kvMount: plan.secrets.kvMount,
+          kvPath: plan.secrets.kvPath,
+          roleName: plan.secrets.roleName,
+          serviceAccountName: names.release,
+          kubernetesAuthMount: plan.secrets.kubernetesAuthMount,
+          console: plan.console,
+          vaultProvider,
+        },
+        { parent: this },
+      );
+    }
+    return new ExternalSecretReference(
+      `${name}-secrets`,
+      {
+        namespace: this.namespace,
+        secretName: names.secretName,
+        kvPath: plan.secrets.kvPath,
+        secretStore: plan.secrets.secretStore,
+        console: plan.console,
+      },
+      { parent: this },
+    );
+  }
+
+  private createCaBundle(name: string, plan: DeploymentPlan): k8s.core.v1.ConfigMap | undefined {
+    const { names } = plan;
+    // Extra CAs the service trusts (NODE_EXTRA_CA_CERTS); certificates are public, so a ConfigMap.
+    return plan.caBundle === undefined
+      ? undefined
+      : new k8s.core.v1.ConfigMap(
+          `${name}-ca`,
+          {
+            metadata: { name: names.caConfigMapName, namespace: this.namespace },
+            data: { [CA_BUNDLE_KEY]: plan.caBundle },
+          },
+          { parent: this },
+        );
   }
 }

@@ -78,69 +78,22 @@ export function plan(
   credentials: VaultCredentials = {},
   chartVersion: string = localChartVersion(),
 ): DeploymentPlan {
-  const errors: Array<{ propertyPath: string; reason: string }> = [];
-  const warnings: string[] = [];
+  const found: Findings = { errors: [], warnings: [] };
   const names = RELEASE_NAMES;
-
-  if (chartVersion !== PINNED_CHART_VERSION)
-    errors.push({
-      propertyPath: "app/chart/Chart.yaml:version",
-      reason: `is ${chartVersion}, but this program pins ${PINNED_CHART_VERSION}: test the new chart and update PINNED_CHART_VERSION in stacks/chart.ts`,
-    });
-
-  const namespaceName = `${platform.namespacePrefix}${settings.namespace}`;
-  if (!DNS_LABEL.test(namespaceName) || namespaceName.length > 63)
-    errors.push({
-      propertyPath: `${PROJECT}:namespace`,
-      reason: `makes the namespace "${namespaceName}" (with the platform's prefix "${platform.namespacePrefix}"), which is not a DNS label: lower-case letters, digits and '-', at most 63 characters`,
-    });
-
+  checkChartVersion(chartVersion, found);
+  const namespaceName = checkedNamespace(settings, platform, found);
   const egress = egressDestinations(settings, platform, podLabels(names));
-  // Behind a proxy there are no Genesys ranges to allow: the proxy is the only path out.
-  if (egress.genesysCidrs.length === 0 && settings.network.proxy === undefined) {
-    const reason = `no Genesys Cloud IP ranges for ${settings.genesys.region}: run \`npm run ipranges:refresh\` against your org, or list them in egress.genesysCidrs`;
-    if (settings.environment === "prod" && platform.cni !== "cilium")
-      errors.push({ propertyPath: `${PROJECT}:egress.genesysCidrs`, reason });
-    else
-      warnings.push(
-        `${reason}; until then only ${platform.cni === "cilium" ? "the Cilium FQDN rules allow" : "nothing allows"} HTTPS to Genesys Cloud`,
-      );
-  }
-
-  let secrets: SecretsPlan;
-  if (settings.secrets.mode === "externalSecret") secrets = settings.secrets;
-  else {
-    let login: VaultProviderLogin;
-    if (settings.secrets.vaultLogin === "token") login = { method: "token", token: credentials.vaultToken };
-    else {
-      if (credentials.vaultJwt === undefined)
-        errors.push({
-          propertyPath: `${PROJECT}:vaultJwt`,
-          reason:
-            "is required for the jwt Vault login (secrets.vaultLogin): the pipeline sets the CI's OIDC token with `pulumi config set --secret vaultJwt <jwt>`",
-        });
-      login = { method: "jwt", role: settings.secrets.vaultJwtRole, jwt: credentials.vaultJwt ?? "" };
-    }
-    secrets = {
-      mode: "vault",
-      address: platform.vaultAddress,
-      login,
-      kvMount: settings.secrets.kvMount,
-      kvPath: settings.secrets.kvPath,
-      kubernetesAuthMount: settings.secrets.kubernetesAuthMount,
-      roleName: `genesys-sync-${settings.environment}`,
-    };
-  }
-
+  checkGenesysRanges(settings, platform, egress, found);
+  const secrets = secretsPlan(settings, platform, credentials, found);
   const orgLimit = orgLimitFindings(settings);
-  if (orgLimit.error) errors.push(orgLimit.error);
-  if (orgLimit.warning) warnings.push(orgLimit.warning);
-
+  if (orgLimit.error) found.errors.push(orgLimit.error);
+  if (orgLimit.warning) found.warnings.push(orgLimit.warning);
   // What helm would refuse when the Chart resource renders, after everything else exists.
   const values = chartValues(settings, names, platform.ingressClass);
-  for (const found of chartValuesProblems(values))
-    errors.push({ propertyPath: `${PROJECT}:values.${found.key}`, reason: found.reason });
+  for (const problem of chartValuesProblems(values))
+    found.errors.push({ propertyPath: `${PROJECT}:values.${problem.key}`, reason: problem.reason });
 
+  const { errors } = found;
   if (errors.length > 0)
     throw new pulumi.InputPropertiesError({
       message: `The ${settings.environment} stack cannot be deployed (${errors.length} problem${errors.length === 1 ? "" : "s"}); nothing was created:\n${listProblems(errors)}`,
@@ -168,6 +121,79 @@ export function plan(
     monitoring: settings.monitoring,
     webhookUrl: ingress.enabled ? `https://${ingress.host}/webhooks/genesys` : undefined,
     consoleUrl: settings.console && ingress.enabled ? `https://${ingress.host}/console` : undefined,
-    warnings,
+    warnings: found.warnings,
+  };
+}
+
+/** What plan() found: errors stop it before any resource exists, warnings go to the stack's outputs. */
+interface Findings {
+  readonly errors: Array<{ propertyPath: string; reason: string }>;
+  readonly warnings: string[];
+}
+
+function checkChartVersion(chartVersion: string, found: Findings): void {
+  if (chartVersion !== PINNED_CHART_VERSION)
+    found.errors.push({
+      propertyPath: "app/chart/Chart.yaml:version",
+      reason: `is ${chartVersion}, but this program pins ${PINNED_CHART_VERSION}: test the new chart and update PINNED_CHART_VERSION in stacks/chart.ts`,
+    });
+}
+
+/** The namespace with the platform's prefix, which must be a DNS label. */
+function checkedNamespace(settings: StackSettings, platform: PlatformInfo, found: Findings): string {
+  const namespaceName = `${platform.namespacePrefix}${settings.namespace}`;
+  if (!DNS_LABEL.test(namespaceName) || namespaceName.length > 63)
+    found.errors.push({
+      propertyPath: `${PROJECT}:namespace`,
+      reason: `makes the namespace "${namespaceName}" (with the platform's prefix "${platform.namespacePrefix}"), which is not a DNS label: lower-case letters, digits and '-', at most 63 characters`,
+    });
+  return namespaceName;
+}
+
+/** Without Genesys ranges nothing but Cilium's FQDN rules lets HTTPS out: refused in prod elsewhere. */
+function checkGenesysRanges(
+  settings: StackSettings,
+  platform: PlatformInfo,
+  egress: EgressInputs,
+  found: Findings,
+): void {
+  // Behind a proxy there are no Genesys ranges to allow: the proxy is the only path out.
+  if (egress.genesysCidrs.length > 0 || settings.network.proxy !== undefined) return;
+  const reason = `no Genesys Cloud IP ranges for ${settings.genesys.region}: run \`npm run ipranges:refresh\` against your org, or list them in egress.genesysCidrs`;
+  if (settings.environment === "prod" && platform.cni !== "cilium")
+    found.errors.push({ propertyPath: `${PROJECT}:egress.genesysCidrs`, reason });
+  else
+    found.warnings.push(
+      `${reason}; until then only ${platform.cni === "cilium" ? "the Cilium FQDN rules allow" : "nothing allows"} HTTPS to Genesys Cloud`,
+    );
+}
+
+/** Where the Secret comes from: the External Secrets Operator, or Vault with the pipeline's login. */
+function secretsPlan(
+  settings: StackSettings,
+  platform: PlatformInfo,
+  credentials: VaultCredentials,
+  found: Findings,
+): SecretsPlan {
+  if (settings.secrets.mode === "externalSecret") return settings.secrets;
+  let login: VaultProviderLogin;
+  if (settings.secrets.vaultLogin === "token") login = { method: "token", token: credentials.vaultToken };
+  else {
+    if (credentials.vaultJwt === undefined)
+      found.errors.push({
+        propertyPath: `${PROJECT}:vaultJwt`,
+        reason:
+          "is required for the jwt Vault login (secrets.vaultLogin): the pipeline sets the CI's OIDC token with `pulumi config set --secret vaultJwt <jwt>`",
+      });
+    login = { method: "jwt", role: settings.secrets.vaultJwtRole, jwt: credentials.vaultJwt ?? "" };
+  }
+  return {
+    mode: "vault",
+    address: platform.vaultAddress,
+    login,
+    kvMount: settings.secrets.kvMount,
+    kvPath: settings.secrets.kvPath,
+    kubernetesAuthMount: settings.secrets.kubernetesAuthMount,
+    roleName: `genesys-sync-${settings.environment}`,
   };
 }
