@@ -159,8 +159,6 @@ export interface InClusterSettings {
   readonly requestTimeoutMs: number;
 }
 
-export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
-
 /** Where the in-cluster API is: KUBERNETES_SERVICE_HOST/PORT, as every pod gets them. */
 export function inClusterApiUrl(env: NodeJS.ProcessEnv): string | undefined {
   const host = env.KUBERNETES_SERVICE_HOST;

@@ -25,15 +25,6 @@ export interface ReadOptions {
   readonly maxRecordBytes: number;
 }
 
-/** The events of a file one by one (see `readContactsFileChunks` for the import's hot path). */
-export async function* readContactsFile(
-  file: string,
-  format: FileFormat,
-  options: ReadOptions,
-): AsyncGenerator<ReadEvent> {
-  for await (const events of readContactsFileChunks(file, format, options)) yield* events;
-}
-
 /**
  * The events of a file in file order, a batch at a time: an async step per record (two, through
  * a stream's iterator and a generator) cost the import about as much as validating the record.

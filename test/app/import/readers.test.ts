@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { parse } from "csv-parse";
-import { readContactsFile, type ReadEvent } from "../../../app/src/import/readers";
+import { readContactsFileChunks, type ReadEvent } from "../../../app/src/import/readers";
 
 const dir = mkdtempSync(path.join(tmpdir(), "readers-"));
 
@@ -12,10 +12,10 @@ async function read(name: string, content: string | Buffer, maxRecordBytes = 1_0
   const file = path.join(dir, name);
   writeFileSync(file, content);
   const events: ReadEvent[] = [];
-  for await (const event of readContactsFile(file, name.endsWith(".csv") ? "csv" : "ndjson", {
+  for await (const chunk of readContactsFileChunks(file, name.endsWith(".csv") ? "csv" : "ndjson", {
     maxRecordBytes,
   }))
-    events.push(event);
+    events.push(...chunk);
   return events;
 }
 
