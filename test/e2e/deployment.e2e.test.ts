@@ -12,12 +12,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { generateCsv } from "../../app/demo/sample-contacts";
-import {
-  startSimulator,
-  type GenesysSimulator,
-  type SimulatedConversation,
-} from "../../app/simulator/simulator";
+import { generateCsv } from "../../simulator/demo/sample-contacts";
+import { startSimulator, type GenesysSimulator, type SimulatedConversation } from "../../simulator/simulator";
 import { startConnectProxy, type ConnectProxy } from "../support/connect-proxy";
 import { kubectl, waitFor } from "../support/kube";
 import { issueServerCertificate, makeCertificateAuthority } from "../support/tls";

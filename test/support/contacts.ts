@@ -1,1 +1,1 @@
-export { generateCsv, phoneFor, type GeneratedFile } from "../../app/demo/sample-contacts";
+export { generateCsv, phoneFor, type GeneratedFile } from "../../simulator/demo/sample-contacts";

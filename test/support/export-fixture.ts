@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startSimulator, type GenesysSimulator, type SimulatorOptions } from "../../app/simulator/simulator";
+import { startSimulator, type GenesysSimulator, type SimulatorOptions } from "../../simulator/simulator";
 import { GenesysClient } from "../../app/src/genesys/client";
 import { resolveEndpoints } from "../../app/src/shared/regions";
 import { capturedLogger } from "./capture";

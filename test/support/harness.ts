@@ -5,8 +5,8 @@ import path from "node:path";
 import { loadConfig } from "../../app/src/config";
 import { buildService, type Service } from "../../app/src/service";
 import type { Clock } from "../../app/src/time/clock";
-import { startSimulator, type GenesysSimulator, type SimulatorOptions } from "../../app/simulator/simulator";
-import { simulatorServiceEnv } from "../../app/simulator/service-env";
+import { startSimulator, type GenesysSimulator, type SimulatorOptions } from "../../simulator/simulator";
+import { simulatorServiceEnv } from "../../simulator/service-env";
 import { capturedLogger } from "./capture";
 
 const ROOT = path.resolve(__dirname, "../..");

@@ -4,7 +4,7 @@ import path from "node:path";
 import type { GenesysClient } from "../../../app/src/genesys/client";
 import { LeadershipLostError, ResultsPoller, type PollerSettings } from "../../../app/src/export/poller";
 import { backfill, parseBackfillRange } from "../../../app/src/export/backfill";
-import type { GenesysSimulator, SimulatedConversation } from "../../../app/simulator/simulator";
+import type { GenesysSimulator, SimulatedConversation } from "../../../simulator/simulator";
 import { capturedLogger } from "../../support/capture";
 import { crashAt, SimulatedCrashError } from "../../support/crash";
 import { EXPORT_LIST, EXPORT_T0, openExportFixture, type ExportFixture } from "../../support/export-fixture";

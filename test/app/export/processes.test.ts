@@ -7,7 +7,7 @@ import {
   startSimulator,
   type GenesysSimulator,
   type SimulatedConversation,
-} from "../../../app/simulator/simulator";
+} from "../../../simulator/simulator";
 import { FakeLeaseApi } from "../../support/fake-lease-api";
 import { killAll, listFolder, serviceEnv, spawnService, waitFor } from "../../support/harness";
 

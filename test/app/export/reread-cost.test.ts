@@ -4,7 +4,7 @@ import { FingerprintStore, fingerprintOf } from "../../../app/src/export/fingerp
 import { outcomeOf } from "../../../app/src/export/outcomes";
 import { Rereader } from "../../../app/src/export/reread";
 import { SETTING } from "../../../app/src/shared/settings";
-import type { SimulatedConversation } from "../../../app/simulator/simulator";
+import type { SimulatedConversation } from "../../../simulator/simulator";
 import { capturedLogger } from "../../support/capture";
 import { EXPORT_LIST, openExportFixture } from "../../support/export-fixture";
 import { FakeClock } from "../../support/fake-clock";

@@ -6,7 +6,7 @@ import { FingerprintStore } from "../../../app/src/export/fingerprints";
 import type { PublishHooks } from "../../../app/src/export/export-state";
 import { ResultsPoller } from "../../../app/src/export/poller";
 import { Rereader, type RereadSettings } from "../../../app/src/export/reread";
-import type { GenesysSimulator, SimulatedConversation } from "../../../app/simulator/simulator";
+import type { GenesysSimulator, SimulatedConversation } from "../../../simulator/simulator";
 import { capturedLogger } from "../../support/capture";
 import { crashAt, SimulatedCrashError } from "../../support/crash";
 import { EXPORT_LIST, EXPORT_T0, openExportFixture, type ExportFixture } from "../../support/export-fixture";

@@ -5,8 +5,8 @@ import path from "node:path";
 import { loadConfig } from "../../../app/src/config";
 import { VolumeReplayGuard, type ReplayClaim } from "../../../app/src/export/replay-guard";
 import { buildService, type Service } from "../../../app/src/service";
-import { simulatorServiceEnv } from "../../../app/simulator/service-env";
-import { startSimulator, type GenesysSimulator } from "../../../app/simulator/simulator";
+import { simulatorServiceEnv } from "../../../simulator/service-env";
+import { startSimulator, type GenesysSimulator } from "../../../simulator/simulator";
 import { capturedLogger } from "../../support/capture";
 import { FakeClock } from "../../support/fake-clock";
 

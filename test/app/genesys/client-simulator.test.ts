@@ -3,11 +3,7 @@ import { addContacts } from "../../../app/src/genesys/api";
 import { GenesysClient, type GenesysClientOptions } from "../../../app/src/genesys/client";
 import { RetriesExhaustedError } from "../../../app/src/genesys/errors";
 import { resolveEndpoints } from "../../../app/src/shared/regions";
-import {
-  startSimulator,
-  type GenesysSimulator,
-  type SimulatorOptions,
-} from "../../../app/simulator/simulator";
+import { startSimulator, type GenesysSimulator, type SimulatorOptions } from "../../../simulator/simulator";
 import { systemClock } from "../../../app/src/time/clock";
 import { capturedLogger } from "../../support/capture";
 import { runPool } from "../../support/pool";

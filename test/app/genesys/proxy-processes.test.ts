@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { dataLayout, ensureLayout } from "../../../app/src/shared/layout";
-import { startSimulator, type GenesysSimulator } from "../../../app/simulator/simulator";
+import { startSimulator, type GenesysSimulator } from "../../../simulator/simulator";
 import { startConnectProxy, type ConnectProxy } from "../../support/connect-proxy";
 import { killAll, serviceEnv, spawnService, waitFor } from "../../support/harness";
 import {

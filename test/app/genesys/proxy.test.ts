@@ -8,7 +8,7 @@ import { addContacts } from "../../../app/src/genesys/api";
 import { GenesysClient } from "../../../app/src/genesys/client";
 import { genesysDispatcher, type ProxySettings } from "../../../app/src/genesys/dispatcher";
 import { resolveEndpoints } from "../../../app/src/shared/regions";
-import { startSimulator, type GenesysSimulator } from "../../../app/simulator/simulator";
+import { startSimulator, type GenesysSimulator } from "../../../simulator/simulator";
 import { capturedLogger } from "../../support/capture";
 import { startConnectProxy, type ConnectProxy } from "../../support/connect-proxy";
 import { FakeLeaseApi } from "../../support/fake-lease-api";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { Agent, request } from "undici";
-import { startSimulator, type GenesysSimulator } from "../../../app/simulator/simulator";
+import { startSimulator, type GenesysSimulator } from "../../../simulator/simulator";
 import { issueServerCertificate, makeCertificateAuthority } from "../../support/tls";
 
 /**

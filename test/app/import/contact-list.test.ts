@@ -7,7 +7,7 @@ import {
 } from "../../../app/src/import/contact-list";
 import { LIST_LIMITS } from "../../../app/src/import/list-limits";
 import { RowValidator } from "../../../app/src/import/rows";
-import type { GenesysSimulator } from "../../../app/simulator/simulator";
+import type { GenesysSimulator } from "../../../simulator/simulator";
 import { phoneFor } from "../../support/contacts";
 import { startHarness, waitFor } from "../../support/harness";
 

@@ -16,7 +16,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { dataLayout, ensureLayout } from "../../../app/src/shared/layout";
-import { startSimulator, type GenesysSimulator } from "../../../app/simulator/simulator";
+import { startSimulator, type GenesysSimulator } from "../../../simulator/simulator";
 import { generateCsv } from "../../support/contacts";
 import { killAll, listFolder, serviceEnv, spawnService, waitFor } from "../../support/harness";
 

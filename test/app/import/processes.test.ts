@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, renameSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { dataLayout, ensureLayout } from "../../../app/src/shared/layout";
-import { startSimulator, type GenesysSimulator } from "../../../app/simulator/simulator";
+import { startSimulator, type GenesysSimulator } from "../../../simulator/simulator";
 import { generateCsv } from "../../support/contacts";
-import { writeSampleCsv } from "../../../app/demo/sample-contacts";
+import { writeSampleCsv } from "../../../simulator/demo/sample-contacts";
 import { dropFile, killAll, listFolder, serviceEnv, spawnService, waitFor } from "../../support/harness";
 
 /**

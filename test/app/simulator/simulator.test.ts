@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { request } from "undici";
-import { startSimulator, type GenesysSimulator } from "../../../app/simulator/simulator";
+import { startSimulator, type GenesysSimulator } from "../../../simulator/simulator";
 import { FakeClock } from "../../support/fake-clock";
 
 /** The simulator must be faithful, not friendly: each case is a fact from genesys-cloud-facts.md. */

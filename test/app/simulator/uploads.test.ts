@@ -2,11 +2,7 @@ import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import { request } from "undici";
-import {
-  startSimulator,
-  type GenesysSimulator,
-  type SimulatorOptions,
-} from "../../../app/simulator/simulator";
+import { startSimulator, type GenesysSimulator, type SimulatorOptions } from "../../../simulator/simulator";
 import { FakeClock } from "../../support/fake-clock";
 import { waitFor } from "../../support/harness";
 

@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { finished } from "node:stream/promises";
 import busboy from "busboy";
 import { parse } from "csv-parse";
-import type { Clock } from "../src/time/clock";
+import type { Clock } from "../app/src/time/clock";
 
 /**
  * Genesys Cloud's bulk contact-list load, as the facts file describes it, in both of its forms.

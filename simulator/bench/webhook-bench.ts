@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import Fastify from "fastify";
 import { spawn } from "node:child_process";
-import { EventLog } from "../src/export/event-log";
-import { MemoryReplayGuard, VolumeReplayGuard, type ReplayGuard } from "../src/export/replay-guard";
-import { registerWebhook } from "../src/export/webhook";
-import { createLogger } from "../src/logging";
-import { systemClock } from "../src/time/clock";
+import { EventLog } from "../../app/src/export/event-log";
+import { MemoryReplayGuard, VolumeReplayGuard, type ReplayGuard } from "../../app/src/export/replay-guard";
+import { registerWebhook } from "../../app/src/export/webhook";
+import { createLogger } from "../../app/src/logging";
+import { systemClock } from "../../app/src/time/clock";
 
 /**
  * The export part of `npm run bench`: durable webhook events per second and p50/p99 latency, the
@@ -16,7 +16,7 @@ import { systemClock } from "../src/time/clock";
  * behind the same fastify route; and the replay window in memory (one replica's, lost on restart)
  * against the one on the volume that replicas share (a file created with O_EXCL per event id; here
  * on a local disk, where NFS adds a round trip or two). The server runs in this process; the load comes over loopback from
- * a separate process (app/bench/webhook-load.ts), so the server's one JavaScript thread is its own.
+ * a separate process (simulator/bench/webhook-load.ts), so the server's one JavaScript thread is its own.
  */
 class NaiveLog {
   private handle: FileHandle | undefined;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "csv-parse";
 import { writeSampleCsv } from "../demo/sample-contacts";
-import { dataLayout, ensureLayout } from "../src/shared/layout";
+import { dataLayout, ensureLayout } from "../../app/src/shared/layout";
 
 /**
  * The import part of `npm run bench`. The simulator runs in its own process, so the CPU and
@@ -31,7 +31,7 @@ async function spawnSimulator(
 ): Promise<SimulatorProcess> {
   const child = spawn(
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", path.join(__dirname, "../simulator/cli.ts")],
+    ["-r", "ts-node/register/transpile-only", path.join(__dirname, "../cli.ts")],
     {
       env: {
         PATH: process.env.PATH ?? "",

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo, Server, Socket } from "node:net";
-import { systemClock, type Clock } from "../src/time/clock";
+import { systemClock, type Clock } from "../app/src/time/clock";
 import { MULTIPART_UPLOAD_PATH, UploadStore } from "./uploads";
 
 /**

@@ -1,9 +1,9 @@
 import { request } from "undici";
-import { addContacts, type ContactInput } from "../src/genesys/api";
-import { GenesysClient } from "../src/genesys/client";
-import { resolveEndpoints } from "../src/shared/regions";
-import { createLogger } from "../src/logging";
-import { startSimulator, type GenesysSimulator } from "../simulator/simulator";
+import { addContacts, type ContactInput } from "../../app/src/genesys/api";
+import { GenesysClient } from "../../app/src/genesys/client";
+import { resolveEndpoints } from "../../app/src/shared/regions";
+import { createLogger } from "../../app/src/logging";
+import { startSimulator, type GenesysSimulator } from "../simulator";
 
 /**
  * The client part of `npm run bench`: one workload of contact uploads against the simulator,

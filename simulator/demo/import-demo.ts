@@ -1,11 +1,11 @@
 import { createWriteStream, mkdtempSync, readFileSync, renameSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { loadConfig } from "../src/config";
-import { createLogger } from "../src/logging";
-import { startService } from "../src/service";
-import { simulatorServiceEnv } from "../simulator/service-env";
-import { startSimulator } from "../simulator/simulator";
+import { loadConfig } from "../../app/src/config";
+import { createLogger } from "../../app/src/logging";
+import { startService } from "../../app/src/service";
+import { simulatorServiceEnv } from "../service-env";
+import { startSimulator } from "../simulator";
 import { writeSampleCsv } from "./sample-contacts";
 
 /**
