@@ -2,9 +2,9 @@ import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import { request } from "undici";
-import { startSimulator, type GenesysSimulator, type SimulatorOptions } from "../../../simulator/simulator";
-import { FakeClock } from "../../support/fake-clock";
-import { waitFor } from "../../support/harness";
+import { startSimulator, type GenesysSimulator, type SimulatorOptions } from "../../simulator/simulator";
+import { FakeClock } from "../support/fake-clock";
+import { waitFor } from "../support/harness";
 
 /**
  * The simulator's bulk contact-list load, as genesys-cloud-facts.md describes it: a presigned URL

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { request } from "undici";
-import { startSimulator, type GenesysSimulator } from "../../../simulator/simulator";
-import { FakeClock } from "../../support/fake-clock";
+import { startSimulator, type GenesysSimulator } from "../../simulator/simulator";
+import { FakeClock } from "../support/fake-clock";
 
 /** The simulator must be faithful, not friendly: each case is a fact from genesys-cloud-facts.md. */
 describe("Genesys Cloud simulator (real HTTP on loopback)", () => {
