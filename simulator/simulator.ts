@@ -51,8 +51,13 @@ export interface SimulatorOptions {
    * contacts, where keeping them would measure the simulator's memory instead of the client's.
    */
   readonly retainContacts?: boolean;
-  /** Contact lists that exist; default one with a random id. */
+  /** Contact lists that exist; default one with a random id (none when `contactLists` is given). */
   readonly contactListIds?: readonly string[];
+  /**
+   * Named contact lists with their own columns and phone columns, created beside `contactListIds`
+   * (as `createContactList` does); their ids follow those in `contactListIds`.
+   */
+  readonly contactLists?: readonly NewContactList[];
   /**
    * Rate-limit headers on successful answers. Real Genesys sends none since 2021 (the default);
    * `inin` and `x-ratelimit` imitate an older deployment or a proxy.
@@ -147,6 +152,25 @@ export interface ContactListDefinition {
   readonly phoneColumns: ReadonlyArray<{ readonly columnName: string; readonly type: string }>;
 }
 
+/** A list to create: its name (several lists may share one, as in Genesys) and its definition. */
+export interface NewContactList extends ContactListDefinition {
+  /** Default a random UUID. */
+  readonly id?: string;
+  readonly name: string;
+}
+
+/** Ids of contacts one `DELETE .../contacts?contactIds=` may name (the URL's length bounds it). */
+export const MAX_CONTACT_IDS_PER_DELETE = 100;
+
+/** `filterType` of `GET /api/v2/outbound/contactlists` that the simulator applies to `name`. */
+const NAME_FILTERS: Record<string, (name: string, wanted: string) => boolean> = {
+  Equals: (name, wanted) => name === wanted,
+  Prefix: (name, wanted) => name.startsWith(wanted),
+  BeginsWith: (name, wanted) => name.startsWith(wanted),
+  EndsWith: (name, wanted) => name.endsWith(wanted),
+  Contains: (name, wanted) => name.includes(wanted),
+};
+
 export class GenesysSimulator {
   /** The bulk contact-list load: presigned and multipart uploads, the import status, clearing a list. */
   readonly uploads: UploadStore;
@@ -176,6 +200,9 @@ export class GenesysSimulator {
     lostUploadAnswers: 0,
   };
   private readonly definitions = new Map<string, ContactListDefinition>();
+  private readonly names = new Map<string, string>();
+  /** Contacts a campaign is using now, by list: a removal leaves them (`holdContacts`). */
+  private readonly held = new Map<string, Set<string>>();
   private tokenLifetimeSeconds: number;
 
   /** What arrived, for assertions and reports. */
@@ -202,8 +229,10 @@ export class GenesysSimulator {
     this.clients = options.clients ?? [
       { clientId: randomUUID(), clientSecret: randomBytes(24).toString("base64url") },
     ];
-    this.contactListIds = options.contactListIds ?? [randomUUID()];
-    for (const id of this.contactListIds) this.lists.set(id, new Map());
+    const plain = options.contactListIds ?? (options.contactLists ? [] : [randomUUID()]);
+    for (const id of plain) this.lists.set(id, new Map());
+    const named = (options.contactLists ?? []).map((list) => this.createContactList(list));
+    this.contactListIds = [...plain, ...named];
     this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 86_400;
     this.uploads = new UploadStore(
       this.clock,
@@ -324,7 +353,8 @@ export class GenesysSimulator {
     /**
      * Makes calls on a contact list fail as Genesys does when the list was deleted (404 not.found,
      * every call) or the OAuth client's role lacks a permission (403 missing.permissions, naming
-     * it, on the calls that need it: outbound:contact:add to add contacts, outbound:contactList:view
+     * it, on the calls that need it: outbound:contact:add to add contacts, outbound:contact:delete
+     * to remove them, outbound:contactList:view
      * to read the definition, outbound:contact:view to read contacts, outbound:contactList:upload
      * to upload a file with the multipart form); undefined heals it.
      */
@@ -348,6 +378,35 @@ export class GenesysSimulator {
   defineContactList(contactListId: string, definition: ContactListDefinition): void {
     if (!this.lists.has(contactListId)) this.lists.set(contactListId, new Map());
     this.definitions.set(contactListId, definition);
+  }
+
+  /**
+   * Creates a contact list with a name, its columns and phone columns (a defined list: unknown
+   * columns are refused); answers its id. Names need not be unique, as in Genesys.
+   */
+  createContactList(list: NewContactList): string {
+    const id = list.id ?? randomUUID();
+    if (this.lists.has(id)) throw new Error(`contact list ${id} already exists`);
+    this.lists.set(id, new Map());
+    this.names.set(id, list.name);
+    this.definitions.set(id, { columnNames: list.columnNames, phoneColumns: list.phoneColumns });
+    return id;
+  }
+
+  /**
+   * Marks contacts as in use by a campaign (being dialled now): `DELETE .../contacts?contactIds=`
+   * leaves them in the list, as Genesys does, until `releaseContacts`.
+   */
+  holdContacts(contactListId: string, ids: readonly string[]): void {
+    const held = this.held.get(contactListId) ?? new Set<string>();
+    for (const id of ids) held.add(id);
+    this.held.set(contactListId, held);
+  }
+
+  /** Ends the campaign's use of these contacts (all of the list's, without ids): they can be removed again. */
+  releaseContacts(contactListId: string, ids?: readonly string[]): void {
+    if (ids === undefined) this.held.delete(contactListId);
+    else for (const id of ids) this.held.get(contactListId)?.delete(id);
   }
 
   /** Contacts of a list by id. */
@@ -751,6 +810,9 @@ export class GenesysSimulator {
         ? this.readContacts(list, parsed)
         : this.addContacts(list, decodeURIComponent(contacts[1]!), parsed);
     }
+    if (contacts && !contacts[2] && method === "DELETE")
+      return this.removeContacts(decodeURIComponent(contacts[1]!), url);
+    if (method === "GET" && path === "/api/v2/outbound/contactlists") return this.findLists(url);
     const single = /^\/api\/v2\/outbound\/contactlists\/([^/]+)\/contacts\/([^/]+)$/.exec(path);
     if (single && method === "GET") {
       const contact = this.lists.get(decodeURIComponent(single[1]!))?.get(decodeURIComponent(single[2]!));
@@ -805,7 +867,7 @@ export class GenesysSimulator {
       200,
       {
         id,
-        name: `list ${id}`,
+        name: this.names.get(id) ?? `list ${id}`,
         version: 1,
         columnNames: defined ? [...defined.columnNames] : [],
         phoneColumns: defined ? defined.phoneColumns.map((column) => ({ ...column })) : [],
@@ -813,6 +875,73 @@ export class GenesysSimulator {
         selfUri: `/api/v2/outbound/contactlists/${id}`,
       },
     ];
+  }
+
+  /**
+   * `GET /api/v2/outbound/contactlists?name=&filterType=&pageSize=&pageNumber=`: a
+   * ContactListEntityListing. `filterType` defaults to Prefix, as in Genesys' API description;
+   * pageSize defaults to 25, at most 100. A list answering 404 (deleted) is not listed.
+   */
+  private findLists(url: URL): [number, unknown] {
+    const pageSize = Number(url.searchParams.get("pageSize") ?? 25);
+    const pageNumber = Number(url.searchParams.get("pageNumber") ?? 1);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100)
+      return badRequest("pageSize must be between 1 and 100");
+    if (!Number.isInteger(pageNumber) || pageNumber < 1) return badRequest("pageNumber must be 1 or more");
+    const filterType = url.searchParams.get("filterType") ?? "Prefix";
+    const matches = NAME_FILTERS[filterType];
+    if (!matches) return badRequest(`filterType ${filterType} is not supported here`);
+    const wanted = url.searchParams.get("name");
+    const found = [...this.lists.keys()].filter(
+      (id) =>
+        this.faultState.listFailures.get(id)?.status !== 404 &&
+        (wanted === null || matches(this.names.get(id) ?? `list ${id}`, wanted)),
+    );
+    const pageCount = Math.ceil(found.length / pageSize);
+    const entities = found
+      .slice((pageNumber - 1) * pageSize, pageNumber * pageSize)
+      .map((id) => this.listDefinition(id)[1]);
+    const page = (number: number) => {
+      const query = new URLSearchParams(url.searchParams);
+      query.set("pageSize", String(pageSize));
+      query.set("pageNumber", String(number));
+      return `/api/v2/outbound/contactlists?${query.toString()}`;
+    };
+    return [
+      200,
+      {
+        entities,
+        pageSize,
+        pageNumber,
+        total: found.length,
+        firstUri: page(1),
+        selfUri: page(pageNumber),
+        lastUri: page(Math.max(1, pageCount)),
+        ...(pageNumber < pageCount ? { nextUri: page(pageNumber + 1) } : {}),
+        ...(pageNumber > 1 ? { previousUri: page(pageNumber - 1) } : {}),
+        pageCount,
+      },
+    ];
+  }
+
+  /**
+   * `DELETE .../contacts?contactIds=a,b` (comma-separated or repeated, as the SDKs send them): removes
+   * the contacts no campaign is using now; held ones (`holdContacts`) and unknown ids stay as they
+   * are, and the answer does not say which (no body): read them back to know.
+   */
+  private removeContacts(listId: string, url: URL): [number, unknown] {
+    const list = this.lists.get(listId);
+    if (!list) return notFound(`contact list ${listId} not found`);
+    const ids = url.searchParams
+      .getAll("contactIds")
+      .flatMap((value) => value.split(","))
+      .filter(Boolean);
+    if (ids.length === 0) return badRequest("contactIds is required: one or more contact ids");
+    if (ids.length > MAX_CONTACT_IDS_PER_DELETE)
+      return badRequest(`At most ${MAX_CONTACT_IDS_PER_DELETE} contact ids may be deleted in one request`);
+    const held = this.held.get(listId);
+    for (const id of ids) if (!held?.has(id)) list.delete(id);
+    return [200, undefined];
   }
 
   private addContacts(list: Map<string, DialerContact>, listId: string, items: unknown[]): [number, unknown] {
@@ -1101,6 +1230,7 @@ function badRequest(message: string): [number, unknown] {
 
 export type ListPermission =
   | "outbound:contact:add"
+  | "outbound:contact:delete"
   | "outbound:contactList:view"
   | "outbound:contact:view"
   | "outbound:contactList:upload";
@@ -1110,6 +1240,7 @@ function permissionFor(method: string, path: string): ListPermission {
   if (path === MULTIPART_UPLOAD_PATH) return "outbound:contactList:upload";
   if (/\/contacts\/bulk$/.test(path) || (method === "GET" && /\/contacts\//.test(path)))
     return "outbound:contact:view";
+  if (method === "DELETE" && /\/contacts$/.test(path)) return "outbound:contact:delete";
   if (/\/contacts$/.test(path)) return "outbound:contact:add";
   return "outbound:contactList:view";
 }
