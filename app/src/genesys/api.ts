@@ -85,6 +85,77 @@ export function getContactList(client: GenesysClient, contactListId: string): Pr
   });
 }
 
+/** A contact list found by name: its id, name, columns and phone columns. */
+export interface NamedContactList extends ContactListDefinition {
+  readonly name: string;
+}
+
+/** A page of `GET /api/v2/outbound/contactlists` (a ContactListEntityListing). */
+interface ContactListPage {
+  readonly entities?: readonly NamedContactList[];
+  readonly pageCount?: number;
+}
+
+/** Lists on one page of the search; 100 is the most Genesys returns. */
+const CONTACT_LISTS_PAGE_SIZE = 100;
+
+/**
+ * Every contact list whose name is exactly `name` (`filterType=Equals`: the API's default is a
+ * prefix match), all pages followed. Names are not unique in Genesys: a caller that needs one list
+ * treats anything but exactly one answer as a configuration error.
+ */
+export async function findContactListsByName(
+  client: GenesysClient,
+  name: string,
+): Promise<NamedContactList[]> {
+  const found: NamedContactList[] = [];
+  for (let pageNumber = 1; ; pageNumber += 1) {
+    const page = await client.request<ContactListPage>({
+      method: "GET",
+      path: "/api/v2/outbound/contactlists",
+      route: "/api/v2/outbound/contactlists",
+      query: { name, filterType: "Equals", pageSize: CONTACT_LISTS_PAGE_SIZE, pageNumber },
+    });
+    const entities = page.entities ?? [];
+    found.push(
+      ...entities.map(({ id, name: listName, columnNames, phoneColumns }) => ({
+        id,
+        name: listName,
+        columnNames: columnNames ?? [],
+        phoneColumns: phoneColumns ?? [],
+      })),
+    );
+    if (entities.length === 0 || pageNumber >= (page.pageCount ?? 0)) return found;
+  }
+}
+
+/** Ids one removal may name: they travel in the URL, whose length bounds them (about 100). */
+export const MAX_CONTACT_IDS_PER_REMOVAL = 100;
+
+/**
+ * `DELETE .../contacts?contactIds=a,b`: removes the contacts that no campaign is using now. Genesys
+ * leaves the others and does not say which: read the ids back (`readContacts`) to know what stayed.
+ * At most 100 ids a call; more is refused here, before anything is sent.
+ */
+export async function removeContacts(
+  client: GenesysClient,
+  contactListId: string,
+  ids: readonly string[],
+): Promise<void> {
+  if (ids.length > MAX_CONTACT_IDS_PER_REMOVAL)
+    throw new RangeError(
+      `removeContacts takes at most ${MAX_CONTACT_IDS_PER_REMOVAL} ids a call (they go in the URL); got ${ids.length}: split them into batches`,
+    );
+  if (ids.length === 0) return;
+  await client.request({
+    method: "DELETE",
+    path: `/api/v2/outbound/contactlists/${encodeURIComponent(contactListId)}/contacts`,
+    route: CONTACTS_ROUTE,
+    query: { contactIds: ids.join(",") },
+    ignoreResponseBody: true,
+  });
+}
+
 /** Reads contacts by id; ids that do not exist are left out of the answer. */
 export function readContacts(
   client: GenesysClient,
