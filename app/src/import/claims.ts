@@ -157,20 +157,25 @@ export class ClaimStore {
       }
       const typeProblem = entryTypeProblem(name, info);
       if (typeProblem === "skip") continue;
-      const problem =
-        typeProblem ?? nameProblem(name) ?? (await unreadable(path.join(this.layout.inbox, name)));
+      const problem = typeProblem ?? nameProblem(name);
       if (problem) {
         refused.push({ name, reason: problem });
         continue;
       }
-      depth += 1;
-      seen.add(name);
-      oldest = Math.min(oldest, info.mtimeMs);
       const previousSize = this.sizes.get(name);
       this.sizes.set(name, info.size);
+      seen.add(name);
       const settled =
         now - info.mtimeMs >= this.settings.settleMs &&
         (this.settings.settleMs === 0 || previousSize === info.size);
+      // Only a settled file is judged on its permissions: its writer may still change them.
+      const forbidden = settled ? await unreadable(path.join(this.layout.inbox, name)) : undefined;
+      if (forbidden) {
+        refused.push({ name, reason: forbidden });
+        continue;
+      }
+      depth += 1;
+      oldest = Math.min(oldest, info.mtimeMs);
       if (settled) ready.push({ name, mtimeMs: info.mtimeMs });
     }
     for (const name of this.sizes.keys()) if (!seen.has(name)) this.sizes.delete(name);
@@ -407,11 +412,6 @@ export class Claim {
     private readonly store: Pick<ClaimStore, "touchLease">,
     private readonly clock: Clock,
   ) {}
-
-  /** Renews the claim; false when it was lost (taken over after a stall, or the file removed). */
-  async heartbeat(): Promise<boolean> {
-    return (await this.check()).state === "held";
-  }
 
   /**
    * Renews this replica's lease and looks at the claimed file: still here and as claimed, gone

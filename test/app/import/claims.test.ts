@@ -223,7 +223,7 @@ describe("claims on the shared volume", () => {
       );
       const won = await restarted.recoverStale();
       expect(won.map((claim) => claim.name)).to.deep.equal(["x.csv"]);
-      expect(await held.heartbeat()).to.equal(false);
+      expect((await held.check()).state).to.equal("lost");
     });
 
     it("a claim held by a different pod still waits for the timeout", async () => {
