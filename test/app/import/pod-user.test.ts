@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
 import {
+  appendFileSync,
   chmodSync,
   chownSync,
   existsSync,
@@ -160,6 +161,55 @@ describe("the service as the pod runs it (uid 500) on files of other systems", f
       readFileSync(path.join(dataDir, "archive", `${longArchived}.summary.json`), "utf8"),
     );
     expect(summary.name).to.equal(`${"x".repeat(250)}.csv`);
+  });
+
+  it("files of another owner that are still growing: one waits in inbox/ until it settles, one written to after its claim is put aside with the rows already sent", async () => {
+    const dataDir = await podDataDir(mkdtempSync(path.join(tmpdir(), "sync-pod-")));
+    const inbox = path.join(dataDir, "inbox");
+    // Written in place, without a rename, by uid 1001: the writers the settle time exists for.
+    const slow = generateCsv(3_000, { idPrefix: "slow-" });
+    const slowLines = slow.content.split("\n").filter((line) => line !== "");
+    const slowFile = path.join(inbox, "slow-writer.csv");
+    writeFileSync(slowFile, `${slowLines.slice(0, 1_000).join("\n")}\n`);
+    chownSync(slowFile, WRITER.uid, WRITER.gid);
+    const service = start(dataDir, {
+      IMPORT_SETTLE_SECONDS: "1",
+      IMPORT_CLAIM_TIMEOUT_SECONDS: "1",
+      GENESYS_RATE_LIMIT_PER_WINDOW: "5",
+      GENESYS_RATE_LIMIT_WINDOW_MS: "1000",
+    });
+    for (const part of [slowLines.slice(1_000, 2_000), slowLines.slice(2_000)]) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(readdirSync(inbox), "not claimed while it grows").to.include("slow-writer.csv");
+      appendFileSync(slowFile, `${part.join("\n")}\n`);
+    }
+    await waitFor(
+      () => archived(dataDir).some((name) => name.endsWith("slow-writer.csv")),
+      "the settled file",
+    );
+    for (const id of slow.goodIds) expect(sim.contacts().has(id), id).to.equal(true);
+
+    const late = generateCsv(20_000, { idPrefix: "late-" });
+    dropAs(WRITER, 0o644, dataDir, "late-writer.csv", late.content);
+    await waitFor(() => sim.contacts().size >= slow.goodIds.length + 2_000, "part of late-writer.csv");
+    const folder = readdirSync(path.join(dataDir, "processing")).find((name) =>
+      existsSync(path.join(dataDir, "processing", name, "late-writer.csv")),
+    )!;
+    appendFileSync(
+      path.join(dataDir, "processing", folder, "late-writer.csv"),
+      "late-x,+353851111111,Late,x\n",
+    );
+    const reasonOf = () =>
+      listFolder(dataDir, "rejects")
+        .filter((name) => name.endsWith("late-writer.csv.reason.txt"))
+        .map((name) => readFileSync(path.join(dataDir, "rejects", name), "utf8"))
+        .find((text) => text !== "");
+    await waitFor(() => reasonOf() !== undefined, "late-writer.csv to be put aside");
+    const reason = reasonOf()!;
+    expect(reason).to.match(/^the file changed after it was claimed \(it grew from \d+ to \d+ bytes\)/);
+    const sent = Number(/(\d+) row\(s\) read before the change were sent/.exec(reason)![1]);
+    expect(sim.contacts().size - slow.goodIds.length).to.be.at.least(sent);
+    expect(service.output()).to.not.match(/EPERM|EACCES/);
   });
 
   it("a full volume stops the import with a named condition, writes nothing more, and resumes once space is freed", async () => {
