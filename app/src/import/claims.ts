@@ -386,6 +386,23 @@ async function unreadable(file: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * Moves a file (claimed, or archived a moment ago) to rejects/ under `<UTC time>-<name>`, with
+ * the reason beside it; a file already gone still gets its reason. Returns where it went.
+ */
+export async function setAside(
+  layout: DataLayout,
+  nowMs: number,
+  name: string,
+  from: string,
+  reason: string,
+): Promise<string> {
+  const target = path.join(layout.rejects, `${timestampForName(nowMs)}-${storageName(name)}`);
+  await rename(from, target).catch(ignoreMissing);
+  await writeFile(`${target}.reason.txt`, reasonText(name, reason));
+  return target;
+}
+
 function reasonText(name: string, reason: string): string {
   return storageName(name) === name ? `${reason}\n` : `${reason}\nfile name as dropped: ${name}\n`;
 }
@@ -447,13 +464,7 @@ export class Claim {
 
   /** Moves a file refused as a whole to rejects/, with the reason beside it. */
   async reject(reason: string): Promise<string> {
-    const target = path.join(
-      this.layout.rejects,
-      `${timestampForName(this.clock.now())}-${storageName(this.name)}`,
-    );
-    await rename(this.path, target).catch(ignoreMissing);
-    await writeFile(`${target}.reason.txt`, reasonText(this.name, reason));
-    return target;
+    return setAside(this.layout, this.clock.now(), this.name, this.path, reason);
   }
 
   /** Whether another replica's folder holds this file now. */

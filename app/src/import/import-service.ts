@@ -1,11 +1,11 @@
-import { rename, stat, statfs, writeFile } from "node:fs/promises";
+import { stat, statfs } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Clock } from "../time/clock";
-import { storageName, timestampForName, type ImportLane } from "../shared/layout";
+import type { ImportLane } from "../shared/layout";
 import { bulkLoadClaimedFile } from "./bulk-load";
 import type { ClaimStore } from "./claims";
-import { howItChanged, type Claim, type ClaimedFileState } from "./claims";
+import { howItChanged, setAside, type Claim, type ClaimedFileState } from "./claims";
 import type { BlockedTarget } from "./target-gate";
 import { importClaimedFile, type ImportDependencies } from "./importer";
 import { changedReason, newProgress, type FileOutcome, type FileProgress } from "./outcomes";
@@ -187,13 +187,8 @@ export class ImportService {
         continue;
       }
       this.archived.splice(index, 1);
-      const reason = `${changedReason(`${change}, after it was imported and archived`, file.progress)}`;
-      const target = path.join(
-        this.deps.layout.rejects,
-        `${timestampForName(now)}-${storageName(file.name)}`,
-      );
-      await rename(file.path, target);
-      await writeFile(`${target}.reason.txt`, `${reason}\n`);
+      const reason = changedReason(`${change}, after it was imported and archived`, file.progress);
+      const target = await setAside(this.deps.layout, now, file.name, file.path, reason);
       this.deps.metrics.files.inc({ outcome: "changed_after_import" });
       this.logger.error(
         { file: file.name, movedTo: target, reason },
