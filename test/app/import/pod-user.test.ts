@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import {
   appendFileSync,
   chmodSync,
@@ -11,6 +11,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
@@ -20,6 +21,8 @@ import { dataLayout, ensureLayout } from "../../../app/src/shared/layout";
 import { startSimulator, type GenesysSimulator } from "../../../simulator/simulator";
 import { generateCsv } from "../../support/contacts";
 import { killAll, listFolder, serviceEnv, spawnService, waitFor } from "../../support/harness";
+
+const ROOT = path.resolve(__dirname, "../../..");
 
 /** The pod's user and group (the chart's securityContext). */
 const POD = { uid: 500, gid: 500 };
@@ -74,11 +77,35 @@ describe("the service as the pod runs it (uid 500) on files of other systems", f
   const children: Array<ReturnType<typeof spawnService>> = [];
   const mounts: string[] = [];
 
+  /** Folders above the checkout given traverse permission for the test, with their modes before. */
+  const opened: Array<{ dir: string; mode: number }> = [];
+
   before(function () {
     if (process.getuid?.() !== 0)
       throw new Error(
         "these tests switch to uid 500, chown files and mount a small tmpfs: run npm test as root (as CI does)",
       );
+    // uid 500 runs the service from this checkout, which may sit below a private folder (mktemp -d
+    // makes 0700): such folders get traverse permission (o+x, no listing) until the tests end.
+    for (let dir = ROOT; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+      const { mode } = statSync(dir);
+      if ((mode & 0o001) === 0) {
+        opened.push({ dir, mode: mode & 0o7777 });
+        chmodSync(dir, (mode & 0o7777) | 0o001);
+      }
+    }
+    const probe = spawnSync(
+      process.execPath,
+      ["-e", `require("fs").accessSync(${JSON.stringify(ROOT)} + "/app/src/main.ts", 4)`],
+      POD,
+    );
+    if (probe.status !== 0)
+      throw new Error(
+        `uid 500 cannot read the checkout at ${ROOT}: make it readable by others (chmod -R o+rX)`,
+      );
+  });
+  after(() => {
+    for (const { dir, mode } of opened.splice(0).reverse()) chmodSync(dir, mode);
   });
   beforeEach(async () => {
     sim = await startSimulator({ rateLimit: { requestsPerWindow: 100_000, windowMs: 60_000 } });
