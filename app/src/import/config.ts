@@ -11,6 +11,8 @@ export interface ImportConfig {
   readonly defaultCountry: string;
   /** The contact list's columns; a file with other columns is refused. Empty: accept any. */
   readonly columns: readonly string[];
+  /** A JSON file of import routes (shared/routes.ts), read at start; undefined: the default route alone. */
+  readonly routesFile?: string;
   readonly scanIntervalSeconds: number;
   /** A claim whose holder stopped heartbeating this long ago is taken over. */
   readonly claimTimeoutSeconds: number;

@@ -337,6 +337,16 @@ export const SETTINGS = [
     chart: { value: "import.columns" },
   },
   {
+    env: "IMPORT_ROUTES_FILE",
+    config: "import.routesFile",
+    type: "string",
+    doc: "A JSON file of import routes (other contact lists, each with its own inbox/<route>/ folder); unset: the default route alone",
+    defaultText: "(none: files directly in inbox/ only)",
+    chart: {
+      unset: "the chart sets it itself when `routes` is given, to the routes.json it mounts from the ConfigMap",
+    },
+  },
+  {
     env: "IMPORT_SCAN_INTERVAL_SECONDS",
     config: "import.scanIntervalSeconds",
     type: "number",
