@@ -22,6 +22,8 @@ import {
   storageName,
   timestampForName,
   type DataLayout,
+  LANE_FOLDERS,
+  ROUTES_FOLDER,
 } from "../shared/layout";
 import { ReplicaIdError } from "./errors";
 
@@ -351,7 +353,7 @@ export class ClaimStore {
 
 /** A folder name that can be a replica's: anything but the lanes' own folders and dot-names. */
 function isReplicaFolderName(name: string): boolean {
-  return name !== "bulk" && name !== "replace" && !name.startsWith(".");
+  return !(LANE_FOLDERS as readonly string[]).includes(name) && name !== ROUTES_FOLDER && !name.startsWith(".");
 }
 
 /**

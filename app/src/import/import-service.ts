@@ -55,9 +55,12 @@ function isVolumeFull(error: unknown): boolean {
   return code === "ENOSPC" || code === "EDQUOT";
 }
 
+/** The lanes this loop serves (removals join once import/removals.ts takes them). */
+type ServedLane = Exclude<ImportLane, "remove">;
+
 /** One folder of the inbox and the claims on its files: inbox/ (the contacts API), inbox/bulk/, inbox/replace/. */
 export interface InboxLane {
-  readonly lane: ImportLane;
+  readonly lane: ServedLane;
   readonly claims: ClaimStore;
 }
 
@@ -254,7 +257,7 @@ export class ImportService {
       this.deps.metrics.oldestInboxFileAgeSeconds.set(oldestAgeSeconds);
       // In the order they came, whatever their folder: a delta dropped after a replacement goes after it.
       ready.sort((a, b) => a.mtimeMs - b.mtimeMs || a.name.localeCompare(b.name));
-      let claimed: { claim: Claim; lane: ImportLane } | undefined;
+      let claimed: { claim: Claim; lane: ServedLane } | undefined;
       for (const file of ready) {
         tried.add(`${file.lane.lane}/${file.name}`);
         const claim = await this.perFile(file.name, file.lane.lane, "claim", () =>
@@ -280,7 +283,7 @@ export class ImportService {
   }
 
   /** Imports a claimed file; one that fails unexpectedly goes back to the inbox for the next scan. */
-  private async importClaimed(claim: Claim, lane: ImportLane): Promise<void> {
+  private async importClaimed(claim: Claim, lane: ServedLane): Promise<void> {
     const done = await this.perFile(claim.name, lane, "import", async () => {
       await this.importOne(claim, lane);
       return true;
@@ -351,7 +354,7 @@ export class ImportService {
     return true;
   }
 
-  private async importOne(claim: Claim, lane: ImportLane): Promise<void> {
+  private async importOne(claim: Claim, lane: ServedLane): Promise<void> {
     this.deps.metrics.filesInProgress.inc();
     this.current = { ...newProgress(claim.name), ...(lane === "api" ? {} : { mode: lane }) };
     try {

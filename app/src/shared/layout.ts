@@ -9,6 +9,7 @@ import path from "node:path";
  *                they go through the contacts API, 1,000 rows a request (deltas)
  *     bulk/      whole lists, loaded through Genesys' bulk upload (CSV only)
  *     replace/   the same, after clearing the list (only with IMPORT_BULK_ALLOW_CLEAR)
+ *     remove/    contact ids to take out of the list (import/removals.ts)
  *   processing/  files claimed by a replica: `<replica>/<name>`, the name unchanged; the replica's
  *                liveness is the mtime of `<replica>/.lease`, a file the service owns (claimed
  *                files belong to whoever wrote them); bulk/ and replace/ below it for those lanes
@@ -44,10 +45,13 @@ export function dataLayout(root: string): DataLayout {
   };
 }
 
-/** How a file is loaded, by the inbox folder it was dropped in. */
-export type ImportLane = "api" | "bulk" | "replace";
+/** How a file is loaded, by the inbox folder it was dropped in; `remove` takes files of contact ids to remove. */
+export type ImportLane = "api" | "bulk" | "replace" | "remove";
 
 export const BULK_LANES = ["bulk", "replace"] as const;
+
+/** The folders below a route's inbox (and processing) folder, one per lane but the contacts API's. */
+export const LANE_FOLDERS = [...BULK_LANES, "remove"] as const;
 
 /** The layout one lane's claims work in: its inbox and processing folders, the rest shared. */
 export function laneLayout(layout: DataLayout, lane: ImportLane): DataLayout {
@@ -55,12 +59,34 @@ export function laneLayout(layout: DataLayout, lane: ImportLane): DataLayout {
   return { ...layout, inbox: path.join(layout.inbox, lane), processing: path.join(layout.processing, lane) };
 }
 
+/** Named routes' processing and state folders sit below `processing/routes/` and `state/routes/`. */
+export const ROUTES_FOLDER = "routes";
+
+/**
+ * The layout of one import route (shared/routes.ts). The default route (`undefined`) is the
+ * layout itself. A named route has its own inbox/<route>/, archive/<route>/ and rejects/<route>/,
+ * and its claims and journals in processing/routes/<route>/ and state/routes/<route>/, so that
+ * files of the same name on two routes never meet; the outbox is shared.
+ */
+export function routeLayout(layout: DataLayout, route: string | undefined): DataLayout {
+  if (route === undefined) return layout;
+  return {
+    root: layout.root,
+    inbox: path.join(layout.inbox, route),
+    processing: path.join(layout.processing, ROUTES_FOLDER, route),
+    archive: path.join(layout.archive, route),
+    rejects: path.join(layout.rejects, route),
+    state: path.join(layout.state, ROUTES_FOLDER, route),
+    outbox: layout.outbox,
+  };
+}
+
 export async function ensureLayout(layout: DataLayout): Promise<void> {
   for (const dir of [
     layout.inbox,
-    ...BULK_LANES.map((lane) => path.join(layout.inbox, lane)),
+    ...LANE_FOLDERS.map((lane) => path.join(layout.inbox, lane)),
     layout.processing,
-    ...BULK_LANES.map((lane) => path.join(layout.processing, lane)),
+    ...LANE_FOLDERS.map((lane) => path.join(layout.processing, lane)),
     layout.archive,
     layout.rejects,
     layout.state,
