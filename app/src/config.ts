@@ -8,6 +8,7 @@ import type { ConsoleConfig } from "./console/config";
 import type { ProxySettings } from "./genesys/dispatcher";
 import type { ImportConfig } from "./import/config";
 import { ConfigurationError } from "./shared/errors";
+import { routeSetProblems, type RouteSpec } from "./shared/routes";
 import { dataLayout, ensureLayout } from "./shared/layout";
 import { collectEndpoints, type GenesysEndpoints } from "./shared/regions";
 import { breaks, byVariable, ruleProblem, ruleReads, RULES } from "./shared/setting-rules";
@@ -34,6 +35,8 @@ export type ServiceConfig = ConfigSection<""> & {
   readonly proxy: ProxySettings | undefined;
   readonly rateLimit: ConfigSection<"rateLimit.">;
   readonly import: ImportConfig;
+  /** Import routes beside the default one, from IMPORT_ROUTES_FILE; empty without it. */
+  readonly routes: readonly RouteSpec[];
   readonly export: ExportConfig;
   readonly webhook: WebhookConfig | undefined;
   readonly leaderElection: LeaderElectionConfig | undefined;
@@ -41,8 +44,11 @@ export type ServiceConfig = ConfigSection<""> & {
   readonly console: ConsoleConfig | undefined;
 };
 
-/** The results export: its settings (contactListIds defaults to the import's list). */
-export type ExportConfig = ConfigSection<"export.">;
+/**
+ * The results export: its settings. contactListIds defaults to the import's list, and then
+ * `followRoutes` adds every route's list once the service has resolved them.
+ */
+export type ExportConfig = ConfigSection<"export."> & { readonly followRoutes: boolean };
 
 /** The webhook, when both credentials are set. */
 export type WebhookConfig = Present<ConfigSection<"webhook.">>;
@@ -219,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
   );
   problems.push(...columnProblems(env));
   problems.push(...ruleProblems(settings));
+  const routes = readRoutesFile(env.IMPORT_ROUTES_FILE, problems);
   const proxy = proxySettings(settings, problems);
   const webhook = webhookConfig(settings, problems);
   const leaderElection = leaderElectionConfig(settings, env, problems);
@@ -237,10 +244,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     proxy,
     rateLimit: configSection("rateLimit.", data),
     import: importConfig,
+    routes,
     export: {
       ...exportConfig,
       contactListIds:
         exportConfig.contactListIds.length > 0 ? exportConfig.contactListIds : [data.GENESYS_CONTACT_LIST_ID],
+      followRoutes: exportConfig.contactListIds.length === 0,
     },
     webhook,
     leaderElection,
@@ -517,6 +526,30 @@ function ruleProblems(settings: ReadSettings): string[] {
 }
 
 /** The id and phone columns must be columns of the contact list, when the list's columns are given. */
+/** The routes in IMPORT_ROUTES_FILE (a JSON array, shared/routes.ts), every problem with them added to `problems`. */
+function readRoutesFile(file: string | undefined, problems: string[]): readonly RouteSpec[] {
+  if (file === undefined || file === "") return [];
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    problems.push(
+      `IMPORT_ROUTES_FILE names ${file}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): mount the routes file there, or unset IMPORT_ROUTES_FILE`,
+    );
+    return [];
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    problems.push(`IMPORT_ROUTES_FILE (${file}) is not JSON (${(error as Error).message}): write the routes as a JSON array`);
+    return [];
+  }
+  const found = routeSetProblems(parsed, { where: "IMPORT_ROUTES_FILE routes" });
+  problems.push(...found);
+  return found.length > 0 ? [] : (parsed as RouteSpec[]);
+}
+
 function columnProblems(env: NodeJS.ProcessEnv): string[] {
   const split = (value: string | undefined, fallback: string) =>
     (value === undefined || value === "" ? fallback : value)

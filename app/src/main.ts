@@ -38,7 +38,14 @@ async function main(): Promise<void> {
   if (args[0] === "--backfill") {
     process.exit(await runBackfill(config, args[1], args[2], logger));
   }
-  const service = await startService(config, { logger });
+  const service = await startService(config, {
+    logger,
+    // A route that cannot work is a configuration problem like the others: every problem listed, exit 78.
+    onConfigurationError: (error) => {
+      logger.fatal({ problems: error.problems }, error.message);
+      process.exit(78);
+    },
+  });
   const stop = (signal: string) => {
     const deadline = setTimeout(() => {
       logger.warn(

@@ -11,8 +11,11 @@ import { describeProxy, unmatchedNoProxyEntries } from "./genesys/dispatcher";
 import { GenesysMetrics } from "./genesys/metrics";
 import { ClaimStore, replicaId as replicaIdFor } from "./import/claims";
 import { TargetGate } from "./import/target-gate";
-import { ImportService } from "./import/import-service";
-import { BULK_LANES, dataLayout, ensureLayout, laneLayout, type DataLayout } from "./shared/layout";
+import { ImportService, type ImportStatus } from "./import/import-service";
+import { defaultRoute, type ImportRoute } from "./import/route-resolution";
+import { ImportRoutes, type RouteImport, type RouteStatus } from "./import/route-set";
+import { DEFAULT_ROUTE } from "./shared/routes";
+import { BULK_LANES, dataLayout, ensureLayout, laneLayout, routeLayout, type DataLayout } from "./shared/layout";
 import { ImportMetrics } from "./import/metrics";
 import { createLogger } from "./logging";
 import { buildApp, probes, type ProbesOptions } from "./server";
@@ -29,7 +32,7 @@ import { Rereader } from "./export/reread";
 import { webhook, type WebhookOptions } from "./export/webhook";
 import { CONSOLE_PREFIX } from "./console/config";
 import { operatorConsole, type ConsoleDependencies } from "./console/console";
-import { ServiceError } from "./shared/errors";
+import { ServiceError, type ConfigurationError } from "./shared/errors";
 import { budgetInDemand, budgetShareInUse } from "./shared/rate-budget";
 import { RateHistory } from "./console/history";
 import type { Dispatcher } from "undici";
@@ -45,6 +48,12 @@ export interface ServiceDependencies {
   readonly dispatcher?: Dispatcher;
   /** Unique among replicas sharing the volume; default `<pod or hostname>-<pid>-<random>` (claims.ts replicaId()). */
   readonly replicaId?: string;
+  /**
+   * Called when a route turns out not to work once Genesys is asked (a list name matching no list
+   * or two, a mapping to a column the list lacks); main.ts exits 78. Default: logged, and the
+   * other routes go on.
+   */
+  readonly onConfigurationError?: (error: ConfigurationError) => void;
 }
 
 /**
@@ -55,7 +64,7 @@ export interface ServiceDependencies {
 export interface Service {
   readonly app: FastifyInstance;
   readonly client: GenesysClient;
-  readonly importer: ImportService;
+  readonly importer: ImportRoutes;
   readonly exporter: ExportService;
   readonly leadership: Leadership;
   readonly registry: Registry;
@@ -154,7 +163,15 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
   const imports = buildImport(config.import, shared, {
     client,
     contactListId: config.contactListId,
+    routes: config.routes,
     hostIsPod: config.podName !== undefined,
+    onConfigurationError:
+      deps.onConfigurationError ??
+      ((error) =>
+        shared.logger.fatal(
+          { problems: error.problems },
+          "import routes refused; the routes that work (and the default one) go on",
+        )),
   });
   const election = buildLeadership(config.leaderElection, shared);
   const events = config.webhook ? buildWebhookEvents(config.webhook, shared) : undefined;
@@ -230,20 +247,55 @@ function buildGenesys(
 }
 
 interface ImportParts {
-  readonly importer: ImportService;
-  /** Holds the import back while the contact list refuses calls; readiness warns of it. */
+  readonly importer: ImportRoutes;
+  /** Holds the default route back while its contact list refuses calls; readiness warns of it. */
   readonly targetGate: TargetGate;
 }
 
-/** The import: one claim store per inbox lane on the shared volume, and the loop that scans them. */
+/**
+ * The import: the default route (files directly in inbox/) from the service's settings, and the
+ * declared routes, resolved against Genesys once a token is held (import/route-set.ts).
+ */
 function buildImport(
   config: ServiceConfig["import"],
   shared: Shared,
-  needs: { readonly client: GenesysClient; readonly contactListId: string; readonly hostIsPod: boolean },
+  needs: {
+    readonly client: GenesysClient;
+    readonly contactListId: string;
+    readonly routes: ServiceConfig["routes"];
+    readonly hostIsPod: boolean;
+    readonly onConfigurationError: (error: ConfigurationError) => void;
+  },
 ): ImportParts {
-  const { client, contactListId } = needs;
-  const { clock, logger, layout } = shared;
   const metrics = new ImportMetrics(shared.registry);
+  const build = (route: ImportRoute) => buildRouteImport(route, shared, { ...needs, metrics });
+  const first = build(defaultRoute(config, needs.contactListId));
+  const importer = new ImportRoutes(first, {
+    specs: needs.routes,
+    base: config,
+    resolution: { client: needs.client, clock: shared.clock, random: shared.random, logger: shared.logger, signal: shared.signal },
+    build: async (route) => {
+      await ensureLayout(routeLayout(shared.layout, route.label));
+      return build(route);
+    },
+    onConfigurationError: needs.onConfigurationError,
+    logger: shared.logger,
+  });
+  return { importer, targetGate: first.gate };
+}
+
+/** One route's loop: a claim store per inbox lane in its folders, its list's gate, its metrics. */
+function buildRouteImport(
+  route: ImportRoute,
+  shared: Shared,
+  needs: { readonly client: GenesysClient; readonly hostIsPod: boolean; readonly metrics: ImportMetrics },
+): RouteImport & { readonly gate: TargetGate } {
+  const { client } = needs;
+  const { config, contactListId } = route;
+  const { clock } = shared;
+  const logger = route.label === undefined ? shared.logger : shared.logger.child({ route: route.name });
+  const metrics = needs.metrics.forRoute(route.label);
+  const layout = routeLayout(shared.layout, route.label);
   const claimSettings = {
     replicaId: shared.replicaId,
     hostIsPod: needs.hostIsPod,
@@ -254,13 +306,13 @@ function buildImport(
     lane,
     claims: new ClaimStore(laneLayout(layout, lane), claimSettings, clock),
   }));
-  const targetGate = new TargetGate({ client, contactListId, clock, logger, metrics });
-  const importer = new ImportService(
+  const gate = new TargetGate({ client, contactListId, clock, logger, metrics });
+  const service = new ImportService(
     lanes,
     {
       client,
       contactListId,
-      targetGate,
+      targetGate: gate,
       config,
       layout,
       metrics,
@@ -268,12 +320,13 @@ function buildImport(
       clock,
       random: shared.random,
       signal: shared.signal,
+      ...(route.columnMap ? { columnMap: route.columnMap } : {}),
     },
     config.scanIntervalSeconds * 1000,
     clock,
     logger,
   );
-  return { importer, targetGate };
+  return { route, service, gate };
 }
 
 interface ElectionParts {
@@ -446,7 +499,7 @@ function buildConsole(
   shared: Shared,
   needs: {
     readonly genesys: GenesysParts;
-    readonly importer: ImportService;
+    readonly importer: ImportRoutes;
     readonly exporter: ExportService;
   },
 ): ConsoleParts {
@@ -500,7 +553,8 @@ function buildProbes(
 export interface ReadinessSources {
   readonly client: Pick<GenesysClient, "hasValidToken" | "breakerStatus">;
   readonly targetGate: Pick<TargetGate, "blocked">;
-  readonly importer: Pick<ImportService, "status">;
+  /** The import; `routes` (import/route-set.ts) names each route whose list refuses calls. */
+  readonly importer: { status(): ImportStatus & { readonly routes?: readonly RouteStatus[] } };
   readonly dataDir: string;
   /** Written and removed at each check: the data dir is ready when it takes a write. */
   readonly probeFile: string;
@@ -525,13 +579,21 @@ export function readinessCheck(sources: ReadinessSources): ProbesOptions["readin
     if (dataDirectory) reasons.push(dataDirectory);
     const blocked = targetGate.blocked;
     const outage = breakerWarning(client.breakerStatus(), clock.now());
-    const full = importer.status().volumeFull;
+    const status = importer.status();
+    const full = status.volumeFull;
     const warnings = [
       ...(blocked
         ? [
             `the import is holding back: contact list ${blocked.contactListId} refuses calls (${blocked.message}). Fix: ${blocked.fix}`,
           ]
         : []),
+      ...(status.routes ?? []).flatMap(({ name, blocked: refused }) =>
+        refused && name !== DEFAULT_ROUTE
+          ? [
+              `import route ${name} is holding back: contact list ${refused.contactListId} refuses calls (${refused.message}). Fix: ${refused.fix}`,
+            ]
+          : [],
+      ),
       ...(outage ? [outage] : []),
       ...(full
         ? [

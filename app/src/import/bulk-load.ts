@@ -20,6 +20,7 @@ import {
 import { formatOf, storageName, timestampForName } from "../shared/layout";
 import { backoffDelayMs, BACKOFF } from "../shared/retry";
 import type { Claim } from "./claims";
+import { ColumnMapper } from "./column-map";
 import { capacityWarning, fileHeaderProblems } from "./contact-list";
 import { FileRefusedError, ImportStoppedError } from "./errors";
 import { holdClaim } from "./claim-hold";
@@ -628,6 +629,8 @@ async function validateRows(
 ): Promise<{ readonly refused: string } | { readonly counts: StagedCounts }> {
   const { config } = deps;
   const validator = new RowValidator(config, undefined, definition?.columnNames ?? []);
+  const listColumns = definition?.columnNames.length ? definition.columnNames : config.columns;
+  const mapper = new ColumnMapper(deps.columnMap ?? { route: "default", unmapped: "refuse" }, listColumns);
   const counts = { rowsRead: 0, accepted: 0, rejected: 0 };
   let header: readonly string[] | undefined;
   for await (const events of readContactsFileChunks(claim.path, "csv", {
@@ -636,9 +639,12 @@ async function validateRows(
     for (const event of events) {
       if (signal.aborted) throw new ImportStoppedError();
       if (event.type === "header") {
-        const problems = fileHeaderProblems(event.columns, validator, definition, config);
+        const mapped = mapper.active ? mapper.mapHeader(event.columns) : undefined;
+        if (mapped && mapped.problems.length > 0) return { refused: mapped.problems.join("; ") };
+        // The staged CSV carries the list's names: Genesys reads the uploaded header as they are.
+        header = mapped ? mapped.columns.filter((column): column is string => column !== null) : event.columns;
+        const problems = fileHeaderProblems(header, validator, definition, config);
         if (problems.length > 0) return { refused: problems.join("; ") };
-        header = event.columns;
         await staged.writeLine(header.map(csvField).join(","));
         continue;
       }
@@ -650,7 +656,7 @@ async function validateRows(
       const verdict =
         event.type === "bad"
           ? ({ ok: false, reason: event.reason } as const)
-          : validator.validate(event.line, event.record);
+          : validator.validate(event.line, mapper.record(event.record));
       if (!verdict.ok) {
         counts.rejected += 1;
         await rejects.add(event.line, `line ${event.line} ${verdict.reason}`, event.record);

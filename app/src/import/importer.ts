@@ -11,6 +11,7 @@ import { batchBody, Batcher, contactJson, type Batch } from "./batcher";
 import { holdClaim, type ClaimHold } from "./claim-hold";
 import type { Claim } from "./claims";
 import type { ImportConfig } from "./config";
+import { ColumnMapper, type ColumnMapSpec } from "./column-map";
 import { capacityWarning, fileHeaderProblems, readListDefinition } from "./contact-list";
 import { isStop } from "./errors";
 import { fileIdentity, Journal } from "./journal";
@@ -46,6 +47,8 @@ export interface ImportDependencies {
   readonly onProgress?: (progress: FileProgress) => void;
   /** Told when the contact list refuses every call, so the import holds back until it is fixed. */
   readonly targetGate?: TargetGate;
+  /** The route's column mapping (import/column-map.ts); undefined: the file's names are the list's. */
+  readonly columnMap?: ColumnMapSpec;
 }
 
 /**
@@ -82,6 +85,7 @@ class FileImport {
   private stoppedAt: Extract<ReadEvent, { type: "stop" }> | undefined;
   private mostlyBad = false;
   private readonly validator: RowValidator;
+  private readonly mapper: ColumnMapper;
 
   private constructor(
     private readonly claim: Claim,
@@ -99,6 +103,8 @@ class FileImport {
     this.progress = newProgress(claim.name);
     this.contactListIdJson = JSON.stringify(deps.contactListId);
     this.validator = new RowValidator(deps.config, undefined, definition?.columnNames ?? []);
+    const listColumns = definition?.columnNames.length ? definition.columnNames : deps.config.columns;
+    this.mapper = new ColumnMapper(deps.columnMap ?? { route: "default", unmapped: "refuse" }, listColumns);
   }
 
   /** Opens the journal and the rejects report, holds the claim, and reads the list's definition (preflight). */
@@ -170,9 +176,8 @@ class FileImport {
       for (const event of events) {
         if (this.hold.signal.aborted || this.failure || this.mostlyBad) return undefined;
         if (event.type === "header") {
-          const problems = fileHeaderProblems(event.columns, this.validator, this.definition, config);
-          if (problems.length > 0) return problems.join("; ");
-          this.header = event.columns;
+          const refusal = this.checkHeader(event.columns);
+          if (refusal !== undefined) return refusal;
           continue;
         }
         if (event.type === "stop") {
@@ -185,7 +190,7 @@ class FileImport {
           await this.reject(event.line, `line ${event.line} ${event.reason}`, event.record);
           continue;
         }
-        const verdict = this.validator.validate(event.line, event.record);
+        const verdict = this.validator.validate(event.line, this.mapper.record(event.record));
         if (!verdict.ok) {
           await this.reject(event.line, `line ${event.line} ${verdict.reason}`, event.record);
           continue;
@@ -202,6 +207,23 @@ class FileImport {
         }
         if (progress.rowsRead % 1_000 === 0) this.deps.onProgress?.(progress);
       }
+    return undefined;
+  }
+
+  /**
+   * Checks a CSV header, under the list's names when the route maps columns: why the file is
+   * refused, or undefined (and the header kept) when it is not.
+   */
+  private checkHeader(columns: readonly string[]): string | undefined {
+    let header = columns;
+    if (this.mapper.active) {
+      const mapped = this.mapper.mapHeader(columns);
+      if (mapped.problems.length > 0) return mapped.problems.join("; ");
+      header = mapped.columns.filter((column): column is string => column !== null);
+    }
+    const problems = fileHeaderProblems(header, this.validator, this.definition, this.deps.config);
+    if (problems.length > 0) return problems.join("; ");
+    this.header = columns;
     return undefined;
   }
 
@@ -310,6 +332,11 @@ class FileImport {
         ? "imported_with_rejects"
         : "imported";
     const movedTo = claim.archivePath();
+    const dropped = this.mapper.dropped;
+    if (dropped.length > 0)
+      this.warnings.push(
+        `columns dropped (neither mapped by route ${this.deps.columnMap?.route} nor columns of its list): ${dropped.map((column) => `"${column}"`).join(", ")}`,
+      );
     if (deleted)
       this.warnings.push(
         "the file was deleted from processing/ before it could be archived; every row was read and sent, and this summary is all that is left of it",

@@ -4,12 +4,12 @@
  * name, the mapping from the CRM's column names to the list's, and the per-list settings that the
  * service's single-list settings give the default route (files directly in inbox/).
  *
- * From this table come: the service's parsing of the mounted routes file (`routeProblems`,
- * `parseRoutes`), the `routes` item schema in the chart's values.schema.json and the route table
- * of docs/configuration.md (`npm run settings:generate`), and the stack's typed `routes` config,
+ * From this table come: the service's check of the mounted routes file (`routeSetProblems`, in
+ * config.ts), the `routes` item schema in the chart's values.schema.json and the route table of
+ * docs/configuration.md (`npm run settings:generate`), and the stack's typed `routes` config,
  * checked by `plan()` with the same `routeSetProblems` before any resource exists. What only
  * Genesys can say (a list name that matches no list or two, a mapping to a column the list lacks)
- * the service checks at start (import/routes.ts).
+ * the service checks at start (import/route-resolution.ts).
  */
 
 export type RouteFieldType = "string" | "string-list" | "column-map" | "boolean" | "enum";
@@ -223,21 +223,6 @@ export function routeSetProblems(value: unknown, context: RouteSetContext = {}):
       );
   });
   return problems;
-}
-
-/** The routes, once `routeSetProblems` found nothing wrong with them. */
-export function parseRoutes(value: unknown, context: RouteSetContext = {}): readonly RouteSpec[] {
-  const problems = routeSetProblems(value, context);
-  if (problems.length > 0) throw new RouteDeclarationError(problems);
-  return (value as RouteSpec[] | undefined) ?? [];
-}
-
-export class RouteDeclarationError extends Error {
-  readonly code = "ROUTES_INVALID";
-  constructor(readonly problems: readonly string[]) {
-    super(`the import routes are not valid:\n  - ${problems.join("\n  - ")}`);
-    this.name = "RouteDeclarationError";
-  }
 }
 
 /** The `routes` item schema of the chart's values.schema.json, from ROUTE_FIELDS (a JSON Schema draft 7 object). */
