@@ -37,6 +37,7 @@ import {
 } from "./errors";
 import { BREAKER_STATE_VALUE, GenesysMetrics } from "./metrics";
 import { RequestPacer } from "./pacer";
+import { currentRequestShare, type RequestShare } from "./request-share";
 import type { GenesysEndpoints } from "../shared/regions";
 import { headerValue, readRateLimitHeaders, retryAfterMs } from "./retry-after";
 import { networkReason, TokenManager, type TokenState } from "./token-manager";
@@ -103,6 +104,11 @@ export interface GenesysRequest {
   readonly timeoutMs?: number;
   /** Aborts the call; an upload aborted mid-way ends in UploadOutcomeUnknownError. */
   readonly signal?: AbortSignal;
+  /**
+   * Whose work this is and how urgent, for sharing the rate budget; default the share of the
+   * caller's `withRequestShare`, else none (an addition of its own key: see `RequestShare`).
+   */
+  readonly share?: RequestShare;
 }
 
 export interface StreamedBody {
@@ -129,6 +135,8 @@ interface PreparedRequest {
   readonly body: string | undefined;
   readonly contentHeaders: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
+  /** The call's share, or the one around `request()`'s caller: read once, kept for every attempt. */
+  readonly share: RequestShare | undefined;
 }
 
 /** An answer other than 2xx, and the slot and token that drew it. */
@@ -312,6 +320,7 @@ export class GenesysClient {
       body,
       contentHeaders,
       timeoutMs: call.timeoutMs ?? this.settings.requestTimeoutMs,
+      share: call.share ?? currentRequestShare(),
     };
   }
 
@@ -424,11 +433,15 @@ export class GenesysClient {
   /** One try: a slot's token and a place in its budget, the HTTP exchange, and what the answer means. */
   private async attempt(request: PreparedRequest): Promise<unknown> {
     if (this.closed) throw new ClientClosedError();
-    const slot = this.pickSlot();
+    const { share } = request;
+    const slot = this.pickSlot(share);
     await slot.tokens.getToken();
     const queuedAt = this.clock.now();
-    await slot.pacer.acquire();
-    this.metrics.pacerWaitSeconds.inc((this.clock.now() - queuedAt) / 1000);
+    await slot.pacer.acquire(share);
+    this.metrics.pacerWaitSeconds.inc(
+      { priority: share?.priority ?? "none" },
+      (this.clock.now() - queuedAt) / 1000,
+    );
     const token = await slot.tokens.getToken();
     const startedAt = this.clock.now();
     const response = await this.send(request, token);
@@ -486,8 +499,16 @@ export class GenesysClient {
     return new TransientFailure(route, serverError(status), `HTTP ${status}`, refused);
   }
 
-  /** The slot whose budget frees up first, preferring ones with a valid token; round-robin on ties. */
-  private pickSlot(): Slot {
+  /**
+   * The slot where a request with this share would be sent first, preferring ones with a valid
+   * token; round-robin on ties. A request is bound to its slot's queue once chosen, so the
+   * estimate counts only the waiters that slot would serve before it (`queuedAhead`: more urgent
+   * classes and its own class's turns), not every waiter: a removal goes to the slot with the
+   * fewest removals ahead, a new route to the one where its turn comes soonest, and a route's
+   * own stream spreads over the slots as its queue grows on each, so no slot idles while
+   * another holds that route's requests. With no shares this is the total queue, as before.
+   */
+  private pickSlot(share: RequestShare | undefined): Slot {
     if (this.slots.length === 1) return this.slots[0]!;
     const perRequestMs = this.pacing.windowMs / this.pacing.requestsPerWindow;
     let best: Slot | undefined;
@@ -496,7 +517,7 @@ export class GenesysClient {
       const slot = this.slots[(this.nextSlot + offset) % this.slots.length]!;
       const score =
         slot.pacer.nextFreeAtMs() +
-        slot.pacer.queued() * perRequestMs +
+        slot.pacer.queuedAhead(share) * perRequestMs +
         (slot.tokens.isValid() ? 0 : this.pacing.windowMs);
       if (score < bestScore) {
         best = slot;

@@ -19,7 +19,7 @@ export class GenesysMetrics {
   readonly tokenRefreshes: Counter<"result">;
   readonly tokenExpirySeconds: Gauge<"slot">;
   readonly breakerState: Gauge;
-  readonly pacerWaitSeconds: Counter;
+  readonly pacerWaitSeconds: Counter<"priority">;
   readonly pacerInUse: Gauge<"slot">;
 
   constructor(registry: Registry = new Registry()) {
@@ -80,7 +80,8 @@ export class GenesysMetrics {
     });
     this.pacerWaitSeconds = new Counter({
       name: "genesys_pacer_wait_seconds_total",
-      help: "Seconds requests waited for the per-token rate budget before being sent",
+      help: "Seconds requests waited for the per-token rate budget before being sent, by priority (removal, addition, background; none: no share, ranked with additions)",
+      labelNames: ["priority"],
       registers,
     });
     this.pacerInUse = new Gauge({
