@@ -1,7 +1,9 @@
 import { loadConfigAndDataDir, type ServiceConfig } from "./config";
 import { backfill, parseBackfillRange } from "./export/backfill";
 import { DEFAULT_JOB_SETTINGS } from "./export/poller";
+import type { RouteOf } from "./export/outcomes";
 import { GenesysClient } from "./genesys/client";
+import { defaultRoute, resolveRoutes } from "./import/route-resolution";
 import { dataLayout } from "./shared/layout";
 import { systemClock } from "./time/clock";
 import { ConfigurationError } from "./shared/errors";
@@ -81,10 +83,11 @@ async function runBackfill(
   const layout = dataLayout(config.dataDir);
   const client = new GenesysClient({ ...clientSettings(config), logger });
   try {
+    const lists = await backfillLists(config, client, logger);
     await backfill(
       client,
       {
-        contactListIds: config.export.contactListIds,
+        ...lists,
         outboxDir: layout.outbox,
         ...range,
         jobs: DEFAULT_JOB_SETTINGS,
@@ -99,6 +102,30 @@ async function runBackfill(
   } finally {
     await client.close();
   }
+}
+
+/** The lists a backfill covers: as the running service's export, routes resolved once for it. */
+async function backfillLists(
+  config: ServiceConfig,
+  client: GenesysClient,
+  logger: ReturnType<typeof createLogger>,
+): Promise<{ contactListIds: readonly string[]; routeOf?: RouteOf }> {
+  const given = config.export.contactListIds;
+  if (config.routes.length === 0) return { contactListIds: given };
+  const routes = await resolveRoutes(config.routes, config.import, {
+    client,
+    clock: systemClock,
+    random: Math.random,
+    logger,
+    signal: new AbortController().signal,
+  });
+  const all = [defaultRoute(config.import, config.contactListId), ...routes];
+  return {
+    contactListIds: config.export.followRoutes
+      ? [...new Set([...given, ...routes.map((route) => route.contactListId)])]
+      : given,
+    routeOf: (contactListId) => all.find((route) => route.contactListId === contactListId)?.name,
+  };
 }
 
 main().catch((error: unknown) => {

@@ -28,6 +28,7 @@ import { ExportService } from "./export/export-service";
 import { FingerprintStore } from "./export/fingerprints";
 import { DEFAULT_JOB_SETTINGS, ResultsPoller } from "./export/poller";
 import { VolumeReplayGuard } from "./export/replay-guard";
+import type { RouteOf } from "./export/outcomes";
 import { Rereader } from "./export/reread";
 import { webhook, type WebhookOptions } from "./export/webhook";
 import { CONSOLE_PREFIX } from "./console/config";
@@ -176,6 +177,7 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
   const election = buildLeadership(config.leaderElection, shared);
   const events = config.webhook ? buildWebhookEvents(config.webhook, shared) : undefined;
   const exporter = buildExport(config.export, shared, {
+    lists: exportLists(config, imports.importer),
     client,
     leadership: election.leadership,
     pollIntervalMs: config.pollingIntervalSeconds * 1000,
@@ -411,7 +413,32 @@ function webhookOptions(
   };
 }
 
+/** The lists the export covers and the route each belongs to (routes only once any is declared). */
+interface ExportLists {
+  readonly contactListIds: readonly string[];
+  readonly routeOf?: RouteOf;
+}
+
+/**
+ * By default the export follows the routes: every running route's list joins the poll once it
+ * is resolved (the getter is read at each poll), and each record names its route. An explicit
+ * EXPORT_CONTACT_LIST_IDS is kept as given. Without declared routes nothing changes.
+ */
+function exportLists(config: ServiceConfig, importer: ImportRoutes): ExportLists {
+  const given = config.export.contactListIds;
+  if (config.routes.length === 0) return { contactListIds: given };
+  return {
+    get contactListIds() {
+      if (!config.export.followRoutes) return given;
+      return [...new Set([...given, ...importer.running.map(({ route }) => route.contactListId)])];
+    },
+    routeOf: (contactListId) =>
+      importer.running.find(({ route }) => route.contactListId === contactListId)?.route.name,
+  };
+}
+
 interface ExportNeeds {
+  readonly lists: ExportLists;
   readonly client: GenesysClient;
   readonly leadership: Leadership;
   readonly pollIntervalMs: number;
@@ -438,7 +465,10 @@ function buildExport(config: ServiceConfig["export"], shared: Shared, needs: Exp
     ? new ResultsPoller(
         client,
         {
-          contactListIds: config.contactListIds,
+          get contactListIds() {
+            return needs.lists.contactListIds;
+          },
+          ...(needs.lists.routeOf ? { routeOf: needs.lists.routeOf } : {}),
           outboxDir: shared.layout.outbox,
           stateFile,
           overlapMs: config.overlapSeconds * 1000,
@@ -461,6 +491,7 @@ function buildExport(config: ServiceConfig["export"], shared: Shared, needs: Exp
           intervalMs: rereadIntervalMs,
           maxRequestsPerMinute: config.rereadMaxRequestsPerMinute,
           outboxDir: shared.layout.outbox,
+          ...(needs.lists.routeOf ? { routeOf: needs.lists.routeOf } : {}),
         },
         shared.clock,
         shared.logger,

@@ -6,7 +6,7 @@ import { timestampForName } from "../shared/layout";
 import type { Clock } from "../time/clock";
 import { jobWindow, type JobSettings } from "./details-source";
 import { syncDirectory, writeTemporary } from "./export-state";
-import { outcomeOf } from "./outcomes";
+import { outcomeOf, routeField, type RouteOf } from "./outcomes";
 
 export interface BackfillResult {
   readonly file: string | undefined;
@@ -24,6 +24,8 @@ export async function backfill(
   client: GenesysClient,
   options: {
     readonly contactListIds: readonly string[];
+    /** Names each record's import route, as the poller does. */
+    readonly routeOf?: RouteOf;
     readonly outboxDir: string;
     readonly fromMs: number;
     readonly toMs: number;
@@ -48,7 +50,7 @@ export async function backfill(
       continue;
     }
     const endMs = Date.parse(outcome.conversationEnd);
-    if (endMs >= fromMs && endMs < toMs) lines.push(JSON.stringify(outcome));
+    if (endMs >= fromMs && endMs < toMs) lines.push(JSON.stringify({ ...outcome, ...routeField(outcome, options.routeOf) }));
   }
   let file: string | undefined;
   if (lines.length > 0) {

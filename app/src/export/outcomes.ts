@@ -58,6 +58,22 @@ export function outcomeOf(conversation: Json): ConversationOutcome {
   };
 }
 
+/** The import route whose contact list this is (undefined: a list no route imports into). */
+export type RouteOf = (contactListId: string) => string | undefined;
+
+/**
+ * `{ route }` for a record whose list an import route feeds, else nothing. Kept out of the outcome
+ * itself: the re-read's fingerprints compare outcomes, and a route renamed in the config is not a
+ * change to the conversation.
+ */
+export function routeField(
+  outcome: Pick<ConversationOutcome, "contactListId">,
+  routeOf: RouteOf | undefined,
+): { readonly route?: string } {
+  const route = outcome.contactListId === undefined ? undefined : routeOf?.(outcome.contactListId);
+  return route === undefined ? {} : { route };
+}
+
 function str(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }

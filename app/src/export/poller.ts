@@ -14,10 +14,13 @@ import {
   type PublishHooks,
 } from "./export-state";
 import { fingerprintOf, type FingerprintStore } from "./fingerprints";
-import { outcomeOf } from "./outcomes";
+import { outcomeOf, routeField, type RouteOf } from "./outcomes";
 
 export interface PollerSettings {
+  /** Read at every poll: with routes, the service adds each route's list once it is resolved. */
   readonly contactListIds: readonly string[];
+  /** The import route a list belongs to, named in each record (`route`) so the CRM knows the campaign. */
+  readonly routeOf?: RouteOf;
   /** Where result files appear (write-then-rename, so a reader never sees half a file). */
   readonly outboxDir: string;
   readonly stateFile: string;
@@ -123,7 +126,7 @@ export class ResultsPoller {
       if (rereading[id] !== undefined) continue;
       fresh[id] = endMs;
       if (this.options.fingerprints) fingerprints[id] = fingerprintOf(outcome);
-      lines.push(JSON.stringify({ ...outcome, revision: 1 }));
+      lines.push(JSON.stringify({ ...outcome, ...routeField(outcome, this.settings.routeOf), revision: 1 }));
     }
 
     if (this.options.mayPublish && !this.options.mayPublish()) {

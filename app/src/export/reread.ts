@@ -10,7 +10,7 @@ import {
   type FingerprintStore,
   type WrittenRecord,
 } from "./fingerprints";
-import { outcomeOf } from "./outcomes";
+import { outcomeOf, routeField, type RouteOf } from "./outcomes";
 import { LeadershipLostError } from "./poller";
 
 export interface RereadSettings {
@@ -21,6 +21,8 @@ export interface RereadSettings {
   /** Never more re-read requests than this per minute on average; default 5 (under 2 % of one token's 300). */
   readonly maxRequestsPerMinute: number;
   readonly outboxDir: string;
+  /** The import route a list belongs to, named in each record as the poller names it. */
+  readonly routeOf?: RouteOf;
 }
 
 export interface RereadStep {
@@ -117,7 +119,14 @@ export class Rereader {
         if (fingerprint === previous[1]) continue;
         const revision = previous[2] + 1;
         updates[conversation.conversationId] = [Date.parse(outcome.conversationEnd), fingerprint, revision];
-        lines.push(JSON.stringify({ ...outcome, revision, correctedAt: new Date(now).toISOString() }));
+        lines.push(
+          JSON.stringify({
+            ...outcome,
+            ...routeField(outcome, this.settings.routeOf),
+            revision,
+            correctedAt: new Date(now).toISOString(),
+          }),
+        );
       }
     }
     const last = batch[batch.length - 1]!;
