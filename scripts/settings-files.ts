@@ -3,6 +3,13 @@ import path from "node:path";
 import * as prettier from "prettier";
 import { renderTroubleshootingPage, TROUBLESHOOTING_PAGE } from "./error-codes";
 import {
+  renderRoutesValues,
+  renderRouteTable,
+  routesSchema,
+  routeTableMarkers,
+  ROUTES_VALUE,
+} from "./route-files";
+import {
   CHART_SWITCHES,
   SECRET_REFERENCE,
   SETTINGS,
@@ -18,9 +25,10 @@ import {
 } from "../app/src/shared/setting-rules";
 
 /**
- * The files generated from the settings table (app/src/shared/settings.ts): the ConfigMap
- * template, the settings part of the chart's values.yaml and values.schema.json, and the variable
- * table of docs/configuration.md. `npm run settings:generate` writes them; a test fails while one is
+ * The files generated from the settings table (app/src/shared/settings.ts) and the route table
+ * (app/src/shared/routes.ts, through route-files.ts): the ConfigMap template, the settings and
+ * routes part of the chart's values.yaml and values.schema.json, and the variable and route tables
+ * of docs/configuration.md. `npm run settings:generate` writes them; a test fails while one is
  * stale.
  */
 
@@ -30,10 +38,13 @@ export const REGENERATE = "npm run settings:generate";
 export const CONFIGURATION_PAGE = "docs/configuration.md";
 
 const ALL = SETTINGS as readonly SettingDescriptor[];
-const VALUES_BEGIN = `# >>> Service settings: generated from app/src/shared/settings.ts by \`${REGENERATE}\`. Edit there, not here.`;
+const VALUES_BEGIN = `# >>> Service settings: generated from app/src/shared/settings.ts and routes.ts by \`${REGENERATE}\`. Edit there, not here.`;
 const VALUES_END = "# <<< Service settings";
 const TABLE_BEGIN = `<!-- >>> generated from app/src/shared/settings.ts by \`${REGENERATE}\`: edit there, not here -->`;
 const TABLE_END = "<!-- <<< generated -->";
+
+/** The section the routes follow in values.yaml: they are the import's other contact lists. */
+const ROUTES_AFTER = "import";
 
 /** The values.yaml sections the table owns, in order, with their titles. */
 const SECTIONS: ReadonlyArray<{ readonly key: string; readonly title: string }> = [
@@ -184,6 +195,7 @@ export function renderValuesBlock(): string {
       if (leaf.includes(".")) throw new Error(`${value.path}: settings sit one level deep in values.yaml`);
       lines.push(`  ## @param ${value.path} ${value.doc}`, `  ${leaf}: ${yamlScalar(value.chartDefault)}`);
     }
+    if (key === ROUTES_AFTER) lines.push(...renderRoutesValues());
   }
   lines.push(VALUES_END);
   return lines.join("\n");
@@ -229,6 +241,7 @@ export function renderSchema(current: string): string {
       properties: Object.fromEntries(values.map((value) => [value.path.slice(key.length + 1), value.schema])),
     });
   }
+  owned.set(ROUTES_VALUE, routesSchema());
   for (const [key, property] of Object.entries(schema.properties))
     replaced[key] = owned.has(key) ? owned.get(key) : property;
   for (const [key, property] of owned) if (!(key in replaced)) replaced[key] = property;
@@ -418,12 +431,21 @@ export function renderVariableTable(): string {
   ].join("\n");
 }
 
+/** docs/configuration.md with its variable table and its route table replaced. */
 export function renderConfigurationPage(current: string): string {
-  return replaceBetween(
+  const variables = replaceBetween(
     current,
     TABLE_BEGIN.slice(0, 16),
     TABLE_END,
     renderVariableTable(),
+    CONFIGURATION_PAGE,
+  );
+  const routes = routeTableMarkers(REGENERATE);
+  return replaceBetween(
+    variables,
+    routes.begin,
+    routes.end,
+    renderRouteTable(REGENERATE),
     CONFIGURATION_PAGE,
   );
 }

@@ -79,6 +79,40 @@ ca.crt
 {{- printf "%s/%s" (include "genesys-middleware-stack.extraCaDir" .) (include "genesys-middleware-stack.extraCaFileName" .) -}}
 {{- end }}
 
+{{/* The ConfigMap holding the import routes (routes.json), when `routes` lists any. */}}
+{{- define "genesys-middleware-stack.routesConfigMapName" -}}
+{{- printf "%s-routes" (include "genesys-middleware-stack.fullname" .) -}}
+{{- end }}
+
+{{/* Where the routes are mounted, read-only; IMPORT_ROUTES_FILE points the service at the file. */}}
+{{- define "genesys-middleware-stack.routesDir" -}}
+/etc/genesys-sync/routes
+{{- end }}
+
+{{- define "genesys-middleware-stack.routesFileName" -}}
+routes.json
+{{- end }}
+
+{{- define "genesys-middleware-stack.routesFile" -}}
+{{- printf "%s/%s" (include "genesys-middleware-stack.routesDir" .) (include "genesys-middleware-stack.routesFileName" .) -}}
+{{- end }}
+
+{{/*
+What the schema cannot say about the routes, one problem a line, in the words of routeSetProblems
+(app/src/shared/routes.ts), which the stack and the service use: a route name used twice.
+*/}}
+{{- define "genesys-middleware-stack.routeProblems" -}}
+{{- $first := dict -}}
+{{- range $index, $route := .Values.routes -}}
+{{- $name := toString $route.name -}}
+{{- if hasKey $first $name }}
+{{ printf "routes[%d].name %q is also the name of routes[%d]: route names are folders, one each" $index $name (get $first $name) }}
+{{- else -}}
+{{- $_ := set $first $name $index -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
 {{/*
 Fails the render on combinations that cannot work, with a message that names the fix.
 The schema catches wrong types and unknown keys; this catches what depends on several values.
@@ -118,6 +152,11 @@ The schema catches wrong types and unknown keys; this catches what depends on se
 {{- $errors = append $errors "set genesys.region (for example eu-west-1), or both genesys.apiBaseUrl and genesys.loginBaseUrl" -}}
 {{- end -}}
 {{- range splitList "\n" (include "genesys-middleware-stack.settingRuleProblems" .) -}}
+{{- if . -}}
+{{- $errors = append $errors . -}}
+{{- end -}}
+{{- end -}}
+{{- range splitList "\n" (include "genesys-middleware-stack.routeProblems" .) -}}
 {{- if . -}}
 {{- $errors = append $errors . -}}
 {{- end -}}
