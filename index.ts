@@ -46,5 +46,6 @@ export = async () => {
     webhookUrl: stack.webhookUrl,
     consoleUrl: stack.consoleUrl,
     webhookPassword: stack.webhookPassword,
+    importRoutes: stack.importRoutes,
   };
 };

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
+import type { ImportRoute } from "../stacks/import-routes";
 import type { DeploymentPlan } from "../stacks/plan";
 import { EgressPolicy, type EgressInputs } from "./egress";
 import { Monitoring } from "./monitoring";
@@ -27,6 +28,8 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
   /** Where operators sign in, when the console is on. */
   public readonly consoleUrl: string | undefined;
   public readonly webhookPassword: pulumi.Output<string> | undefined;
+  /** The import routes (the default one first) and their folders on the shared volume. */
+  public readonly importRoutes: readonly ImportRoute[];
 
   constructor(name: string, args: GenesysMiddlewareStackArgs, opts?: pulumi.ComponentResourceOptions) {
     const { plan } = args;
@@ -94,6 +97,7 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
     this.webhookUrl = plan.webhookUrl;
     this.consoleUrl = plan.consoleUrl;
     this.webhookPassword = secrets instanceof VaultSourcedSecret ? secrets.webhookPassword : undefined;
+    this.importRoutes = plan.importRoutes;
     this.registerOutputs({
       consoleUrl: this.consoleUrl,
       namespace: this.namespace,
@@ -105,6 +109,7 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
       egressDestinations: this.egressDestinations,
       webhookUrl: this.webhookUrl,
       webhookPassword: this.webhookPassword,
+      importRoutes: this.importRoutes,
     });
   }
 

@@ -35,7 +35,7 @@ export function podLabels(names: ReleaseNames): Record<string, string> {
 /**
  * The chart's values for a stack: the service's values from the stack (settings.values, the
  * environment's defaults merged in), then what Pulumi decides (names, image, Secret, claim,
- * proxy, CA, ingress). A pure function of the settings, tested on its own. It never holds a
+ * proxy, CA, ingress, import routes). A pure function of the settings, tested on its own. It never holds a
  * secret: the client secret reaches the pods through the Secret named here.
  */
 export function chartValues(
@@ -73,6 +73,8 @@ export function chartValues(
           podAnnotations: { "checksum/extra-ca-certs": createHash("sha256").update(caBundle).digest("hex") },
         }
       : {}),
+    // None declared, no `routes` at all: the release renders as it did before routes existed.
+    ...(settings.routes.length > 0 ? { routes: settings.routes } : {}),
     console:
       settings.console && ingress.enabled ? { publicUrl: `https://${ingress.host}` } : { enabled: false },
     ingress: ingress.enabled

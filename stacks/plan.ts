@@ -1,9 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
+import { routeSetProblems } from "../app/src/shared/routes";
+import { chartPathOf, chartValueAt } from "../app/src/shared/settings";
 import { egressDestinations, type EgressInputs } from "./egress-destinations";
 import { localChartVersion, PINNED_CHART_VERSION } from "./chart";
 import { chartValues, podLabels, RELEASE_NAMES, type ReleaseNames } from "./chart-values";
 import { chartValuesProblems } from "./chart-schema";
 import type { PlatformInfo } from "./platform";
+import { importRoutes, type ImportRoute } from "./import-routes";
 import { orgLimitFindings } from "./org-rate-limit";
 import { listProblems, PROJECT, type StackSettings } from "./settings";
 
@@ -61,6 +64,8 @@ export interface DeploymentPlan {
   readonly monitoring: StackSettings["monitoring"];
   readonly webhookUrl: string | undefined;
   readonly consoleUrl: string | undefined;
+  /** The default route and the declared ones, with their folders: the `importRoutes` output. */
+  readonly importRoutes: readonly ImportRoute[];
   /** Soft problems, for `pulumi.log.warn`. */
   readonly warnings: readonly string[];
 }
@@ -88,10 +93,14 @@ export function plan(
   const orgLimit = orgLimitFindings(settings);
   if (orgLimit.error) found.errors.push(orgLimit.error);
   if (orgLimit.warning) found.warnings.push(orgLimit.warning);
+  const routesRefused = checkRoutes(settings, found);
   // What helm would refuse when the Chart resource renders, after everything else exists.
   const values = chartValues(settings, names, platform.ingressClass);
-  for (const problem of chartValuesProblems(values))
+  for (const problem of chartValuesProblems(values)) {
+    // The schema restates, in its own words, what checkRoutes has said of the routes.
+    if (routesRefused && /^routes\b/.test(problem.key)) continue;
     found.errors.push({ propertyPath: `${PROJECT}:values.${problem.key}`, reason: problem.reason });
+  }
 
   const { errors } = found;
   if (errors.length > 0)
@@ -121,6 +130,7 @@ export function plan(
     monitoring: settings.monitoring,
     webhookUrl: ingress.enabled ? `https://${ingress.host}/webhooks/genesys` : undefined,
     consoleUrl: settings.console && ingress.enabled ? `https://${ingress.host}/console` : undefined,
+    importRoutes: importRoutes(settings.routes, defaultContactList(values)),
     warnings: found.warnings,
   };
 }
@@ -137,6 +147,27 @@ function checkChartVersion(chartVersion: string, found: Findings): void {
       propertyPath: "app/chart/Chart.yaml:version",
       reason: `is ${chartVersion}, but this program pins ${PINNED_CHART_VERSION}: test the new chart and update PINNED_CHART_VERSION in stacks/chart.ts`,
     });
+}
+
+/**
+ * The declared routes, in the words of the service and the chart (routeSetProblems): a route
+ * without a list or with both, a name used twice or reserved, and in prod a route that clears its
+ * list without allowClearInProduction. Returns whether any was refused.
+ */
+function checkRoutes(settings: StackSettings, found: Findings): boolean {
+  const problems = routeSetProblems(settings.routes, {
+    production: settings.environment === "prod",
+    clearAllowedInProduction: settings.allowClearInProduction,
+    where: "routes",
+  });
+  for (const reason of problems) found.errors.push({ propertyPath: `${PROJECT}:routes`, reason });
+  return problems.length > 0;
+}
+
+/** The default route's list (GENESYS_CONTACT_LIST_ID), as the release gets it. */
+function defaultContactList(values: Record<string, unknown>): string | undefined {
+  const id = chartValueAt(values, chartPathOf("GENESYS_CONTACT_LIST_ID"));
+  return typeof id === "string" && id !== "" ? id : undefined;
 }
 
 /** The namespace with the platform's prefix, which must be a DNS label. */

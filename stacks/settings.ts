@@ -6,6 +6,7 @@ import {
   urlProblem,
   type EndpointSettings,
 } from "../app/src/shared/regions";
+import type { RouteSpec } from "../app/src/shared/routes";
 import { breaks, byChartValue, ruleProblem, RULES } from "../app/src/shared/setting-rules";
 import {
   chartValueAt,
@@ -105,6 +106,14 @@ export interface StackSettings {
    * hold the most replicas to; required in prod (plan()), undefined: not stated.
    */
   readonly orgRequestsPerMinute: number | undefined;
+  /**
+   * The import routes as declared (`routes`, a list of app/src/shared/routes.ts' RouteSpec): other
+   * contact lists, each with its own inbox/<name>/ folder. plan() checks them with routeSetProblems
+   * before any resource exists; [] when unset (files directly in inbox/ only).
+   */
+  readonly routes: readonly RouteSpec[];
+  /** `allowClearInProduction`: a prod route may clear its list (allowClear); false when unset. */
+  readonly allowClearInProduction: boolean;
 }
 
 export type ImagePullPolicy = "IfNotPresent" | "Always" | "Never";
@@ -157,6 +166,7 @@ export const PULUMI_OWNED_VALUES: Readonly<Record<string, string>> = {
   containerPort: "is fixed: the NetworkPolicy admits port 8080",
   metrics: "is fixed: the ServiceMonitor scrapes /metrics",
   "console.publicUrl": `is derived from ${PROJECT}:ingress.host (https://<host>)`,
+  routes: `is set from ${PROJECT}:routes, which plan() checks (with ${PROJECT}:allowClearInProduction in prod)`,
 };
 
 /** Settings that moved under `values` (the chart's keys), or elsewhere. */
@@ -172,12 +182,17 @@ const SECRET_LOOKING_KEY = /(secret|password|passwd|token|jwt|private.?key|crede
 /** The only secret settings; they must be set with `pulumi config set --secret`. */
 const SECRET_KEYS = new Set(["vaultJwt", "vaultToken"]);
 
-/** Every plain setting and, for objects, the keys it accepts; `values` is checked against the chart's schema. */
-const KNOWN_KEYS: Readonly<Record<string, readonly string[] | "chart">> = {
+/**
+ * Every plain setting and, for objects, the keys it accepts; `values` is checked against the chart's
+ * schema, `routes` (a list) by plan() with the route table's own checks.
+ */
+const KNOWN_KEYS: Readonly<Record<string, readonly string[] | "chart" | "routes">> = {
   environment: [],
   namespace: [],
   platformStack: [],
   orgRequestsPerMinute: [],
+  routes: "routes",
+  allowClearInProduction: [],
   values: "chart",
   image: ["repository", "tag", "digest", "pullPolicy"],
   storage: ["mode", "size", "storageClassName"],
@@ -220,6 +235,8 @@ export function readStackSettings(
   if (consoleOn) checkConsoleNeeds(ingressConfig.enabled === true, egress, problem);
   const monitoring = object("monitoring");
   const orgRequestsPerMinute = readOrgRequestsPerMinute(raw("orgRequestsPerMinute"), problem);
+  const routes = readRoutes(raw("routes"), problem);
+  const allowClearInProduction = readAllowClearInProduction(raw("allowClearInProduction"), problem);
   if (errors.length > 0) {
     throw new pulumi.InputPropertiesError({
       message: `Stack ${stackName} has ${errors.length} configuration problem${errors.length === 1 ? "" : "s"}; nothing was created:\n${listProblems(errors)}`,
@@ -245,7 +262,37 @@ export function readStackSettings(
       grafanaDashboards: monitoring.grafanaDashboards !== false,
     },
     orgRequestsPerMinute,
+    routes,
+    allowClearInProduction,
   };
+}
+
+/** `routes`: a list, kept as declared; what each route holds is plan()'s to check (routeSetProblems). */
+function readRoutes(text: string | undefined, problem: Report): readonly RouteSpec[] {
+  if (text === undefined) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = text;
+  }
+  if (Array.isArray(value)) return value as RouteSpec[];
+  problem(
+    "routes",
+    "must be a list of routes (a YAML list under the key in Pulumi.<stack>.yaml), each with a name and a contact list: see docs/configuration.md, Routes",
+  );
+  return [];
+}
+
+/** `allowClearInProduction`: true or false; unset is false. */
+function readAllowClearInProduction(text: string | undefined, problem: Report): boolean {
+  if (text === undefined || text === "false") return false;
+  if (text === "true") return true;
+  problem(
+    "allowClearInProduction",
+    `must be true or false (got ${JSON.stringify(text)}): true lets a prod route clear its list (allowClear)`,
+  );
+  return false;
 }
 
 /** `orgRequestsPerMinute`: a whole number of requests a minute, at least 1; undefined when unset. */
@@ -302,7 +349,7 @@ function checkKeys(
       );
       continue;
     }
-    if (known === "chart") continue;
+    if (known === "chart" || known === "routes") continue;
     for (const inner of Object.keys(safeParse(allConfig[key]!))) {
       if (known.includes(inner)) continue;
       problem(

@@ -149,6 +149,7 @@ describe("Pulumi program modes and entry point (mocks)", function () {
         "claimName",
         "consoleUrl",
         "egressDestinations",
+        "importRoutes",
         "metricsEndpoint",
         "namespace",
         "secretName",
@@ -161,6 +162,16 @@ describe("Pulumi program modes and entry point (mocks)", function () {
     expect(outputs.serviceName).to.equal("genesys-sync");
     expect(await promiseOf(outputs.namespace as pulumi.Output<string>)).to.equal("genesys-sync-dev");
     expect(await pulumi.isSecret(outputs.webhookPassword as pulumi.Output<string>)).to.equal(true);
+    // dev declares no routes: only the default one, files directly in inbox/.
+    expect(outputs.importRoutes).to.deep.equal([
+      {
+        name: "default",
+        contactListId: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        inbox: "inbox",
+        archive: "archive",
+        rejects: "rejects",
+      },
+    ]);
     await settled();
   });
 });
