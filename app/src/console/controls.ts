@@ -1,6 +1,7 @@
 import type { ExportStatus } from "../export/export-service";
 import type { ClientState } from "../genesys/client";
 import type { ImportStatus } from "../import/import-service";
+import type { RouteStatus } from "../import/route-set";
 
 /**
  * What the console needs of the service's parts, and no more: it shows their state and flips
@@ -12,7 +13,7 @@ export interface GenesysView {
 }
 
 export interface ImportControl {
-  status(): ImportStatus;
+  status(): ImportStatus & { readonly routes?: readonly RouteStatus[] };
   pause(): void;
   resume(): void;
 }

@@ -1,7 +1,10 @@
 import { readdir, readFile, rename, stat } from "node:fs/promises";
 import path from "node:path";
 import { parseStampedName, type DataLayout } from "../shared/layout";
+import { ROUTE_NAME_PATTERN } from "../shared/routes";
 import { RequeueError } from "./errors";
+
+const ROUTE_NAME = new RegExp(ROUTE_NAME_PATTERN);
 
 export interface ArchiveSummary {
   readonly count: number;
@@ -24,11 +27,37 @@ async function names(dir: string): Promise<string[]> {
   return (await readdir(dir).catch(() => [] as string[])).filter((name) => !name.startsWith("."));
 }
 
-/** Imported files: one directory read, the times from the names (no stat per file). */
+/**
+ * The files of a folder and of its route folders (archive/<route>/, rejects/<route>/: routeLayout),
+ * those as `<route>/<name>`: one directory read per route.
+ */
+async function namesWithRoutes(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const found: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith(".")) continue;
+    if (!entry.isDirectory()) found.push(entry.name);
+    // Only a route's folder: a refused folder set aside here has a stamped name, never a route's.
+    else if (ROUTE_NAME.test(entry.name))
+      for (const name of await names(path.join(dir, entry.name))) found.push(`${entry.name}/${name}`);
+  }
+  return found;
+}
+
+/** Splits `<route>/<name>` (a named route's file) into the folder and the stamped name. */
+function inRoute(name: string): { readonly folder: string; readonly base: string } {
+  const slash = name.indexOf("/");
+  return slash < 0
+    ? { folder: "", base: name }
+    : { folder: name.slice(0, slash + 1), base: name.slice(slash + 1) };
+}
+
+/** Imported files of every route: one directory read per route, the times from the names (no stat per file). */
 export async function archiveSummary(layout: DataLayout, nowMs: number): Promise<ArchiveSummary> {
   let count = 0;
   let newestMs: number | undefined;
-  for (const name of await names(layout.archive)) {
+  for (const entry of await namesWithRoutes(layout.archive)) {
+    const name = inRoute(entry).base;
     const stamped = parseStampedName(name);
     if (!stamped || name.endsWith(".summary.json")) continue;
     count += 1;
@@ -43,11 +72,12 @@ export async function archiveSummary(layout: DataLayout, nowMs: number): Promise
  * Row reports (`.rejects.csv`) are for reading, not importing.
  */
 export async function rejectedFiles(layout: DataLayout, nowMs: number): Promise<RejectedFile[]> {
-  const all = await names(layout.rejects);
+  const all = await namesWithRoutes(layout.rejects);
   const present = new Set(all);
   const result: RejectedFile[] = [];
   for (const name of all) {
-    const stamped = parseStampedName(name);
+    const { folder, base } = inRoute(name);
+    const stamped = parseStampedName(base);
     if (!stamped || name.endsWith(".reason.txt") || name.endsWith(".rejects.csv")) continue;
     let reason: string;
     if (present.has(`${name}.reason.txt`)) {
@@ -57,7 +87,13 @@ export async function rejectedFiles(layout: DataLayout, nowMs: number): Promise<
     } else if (/\.remainder\.(csv|ndjson)$/.test(name)) {
       reason = "the unread rest of a file after a structural error; fix it and requeue";
     } else continue;
-    result.push({ name, ageSeconds: ageSeconds(stamped.atMs, nowMs), reason, requeueAs: stamped.original });
+    // Back to the route's own inbox folder: `<route>/<original>` below inbox/.
+    result.push({
+      name,
+      ageSeconds: ageSeconds(stamped.atMs, nowMs),
+      reason,
+      requeueAs: `${folder}${stamped.original}`,
+    });
   }
   return result.sort((a, b) => a.ageSeconds - b.ageSeconds);
 }

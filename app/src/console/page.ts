@@ -1,6 +1,7 @@
 import type { ExportStatus } from "../export/export-service";
 import type { ClientState } from "../genesys/client";
 import type { ImportStatus } from "../import/import-service";
+import type { RouteStatus } from "../import/route-set";
 import { budgetShareInUse } from "../shared/rate-budget";
 import { CONSOLE_PREFIX } from "./config";
 import type { ArchiveSummary, RejectedFile } from "./files";
@@ -12,7 +13,8 @@ export interface ConsoleView {
   readonly nowMs: number;
   readonly client: ClientState;
   readonly history: readonly Sample[];
-  readonly importer: ImportStatus;
+  /** With `routes` once the deployment declares routes beyond the default one (import/route-set.ts). */
+  readonly importer: ImportStatus & { readonly routes?: readonly RouteStatus[] };
   readonly archive: ArchiveSummary;
   readonly rejected: readonly RejectedFile[];
   readonly exporter: ExportStatus;
@@ -113,6 +115,30 @@ function importRows(importer: ImportStatus): { current: string; recent: string }
   return { current, recent };
 }
 
+/** One row per import route: its list, files waiting, the file in progress, the last summary, blocked or not. */
+function routeRows(routes: readonly RouteStatus[]): string {
+  return routes
+    .map((route) => {
+      const list = route.contactListName
+        ? `${route.contactListName}${route.contactListId ? ` (${route.contactListId})` : ""}`
+        : (route.contactListId ?? "");
+      const state =
+        route.state === "resolving"
+          ? '<span class="warn">looking up its list</span>'
+          : route.blocked
+            ? `<span class="bad">blocked: ${escapeHtml(route.blocked.message)}. Fix: ${escapeHtml(route.blocked.fix)}</span>`
+            : '<span class="ok">taking files</span>';
+      const current = route.current
+        ? `${escapeHtml(route.current.name)}: ${route.current.synced + route.current.alreadySynced} synced of ${route.current.rowsRead} read`
+        : "none";
+      const last = route.last
+        ? `${escapeHtml(route.last.name)}: ${escapeHtml(route.last.status.replace(/_/g, " "))}`
+        : "none yet";
+      return `<tr data-testid="route-${escapeHtml(route.name)}"><td>${escapeHtml(route.name)}<br><small>${escapeHtml(list)}</small></td><td>${state}</td><td class="num">${route.inboxFiles}</td><td>${current}</td><td>${last}</td></tr>`;
+    })
+    .join("");
+}
+
 function rejectedRows(view: ConsoleView): string {
   return view.rejected
     .map(
@@ -139,6 +165,13 @@ function recentErrors(view: ConsoleView): string[] {
           `import holding back: contact list ${importer.blocked.contactListId} refuses calls (${importer.blocked.message}). Fix: ${importer.blocked.fix}`,
         ]
       : []),
+    ...(importer.routes ?? []).flatMap((route) =>
+      route.blocked && route.name !== "default"
+        ? [
+            `import route ${route.name} holding back: contact list ${route.blocked.contactListId} refuses calls (${route.blocked.message}). Fix: ${route.blocked.fix}`,
+          ]
+        : [],
+    ),
     ...(importer.volumeFull
       ? [
           `import stopped: the shared volume is full (${importer.volumeFull.message}). Fix: free space on it; imports resume by themselves`,
@@ -178,6 +211,11 @@ ${current}
 <tr><td>rejected</td><td class="num" data-testid="rejected-count">${view.rejected.length}</td><td class="num">${view.rejected.length > 0 ? `oldest ${age(Math.max(...view.rejected.map((file) => file.ageSeconds)))}` : ""}</td></tr>
 ${recent}</table>
 <p>${importer.paused ? action("resume-import", "Resume import") : action("pause-import", "Pause import")}</p></section>
+${
+  (importer.routes?.length ?? 0) > 1
+    ? `<section class="wide"><h2>Import routes</h2><table data-testid="routes"><tr><th>route and list</th><th>state</th><th>waiting</th><th>in progress</th><th>last file</th></tr>${routeRows(importer.routes!)}</table></section>`
+    : ""
+}
 <section><h2>Rejected files</h2>${rejected ? `<table data-testid="rejected">${rejected}</table>` : "<p>None.</p>"}</section>
 <section><h2>Results export ${exporter.paused ? '<span class="warn" data-testid="export-paused">paused</span>' : ""}</h2><table>
 <tr><td>poller</td><td colspan="2">${exporter.enabled ? (exporter.leader ? "this replica polls (leader)" : "another replica polls") : "off"}</td></tr>

@@ -3,8 +3,14 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CONSOLE_ERROR_CODES, RequeueError } from "../../../app/src/console/errors";
-import { requeue } from "../../../app/src/console/files";
-import { dataLayout, ensureLayout, timestampForName, type DataLayout } from "../../../app/src/shared/layout";
+import { rejectedFiles, requeue } from "../../../app/src/console/files";
+import {
+  dataLayout,
+  ensureLayout,
+  routeLayout,
+  timestampForName,
+  type DataLayout,
+} from "../../../app/src/shared/layout";
 import { ServiceError } from "../../../app/src/shared/errors";
 
 /** The console's requeue action on a real data directory: what it moves, and what it refuses. */
@@ -51,5 +57,20 @@ describe("console: requeueing a rejected file", () => {
       expect(doc.meaning, code).to.match(/^[A-Z].{20,}[.)]$/s);
       expect(doc.action, code).to.match(/^[A-Z].{10,}[.)]$/s);
     }
+  });
+
+  it("moves a route's refused file back into that route's inbox folder, and lists it as <route>/<name>", async () => {
+    const spring = routeLayout(layout, "spring");
+    await ensureLayout(spring);
+    writeFileSync(path.join(spring.rejects, REFUSED), "Cust No,Mobile\n");
+    writeFileSync(path.join(spring.rejects, `${REFUSED}.reason.txt`), '"Segment" is neither mapped');
+    const listed = await rejectedFiles(layout, NOW);
+    expect(listed.map((file) => [file.name, file.requeueAs])).to.deep.include.members([
+      [REFUSED, "contacts.csv"],
+      [`spring/${REFUSED}`, "spring/contacts.csv"],
+    ]);
+    expect(await requeue(layout, `spring/${REFUSED}`, NOW)).to.equal("spring/contacts.csv");
+    expect(existsSync(path.join(spring.inbox, "contacts.csv"))).to.equal(true);
+    expect(existsSync(path.join(layout.inbox, "contacts.csv"))).to.equal(false);
   });
 });

@@ -86,4 +86,101 @@ describe("operator console page", () => {
     expect(html).to.contain("friday.csv (bulk)");
     expect(html).to.contain("MISSING_CUSTOM_ID");
   });
+
+  it("shows each import route: its list, whether it takes files, what waits, what is in progress and its last file", () => {
+    const html = renderConsole(
+      view({
+        routes: [
+          {
+            name: "default",
+            state: "running",
+            contactListId: "list-1",
+            inboxFiles: 0,
+            current: undefined,
+            last: undefined,
+            blocked: undefined,
+          },
+          {
+            name: "spring",
+            state: "running",
+            contactListId: "list-2",
+            contactListName: "Spring 2027",
+            inboxFiles: 3,
+            current: {
+              name: "crm.csv",
+              rowsRead: 2000,
+              accepted: 2000,
+              rejected: 0,
+              synced: 1000,
+              alreadySynced: 0,
+              batchesSent: 1,
+            },
+            last: {
+              name: "monday.csv",
+              rowsRead: 5,
+              accepted: 5,
+              rejected: 0,
+              synced: 5,
+              alreadySynced: 0,
+              batchesSent: 1,
+              status: "imported",
+              elapsedSeconds: 1,
+            },
+            blocked: undefined,
+          },
+          {
+            name: "renewals",
+            state: "running",
+            contactListId: "list-3",
+            inboxFiles: 1,
+            current: undefined,
+            last: undefined,
+            blocked: {
+              contactListId: "list-3",
+              status: 404,
+              message: "HTTP 404",
+              fix: "correct the route's contactListId",
+              sinceMs: 0,
+            },
+          },
+          {
+            name: "winback",
+            state: "resolving",
+            contactListName: "Winback",
+            inboxFiles: 0,
+            current: undefined,
+            last: undefined,
+            blocked: undefined,
+          },
+        ],
+      }),
+    );
+    const row = (name: string) =>
+      new RegExp(`<tr data-testid="route-${name}">(.*?)</tr>`).exec(html)?.[1] ?? "";
+    expect(row("spring"))
+      .to.contain("Spring 2027 (list-2)")
+      .and.contain("taking files")
+      .and.contain("crm.csv: 1000 synced of 2000 read")
+      .and.contain("monday.csv: imported");
+    expect(row("spring")).to.contain('<td class="num">3</td>');
+    expect(row("renewals")).to.contain("blocked: HTTP 404. Fix: correct the route&#39;s contactListId");
+    expect(row("winback")).to.contain("looking up its list");
+    expect(html).to.contain("import route renewals holding back: contact list list-3 refuses calls");
+    expect(
+      renderConsole(
+        view({
+          routes: [
+            {
+              name: "default",
+              state: "running",
+              inboxFiles: 0,
+              current: undefined,
+              last: undefined,
+              blocked: undefined,
+            },
+          ],
+        }),
+      ),
+    ).not.to.contain("Import routes");
+  });
 });
