@@ -232,11 +232,12 @@ export function routeJsonSchema(): Record<string, unknown> {
     const base = { description: field.doc };
     switch (field.type) {
       case "string":
+        // Not blank, as routeProblems says: a pattern of its own where the field has none.
         properties[field.key] = {
           ...base,
           type: "string",
           minLength: 1,
-          ...(field.pattern ? { pattern: field.pattern.regex } : {}),
+          pattern: field.pattern ? field.pattern.regex : "\\S",
         };
         break;
       case "boolean":
