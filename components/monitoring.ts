@@ -59,12 +59,13 @@ function importAlerts(scope: string): AlertRule[] {
   return [
     {
       alert: "ImportContactListRefusing",
-      expr: `max(import_target_blocked{${scope}}) == 1`,
+      // One alert per route and list (route is empty for the default route): the others still import.
+      expr: `max by (route, contact_list) (import_target_blocked{${scope}}) == 1`,
       for: "1m",
       labels: { severity: "critical" },
       annotations: {
         summary:
-          "The contact list refuses every call (403 missing permission, 404 deleted list, or credentials): no file imports",
+          "Contact list {{ $labels.contact_list }} (route {{ $labels.route }}; empty: the default route) refuses every call (403 missing permission, 404 deleted list, or credentials): no file of that route imports",
         runbook:
           "The service's error log and /readyz name the list, the status and the fix (the permission for the OAuth client's role, or the list id); it resumes by itself once fixed",
       },
@@ -94,11 +95,12 @@ function importAlerts(scope: string): AlertRule[] {
     },
     {
       alert: "ImportInboxFileTooOld",
-      expr: `max(import_inbox_oldest_file_age_seconds{${scope}}) > 1800`,
+      expr: `max by (route) (import_inbox_oldest_file_age_seconds{${scope}}) > 1800`,
       for: "5m",
       labels: { severity: "warning" },
       annotations: {
-        summary: "A contact file has waited in inbox/ for more than 30 minutes",
+        summary:
+          "A contact file has waited in the inbox of route {{ $labels.route }} (empty: the default route, inbox/ itself) for more than 30 minutes",
         runbook: "Is the import paused, not ready (no token), or is the shared volume unwritable?",
       },
     },
