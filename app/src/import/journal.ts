@@ -24,10 +24,12 @@ export async function fileIdentity(file: string, name: string): Promise<FileIden
  * The crash-safety journal of one file: a line per batch that Genesys acknowledged, fsync'd
  * before the batch counts as done. After `kill -9` at any point, a restart skips the batches
  * listed and sends the rest: no row lost, at most the batches in flight sent again (harmless,
- * they are upserts). A journal written for different content is ignored.
+ * they are upserts). A journal written for different content is ignored. A batch may carry a
+ * detail (one line of text, such as the ids Genesys kept from a removal), written in the same line
+ * and so made durable together with the batch.
  */
 export class Journal {
-  private pending: number[] = [];
+  private pending: string[] = [];
   private waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
   private flushing: Promise<void> | undefined;
 
@@ -35,10 +37,13 @@ export class Journal {
     private readonly handle: FileHandle,
     private readonly file: string,
     readonly acknowledged: ReadonlySet<number>,
+    /** The details recorded with acknowledged batches, by batch (only batches that had one). */
+    readonly details: ReadonlyMap<number, string>,
   ) {}
 
   static async open(file: string, identity: FileIdentity): Promise<Journal> {
     const acknowledged = new Set<number>();
+    const details = new Map<number, string>();
     let matches = false;
     const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
       if (error.code === "ENOENT") return "";
@@ -55,7 +60,10 @@ export class Journal {
       // The last element follows the final newline: empty, or a line torn by a crash mid-write,
       // which is ignored (that batch is simply sent again).
       for (const line of lines.slice(1, -1)) {
-        if (/^\d+$/.test(line)) acknowledged.add(Number(line));
+        const entry = /^(\d+)(?: (.+))?$/.exec(line);
+        if (!entry) continue;
+        acknowledged.add(Number(entry[1]));
+        if (entry[2] !== undefined) details.set(Number(entry[1]), entry[2]);
       }
     }
     if (matches) {
@@ -67,35 +75,40 @@ export class Journal {
       await handle.write(`${JSON.stringify({ identity })}\n`);
       await handle.sync();
     }
-    return new Journal(handle, file, acknowledged);
+    return new Journal(handle, file, acknowledged, details);
   }
 
   /**
-   * Records an acknowledged batch durably; resolves after fsync. Batches acknowledged while a
-   * write is under way share the next write and fsync (group commit).
+   * Records an acknowledged batch durably, with its detail if any (one line: no newline);
+   * resolves after fsync. Batches acknowledged while a write is under way share the next write
+   * and fsync (group commit).
    */
-  record(batchIndex: number): Promise<void> {
+  record(batchIndex: number, detail?: string): Promise<void> {
+    if (detail !== undefined && (detail === "" || /[\r\n]/.test(detail)))
+      return Promise.reject(new RangeError("a journal detail is one non-empty line"));
     return new Promise<void>((resolve, reject) => {
-      this.pending.push(batchIndex);
+      this.pending.push(detail === undefined ? `${batchIndex}` : `${batchIndex} ${detail}`);
       this.waiters.push({ resolve, reject });
-      this.flushing ??= this.flush().finally(() => {
-        this.flushing = undefined;
-      });
+      this.flushing ??= this.flush();
     });
   }
 
   private async flush(): Promise<void> {
+    // `flushing` is cleared in the same synchronous step that finds nothing pending: a record()
+    // made after it starts a new flush, one made before it is written by this one. (Cleared in a
+    // `.finally`, a record() made by a waiter resumed here could land in between and never be written.)
     while (this.pending.length > 0) {
-      const indices = this.pending.splice(0);
+      const lines = this.pending.splice(0);
       const waiters = this.waiters.splice(0);
       try {
-        await this.handle.write(`${indices.join("\n")}\n`);
+        await this.handle.write(`${lines.join("\n")}\n`);
         await this.handle.sync();
         for (const waiter of waiters) waiter.resolve();
       } catch (error) {
         for (const waiter of waiters) waiter.reject(error);
       }
     }
+    this.flushing = undefined;
   }
 
   async close(): Promise<void> {
