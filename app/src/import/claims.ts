@@ -16,12 +16,13 @@ import path from "node:path";
 import type { Clock } from "../time/clock";
 import {
   isIgnored,
-  formatOf,
+  laneFormatOf,
   LEGACY_CLAIM_SEPARATOR,
   nameProblem,
   storageName,
   timestampForName,
   type DataLayout,
+  type ImportLane,
   LANE_FOLDERS,
   ROUTES_FOLDER,
 } from "../shared/layout";
@@ -55,6 +56,8 @@ export interface ClaimSettings {
   readonly claimTimeoutMs: number;
   /** Files younger than this, or whose size changed since the last scan, are still being written. */
   readonly settleMs: number;
+  /** The lane whose inbox this store claims from (default api): which names it takes (`laneFormatOf`). */
+  readonly lane?: ImportLane;
 }
 
 /** The parts of a replica id made by replicaId(); undefined for another form. */
@@ -157,9 +160,9 @@ export class ClaimStore {
       } catch {
         continue; // claimed by another replica between readdir and lstat
       }
-      const typeProblem = entryTypeProblem(name, info);
+      const typeProblem = entryTypeProblem(name, info, this.settings.lane);
       if (typeProblem === "skip") continue;
-      const problem = typeProblem ?? nameProblem(name);
+      const problem = typeProblem ?? nameProblem(name, this.settings.lane);
       if (problem) {
         refused.push({ name, reason: problem });
         continue;
@@ -364,12 +367,13 @@ function isReplicaFolderName(name: string): boolean {
 function entryTypeProblem(
   name: string,
   info: { isSymbolicLink(): boolean; isFile(): boolean; isDirectory(): boolean },
+  lane: ImportLane | undefined,
 ): string | "skip" | undefined {
   if (info.isSymbolicLink())
     return "symbolic links are not imported (one could point outside the shared volume): copy the file in instead";
   if (info.isFile()) return undefined;
   if (info.isDirectory())
-    return formatOf(name) === undefined
+    return laneFormatOf(name, lane) === undefined
       ? "skip"
       : "it is a folder, not a file: drop the contacts file itself in inbox/";
   return "it is not a regular file (a pipe, socket or device): write the contacts to a regular file and rename it into inbox/";

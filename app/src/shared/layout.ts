@@ -9,7 +9,8 @@ import path from "node:path";
  *                they go through the contacts API, 1,000 rows a request (deltas)
  *     bulk/      whole lists, loaded through Genesys' bulk upload (CSV only)
  *     replace/   the same, after clearing the list (only with IMPORT_BULK_ALLOW_CLEAR)
- *     remove/    contact ids to take out of the list (import/removals.ts)
+ *     remove/    contact ids to take out of the list (import/removals.ts): CSV with the id column,
+ *                or .txt with one id a line
  *   processing/  files claimed by a replica: `<replica>/<name>`, the name unchanged; the replica's
  *                liveness is the mtime of `<replica>/.lease`, a file the service owns (claimed
  *                files belong to whoever wrote them); bulk/ and replace/ below it for those lanes
@@ -17,8 +18,9 @@ import path from "node:path";
  *                past STORAGE_NAME_MAX are shortened there and below (storageName)
  *   rejects/     row reports `<UTC time>-<name>.rejects.csv`, unread remainders, refused files
  *   state/       crash-safety journals of acknowledged batches, one per file in progress, a bulk
- *                load's journal and staged file (`<name>.bulk.json`, `<name>.bulk.csv`), and the
- *                results export's watermark (export.json)
+ *                load's journal and staged file (`<name>.bulk.json`, `<name>.bulk.csv`), a
+ *                removal's journal (`<name>.remove.journal`), and the results export's
+ *                watermark (export.json)
  *   outbox/      results for on-premises systems: results-<window>.ndjson from the poller,
  *                backfill-<range>.ndjson from --backfill, events-<time>-<replica>.ndjson pushed
  *                through the webhook; dot-names are still being written
@@ -111,20 +113,37 @@ export const STORAGE_NAME_MAX = 190;
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+=-]*$/;
 
-/** Names the importer takes: no path tricks, no claim separator, a supported extension. */
-export function nameProblem(name: string): string | undefined {
+/** Names the importer takes: no path tricks, no claim separator, an extension the lane reads (`laneFormatOf`). */
+export function nameProblem(name: string, lane: ImportLane = "api"): string | undefined {
   const bytes = Buffer.byteLength(name);
   if (bytes > NAME_MAX) return `the name is too long (${bytes} bytes; at most ${NAME_MAX}): shorten it`;
   if (name.includes(".."))
     return `the name "${name}" contains "..": rename it (letters, digits, . _ - @ + = only)`;
   if (!SAFE_NAME.test(name))
     return `the name "${name}" has characters the importer does not accept: use letters, digits, . _ - @ + = only`;
-  if (formatOf(name) === undefined)
-    return `"${name}" is neither .csv nor .ndjson/.jsonl: drop contacts as CSV (header row = contact-list columns) or NDJSON`;
+  if (laneFormatOf(name, lane) === undefined)
+    return lane === "remove"
+      ? `"${name}" is neither .csv nor .txt: drop the ids to remove as CSV (a header row with the list's id column) or as .txt (one id a line, no header)`
+      : `"${name}" is neither .csv nor .ndjson/.jsonl: drop contacts as CSV (header row = contact-list columns) or NDJSON`;
   return undefined;
 }
 
 export type FileFormat = "csv" | "ndjson";
+
+/** Contact ids as text, one a line with no header: a format of inbox/remove/ only. */
+export type IdListFormat = "txt";
+
+/**
+ * How the lane a file was dropped in reads it; undefined when the lane does not take such files.
+ * inbox/remove/ takes ids, as CSV or as text; every other lane takes contacts (`formatOf`).
+ */
+export function laneFormatOf(name: string, lane: ImportLane = "api"): FileFormat | IdListFormat | undefined {
+  if (lane !== "remove") return formatOf(name);
+  const lower = name.toLowerCase();
+  if (lower.endsWith(".csv")) return "csv";
+  if (lower.endsWith(".txt")) return "txt";
+  return undefined;
+}
 
 export function formatOf(name: string): FileFormat | undefined {
   const lower = name.toLowerCase();
