@@ -7,9 +7,9 @@ import { isStop } from "./errors";
 import type { ImportMetrics } from "./metrics";
 
 /**
- * What a file's import reports, by either path (the contacts API, importer.ts, or the bulk upload,
- * bulk-load.ts): its progress as it goes, its outcome at the end, and the ends both paths share
- * (refused whole, handed back, vanished).
+ * What a file's import reports, by any path (the contacts API, importer.ts; the bulk upload,
+ * bulk-load.ts; the removal of ids, removals.ts): its progress as it goes, its outcome at the end,
+ * and the ends the paths share (refused whole, handed back, vanished).
  */
 
 /** What the shared ends count and time with. */
@@ -39,9 +39,22 @@ export function newProgress(name: string): FileProgress {
   return { name, rowsRead: 0, accepted: 0, rejected: 0, synced: 0, alreadySynced: 0, batchesSent: 0 };
 }
 
-/** `failed`: a bulk load that Genesys took but whose import failed (its failureReason is the reason). */
+/**
+ * `failed`: a bulk load that Genesys took but whose import failed (its failureReason is the reason).
+ * `removed*`: a file of inbox/remove/ read to its end: every id gone from the list (`removed`),
+ * some lines refused (`removed_with_rejects`), or some contacts kept by Genesys through every
+ * retry, a campaign using them (`removed_with_kept`, whatever the rejects).
+ */
 export type FileStatus =
-  "imported" | "imported_with_rejects" | "partial" | "rejected" | "failed" | "released";
+  | "imported"
+  | "imported_with_rejects"
+  | "partial"
+  | "rejected"
+  | "failed"
+  | "released"
+  | "removed"
+  | "removed_with_rejects"
+  | "removed_with_kept";
 
 export interface FileOutcome extends FileProgress {
   readonly status: FileStatus;
@@ -56,6 +69,24 @@ export interface FileOutcome extends FileProgress {
   readonly rejectedNotListed?: number;
   /** A bulk load's upload and Genesys' import of it. */
   readonly bulk?: BulkLoadSummary;
+  /** A removal's result (inbox/remove/): `synced` and `alreadySynced` count ids gone from the list. */
+  readonly removal?: RemovalSummary;
+}
+
+export interface RemovalSummary {
+  /**
+   * Ids not in the list after the removal: removed now, or never in it. The two are not told
+   * apart: that would cost a read of every batch before its removal (removals.ts).
+   */
+  readonly removedOrAbsent: number;
+  /** Ids still in the list after every retry: Genesys kept them, a campaign was using them. */
+  readonly kept: number;
+  /** The first of the kept ids (all of them are in `keptIdsFile`). */
+  readonly keptByGenesys: readonly string[];
+  /** Every kept id, one a line: a file to drop in inbox/remove/ again once the campaign is done with them. */
+  readonly keptIdsFile?: string;
+  /** Rounds of retrying the kept ids after the file's batches, each after a wait. */
+  readonly retryRounds: number;
 }
 
 export interface BulkLoadSummary {
@@ -131,17 +162,19 @@ export function changedReason(change: string, progress: FileProgress): string {
   );
 }
 
-/** A file deleted from processing/ before its import could finish: said, counted, and summarised in rejects/. */
+/**
+ * A file deleted from processing/ before its import could finish: said, counted, and summarised in
+ * rejects/; `reason` replaces the import's words (a removal says what it had removed).
+ */
 export async function vanishedFile(
   claim: Claim,
   progress: FileProgress,
   deps: OutcomeDependencies,
   log: Logger,
   startedMs: number,
+  reason: string = `the file was deleted from processing/ while it was being imported (by someone other than this service); ` +
+    `${progress.synced + progress.alreadySynced} row(s) had been sent. Drop the file again to import the rest (rows already sent are updated, not duplicated)`,
 ): Promise<FileOutcome> {
-  const reason =
-    `the file was deleted from processing/ while it was being imported (by someone other than this service); ` +
-    `${progress.synced + progress.alreadySynced} row(s) had been sent. Drop the file again to import the rest (rows already sent are updated, not duplicated)`;
   const movedTo = await claim.reject(reason);
   deps.metrics.files.inc({ outcome: "rejected" });
   log.error({ reason, synced: progress.synced }, "file vanished mid-import");
