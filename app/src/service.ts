@@ -304,9 +304,9 @@ function buildRouteImport(
     claimTimeoutMs: config.claimTimeoutSeconds * 1000,
     settleMs: config.settleSeconds * 1000,
   };
-  const lanes = (["api", ...BULK_LANES] as const).map((lane) => ({
+  const lanes = (["api", ...BULK_LANES, "remove"] as const).map((lane) => ({
     lane,
-    claims: new ClaimStore(laneLayout(layout, lane), claimSettings, clock),
+    claims: new ClaimStore(laneLayout(layout, lane), { ...claimSettings, lane }, clock),
   }));
   const gate = new TargetGate({ client, contactListId, clock, logger, metrics });
   const service = new ImportService(

@@ -8,6 +8,9 @@ import type { ClaimStore } from "./claims";
 import { howItChanged, setAside, type Claim, type ClaimedFileState } from "./claims";
 import type { BlockedTarget } from "./target-gate";
 import { importClaimedFile, type ImportDependencies } from "./importer";
+import { removeClaimedFile } from "./removals";
+import { currentRequestShare, withRequestShare } from "../genesys/request-share";
+import { DEFAULT_ROUTE } from "../shared/routes";
 import { changedReason, newProgress, type FileOutcome, type FileProgress } from "./outcomes";
 
 export interface ImportStatus {
@@ -55,12 +58,9 @@ function isVolumeFull(error: unknown): boolean {
   return code === "ENOSPC" || code === "EDQUOT";
 }
 
-/** The lanes this loop serves (removals join once import/removals.ts takes them). */
-type ServedLane = Exclude<ImportLane, "remove">;
-
-/** One folder of the inbox and the claims on its files: inbox/ (the contacts API), inbox/bulk/, inbox/replace/. */
+/** One folder of the inbox and the claims on its files: inbox/ (the contacts API), inbox/bulk/, inbox/replace/, inbox/remove/. */
 export interface InboxLane {
-  readonly lane: ServedLane;
+  readonly lane: ImportLane;
   readonly claims: ClaimStore;
 }
 
@@ -257,7 +257,7 @@ export class ImportService {
       this.deps.metrics.oldestInboxFileAgeSeconds.set(oldestAgeSeconds);
       // In the order they came, whatever their folder: a delta dropped after a replacement goes after it.
       ready.sort((a, b) => a.mtimeMs - b.mtimeMs || a.name.localeCompare(b.name));
-      let claimed: { claim: Claim; lane: ServedLane } | undefined;
+      let claimed: { claim: Claim; lane: ImportLane } | undefined;
       for (const file of ready) {
         tried.add(`${file.lane.lane}/${file.name}`);
         const claim = await this.perFile(file.name, file.lane.lane, "claim", () =>
@@ -283,7 +283,7 @@ export class ImportService {
   }
 
   /** Imports a claimed file; one that fails unexpectedly goes back to the inbox for the next scan. */
-  private async importClaimed(claim: Claim, lane: ServedLane): Promise<void> {
+  private async importClaimed(claim: Claim, lane: ImportLane): Promise<void> {
     const done = await this.perFile(claim.name, lane, "import", async () => {
       await this.importOne(claim, lane);
       return true;
@@ -354,7 +354,18 @@ export class ImportService {
     return true;
   }
 
-  private async importOne(claim: Claim, lane: ServedLane): Promise<void> {
+  /**
+   * One file through its lane. A removal's requests go before any route's additions: the loop
+   * runs in its route's share (route-set.ts), and a removal takes the same key at a higher rank.
+   */
+  private load(claim: Claim, lane: ImportLane, deps: ImportDependencies): Promise<FileOutcome> {
+    if (lane === "api") return importClaimedFile(claim, deps);
+    if (lane !== "remove") return bulkLoadClaimedFile(claim, lane, deps);
+    const route = currentRequestShare()?.key ?? DEFAULT_ROUTE;
+    return withRequestShare({ key: route, priority: "removal" }, () => removeClaimedFile(claim, deps));
+  }
+
+  private async importOne(claim: Claim, lane: ImportLane): Promise<void> {
     this.deps.metrics.filesInProgress.inc();
     this.current = { ...newProgress(claim.name), ...(lane === "api" ? {} : { mode: lane }) };
     try {
@@ -364,8 +375,7 @@ export class ImportService {
           this.current = { ...progress };
         },
       };
-      const outcome =
-        lane === "api" ? await importClaimedFile(claim, deps) : await bulkLoadClaimedFile(claim, lane, deps);
+      const outcome = await this.load(claim, lane, deps);
       this.recent.unshift(outcome);
       this.recent.splice(50);
       if (outcome.movedTo?.startsWith(this.deps.layout.archive + path.sep) && outcome.status !== "rejected")

@@ -1,5 +1,11 @@
 import type { Logger } from "pino";
-import { addContacts, getContactList, type ContactListDefinition } from "../genesys/api";
+import {
+  addContacts,
+  getContactList,
+  readContacts,
+  removeContacts,
+  type ContactListDefinition,
+} from "../genesys/api";
 import type { GenesysClient } from "../genesys/client";
 import { failureClass, GenesysHttpError, targetFix } from "../genesys/errors";
 import type { Clock } from "../time/clock";
@@ -38,8 +44,8 @@ export interface TargetGateOptions {
  */
 export class TargetGate {
   private current: BlockedTarget | undefined;
-  /** Adding contacts was refused: the re-check must exercise that permission, not only reading the list. */
-  private addRefused = false;
+  /** The call Genesys refused: the re-check makes the same kind, so it proves the same permission. */
+  private refused: RefusedCall = "read-list";
   private readonly initialRecheckMs: number;
   private readonly maxRecheckMs: number;
 
@@ -60,7 +66,7 @@ export class TargetGate {
     if (this.current) return true;
     const { contactListId, clock, logger, metrics } = this.options;
     const status = error instanceof GenesysHttpError ? error.status : undefined;
-    this.addRefused = error instanceof GenesysHttpError && /\/contacts$/.test(error.route);
+    this.refused = error instanceof GenesysHttpError ? refusedCall(error.route) : "read-list";
     this.current = {
       contactListId,
       status,
@@ -114,11 +120,7 @@ export class TargetGate {
     while (this.current) {
       await this.options.clock.sleep(delayMs, signal);
       try {
-        // Reading the list needs another permission than adding to it: when adding was refused, an
-        // empty add proves the right one (and that the list exists) without writing anything.
-        if (this.addRefused)
-          await addContacts(this.options.client, this.options.contactListId, { json: "[]" });
-        else await getContactList(this.options.client, this.options.contactListId);
+        await recheck(this.refused, this.options.client, this.options.contactListId);
         this.open();
       } catch (error) {
         this.options.logger.debug(
@@ -143,4 +145,30 @@ export class TargetGate {
       `contact list ${blocked.contactListId} takes calls again: the import resumes`,
     );
   }
+}
+
+/** The kinds of call on a list, each needing its own permission (outbound:contact:add, :delete, :view, contactList:view). */
+type RefusedCall = "add" | "remove" | "read-contacts" | "read-list";
+
+/** Which kind of call a refused route (`POST /api/v2/.../contacts`) was. */
+function refusedCall(route: string): RefusedCall {
+  if (/\/contacts\/bulk$/.test(route)) return "read-contacts";
+  if (/^DELETE .*\/contacts$/.test(route)) return "remove";
+  if (/\/contacts$/.test(route)) return "add";
+  return "read-list";
+}
+
+/** An id no contact has: the removal and read re-checks name it, so they change and return nothing. */
+const NO_SUCH_CONTACT = "genesys-sync-permission-check";
+
+/**
+ * One cheap call of the kind that was refused, which writes nothing: an empty add, a removal or a
+ * read of an id no contact has, or a GET of the list. Reading the list alone would pass while the
+ * permission to add or remove is still missing, and the gate would reopen onto the same refusal.
+ */
+async function recheck(kind: RefusedCall, client: GenesysClient, contactListId: string): Promise<void> {
+  if (kind === "add") await addContacts(client, contactListId, { json: "[]" });
+  else if (kind === "remove") await removeContacts(client, contactListId, [NO_SUCH_CONTACT]);
+  else if (kind === "read-contacts") await readContacts(client, contactListId, [NO_SUCH_CONTACT]);
+  else await getContactList(client, contactListId);
 }

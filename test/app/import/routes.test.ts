@@ -8,6 +8,7 @@ import type { ConfigurationError } from "../../../app/src/shared/errors";
 import type { RouteSpec } from "../../../app/src/shared/routes";
 import { startSimulator, type NewContactList } from "../../../simulator/simulator";
 import { capturedLogger } from "../../support/capture";
+import { FakeClock } from "../../support/fake-clock";
 import { listFolder, serviceEnv, startHarness, waitFor } from "../../support/harness";
 
 type Harness = Awaited<ReturnType<typeof startHarness>>;
@@ -85,7 +86,11 @@ describe("import routes: many contact lists on one deployment (simulator, real f
     );
     const spring = h.sim.contacts(listId("Spring 2027"));
     expect([...spring.keys()].sort()).to.deep.equal(["S1", "S2"]);
-    expect(spring.get("S1")!.data).to.deep.equal({ CustomerId: "S1", MobilePhone: "+447800123456", FirstName: "Ann" });
+    expect(spring.get("S1")!.data).to.deep.equal({
+      CustomerId: "S1",
+      MobilePhone: "+447800123456",
+      FirstName: "Ann",
+    });
     // The renewals CRM sends a column the list lacks: dropped, as the route says, and named in the summary.
     expect(h.sim.contacts("renewals-list").get("R1")!.data).to.deep.equal({
       id: "R1",
@@ -112,8 +117,13 @@ describe("import routes: many contact lists on one deployment (simulator, real f
     h.drop("winback/lapsed.csv", "id,Tel,Segment\nW1,0852222222,gold\n");
     const rejects = () => listFolder(h.dataDir, "rejects/winback");
     await waitFor(() => rejects().some((name) => name.endsWith(".reason.txt")), "the file to be refused");
-    const reason = h.read("rejects/winback", rejects().find((name) => name.endsWith(".reason.txt"))!);
-    expect(reason).to.contain('"Segment" is neither mapped by route winback nor a column of its contact list');
+    const reason = h.read(
+      "rejects/winback",
+      rejects().find((name) => name.endsWith(".reason.txt"))!,
+    );
+    expect(reason).to.contain(
+      '"Segment" is neither mapped by route winback nor a column of its contact list',
+    );
     expect(reason).to.contain("set the route's unmappedColumns to drop");
     expect(h.sim.contacts(listId("Winback")).size).to.equal(0);
   });
@@ -131,11 +141,61 @@ describe("import routes: many contact lists on one deployment (simulator, real f
     );
     const ready = await h.service.app.inject({ method: "GET", url: "/readyz" });
     expect(ready.statusCode).to.equal(200);
-    expect(ready.body).to.contain("import route renewals is holding back: contact list renewals-list refuses calls");
+    expect(ready.body).to.contain(
+      "import route renewals is holding back: contact list renewals-list refuses calls",
+    );
     expect(await h.service.registry.metrics()).to.contain(
       'import_target_blocked{contact_list="renewals-list",route="renewals"} 1',
     );
     expect(h.sim.contacts("renewals-list").size).to.equal(0);
+  });
+});
+
+describe("removals on a route (simulator, fake clock)", function () {
+  this.timeout(120_000);
+  let h: Harness | undefined;
+  afterEach(async () => h?.close());
+
+  it("removes the ids of a file in inbox/<route>/remove/, retries those a campaign holds, and reports the ones kept by id", async () => {
+    const clock = new FakeClock(Date.now());
+    h = await startHarness({
+      clock,
+      sim: { contactListIds: ["default-list"], contactLists: [SPRING, RENEWALS, WINBACK] },
+      env: { IMPORT_ROUTES_FILE: routesFile(ROUTES) },
+    });
+    const sim = h.sim;
+    await clock.advanceUntil(
+      () => h!.service.importer.status().routes.every((route) => route.state === "running"),
+      "the routes to resolve",
+    );
+    h.drop(
+      "renewals/due.csv",
+      ["id,phone,note", ...[1, 2, 3, 4, 5].map((n) => `R${n},085123456${n},x`)].join("\n"),
+    );
+    await clock.advanceUntil(() => sim.contacts("renewals-list").size === 5, "the renewals to be imported");
+    // R2 is being dialled now: Genesys leaves it; R3 too, until its call ends between two retries.
+    sim.holdContacts("renewals-list", ["R2", "R3"]);
+    h.drop("renewals/remove/opt-outs.csv", "id\nR1\nR2\nR3\nR4\n");
+    await clock.advanceUntil(() => !sim.contacts("renewals-list").has("R1"), "the first removal");
+    sim.releaseContacts("renewals-list", ["R3"]);
+    const summaries = () =>
+      listFolder(h!.dataDir, "archive/renewals").filter((name) => name.endsWith("opt-outs.csv.summary.json"));
+    await clock.advanceUntil(() => summaries().length === 1, "the removal to end", {
+      stepMs: 5_000,
+      maxSteps: 1_000,
+    });
+    expect([...sim.contacts("renewals-list").keys()].sort()).to.deep.equal(["R2", "R5"]);
+    const summary = JSON.parse(h.read("archive/renewals", summaries()[0]!)) as {
+      status: string;
+      removal: { keptByGenesys: string[]; kept: number };
+    };
+    expect(summary.status).to.equal("removed_with_kept");
+    expect(summary.removal.keptByGenesys).to.deep.equal(["R2"]);
+    expect(await h.service.registry.metrics()).to.contain(
+      'import_rows_total{outcome="kept",route="renewals"} 1',
+    );
+    // The other lists are untouched.
+    expect(sim.contacts("default-list").size).to.equal(0);
   });
 });
 
@@ -182,7 +242,10 @@ describe("the results export follows the routes", function () {
 describe("import routes refused at start, each with what is wrong and the fix", function () {
   this.timeout(60_000);
 
-  async function problemsAtStart(routes: readonly unknown[], lists: readonly NewContactList[]): Promise<string[]> {
+  async function problemsAtStart(
+    routes: readonly unknown[],
+    lists: readonly NewContactList[],
+  ): Promise<string[]> {
     const sim = await startSimulator({
       rateLimit: { requestsPerWindow: 100_000, windowMs: 60_000 },
       contactListIds: ["default-list"],
@@ -209,7 +272,13 @@ describe("import routes refused at start, each with what is wrong and the fix", 
       [
         { name: "ghost", contactListName: "No Such List" },
         { name: "twins", contactListName: "Twin" },
-        { name: "typo", contactListName: "Spring 2027", columns: { Mobile: "MobilPhone" }, idColumn: "CustomerId", phoneColumns: ["MobilePhone"] },
+        {
+          name: "typo",
+          contactListName: "Spring 2027",
+          columns: { Mobile: "MobilPhone" },
+          idColumn: "CustomerId",
+          phoneColumns: ["MobilePhone"],
+        },
       ],
       [SPRING, { ...WINBACK, name: "Twin" }, { ...RENEWALS, id: undefined, name: "Twin" }],
     );
@@ -217,8 +286,12 @@ describe("import routes refused at start, each with what is wrong and the fix", 
     expect(problems[0]).to.equal(
       'route ghost: no contact list is named "No Such List" (names match exactly, case included): correct contactListName, or give contactListId',
     );
-    expect(problems[1]).to.match(/^route twins: 2 contact lists are named "Twin" \(ids .+\): give the route the contactListId/);
-    expect(problems[2]).to.contain('route typo maps "Mobile" to "MobilPhone", which is not a column of contact list "Spring 2027"');
+    expect(problems[1]).to.match(
+      /^route twins: 2 contact lists are named "Twin" \(ids .+\): give the route the contactListId/,
+    );
+    expect(problems[2]).to.contain(
+      'route typo maps "Mobile" to "MobilPhone", which is not a column of contact list "Spring 2027"',
+    );
     expect(problems[2]).to.contain("map it to one of them, or add the column to the list");
   });
 

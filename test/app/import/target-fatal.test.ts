@@ -115,4 +115,31 @@ describe("contact import when the contact list refuses every call (simulator, fa
     );
     expect(h.sim.contacts(listId).size).to.equal(file.goodIds.length);
   });
+
+  it("403 on removals only: re-checked with a removal, not a read or an add that would pass, and resumed once granted", async () => {
+    clock = new FakeClock(Date.now());
+    h = await startHarness({ clock });
+    const listId = h.sim.contactListIds[0]!;
+    await waitFor(() => h.service.client.hasValidToken(), "the first token");
+    h.drop("seed.csv", generateCsv(300, {}).content);
+    await clock.advanceUntil(() => h.list("archive").some((name) => name.endsWith("seed.csv")), "the seed");
+    h.sim.faults.contactListFailure(listId, 403, "outbound:contact:delete");
+    h.drop("remove/opt-outs.txt", "c1\nc2\nc3\n");
+    await clock.advanceUntil(() => h.service.importer.status().blocked !== undefined, "the removal to hold back");
+    expect(h.service.importer.status().blocked!.fix).to.contain("outbound:contact:delete");
+    const DELETE = "DELETE /api/v2/outbound/contactlists/{id}/contacts";
+    const refusedBefore = h.sim.count(DELETE, 403);
+    await advanceMinutes(60);
+    // Every re-check was a removal, refused as before: the gate never reopened onto the same refusal.
+    expect(h.sim.count(DELETE, 403) - refusedBefore).to.be.within(3, 8);
+    expect(h.sim.count(DELETE, 200)).to.equal(0);
+    expect(h.service.importer.status().blocked).not.to.equal(undefined);
+    h.sim.faults.contactListFailure(listId, undefined);
+    await clock.advanceUntil(
+      () => h.list("archive").some((name) => name.endsWith("opt-outs.txt")),
+      "the removal after the permission is granted",
+    );
+    expect(["c1", "c2", "c3"].filter((id) => h.sim.contacts(listId).has(id))).to.deep.equal([]);
+    expect(h.sim.contacts(listId).has("c4")).to.equal(true);
+  });
 });
