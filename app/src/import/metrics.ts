@@ -32,13 +32,13 @@ export class ImportMetrics {
     const registers = [registry];
     this.rows = new Counter({
       name: "import_rows_total",
-      help: "Contact rows by outcome: read, accepted (valid), rejected (reported), synced (acknowledged by Genesys Cloud)",
+      help: "Contact rows by outcome: read, accepted (valid), rejected (reported), synced (acknowledged by Genesys Cloud); for files in remove/: removed (gone from the list), kept (a campaign was using it, reported by id)",
       labelNames: ["outcome", "route"],
       registers,
     });
     this.files = new Counter({
       name: "import_files_total",
-      help: "Files by outcome: imported, imported_with_rejects, partial (unreadable remainder kept), rejected, failed (a bulk load Genesys could not import), released (shutdown)",
+      help: "Files by outcome: imported, imported_with_rejects, partial (unreadable remainder kept), rejected, failed (a bulk load Genesys could not import), released (shutdown); removed, removed_with_rejects, removed_with_kept (files in remove/)",
       labelNames: ["outcome", "route"],
       registers,
     });

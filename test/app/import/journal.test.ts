@@ -36,4 +36,16 @@ describe("import journal", () => {
     await second.close();
     expect(readFileSync(file, "utf8").split("\n").filter(Boolean)).to.have.length(1);
   });
+
+  it("writes a record made right after the one before it resolved (the next record must not wait on a flush that is over)", async () => {
+    const identity = await fileIdentity(data, "contacts.csv");
+    const file = path.join(dir, "c.journal");
+    const journal = await Journal.open(file, identity);
+    // Back to back, each awaited: the second record() runs in the continuation of the first.
+    for (let index = 0; index < 5; index += 1) await journal.record(index);
+    await journal.close();
+    const reopened = await Journal.open(file, identity);
+    expect([...reopened.acknowledged].sort()).to.deep.equal([0, 1, 2, 3, 4]);
+    await reopened.remove();
+  });
 });
