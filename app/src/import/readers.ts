@@ -295,6 +295,15 @@ export function columnsReadAsOne(names: readonly string[]): Array<readonly [stri
 
 /** Lines as byte buffers (without \n or \r\n), never holding more than `maxBytes` of one line. */
 async function* splitLines(file: string, maxBytes: number): AsyncGenerator<Buffer | "too-long"> {
+  for await (const lines of lineChunks(file, maxBytes)) yield* lines;
+}
+
+/**
+ * A file's lines as bytes (without \n or \r\n), one array per read chunk (a caller that handles
+ * lines in batches, such as the removals' id files, saves an await per line), never holding more
+ * than `maxBytes` of one line: a longer one comes as "too-long".
+ */
+export async function* lineChunks(file: string, maxBytes: number): AsyncGenerator<Array<Buffer | "too-long">> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let overflow = false;
@@ -304,24 +313,25 @@ async function* splitLines(file: string, maxBytes: number): AsyncGenerator<Buffe
     return whole.length > 0 && whole[whole.length - 1] === 0x0d ? whole.subarray(0, whole.length - 1) : whole;
   };
   for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    const lines: Array<Buffer | "too-long"> = [];
     let start = 0;
-    for (let newline = chunk.indexOf(0x0a, start); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
-      yield finish(chunk.subarray(start, newline));
+    for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+      lines.push(finish(chunk.subarray(start, newline)));
       pending = [];
       pendingBytes = 0;
       overflow = false;
       start = newline + 1;
     }
     const rest = chunk.subarray(start);
-    if (overflow) continue;
-    if (pendingBytes + rest.length > maxBytes) {
+    if (!overflow && pendingBytes + rest.length > maxBytes) {
       overflow = true;
       pending = [];
       pendingBytes = 0;
-    } else if (rest.length > 0) {
+    } else if (!overflow && rest.length > 0) {
       pending.push(Buffer.from(rest));
       pendingBytes += rest.length;
     }
+    if (lines.length > 0) yield lines;
   }
-  if (overflow || pendingBytes > 0) yield finish(Buffer.alloc(0));
+  if (overflow || pendingBytes > 0) yield [finish(Buffer.alloc(0))];
 }

@@ -1,4 +1,3 @@
-import { createReadStream } from "node:fs";
 import { open, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { TextDecoder } from "node:util";
@@ -23,7 +22,7 @@ import {
   type FileStatus,
   type RemovalSummary,
 } from "./outcomes";
-import { readContactsFileChunks } from "./readers";
+import { lineChunks, readContactsFileChunks } from "./readers";
 import { RejectsReport } from "./rejects";
 import { genesysWorkRetries, untilAnswered } from "./retries";
 
@@ -764,39 +763,6 @@ function decoded(decoder: TextDecoder, raw: Buffer): string | undefined {
   }
 }
 
-/** A file's lines as bytes (without \n or \r\n), a read chunk at a time, never holding more than `maxBytes` of one line. */
-async function* lineChunks(file: string, maxBytes: number): AsyncGenerator<Array<Buffer | "too-long">> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let overflow = false;
-  const finish = (tail: Buffer): Buffer | "too-long" => {
-    if (overflow || pendingBytes + tail.length > maxBytes) return "too-long";
-    const whole = pending.length === 0 ? tail : Buffer.concat([...pending, tail]);
-    return whole.length > 0 && whole[whole.length - 1] === 0x0d ? whole.subarray(0, whole.length - 1) : whole;
-  };
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
-    const lines: Array<Buffer | "too-long"> = [];
-    let start = 0;
-    for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
-      lines.push(finish(chunk.subarray(start, newline)));
-      pending = [];
-      pendingBytes = 0;
-      overflow = false;
-      start = newline + 1;
-    }
-    const rest = chunk.subarray(start);
-    if (!overflow && pendingBytes + rest.length > maxBytes) {
-      overflow = true;
-      pending = [];
-      pendingBytes = 0;
-    } else if (!overflow && rest.length > 0) {
-      pending.push(Buffer.from(rest));
-      pendingBytes += rest.length;
-    }
-    if (lines.length > 0) yield lines;
-  }
-  if (overflow || pendingBytes > 0) yield [finish(Buffer.alloc(0))];
-}
 
 /** Why a file written to after its claim was put aside, and what of it was already removed. */
 function changedReason(change: string, progress: FileProgress): string {
