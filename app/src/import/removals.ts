@@ -23,6 +23,7 @@ import {
   type RemovalSummary,
 } from "./outcomes";
 import { lineChunks, readContactsFileChunks } from "./readers";
+import { RecentIds } from "./recent-ids";
 import { RejectsReport } from "./rejects";
 import { genesysWorkRetries, untilAnswered } from "./retries";
 
@@ -269,7 +270,7 @@ class FileRemoval {
 
   /** Takes an id into the next batch, or refuses its line: empty, impossible for a contact, or a repeat. */
   private async accept(event: Extract<IdEvent, { type: "id" }>): Promise<void> {
-    const problem = idProblem(event.id, event.column) ?? this.recent.repeat(event.id, event.line);
+    const problem = idProblem(event.id, event.column) ?? repeatProblem(this.recent, event.id, event.line);
     if (problem !== undefined) return this.reject(event.line, `line ${event.line} ${problem}`, event.record);
     this.progress.accepted += 1;
     const batch = this.batcher.add(event.id, event.line);
@@ -595,30 +596,10 @@ class IdBatcher {
   }
 }
 
-/**
- * The ids of the last `size` accepted lines, with their line: a repeat among them is refused. A
- * ring forgets the oldest in O(1), as rows.ts's window does, so memory stays bounded.
- */
-class RecentIds {
-  private readonly lines = new Map<string, number>();
-  private readonly ring: string[] = [];
-  private next = 0;
-
-  constructor(private readonly size: number) {}
-
-  /** Why `id` is refused as a repeat; undefined (and `id` remembered) when it is not one. */
-  repeat(id: string, line: number): string | undefined {
-    const first = this.lines.get(id);
-    if (first !== undefined) return `repeats id ${id} from line ${first}: it is removed once, for that line`;
-    this.lines.set(id, line);
-    if (this.ring.length < this.size) this.ring.push(id);
-    else {
-      this.lines.delete(this.ring[this.next]!);
-      this.ring[this.next] = id;
-      this.next = (this.next + 1) % this.size;
-    }
-    return undefined;
-  }
+/** Why `id` is refused as a repeat within the window; undefined (and `id` remembered) when it is not one. */
+function repeatProblem(recent: RecentIds, id: string, line: number): string | undefined {
+  const first = recent.firstLine(id, line);
+  return first === undefined ? undefined : `repeats id ${id} from line ${first}: it is removed once, for that line`;
 }
 
 // eslint-disable-next-line no-control-regex -- control characters are what a contact id cannot hold

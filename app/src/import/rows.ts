@@ -2,6 +2,7 @@ import type { ImportConfig } from "./config";
 import { LIST_LIMITS } from "./list-limits";
 import { PhoneNormaliser } from "./phone-numbers";
 import { columnsReadAsOne, READ_AS_ONE } from "./readers";
+import { RecentIds } from "./recent-ids";
 
 export type RowVerdict =
   | { readonly ok: true; readonly id: string; readonly data: Record<string, string> }
@@ -15,21 +16,14 @@ export type RowVerdict =
  */
 export class RowValidator {
   /** Ids seen recently, with their line; bounded so memory does not grow with the file. */
-  private readonly recentIds = new Map<string, number>();
-  /**
-   * The same ids in the order they came, as a ring: the oldest is forgotten in O(1). Evicting
-   * through `recentIds.keys().next()` instead walks V8's deleted entries at the front of the
-   * Map's table each time, which made a 1,000,000-row file take minutes past the window.
-   */
-  private readonly idRing: string[] = [];
-  private ringNext = 0;
+  private readonly recentIds: RecentIds;
   private readonly allowedColumns: ReadonlySet<string> | undefined;
   private readonly phones: PhoneNormaliser;
 
   constructor(
     private readonly config: ImportConfig,
     /** How many recent ids are remembered to catch duplicates (default 200,000). */
-    private readonly duplicateWindow = 200_000,
+    duplicateWindow = 200_000,
     /** The contact list's own columns, when its definition was read; Genesys matches them case-insensitively. */
     listColumns: readonly string[] = [],
   ) {
@@ -37,6 +31,7 @@ export class RowValidator {
     this.allowedColumns =
       allowed.length > 0 ? new Set(allowed.map((column) => column.toLowerCase())) : undefined;
     this.phones = new PhoneNormaliser(config.defaultCountry);
+    this.recentIds = new RecentIds(duplicateWindow);
   }
 
   /** Problems with the header that make the whole file unusable, each naming the fix. */
@@ -116,16 +111,9 @@ export class RowValidator {
     }
     if (phones === 0)
       return { ok: false, reason: `has no phone number in ${this.config.phoneColumns.join(", ")}` };
-    const firstLine = this.recentIds.get(id);
+    const firstLine = this.recentIds.firstLine(id, line);
     if (firstLine !== undefined)
       return { ok: false, reason: `repeats id ${id} from line ${firstLine}; the first row was kept` };
-    this.recentIds.set(id, line);
-    if (this.idRing.length < this.duplicateWindow) this.idRing.push(id);
-    else {
-      this.recentIds.delete(this.idRing[this.ringNext]!);
-      this.idRing[this.ringNext] = id;
-      this.ringNext = (this.ringNext + 1) % this.duplicateWindow;
-    }
     return { ok: true, id, data };
   }
 }
