@@ -542,7 +542,9 @@ function readRoutesFile(file: string | undefined, problems: string[]): readonly 
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    problems.push(`IMPORT_ROUTES_FILE (${file}) is not JSON (${(error as Error).message}): write the routes as a JSON array`);
+    problems.push(
+      `IMPORT_ROUTES_FILE (${file}) is not JSON (${(error as Error).message}): write the routes as a JSON array`,
+    );
     return [];
   }
   const found = routeSetProblems(parsed, { where: "IMPORT_ROUTES_FILE routes" });

@@ -15,7 +15,14 @@ import { ImportService, type ImportStatus } from "./import/import-service";
 import { defaultRoute, type ImportRoute } from "./import/route-resolution";
 import { ImportRoutes, type RouteImport, type RouteStatus } from "./import/route-set";
 import { DEFAULT_ROUTE } from "./shared/routes";
-import { BULK_LANES, dataLayout, ensureLayout, laneLayout, routeLayout, type DataLayout } from "./shared/layout";
+import {
+  BULK_LANES,
+  dataLayout,
+  ensureLayout,
+  laneLayout,
+  routeLayout,
+  type DataLayout,
+} from "./shared/layout";
 import { ImportMetrics } from "./import/metrics";
 import { createLogger } from "./logging";
 import { buildApp, probes, type ProbesOptions } from "./server";
@@ -275,7 +282,13 @@ function buildImport(
   const importer = new ImportRoutes(first, {
     specs: needs.routes,
     base: config,
-    resolution: { client: needs.client, clock: shared.clock, random: shared.random, logger: shared.logger, signal: shared.signal },
+    resolution: {
+      client: needs.client,
+      clock: shared.clock,
+      random: shared.random,
+      logger: shared.logger,
+      signal: shared.signal,
+    },
     build: async (route) => {
       await ensureLayout(routeLayout(shared.layout, route.label));
       return build(route);

@@ -50,7 +50,8 @@ export async function backfill(
       continue;
     }
     const endMs = Date.parse(outcome.conversationEnd);
-    if (endMs >= fromMs && endMs < toMs) lines.push(JSON.stringify({ ...outcome, ...routeField(outcome, options.routeOf) }));
+    if (endMs >= fromMs && endMs < toMs)
+      lines.push(JSON.stringify({ ...outcome, ...routeField(outcome, options.routeOf) }));
   }
   let file: string | undefined;
   if (lines.length > 0) {

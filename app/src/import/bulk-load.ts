@@ -642,7 +642,9 @@ async function validateRows(
         const mapped = mapper.active ? mapper.mapHeader(event.columns) : undefined;
         if (mapped && mapped.problems.length > 0) return { refused: mapped.problems.join("; ") };
         // The staged CSV carries the list's names: Genesys reads the uploaded header as they are.
-        header = mapped ? mapped.columns.filter((column): column is string => column !== null) : event.columns;
+        header = mapped
+          ? mapped.columns.filter((column): column is string => column !== null)
+          : event.columns;
         const problems = fileHeaderProblems(header, validator, definition, config);
         if (problems.length > 0) return { refused: problems.join("; ") };
         await staged.writeLine(header.map(csvField).join(","));

@@ -356,7 +356,9 @@ export class ClaimStore {
 
 /** A folder name that can be a replica's: anything but the lanes' own folders and dot-names. */
 function isReplicaFolderName(name: string): boolean {
-  return !(LANE_FOLDERS as readonly string[]).includes(name) && name !== ROUTES_FOLDER && !name.startsWith(".");
+  return (
+    !(LANE_FOLDERS as readonly string[]).includes(name) && name !== ROUTES_FOLDER && !name.startsWith(".")
+  );
 }
 
 /**

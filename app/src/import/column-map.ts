@@ -64,8 +64,7 @@ export class ColumnMapper {
       if (target !== column) renames.set(column, target);
     }
     const problems: string[] = [];
-    if (unmapped.length > 0 && this.spec.unmapped === "refuse")
-      problems.push(this.unmappedProblem(unmapped));
+    if (unmapped.length > 0 && this.spec.unmapped === "refuse") problems.push(this.unmappedProblem(unmapped));
     else
       for (const column of unmapped) {
         renames.set(column, null);

@@ -80,7 +80,11 @@ export async function resolveRoutes(
       contactListId: found.id,
       ...(spec.contactListName !== undefined ? { contactListName: spec.contactListName } : {}),
       config,
-      columnMap: { route: spec.name, columns: spec.columns ?? {}, unmapped: spec.unmappedColumns ?? "refuse" },
+      columnMap: {
+        route: spec.name,
+        columns: spec.columns ?? {},
+        unmapped: spec.unmappedColumns ?? "refuse",
+      },
     });
   }
   if (problems.length > 0) throw new ConfigurationError(problems);
@@ -121,7 +125,9 @@ async function readDefinition(
   deps: ResolutionDependencies,
 ): Promise<ContactListDefinition | undefined> {
   try {
-    return await answered(deps, () => readListDefinition(deps.client, contactListId, deps.clock, deps.signal));
+    return await answered(deps, () =>
+      readListDefinition(deps.client, contactListId, deps.clock, deps.signal),
+    );
   } catch (error) {
     if (deps.signal.aborted) throw error;
     deps.logger.warn(

@@ -125,7 +125,10 @@ describe("contact import when the contact list refuses every call (simulator, fa
     await clock.advanceUntil(() => h.list("archive").some((name) => name.endsWith("seed.csv")), "the seed");
     h.sim.faults.contactListFailure(listId, 403, "outbound:contact:delete");
     h.drop("remove/opt-outs.txt", "c1\nc2\nc3\n");
-    await clock.advanceUntil(() => h.service.importer.status().blocked !== undefined, "the removal to hold back");
+    await clock.advanceUntil(
+      () => h.service.importer.status().blocked !== undefined,
+      "the removal to hold back",
+    );
     expect(h.service.importer.status().blocked!.fix).to.contain("outbound:contact:delete");
     const DELETE = "DELETE /api/v2/outbound/contactlists/{id}/contacts";
     const refusedBefore = h.sim.count(DELETE, 403);
