@@ -303,7 +303,10 @@ async function* splitLines(file: string, maxBytes: number): AsyncGenerator<Buffe
  * lines in batches, such as the removals' id files, saves an await per line), never holding more
  * than `maxBytes` of one line: a longer one comes as "too-long".
  */
-export async function* lineChunks(file: string, maxBytes: number): AsyncGenerator<Array<Buffer | "too-long">> {
+export async function* lineChunks(
+  file: string,
+  maxBytes: number,
+): AsyncGenerator<Array<Buffer | "too-long">> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let overflow = false;

@@ -599,7 +599,9 @@ class IdBatcher {
 /** Why `id` is refused as a repeat within the window; undefined (and `id` remembered) when it is not one. */
 function repeatProblem(recent: RecentIds, id: string, line: number): string | undefined {
   const first = recent.firstLine(id, line);
-  return first === undefined ? undefined : `repeats id ${id} from line ${first}: it is removed once, for that line`;
+  return first === undefined
+    ? undefined
+    : `repeats id ${id} from line ${first}: it is removed once, for that line`;
 }
 
 // eslint-disable-next-line no-control-regex -- control characters are what a contact id cannot hold
@@ -743,7 +745,6 @@ function decoded(decoder: TextDecoder, raw: Buffer): string | undefined {
     return undefined;
   }
 }
-
 
 /** Why a file written to after its claim was put aside, and what of it was already removed. */
 function changedReason(change: string, progress: FileProgress): string {
