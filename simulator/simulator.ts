@@ -3,6 +3,16 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { systemClock, type Clock } from "../app/src/time/clock";
+import { DncStore, type DncEntry, type NewDncList } from "./dnc";
+import { apiError, badRequest, notFound, type Answer } from "./errors";
+import {
+  contactListFile,
+  ListExportStore,
+  syntheticContactListFile,
+  type ExportFile,
+  type SimulatedCallRecord,
+} from "./list-exports";
+import { entityListing } from "./listing";
 import { MULTIPART_UPLOAD_PATH, UploadStore } from "./uploads";
 
 /**
@@ -13,7 +23,9 @@ import { MULTIPART_UPLOAD_PATH, UploadStore } from "./uploads";
  * budget answered with 429 + Retry-After + the real body; the 512,000-byte body cap; outbound
  * contact lists and their bulk load, presigned or multipart, see ./uploads.ts; conversation details
  * with paging). The API server is also the apps host of the multipart upload
- * (`POST /uploads/v2/contactlist`), so `apiBaseUrl` doubles as `GENESYS_APPS_BASE_URL`. Faults are
+ * (`POST /uploads/v2/contactlist`), so `apiBaseUrl` doubles as `GENESYS_APPS_BASE_URL`. DNC lists
+ * of every kind live in ./dnc.ts; contact-list (and DNC-list) exports in ./list-exports.ts, whose
+ * files a third server, the download host (`downloadBaseUrl`), serves at signed URLs. Faults are
  * injected on demand, and it reports what it received so tests can check what a client really did.
  */
 export interface SimulatorOptions {
@@ -75,6 +87,26 @@ export interface SimulatorOptions {
   readonly uploadBytesPerSecond?: number;
   /** How long an async details job stays QUEUED/PENDING before it is FULFILLED; default 1,500 ms. */
   readonly jobDurationMs?: number;
+  /** DNC lists that exist, of any kind (as `createDncList` makes them); default none. */
+  readonly dncLists?: readonly NewDncList[];
+  /** Entries one DNC request may carry before 400; default 1,000 (Genesys documents no limit). */
+  readonly maxDncEntriesPerRequest?: number;
+  /** Entries a DNC list may hold; default 1,000,000 (400 `dnc.records.per.list.limit.exceeded` beyond). */
+  readonly maxDncEntriesPerList?: number;
+  /** How long a list export takes before `GET .../export` gives its uri, on the clock; default 500 ms. */
+  readonly listExportReadyMs?: number;
+  /** How long a signed download URL works; default 600 s. */
+  readonly downloadUrlTtlSeconds?: number;
+  /** How fast the download host sends a file, in bytes per second of `clock`; default as fast as read. */
+  readonly downloadBytesPerSecond?: number;
+  /** Port of the download host; default 0 (any free port). */
+  readonly downloadPort?: number;
+  /**
+   * Exports of every contact list hold this many made-up contacts, generated as they are sent,
+   * instead of the list's own (for a million-row export with `retainContacts: false`); per list
+   * with `setSyntheticExportRows`.
+   */
+  readonly syntheticExportRows?: number;
 }
 
 interface DetailsJob {
@@ -95,8 +127,28 @@ export interface DialerContact {
   data: Record<string, string>;
   callable: boolean;
   phoneNumberStatus?: Record<string, { callable: boolean }>;
+  /**
+   * What the dialer recorded per phone column (`recordCall`); a read shows `lastAttempt` and
+   * `lastResult` (Genesys' CallRecord), the export the wrap-up too. An upsert keeps them unless
+   * it asks `clearSystemData=true`.
+   */
+  callRecords?: Record<string, SimulatedCallRecord>;
   /** How many times this id was written (an upsert counts again). */
   writes: number;
+}
+
+/** One dialling attempt for `recordCall`. */
+export interface SimulatedCall {
+  /** The phone column dialled. */
+  readonly column: string;
+  readonly atMs: number;
+  /** A system result (ININ-OUTBOUND-NO-ANSWER, ...) or the wrap-up code's name. */
+  readonly result: string;
+  readonly wrapupCode?: string;
+  /** The number's callable flag after the call (Callable-<column>); unchanged when left out. */
+  readonly callable?: boolean;
+  /** The contact's callable flag after the call (ContactCallable); unchanged when left out. */
+  readonly contactCallable?: boolean;
 }
 
 export interface SimulatedConversation {
@@ -140,7 +192,7 @@ interface Faults {
   tokenServerErrors: number;
   /** Every API call answers 401, even with a fresh token (the OAuth client was disabled or lost its role). */
   refuseEveryToken: boolean;
-  /** Contact lists answering 403 (a permission the OAuth client lacks) or 404 (deleted), by id. */
+  /** Contact and DNC lists answering 403 (a permission the OAuth client lacks) or 404 (deleted), by id. */
   listFailures: Map<string, { status: 403 | 404; permission: string }>;
   /** Uploads taken whole whose answer is lost: the connection drops instead of the 200. */
   lostUploadAnswers: number;
@@ -162,18 +214,13 @@ export interface NewContactList extends ContactListDefinition {
 /** Ids of contacts one `DELETE .../contacts?contactIds=` may name (the URL's length bounds it). */
 export const MAX_CONTACT_IDS_PER_DELETE = 100;
 
-/** `filterType` of `GET /api/v2/outbound/contactlists` that the simulator applies to `name`. */
-const NAME_FILTERS: Record<string, (name: string, wanted: string) => boolean> = {
-  Equals: (name, wanted) => name === wanted,
-  Prefix: (name, wanted) => name.startsWith(wanted),
-  BeginsWith: (name, wanted) => name.startsWith(wanted),
-  EndsWith: (name, wanted) => name.endsWith(wanted),
-  Contains: (name, wanted) => name.includes(wanted),
-};
-
 export class GenesysSimulator {
   /** The bulk contact-list load: presigned and multipart uploads, the import status, clearing a list. */
   readonly uploads: UploadStore;
+  /** DNC lists and their entries. */
+  readonly dnc: DncStore;
+  /** List exports, Genesys downloads and the download host. */
+  readonly exports: ListExportStore;
   readonly clients: ReadonlyArray<{ readonly clientId: string; readonly clientSecret: string }>;
   readonly contactListIds: readonly string[];
   private readonly clock: Clock;
@@ -187,6 +234,7 @@ export class GenesysSimulator {
   private readonly sockets = new Set<Socket>();
   private loginServer: Server | undefined;
   private apiServer: Server | undefined;
+  private downloadServer: Server | undefined;
   private faultState: Faults = {
     refuseContact: undefined,
     latencyMs: 0,
@@ -203,6 +251,8 @@ export class GenesysSimulator {
   private readonly names = new Map<string, string>();
   /** Contacts a campaign is using now, by list: a removal leaves them (`holdContacts`). */
   private readonly held = new Map<string, Set<string>>();
+  /** Made-up contacts exported instead of a list's own (`setSyntheticExportRows`), by list. */
+  private readonly syntheticExportRows = new Map<string, number>();
   private tokenLifetimeSeconds: number;
 
   /** What arrived, for assertions and reports. */
@@ -222,6 +272,8 @@ export class GenesysSimulator {
 
   loginBaseUrl = "";
   apiBaseUrl = "";
+  /** The download host: where the signed URLs of Genesys downloads (list exports) point. */
+  downloadBaseUrl = "";
 
   constructor(options: SimulatorOptions = {}) {
     this.options = options;
@@ -249,6 +301,7 @@ export class GenesysSimulator {
               contactListId: listId,
               data: contact.data,
               callable: true,
+              ...systemDataOf(list.get(contact.id)),
               writes,
             });
           }
@@ -257,6 +310,16 @@ export class GenesysSimulator {
       },
       { recordsPerSecond: options.uploadRecordsPerSecond, bytesPerSecond: options.uploadBytesPerSecond },
     );
+    this.dnc = new DncStore(this.clock, {
+      maxEntriesPerRequest: options.maxDncEntriesPerRequest,
+      maxEntriesPerList: options.maxDncEntriesPerList,
+    });
+    for (const list of options.dncLists ?? []) this.dnc.create(list);
+    this.exports = new ListExportStore(this.clock, {
+      readyMs: options.listExportReadyMs,
+      urlTtlSeconds: options.downloadUrlTtlSeconds,
+      bytesPerSecond: options.downloadBytesPerSecond,
+    });
   }
 
   async start(): Promise<this> {
@@ -267,19 +330,23 @@ export class GenesysSimulator {
     this.apiServer = await this.listen(host, this.options.apiPort ?? 0, (req, res) =>
       this.handleApi(req, res),
     );
+    this.downloadServer = await this.listen(host, this.options.downloadPort ?? 0, (req, res) =>
+      this.handleDownload(req, res),
+    );
     const scheme = this.options.tls ? "https" : "http";
     const named = this.options.advertisedHost ?? host;
     const authority = named.includes(":") ? `[${named}]` : named;
     const url = (server: Server) => `${scheme}://${authority}:${(server.address() as AddressInfo).port}`;
     this.loginBaseUrl = url(this.loginServer);
     this.apiBaseUrl = url(this.apiServer);
+    this.downloadBaseUrl = url(this.downloadServer);
     return this;
   }
 
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await Promise.all(
-      [this.loginServer, this.apiServer].map(
+      [this.loginServer, this.apiServer, this.downloadServer].map(
         (server) => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())),
       ),
     );
@@ -356,7 +423,8 @@ export class GenesysSimulator {
      * it, on the calls that need it: outbound:contact:add to add contacts, outbound:contact:delete
      * to remove them, outbound:contactList:view
      * to read the definition, outbound:contact:view to read contacts, outbound:contactList:upload
-     * to upload a file with the multipart form); undefined heals it.
+     * to upload a file with the multipart form, outbound:contact:view or outbound:contactList:view
+     * to export the list, which needs both); undefined heals it.
      */
     contactListFailure: (
       contactListId: string,
@@ -366,6 +434,25 @@ export class GenesysSimulator {
       if (status === undefined) this.faultState.listFailures.delete(contactListId);
       else this.faultState.listFailures.set(contactListId, { status, permission });
     },
+    /**
+     * The same for a DNC list: 404 not.found on every call, or 403 missing.permissions on the
+     * calls that need `permission` (outbound:dnc:add to POST entries, outbound:dnc:edit to PATCH
+     * them, outbound:dnc:delete to DELETE them, outbound:dncList:view to read the list,
+     * outbound:dnc:view or outbound:dncList:view to export it); undefined heals it. A list
+     * answering 404 is left out of `GET /api/v2/outbound/dnclists`.
+     */
+    dncListFailure: (
+      dncListId: string,
+      status: 403 | 404 | undefined,
+      permission: DncPermission = "outbound:dnc:add",
+    ) => {
+      if (status === undefined) this.faultState.listFailures.delete(dncListId);
+      else this.faultState.listFailures.set(dncListId, { status, permission });
+    },
+    /** List exports started while on never become ready (see `exports.faults`). */
+    exportsNeverReady: (on: boolean) => this.exports.faults.exportsNeverReady(on),
+    /** The next `count` downloads from the download host drop after `afterBytes` bytes of the body. */
+    cutDownloads: (count: number, afterBytes: number) => this.exports.faults.cutDownloads(count, afterBytes),
     /** Lifetime of tokens issued from now on. */
     tokenLifetime: (seconds: number) => {
       this.tokenLifetimeSeconds = seconds;
@@ -409,6 +496,59 @@ export class GenesysSimulator {
     else for (const id of ids) this.held.get(contactListId)?.delete(id);
   }
 
+  /** Creates a DNC list of any kind (`rds` needs a contactMethod); answers its id. */
+  createDncList(list: NewDncList): string {
+    return this.dnc.create(list);
+  }
+
+  /** A DNC list's entries, expired ones too, with their expiry. */
+  dncEntries(dncListId: string): DncEntry[] {
+    return this.dnc.entries(dncListId);
+  }
+
+  /** Whether a number or email address is on a DNC list and not expired at `atMs` (default now). */
+  isOnDnc(dncListId: string, value: string, atMs?: number): boolean {
+    return this.dnc.isOnDnc(dncListId, value, atMs);
+  }
+
+  /**
+   * Records a dialling attempt on a contact, as the dialer would: its call record for the column
+   * (what `GET .../contacts/{id}` shows and the list export's CallRecord* columns hold) and,
+   * when given, the number's and the contact's callable flags.
+   */
+  recordCall(contactListId: string, contactId: string, call: SimulatedCall): void {
+    const list = this.lists.get(contactListId);
+    const contact = list?.get(contactId);
+    if (!list || !contact) throw new Error(`contact ${contactId} is not in contact list ${contactListId}`);
+    const phoneColumns = this.definitions.get(contactListId)?.phoneColumns.map((column) => column.columnName);
+    if (phoneColumns && !phoneColumns.includes(call.column))
+      throw new Error(`${call.column} is not a phone column of contact list ${contactListId}`);
+    // A new record, not a change in place: an export already started keeps the contact as it was.
+    list.set(contactId, {
+      ...contact,
+      callRecords: {
+        ...contact.callRecords,
+        [call.column]: {
+          lastAttempt: new Date(call.atMs).toISOString(),
+          lastResult: call.result,
+          ...(call.wrapupCode === undefined ? {} : { lastAgentWrapup: call.wrapupCode }),
+        },
+      },
+      ...(call.callable === undefined
+        ? {}
+        : {
+            phoneNumberStatus: { ...contact.phoneNumberStatus, [call.column]: { callable: call.callable } },
+          }),
+      ...(call.contactCallable === undefined ? {} : { callable: call.contactCallable }),
+    });
+  }
+
+  /** Exports of this list hold `rows` made-up contacts instead of its own; undefined goes back to its own. */
+  setSyntheticExportRows(contactListId: string, rows: number | undefined): void {
+    if (rows === undefined) this.syntheticExportRows.delete(contactListId);
+    else this.syntheticExportRows.set(contactListId, rows);
+  }
+
   /** Contacts of a list by id. */
   contacts(contactListId: string = this.contactListIds[0]!): ReadonlyMap<string, DialerContact> {
     return this.lists.get(contactListId) ?? new Map();
@@ -439,7 +579,7 @@ export class GenesysSimulator {
     return this.received.byRouteAndStatus.get(`${route} ${status}`) ?? 0;
   }
 
-  /** The counts of `received` and of the uploads (see `uploads.stats()`), as plain JSON. */
+  /** The counts of `received`, of the uploads (`uploads.stats()`), DNC entries and downloads (`exports.stats()`), as plain JSON. */
   stats(): Record<string, number> {
     return {
       apiRequests: this.received.apiRequests,
@@ -450,6 +590,8 @@ export class GenesysSimulator {
       contactWrites: this.received.contactWrites,
       contacts: [...this.lists.values()].reduce((sum, list) => sum + list.size, 0),
       ...this.uploads.stats(),
+      dncEntries: this.dnc.size(),
+      ...this.exports.stats(),
     };
   }
 
@@ -570,6 +712,15 @@ export class GenesysSimulator {
     return window.count <= limit.requestsPerWindow;
   }
 
+  // ---- download host ---------------------------------------------------------------------
+
+  /** The storage host of Genesys downloads: signed URLs, no bearer token, no rate budget. */
+  private async handleDownload(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.recordCaller(`${req.method} /exports/{downloadId}/{file}`, req);
+    await this.delay();
+    return this.exports.serve(req, res);
+  }
+
   // ---- API server ------------------------------------------------------------------------
 
   private async handleApi(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -678,8 +829,8 @@ export class GenesysSimulator {
         status: 413,
       });
     }
-    const [status, payload] = this.route(req.method ?? "GET", url, body.text, auth.tokenValue);
-    return answer(status, payload, headers);
+    const [status, payload, extraHeaders] = this.route(req.method ?? "GET", url, body.text, auth.tokenValue);
+    return answer(status, payload, { ...headers, ...extraHeaders });
   }
 
   private authenticate(
@@ -775,7 +926,7 @@ export class GenesysSimulator {
     return {};
   }
 
-  private route(method: string, url: URL, text: string, tokenValue: string): [number, unknown] {
+  private route(method: string, url: URL, text: string, tokenValue: string): Answer {
     const path = url.pathname;
     if (method === "DELETE" && path === "/api/v2/tokens/me") {
       this.tokens.get(tokenValue)!.revoked = true;
@@ -788,11 +939,23 @@ export class GenesysSimulator {
       const refused = listId ? this.listRefusal(listId, "outbound:contactList:upload") : undefined;
       return refused ?? this.uploads.create(request, this.apiBaseUrl);
     }
+    if (path.startsWith("/api/v2/outbound/dnclists")) return this.dncRoute(method, url, text);
+    const download = /^\/api\/v2\/downloads\/([^/]+)$/.exec(path);
+    if (download && method === "GET")
+      return this.exports.download(decodeURIComponent(download[1]!), url, this.downloadBaseUrl);
     const onList = /^\/api\/v2\/outbound\/contactlists\/([^/]+)/.exec(path);
     const refusal = onList
       ? this.listRefusal(decodeURIComponent(onList[1]!), permissionFor(method, path))
       : undefined;
     if (refusal) return refusal;
+    const listExport = /^\/api\/v2\/outbound\/contactlists\/([^/]+)\/export$/.exec(path);
+    if (listExport && method === "POST")
+      return this.startContactListExport(decodeURIComponent(listExport[1]!), text);
+    if (listExport && method === "GET") {
+      const listId = decodeURIComponent(listExport[1]!);
+      if (!this.lists.has(listId)) return notFound(`contact list ${listId} not found`);
+      return this.exports.uri("contactlists", listId, url, this.apiBaseUrl);
+    }
     const listAction = /^\/api\/v2\/outbound\/contactlists\/([^/]+)\/(importstatus|clear)$/.exec(path);
     if (listAction?.[2] === "importstatus" && method === "GET")
       return this.uploads.status(decodeURIComponent(listAction[1]!));
@@ -808,7 +971,12 @@ export class GenesysSimulator {
       if (!Array.isArray(parsed)) return badRequest("The request body must be a JSON array");
       return contacts[2]
         ? this.readContacts(list, parsed)
-        : this.addContacts(list, decodeURIComponent(contacts[1]!), parsed);
+        : this.addContacts(
+            list,
+            decodeURIComponent(contacts[1]!),
+            parsed,
+            url.searchParams.get("clearSystemData") === "true",
+          );
     }
     if (contacts && !contacts[2] && method === "DELETE")
       return this.removeContacts(decodeURIComponent(contacts[1]!), url);
@@ -835,23 +1003,95 @@ export class GenesysSimulator {
     return notFound(`no route for ${method} ${path}`);
   }
 
-  /** The answer for a call on a list that `faults.contactListFailure` broke, if it broke it for `permission`. */
-  private listRefusal(listId: string, permission: ListPermission): [number, unknown] | undefined {
+  /**
+   * The answer for a call on a contact or DNC list that `faults.contactListFailure` or
+   * `faults.dncListFailure` broke: 404 on every call, 403 on the calls that need the missing
+   * permission (any of `permissions`, for calls that need them all).
+   */
+  private listRefusal(
+    listId: string,
+    permissions: string | readonly string[],
+    noun = "contact list",
+  ): Answer | undefined {
     const failure = this.faultState.listFailures.get(listId);
-    if (failure?.status === 404) return notFound(`contact list ${listId} not found`);
-    if (failure?.status !== 403 || failure.permission !== permission) return undefined;
-    return [
+    if (failure?.status === 404) return notFound(`${noun} ${listId} not found`);
+    const needed: readonly string[] = typeof permissions === "string" ? [permissions] : permissions;
+    if (failure?.status !== 403 || !needed.includes(failure.permission)) return undefined;
+    return apiError(
       403,
-      {
-        message: `You are missing the following permission(s): ${permission}`,
-        code: "missing.permissions",
-        status: 403,
-        messageParams: { permissions: permission },
-        contextId: randomUUID(),
-        details: [],
-        errors: [],
-      },
-    ];
+      "missing.permissions",
+      `You are missing the following permission(s): ${failure.permission}`,
+      { messageParams: { permissions: failure.permission } },
+    );
+  }
+
+  /** DNC list routes: the list's faults first, then its export here or the rest in ./dnc.ts. */
+  private dncRoute(method: string, url: URL, text: string): Answer {
+    const path = url.pathname;
+    const onList = /^\/api\/v2\/outbound\/dnclists\/([^/]+)/.exec(path);
+    const listId = onList ? decodeURIComponent(onList[1]!) : undefined;
+    const refusal =
+      listId === undefined
+        ? undefined
+        : this.listRefusal(listId, dncPermissionsFor(method, path), "DNC list");
+    if (refusal) return refusal;
+    if (listId !== undefined && path.endsWith("/export") && (method === "POST" || method === "GET")) {
+      if (!this.dnc.has(listId)) return notFound(`DNC list ${listId} not found`);
+      return method === "POST"
+        ? this.exports.start("dnclists", listId, this.dnc.file(listId))
+        : this.exports.uri("dnclists", listId, url, this.apiBaseUrl);
+    }
+    const listed = (id: string) => this.faultState.listFailures.get(id)?.status !== 404;
+    return this.dnc.route(method, url, text, listed) ?? notFound(`no route for ${method} ${path}`);
+  }
+
+  /**
+   * `POST .../contactlists/{id}/export` with an optional ContactsExportRequest: the whole list, or
+   * the contacts `contactIds` names; filters and criteria are not simulated and refused as such.
+   */
+  private startContactListExport(listId: string, text: string): Answer {
+    const list = this.lists.get(listId);
+    if (!list) return notFound(`contact list ${listId} not found`);
+    const request = text.trim() === "" ? {} : parseJson(text);
+    if (typeof request !== "object" || request === null || Array.isArray(request))
+      return badRequest("The request body must be a ContactsExportRequest object");
+    const { contactIds, contactListFilterId, criteria } = request as Record<string, unknown>;
+    if (contactListFilterId !== undefined || criteria !== undefined)
+      return badRequest(
+        "contactListFilterId and criteria are not supported by the simulator: export the whole list or name contactIds",
+      );
+    if (
+      contactIds !== undefined &&
+      (!Array.isArray(contactIds) || contactIds.some((id) => typeof id !== "string"))
+    )
+      return badRequest("contactIds must be an array of contact ids");
+    return this.exports.start("contactlists", listId, this.exportFile(listId, list, contactIds as string[]));
+  }
+
+  /**
+   * The file an export of a list holds: its contacts as they are now (records are replaced, never
+   * changed in place, so later writes do not reach it), or made-up rows (`syntheticExportRows`).
+   * A list nobody defined exports the columns its contacts were written with, and no phone columns.
+   */
+  private exportFile(
+    listId: string,
+    list: ReadonlyMap<string, DialerContact>,
+    contactIds: readonly string[] | undefined,
+  ): ExportFile {
+    const defined = this.definitions.get(listId);
+    const phoneColumns = defined?.phoneColumns.map((column) => column.columnName) ?? [];
+    const synthetic = this.syntheticExportRows.get(listId) ?? this.options.syntheticExportRows;
+    if (synthetic !== undefined)
+      return defined
+        ? syntheticContactListFile(synthetic, defined.columnNames, phoneColumns, this.clock.now())
+        : syntheticContactListFile(synthetic, ["id", "phone"], ["phone"], this.clock.now());
+    const contacts = contactIds
+      ? contactIds.flatMap((id) => (list.has(id) ? [list.get(id)!] : []))
+      : [...list.values()];
+    const columns = new Set(defined?.columnNames ?? []);
+    if (!defined)
+      for (const contact of contacts) for (const column of Object.keys(contact.data)) columns.add(column);
+    return contactListFile([...columns], phoneColumns, contacts);
   }
 
   /**
@@ -859,7 +1099,7 @@ export class GenesysSimulator {
    * simulator accepts any column on it, and a client cannot check a file against it. Define the
    * list to get Genesys' checks: unknown columns and values over 512 characters refused.
    */
-  private listDefinition(id: string): [number, unknown] {
+  private listDefinition(id: string): Answer {
     const list = this.lists.get(id);
     if (!list) return notFound(`contact list ${id} not found`);
     const defined = this.definitions.get(id);
@@ -879,49 +1119,16 @@ export class GenesysSimulator {
 
   /**
    * `GET /api/v2/outbound/contactlists?name=&filterType=&pageSize=&pageNumber=`: a
-   * ContactListEntityListing. `filterType` defaults to Prefix, as in Genesys' API description;
-   * pageSize defaults to 25, at most 100. A list answering 404 (deleted) is not listed.
+   * ContactListEntityListing (see ./listing.ts). A list answering 404 (deleted) is not listed.
    */
-  private findLists(url: URL): [number, unknown] {
-    const pageSize = Number(url.searchParams.get("pageSize") ?? 25);
-    const pageNumber = Number(url.searchParams.get("pageNumber") ?? 1);
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100)
-      return badRequest("pageSize must be between 1 and 100");
-    if (!Number.isInteger(pageNumber) || pageNumber < 1) return badRequest("pageNumber must be 1 or more");
-    const filterType = url.searchParams.get("filterType") ?? "Prefix";
-    const matches = NAME_FILTERS[filterType];
-    if (!matches) return badRequest(`filterType ${filterType} is not supported here`);
-    const wanted = url.searchParams.get("name");
-    const found = [...this.lists.keys()].filter(
-      (id) =>
-        this.faultState.listFailures.get(id)?.status !== 404 &&
-        (wanted === null || matches(this.names.get(id) ?? `list ${id}`, wanted)),
+  private findLists(url: URL): Answer {
+    const ids = [...this.lists.keys()].filter((id) => this.faultState.listFailures.get(id)?.status !== 404);
+    return entityListing(
+      url,
+      ids,
+      (id) => this.names.get(id) ?? `list ${id}`,
+      (id) => this.listDefinition(id)[1],
     );
-    const pageCount = Math.ceil(found.length / pageSize);
-    const entities = found
-      .slice((pageNumber - 1) * pageSize, pageNumber * pageSize)
-      .map((id) => this.listDefinition(id)[1]);
-    const page = (number: number) => {
-      const query = new URLSearchParams(url.searchParams);
-      query.set("pageSize", String(pageSize));
-      query.set("pageNumber", String(number));
-      return `/api/v2/outbound/contactlists?${query.toString()}`;
-    };
-    return [
-      200,
-      {
-        entities,
-        pageSize,
-        pageNumber,
-        total: found.length,
-        firstUri: page(1),
-        selfUri: page(pageNumber),
-        lastUri: page(Math.max(1, pageCount)),
-        ...(pageNumber < pageCount ? { nextUri: page(pageNumber + 1) } : {}),
-        ...(pageNumber > 1 ? { previousUri: page(pageNumber - 1) } : {}),
-        pageCount,
-      },
-    ];
   }
 
   /**
@@ -929,7 +1136,7 @@ export class GenesysSimulator {
    * the contacts no campaign is using now; held ones (`holdContacts`) and unknown ids stay as they
    * are, and the answer does not say which (no body): read them back to know.
    */
-  private removeContacts(listId: string, url: URL): [number, unknown] {
+  private removeContacts(listId: string, url: URL): Answer {
     const list = this.lists.get(listId);
     if (!list) return notFound(`contact list ${listId} not found`);
     const ids = url.searchParams
@@ -944,7 +1151,12 @@ export class GenesysSimulator {
     return [200, undefined];
   }
 
-  private addContacts(list: Map<string, DialerContact>, listId: string, items: unknown[]): [number, unknown] {
+  private addContacts(
+    list: Map<string, DialerContact>,
+    listId: string,
+    items: unknown[],
+    clearSystemData: boolean,
+  ): Answer {
     const max = this.options.maxContactsPerRequest ?? 1000;
     if (items.length > max) return badRequest(`At most ${max} contacts may be added in one request`);
     const validated: Array<Omit<DialerContact, "writes">> = [];
@@ -989,15 +1201,20 @@ export class GenesysSimulator {
     this.received.contactWrites += validated.length;
     if (this.options.retainContacts === false) return [200, validated];
     const stored = validated.map((contact) => {
-      const writes = (list.get(contact.id)?.writes ?? 0) + 1;
-      const record: DialerContact = { ...contact, writes };
+      const previous = list.get(contact.id);
+      const writes = (previous?.writes ?? 0) + 1;
+      const record: DialerContact = {
+        ...contact,
+        ...(clearSystemData ? {} : systemDataOf(previous)),
+        writes,
+      };
       list.set(contact.id, record);
       return publicContact(record);
     });
     return [200, stored];
   }
 
-  private readContacts(list: Map<string, DialerContact>, ids: unknown[]): [number, unknown] {
+  private readContacts(list: Map<string, DialerContact>, ids: unknown[]): Answer {
     if (ids.length > 1000) return badRequest("At most 1000 ids may be read in one request");
     return [
       200,
@@ -1005,7 +1222,7 @@ export class GenesysSimulator {
     ];
   }
 
-  private queryConversations(body: unknown): [number, unknown] {
+  private queryConversations(body: unknown): Answer {
     const parsed = this.parseDetailsQuery(body);
     if ("error" in parsed) return parsed.error;
     const query = body as { paging?: { pageSize?: unknown; pageNumber?: unknown } };
@@ -1027,7 +1244,7 @@ export class GenesysSimulator {
    * `GET /api/v2/analytics/conversations/details?id=a,b`: the conversations with those ids (unknown
    * ids are left out), ids comma-separated or repeated, at most 100 in one request.
    */
-  private conversationsById(url: URL): [number, unknown] {
+  private conversationsById(url: URL): Answer {
     const ids = url.searchParams
       .getAll("id")
       .flatMap((value) => value.split(","))
@@ -1043,9 +1260,7 @@ export class GenesysSimulator {
    * facts say the real API is: a conversation that overlaps the interval, or that started on any
    * UTC day the interval touches, even if it ended long before the interval.
    */
-  private parseDetailsQuery(
-    body: unknown,
-  ): { matches: SimulatedConversation[] } | { error: [number, unknown] } {
+  private parseDetailsQuery(body: unknown): { matches: SimulatedConversation[] } | { error: Answer } {
     if (typeof body !== "object" || body === null)
       return { error: badRequest("The request body must be a query object") };
     const query = body as { interval?: unknown; segmentFilters?: unknown };
@@ -1074,7 +1289,7 @@ export class GenesysSimulator {
   }
 
   /** `POST .../details/jobs`: the matches are fixed now; the job is FULFILLED after `jobDurationMs`. */
-  private submitJob(body: unknown): [number, unknown] {
+  private submitJob(body: unknown): Answer {
     const parsed = this.parseDetailsQuery(body);
     if ("error" in parsed) return parsed.error;
     const jobId = randomUUID();
@@ -1083,7 +1298,7 @@ export class GenesysSimulator {
   }
 
   /** `GET .../jobs/{id}` (state) and `GET .../jobs/{id}/results?cursor=&pageSize=` (one page). */
-  private jobAnswer(jobId: string, results: boolean, url: URL): [number, unknown] {
+  private jobAnswer(jobId: string, results: boolean, url: URL): Answer {
     const job = this.jobs.get(jobId);
     if (!job) return notFound(`job ${jobId} not found`);
     const fulfilled = this.clock.now() >= job.submittedMs + (this.options.jobDurationMs ?? 1500);
@@ -1212,21 +1427,29 @@ function parseJson(text: string): unknown {
   }
 }
 
-function publicContact(contact: DialerContact): Omit<DialerContact, "writes"> {
-  const { writes: _writes, ...rest } = contact;
-  return rest;
+/** A contact as Genesys answers it: its call records as CallRecord (`lastAttempt`, `lastResult`), no write count. */
+function publicContact(contact: DialerContact): unknown {
+  const { writes: _writes, callRecords, ...rest } = contact;
+  if (!callRecords) return rest;
+  const records = Object.entries(callRecords).map(([column, record]) => [
+    column,
+    { lastAttempt: record.lastAttempt, lastResult: record.lastResult },
+  ]);
+  return { ...rest, callRecords: Object.fromEntries(records) };
 }
 
-function notFound(message: string): [number, unknown] {
-  return [404, { message, code: "not.found", status: 404, contextId: randomUUID(), details: [], errors: [] }];
+/** What an upsert keeps of a contact unless it asks `clearSystemData=true`: the dialer's call records. */
+function systemDataOf(previous: DialerContact | undefined): Pick<DialerContact, "callRecords"> {
+  return previous?.callRecords ? { callRecords: previous.callRecords } : {};
 }
 
-function badRequest(message: string): [number, unknown] {
-  return [
-    400,
-    { message, code: "bad.request", status: 400, contextId: randomUUID(), details: [], errors: [] },
-  ];
-}
+/** The permissions DNC list calls need (the SDK's OutboundApi docs: "Requires ANY/ALL permissions"). */
+export type DncPermission =
+  | "outbound:dnc:add"
+  | "outbound:dnc:edit"
+  | "outbound:dnc:delete"
+  | "outbound:dnc:view"
+  | "outbound:dncList:view";
 
 export type ListPermission =
   | "outbound:contact:add"
@@ -1235,9 +1458,10 @@ export type ListPermission =
   | "outbound:contact:view"
   | "outbound:contactList:upload";
 
-/** The permission a contact-list call needs. */
-function permissionFor(method: string, path: string): ListPermission {
+/** The permission a contact-list call needs (an export needs both of two). */
+function permissionFor(method: string, path: string): ListPermission | readonly ListPermission[] {
   if (path === MULTIPART_UPLOAD_PATH) return "outbound:contactList:upload";
+  if (/\/export$/.test(path)) return ["outbound:contact:view", "outbound:contactList:view"];
   if (/\/contacts\/bulk$/.test(path) || (method === "GET" && /\/contacts\//.test(path)))
     return "outbound:contact:view";
   if (method === "DELETE" && /\/contacts$/.test(path)) return "outbound:contact:delete";
@@ -1245,9 +1469,19 @@ function permissionFor(method: string, path: string): ListPermission {
   return "outbound:contactList:view";
 }
 
+/** The permissions a DNC list call needs: POST, PATCH and DELETE of entries one each, an export both view ones. */
+function dncPermissionsFor(method: string, path: string): readonly DncPermission[] {
+  if (path.endsWith("/export")) return ["outbound:dnc:view", "outbound:dncList:view"];
+  if (!/\/(phonenumbers|emailaddresses|whatsappnumbers)$/.test(path)) return ["outbound:dncList:view"];
+  if (method === "POST") return ["outbound:dnc:add"];
+  return method === "PATCH" ? ["outbound:dnc:edit"] : ["outbound:dnc:delete"];
+}
+
 function routeOf(path: string): string {
   return path
     .replace(/^(\/api\/v2\/outbound\/contactlists\/)(?!uploads$)[^/]+/, "$1{id}")
+    .replace(/^(\/api\/v2\/outbound\/dnclists\/)(?!uploads$|divisionviews$)[^/]+/, "$1{id}")
+    .replace(/^(\/api\/v2\/downloads\/)[^/]+/, "$1{downloadId}")
     .replace(/(\/contacts\/)(?!bulk$)[^/]+$/, "$1{contactId}")
     .replace(/(\/details\/jobs\/)[^/]+/, "$1{jobId}");
 }

@@ -5,6 +5,7 @@ import { once } from "node:events";
 import { finished } from "node:stream/promises";
 import busboy from "busboy";
 import { parse } from "csv-parse";
+import type { Answer } from "./errors";
 import type { Clock } from "../app/src/time/clock";
 
 /**
@@ -210,8 +211,8 @@ export class UploadStore {
    */
   async receiveMultipart(
     req: IncomingMessage,
-    refuse: (listId: string) => [number, unknown] | undefined,
-  ): Promise<[number, unknown] | undefined> {
+    refuse: (listId: string) => Answer | undefined,
+  ): Promise<Answer | undefined> {
     if (!/^multipart\/form-data\s*(;|$)/i.test(req.headers["content-type"] ?? ""))
       return invalid(
         "The body must be multipart/form-data with the fields id, fileType, contact-id-name, file",
