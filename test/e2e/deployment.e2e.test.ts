@@ -13,7 +13,14 @@ import {
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { generateCsv } from "../../simulator/demo/sample-contacts";
-import { startSimulator, type GenesysSimulator, type SimulatedConversation } from "../../simulator/simulator";
+import {
+  startSimulator,
+  type GenesysSimulator,
+  type NewContactList,
+  type SimulatedConversation,
+} from "../../simulator/simulator";
+import { KEPT_RETRY_DELAYS_MS } from "../../app/src/import/removals";
+import type { RouteSpec } from "../../app/src/shared/routes";
 import { startConnectProxy, type ConnectProxy } from "../support/connect-proxy";
 import { kubectl, waitFor } from "../support/kube";
 import { issueServerCertificate, makeCertificateAuthority } from "../support/tls";
@@ -29,7 +36,15 @@ import {
   type KubeObject,
 } from "./support/cluster";
 import { e2eSettings } from "./support/environment";
-import { archivedName, claimFolders, dropAs, OTHER_WRITER, ownerOf, type FileOwner } from "./support/volume";
+import {
+  archivedName,
+  archivedSummary,
+  claimFolders,
+  dropAs,
+  OTHER_WRITER,
+  ownerOf,
+  type FileOwner,
+} from "./support/volume";
 import {
   PulumiWorkspace,
   ROOT,
@@ -37,6 +52,27 @@ import {
   type PreviewStep,
   type PulumiStack,
 } from "./support/pulumi";
+
+/** What the e2e reads of a file's summary (archive/.../<time>-<name>.summary.json). */
+interface ImportSummary {
+  readonly status: string;
+  readonly rowsRead: number;
+  readonly rejected: number;
+  readonly synced: number;
+  readonly alreadySynced: number;
+  readonly warnings?: string[];
+}
+
+/** A removal's summary: the import's, with what Genesys kept (app/src/import/outcomes.ts RemovalSummary). */
+interface RemovalFileSummary extends ImportSummary {
+  readonly removal: {
+    readonly removedOrAbsent: number;
+    readonly kept: number;
+    readonly keptByGenesys: string[];
+    readonly keptIdsFile?: string;
+    readonly retryRounds: number;
+  };
+}
 
 /**
  * The deployment end to end, on a real cluster (KUBECONFIG), with the real Pulumi engine and
@@ -67,6 +103,40 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
   const clientSecret = randomBytes(24).toString("base64url");
   const contactListId = randomUUID();
   const webhookPassword = randomBytes(18).toString("base64url");
+  /**
+   * Two campaigns' lists beside the default one (issue 20), each with its own columns and phone
+   * columns, as Genesys defines them: `spring` is found by its name (a list whose name only starts
+   * the same way must not match), `renewals` by its id.
+   */
+  const springList: NewContactList = {
+    id: randomUUID(),
+    name: `Spring ${id}`,
+    columnNames: ["CustomerId", "MobilePhone", "FirstName"],
+    phoneColumns: [{ columnName: "MobilePhone", type: "cell" }],
+  };
+  const renewalsList: NewContactList = {
+    id: randomUUID(),
+    name: `Renewals ${id}`,
+    columnNames: ["id", "phone", "note"],
+    phoneColumns: [{ columnName: "phone", type: "cell" }],
+  };
+  const lastYearsSpringList: NewContactList = {
+    ...springList,
+    id: randomUUID(),
+    name: `${springList.name} (2026)`,
+  };
+  /** The stack's `routes`: the CRM's own column names on spring; a column too many dropped on renewals. */
+  const routes: RouteSpec[] = [
+    {
+      name: "spring",
+      contactListName: springList.name,
+      columns: { "Cust No": "CustomerId", Mobile: "MobilePhone", "Given Name": "FirstName" },
+      idColumn: "CustomerId",
+      phoneColumns: ["MobilePhone"],
+      defaultCountry: "GB",
+    },
+    { name: "renewals", contactListId: renewalsList.id!, unmappedColumns: "drop" },
+  ];
   const volumeDir = path.join(env.volumeRoot, namespace);
   const work = mkdtempSync(path.join(tmpdir(), "genesys-e2e-"));
   const workspace = new PulumiWorkspace(work);
@@ -80,14 +150,18 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
   let policyConfig: string;
   const seeded: string[] = [];
 
-  const conversation = (conversationId: string, endMs: number): SimulatedConversation => ({
+  const conversation = (
+    conversationId: string,
+    endMs: number,
+    listId: string = contactListId,
+  ): SimulatedConversation => ({
     conversationId,
     conversationStart: new Date(endMs - 90_000).toISOString(),
     conversationEnd: new Date(endMs).toISOString(),
     participants: [
       {
         purpose: "customer",
-        sessions: [{ outboundContactListId: contactListId, outboundContactId: `contact-${conversationId}` }],
+        sessions: [{ outboundContactListId: listId, outboundContactId: `contact-${conversationId}` }],
       },
     ],
   });
@@ -98,7 +172,7 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
     );
     seeded.push(...ids);
   };
-  const outboxIds = (): string[] => {
+  const outboxRecords = (): Array<{ conversationId: string; route?: string }> => {
     const outbox = path.join(volumeDir, "outbox");
     let names: string[] = [];
     try {
@@ -110,9 +184,10 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       readFileSync(path.join(outbox, name), "utf8")
         .split("\n")
         .filter(Boolean)
-        .map((line) => (JSON.parse(line) as { conversationId: string }).conversationId),
+        .map((line) => JSON.parse(line) as { conversationId: string; route?: string }),
     );
   };
+  const outboxIds = (): string[] => outboxRecords().map((record) => record.conversationId);
   /** Waits until every conversation seeded so far is in some results file of outbox/. */
   const seededInOutbox = (what: string) =>
     waitFor(
@@ -222,6 +297,7 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       tls: { key: leaf.key, cert: leaf.cert },
       clients: [{ clientId, clientSecret }],
       contactListIds: [contactListId],
+      contactLists: [springList, renewalsList, lastYearsSpringList],
     });
     proxy = await startConnectProxy({ host: env.hostAddress });
 
@@ -291,6 +367,8 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
         autoscaling: { minReplicas: 2, maxReplicas: 2, targetCPUUtilizationPercentage: 70 },
         import: { defaultCountry: "IE", phoneColumns: ["phone"] },
       },
+      // Two campaigns' lists beside the default one (issue 20), as README.md's worked example.
+      "genesys-middleware-stack:routes": routes,
     };
     stack.writeConfig(config);
   });
@@ -349,6 +427,38 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
         const reads = ["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference", "pulumi:providers:pulumi"];
         expect(types.filter((type) => !reads.includes(type))).to.deep.equal([]);
         expect(await find("namespace", `${namespace}-preflight`)).to.equal(undefined);
+      } finally {
+        await refused.remove();
+      }
+    });
+  });
+
+  describe("0. preflight: a bad route (issue 20)", () => {
+    it("routes the plan refuses fail preview naming each route and the fix, before anything exists", async () => {
+      const refused = workspace.stack(ROOT, `bad-route-${id}`);
+      await refused.init();
+      refused.writeConfig({
+        ...config,
+        "genesys-middleware-stack:namespace": `${namespace}-bad-route`,
+        "genesys-middleware-stack:routes": [
+          ...routes,
+          { name: "spring", contactListId: renewalsList.id },
+          { name: "winback" },
+        ],
+      });
+      try {
+        const preview = await refused.run(["preview"]);
+        const output = `${preview.stdout}\n${preview.stderr}`;
+        expect(preview.code, output).not.to.equal(0);
+        expect(output)
+          .to.contain("The dev stack cannot be deployed (2 problems); nothing was created:")
+          .and.to.contain(
+            'genesys-middleware-stack:routes: routes[2].name "spring" is also the name of routes[0]: route names are folders, one each',
+          )
+          .and.to.contain(
+            "genesys-middleware-stack:routes: routes[3] names no contact list: set contactListId or contactListName",
+          );
+        expect(await find("namespace", `${namespace}-bad-route`)).to.equal(undefined);
       } finally {
         await refused.remove();
       }
@@ -507,6 +617,258 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
         );
       }
       expect(imported, "the API file's 245 good rows and the bulk file's 400").to.equal(245 + 400);
+    });
+  });
+
+  /**
+   * Issue 20, item 7: the stack deploys two routes beside the default one, and files reach each
+   * list through the shared volume as the README's worked example drops them. After c, whose
+   * /metrics count is the default route's alone; before d, which deletes pods: the removal below
+   * keeps its claim for KEPT_RETRY_DELAYS_MS, and a deleted claimer would start those waits again.
+   */
+  describe("c3. import routes: two campaigns' lists beside the default one (issue 20)", () => {
+    const writer = { ...OTHER_WRITER, mode: 0o644 };
+    const folder = (...parts: string[]) => path.join(volumeDir, ...parts);
+    /** Waits for a file's summary in archive/ (or archive/<route>/). */
+    const summaryOf = <T = ImportSummary>(name: string, route: string | undefined, timeoutMs = 3 * 60_000) =>
+      waitFor(async () => archivedSummary<T>(volumeDir, name, route), {
+        timeoutMs,
+        intervalMs: 1_000,
+        what: `${route ? `${route}/` : ""}${name} archived with its summary`,
+      });
+    const springIds = Array.from({ length: 40 }, (_, index) => `S-${id}-${index}`);
+    const springBad = 17;
+    const renewalsIds = Array.from({ length: 20 }, (_, index) => `R-${id}-${index}`);
+    const defaultIds = Array.from({ length: 5 }, (_, index) => `D-${id}-${index}`);
+    /** Ids the removal file names: half the renewals; the first one a campaign is dialling. */
+    const removedIds = renewalsIds.slice(0, 10);
+    const heldId = removedIds[0]!;
+    const removal = `opt-outs-${id}.csv`;
+    let removalDroppedAt = 0;
+    /** Every pod's /metrics, as Prometheus finds them through the ServiceMonitor. */
+    const scrapeTargets = async () => {
+      const monitors = await list("servicemonitors.monitoring.coreos.com", namespace);
+      return serviceMonitorTargets(namespace, monitors[0]!.metadata.name);
+    };
+    /** A counter summed over the pods' /metrics, for the series `wanted` picks by their labels. */
+    const sum = async (name: string, wanted: (labels: string) => boolean) => {
+      let total = 0;
+      for (const target of await scrapeTargets())
+        total += metricSum((await httpGet(target.url)).body, name, wanted);
+      return total;
+    };
+    /** Series of one outcome on one route; without a route, the default route's (no route label). */
+    const labelled = (outcome: string, route?: string) => (labels: string) =>
+      labels.includes(`outcome="${outcome}"`) &&
+      (route ? labels.includes(`route="${route}"`) : !labels.includes("route="));
+
+    it("the stack hands the routes to the pods, and its importRoutes output names each route's folders", async () => {
+      const outputs = await stack.outputs();
+      expect(outputs.importRoutes).to.deep.equal([
+        { name: "default", contactListId, inbox: "inbox", archive: "archive", rejects: "rejects" },
+        {
+          name: "spring",
+          contactListName: springList.name,
+          inbox: "inbox/spring",
+          archive: "archive/spring",
+          rejects: "rejects/spring",
+        },
+        {
+          name: "renewals",
+          contactListId: renewalsList.id,
+          inbox: "inbox/renewals",
+          archive: "archive/renewals",
+          rejects: "rejects/renewals",
+        },
+      ]);
+      // The chart's routes ConfigMap, mounted where IMPORT_ROUTES_FILE points, holds them as declared.
+      const pod = (await readyPods())[0]!;
+      const containerEnv = pod.spec.containers[0].env as Array<{ name: string; value?: string }>;
+      const file = containerEnv.find((entry) => entry.name === "IMPORT_ROUTES_FILE")?.value ?? "";
+      const mount = (pod.spec.containers[0].volumeMounts as Array<{ name: string; mountPath: string }>).find(
+        (candidate) => file.startsWith(`${candidate.mountPath}/`),
+      );
+      expect(mount, `a volume mounted where IMPORT_ROUTES_FILE (${file}) points`).to.not.equal(undefined);
+      const volume = (
+        pod.spec.volumes as Array<{
+          name: string;
+          configMap?: { name: string; items?: Array<{ key: string }> };
+        }>
+      ).find((candidate) => candidate.name === mount!.name);
+      const routesConfigMap = await getJson(["get", "configmap", volume!.configMap!.name, "-n", namespace]);
+      expect(JSON.parse(routesConfigMap.data![path.basename(file)]!)).to.deep.equal(routes);
+      // The service lays out each route's folders once its list is resolved (spring: by name).
+      await waitFor(
+        async () =>
+          ["spring", "renewals"].every((route) =>
+            ["", "bulk", "replace", "remove"].every((lane) => existsSync(folder("inbox", route, lane))),
+          ) || undefined,
+        { timeoutMs: 60_000, intervalMs: 500, what: "inbox/spring/ and inbox/renewals/ with their lanes" },
+      );
+    });
+
+    it("a file with the CRM's column names in inbox/spring/ lands in the spring list under the list's columns; its bad row is reported in rejects/spring/", async () => {
+      const name = `crm-export-${id}.csv`;
+      const rows = springIds.map((contactId, index) =>
+        index === springBad
+          ? `${contactId},not-a-phone,Bad`
+          : `${contactId},07800 ${String(100_000 + index)},Given${index}`,
+      );
+      dropAs(folder("inbox", "spring"), name, ["Cust No,Mobile,Given Name", ...rows, ""].join("\n"), writer);
+      const summary = await summaryOf(name, "spring");
+      expect(summary).to.deep.include({
+        status: "imported_with_rejects",
+        rowsRead: 40,
+        rejected: 1,
+        synced: 39,
+      });
+
+      const spring = sim.contacts(springList.id);
+      const good = springIds.filter((_, index) => index !== springBad);
+      expect([...spring.keys()].sort()).to.deep.equal([...good].sort());
+      expect(
+        spring.get(springIds[3]!)!.data,
+        "the list's own columns, the number in E.164 (GB)",
+      ).to.deep.equal({
+        CustomerId: springIds[3],
+        MobilePhone: "+447800100003",
+        FirstName: "Given3",
+      });
+      expect(sim.contacts(lastYearsSpringList.id).size, "only the list of that exact name").to.equal(0);
+      const reports = readdirSync(folder("rejects", "spring")).filter((entry) =>
+        entry.endsWith(`-${name}.rejects.csv`),
+      );
+      expect(reports, "rejects/spring/<time>-<name>.rejects.csv").to.have.length(1);
+      expect(readFileSync(folder("rejects", "spring", reports[0]!), "utf8")).to.contain(springIds[springBad]);
+      expect(archivedName(volumeDir, name), "not in the default route's archive/").to.equal(undefined);
+    });
+
+    it("renewals: a file with a column the list lacks is imported without it; then a removal in inbox/renewals/remove/ takes its ids out, all but the one a campaign is dialling", async () => {
+      const name = `due-${id}.csv`;
+      // The renewals CRM sends a column the list lacks: the route drops it (unmappedColumns: drop).
+      const rows = renewalsIds.map(
+        (contactId, index) => `${contactId},0851${String(200_000 + index)},due,${index}`,
+      );
+      dropAs(
+        folder("inbox", "renewals"),
+        name,
+        ["id,phone,note,internal_score", ...rows, ""].join("\n"),
+        writer,
+      );
+      const imported = await summaryOf(name, "renewals");
+      expect(imported).to.deep.include({ status: "imported", synced: 20 });
+      expect(imported.warnings).to.deep.equal([
+        'columns dropped (neither mapped by route renewals nor columns of its list): "internal_score"',
+      ]);
+      const renewals = sim.contacts(renewalsList.id);
+      expect(renewals.get(renewalsIds[12]!)!.data).to.deep.equal({
+        id: renewalsIds[12],
+        phone: "+353851200012",
+        note: "due",
+      });
+
+      // Only once the import is archived: with two replicas, the other one could take a removal
+      // dropped while the import is still running (files of a route go in drop order per replica).
+      sim.holdContacts(renewalsList.id!, [heldId]);
+      dropAs(
+        folder("inbox", "renewals", "remove"),
+        removal,
+        ["id,reason", ...removedIds.map((contactId) => `${contactId},opted out`), ""].join("\n"),
+        writer,
+      );
+      removalDroppedAt = Date.now();
+      await waitFor(
+        async () => removedIds.slice(1).every((contactId) => !renewals.has(contactId)) || undefined,
+        { timeoutMs: 2 * 60_000, intervalMs: 1_000, what: "the removal's ids gone from the renewals list" },
+      );
+      expect(renewals.has(heldId), "Genesys keeps a contact a campaign is using").to.equal(true);
+      expect(
+        renewalsIds.slice(10).filter((contactId) => !renewals.has(contactId)),
+        "ids the file does not name stay",
+      ).to.deep.equal([]);
+    });
+
+    it("the default route still imports files dropped directly in inbox/ into the default list, a file of the same name on renewals notwithstanding", async () => {
+      const name = `due-${id}.csv`;
+      const rows = defaultIds.map((contactId, index) => `${contactId},0852${String(300_000 + index)}`);
+      dropAs(folder("inbox"), name, ["id,phone", ...rows, ""].join("\n"), writer);
+      const summary = await summaryOf(name, undefined);
+      expect(summary).to.deep.include({ status: "imported", synced: defaultIds.length });
+      const defaults = sim.contacts(contactListId);
+      for (const contactId of defaultIds) expect(defaults.has(contactId), contactId).to.equal(true);
+      for (const list of [springList, renewalsList])
+        expect(defaultIds.filter((contactId) => sim.contacts(list.id).has(contactId))).to.deep.equal([]);
+    });
+
+    it("a conversation on the spring list comes out in outbox/ naming its route", async () => {
+      const conversationId = `spring-call-${id}`;
+      sim.addConversations([conversation(conversationId, Date.now() - 60_000, springList.id)]);
+      seeded.push(conversationId);
+      const record = await waitFor(
+        async () => outboxRecords().find((candidate) => candidate.conversationId === conversationId),
+        { timeoutMs: 3 * 60_000, intervalMs: 2_000, what: `${conversationId} in outbox/` },
+      );
+      expect(record.route).to.equal("spring");
+      const first = outboxRecords().find((candidate) => candidate.conversationId === seeded[0]);
+      expect(first?.route, "the default route's conversations").to.equal("default");
+    });
+
+    it("/metrics labels each route's series with its name; the default route's stay unlabelled", async () => {
+      expect(await sum("import_rows_total", labelled("synced", "spring")), "spring").to.equal(39);
+      expect(await sum("import_rows_total", labelled("rejected", "spring")), "spring's bad row").to.equal(1);
+      expect(await sum("import_rows_total", labelled("synced", "renewals")), "renewals").to.equal(20);
+      expect(await sum("import_rows_total", labelled("removed", "renewals")), "renewals' removals").to.equal(
+        9,
+      );
+      expect(
+        await sum("import_rows_total", labelled("synced")),
+        "the default route, unlabelled: c's files and the one above",
+      ).to.equal(245 + 400 + defaultIds.length);
+      expect(await sum("import_files_total", labelled("imported_with_rejects", "spring"))).to.equal(1);
+      // Gauges too: every pod scans every route's inbox and holds a gate on each route's list.
+      for (const target of await scrapeTargets()) {
+        const lines = (await httpGet(target.url)).body.split("\n");
+        for (const [route, list] of [
+          ["spring", springList],
+          ["renewals", renewalsList],
+        ] as const) {
+          // Its value is the last scan's: a pod waiting out a removal's retries counts that file.
+          expect(
+            lines.filter((line) => line.startsWith(`import_inbox_files{route="${route}"} `)),
+            `${target.pod}: import_inbox_files of ${route}`,
+          ).to.have.length(1);
+          const blocked = lines.filter(
+            (line) =>
+              line.startsWith("import_target_blocked{") &&
+              line.includes(`route="${route}"`) &&
+              line.includes(`contact_list="${list.id}"`),
+          );
+          expect(blocked, `${target.pod}: import_target_blocked of ${route}`).to.have.length(1);
+          expect(blocked[0]).to.match(/ 0$/);
+        }
+      }
+    });
+
+    it("the removal's summary in archive/renewals/ names the contact Genesys kept, once the retries are over", async () => {
+      const waits = KEPT_RETRY_DELAYS_MS.reduce((total, ms) => total + ms, 0);
+      const summary = await summaryOf<RemovalFileSummary>(
+        removal,
+        "renewals",
+        Math.max(60_000, removalDroppedAt + waits + 3 * 60_000 - Date.now()),
+      );
+      expect(summary.status).to.equal("removed_with_kept");
+      expect(summary.removal).to.deep.include({
+        removedOrAbsent: removedIds.length - 1,
+        kept: 1,
+        keptByGenesys: [heldId],
+        retryRounds: KEPT_RETRY_DELAYS_MS.length,
+      });
+      // The kept ids, ready to drop in remove/ again once the campaign is done with them.
+      expect(summary.removal.keptIdsFile, "keptIdsFile").to.be.a("string");
+      expect(sim.contacts(renewalsList.id).has(heldId)).to.equal(true);
+      expect(await sum("import_rows_total", labelled("kept", "renewals")), "kept").to.equal(1);
+      expect(await sum("import_files_total", labelled("removed_with_kept", "renewals"))).to.equal(1);
+      sim.releaseContacts(renewalsList.id!);
     });
   });
 

@@ -1,4 +1,13 @@
-import { chmodSync, chownSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 
 /** Who writes a file into the shared volume, and the permissions it gives the file. */
@@ -35,9 +44,26 @@ export function ownerOf(file: string): FileOwner {
   return { uid: info.uid, gid: info.gid, mode: info.mode & 0o777 };
 }
 
-/** The archive/ entry of a file dropped as `name` (archive/ names are `<UTC time>-<name>`), if any yet. */
-export function archivedName(volumeDir: string, name: string): string | undefined {
-  return readdirSync(path.join(volumeDir, "archive")).find((entry) => entry.endsWith(`-${name}`));
+/**
+ * The archive/ entry of a file dropped as `name` (archive/ names are `<UTC time>-<name>`), if any
+ * yet; a named route's files are archived in archive/<route>/.
+ */
+export function archivedName(volumeDir: string, name: string, route?: string): string | undefined {
+  const archive = path.join(volumeDir, "archive", ...(route ? [route] : []));
+  if (!existsSync(archive)) return undefined;
+  return readdirSync(archive).find((entry) => entry.endsWith(`-${name}`));
+}
+
+/** The summary beside a file's archived copy (archive/ or archive/<route>/), once it is written. */
+export function archivedSummary<T = Record<string, unknown>>(
+  volumeDir: string,
+  name: string,
+  route?: string,
+): T | undefined {
+  const entry = archivedName(volumeDir, name, route);
+  const summary =
+    entry && path.join(volumeDir, "archive", ...(route ? [route] : []), `${entry}.summary.json`);
+  return summary && existsSync(summary) ? (JSON.parse(readFileSync(summary, "utf8")) as T) : undefined;
 }
 
 /** The replica folders of processing/ (the API lane's) that hold a file of this name. */
