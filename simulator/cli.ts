@@ -11,6 +11,10 @@ import { startSimulator } from "./simulator";
  * The API server is also the apps host of the multipart contact-list upload, hence
  * GENESYS_APPS_BASE_URL; SIM_UPLOAD_RECORDS_PER_SECOND sets how fast an uploaded file is imported
  * (default 20,000) and SIM_UPLOAD_BYTES_PER_SECOND how fast upload bodies are read (default no limit).
+ * List exports are downloaded from a third server, the download host (SIM_DOWNLOAD_PORT, default
+ * 8789, or any free port when SIM_API_PORT is 0; Genesys answers its signed URLs, the service is
+ * not told it); SIM_LIST_EXPORT_READY_MS is how long an export takes (default 500).
+ * SIM_DNC_LIST_ID names an internal (rds, Phone) DNC list to create.
  */
 async function main(): Promise<void> {
   const env = process.env;
@@ -44,6 +48,16 @@ async function main(): Promise<void> {
     ...(env.SIM_UPLOAD_BYTES_PER_SECOND
       ? { uploadBytesPerSecond: number("SIM_UPLOAD_BYTES_PER_SECOND", Infinity) }
       : {}),
+    // Whoever asks for any free API port (the benchmarks, several at once) gets any for this too.
+    downloadPort: number("SIM_DOWNLOAD_PORT", env.SIM_API_PORT === "0" ? 0 : 8789),
+    listExportReadyMs: number("SIM_LIST_EXPORT_READY_MS", 500),
+    ...(env.SIM_DNC_LIST_ID
+      ? {
+          dncLists: [
+            { id: env.SIM_DNC_LIST_ID, name: "Opt-outs", dncSourceType: "rds", contactMethod: "Phone" },
+          ],
+        }
+      : {}),
   });
   console.log("Genesys Cloud simulator listening. Point the service at it with:\n");
   console.log(`GENESYS_API_BASE_URL=${sim.apiBaseUrl}`);
@@ -52,6 +66,8 @@ async function main(): Promise<void> {
   console.log(`GENESYS_CLIENT_ID=${clientId}`);
   console.log(`GENESYS_CLIENT_SECRET=${clientSecret}   # the simulator's own throwaway credential`);
   console.log(`GENESYS_CONTACT_LIST_ID=${sim.contactListIds[0]}`);
+  console.log(`# list exports are downloaded from ${sim.downloadBaseUrl} (the download host: allow it)`);
+  if (env.SIM_DNC_LIST_ID) console.log(`# internal DNC list (Phone): ${env.SIM_DNC_LIST_ID}`);
   console.log("\nCtrl-C stops it.");
   const stop = async () => {
     const contacts = sim.contacts().size;
