@@ -1,5 +1,6 @@
 import { CLUSTER_ERROR_CODES } from "../app/src/cluster/errors";
 import { CONSOLE_ERROR_CODES } from "../app/src/console/errors";
+import { DNC_ERROR_CODES } from "../app/src/dnc/errors";
 import { EXPORT_ERROR_CODES } from "../app/src/export/errors";
 import { GENESYS_ERROR_CODES } from "../app/src/genesys/errors";
 import { IMPORT_ERROR_CODES } from "../app/src/import/errors";
@@ -17,6 +18,7 @@ export const ERROR_CODE_LISTS: ReadonlyArray<{
   { title: "Configuration and the service", source: "app/src/shared/errors.ts", codes: SHARED_ERROR_CODES },
   { title: "The Genesys Cloud client", source: "app/src/genesys/errors.ts", codes: GENESYS_ERROR_CODES },
   { title: "The contact import", source: "app/src/import/errors.ts", codes: IMPORT_ERROR_CODES },
+  { title: "The DNC routes", source: "app/src/dnc/errors.ts", codes: DNC_ERROR_CODES },
   {
     title: "The results export and the webhook",
     source: "app/src/export/errors.ts",

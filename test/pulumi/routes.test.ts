@@ -163,6 +163,30 @@ describe("import routes in the stack (stacks/plan.ts, under mocks)", function ()
     expect(parsed).to.deep.equal(ROUTES);
   });
 
+  it("accepts a DNC route and a contact route that checks it, and passes them to the chart as declared", () => {
+    const routes = [
+      ...ROUTES.slice(0, 1).map((route) => ({ ...route, checkDnc: ["opt-outs"] })),
+      { name: "opt-outs", dncListName: "Opt-outs", expiryColumn: "Opted out until" },
+      { name: "email-opt-outs", dncListId: "7d0c8e2a-1b3c-4d5e-8f90-0a1b2c3d4e5f", dncEntries: "email" },
+    ];
+    for (const environment of ["dev", "prod"] as const)
+      expect(planned(environment, { routes }).values.routes).to.deep.equal(routes);
+  });
+
+  it("refuses a DNC route with a contact route's fields, and a checkDnc naming no DNC route, in the service's words", () => {
+    const routes = [
+      { name: "opt-outs", dncListId: "d-1", phoneColumns: ["mobile"] },
+      { name: "spring", contactListId: "c-1", checkDnc: ["opt-outs", "renewals"] },
+    ];
+    const problems = refusals("dev", { routes });
+    expect(problems).to.deep.equal(inTheServiceWords(routes, false));
+    expect(problems).to.have.length(2);
+    expect(problems[0]).to.contain(
+      "routes[0].phoneColumns applies to contact-list routes only, and routes[0] is a DNC route",
+    );
+    expect(problems[1]).to.contain('routes[1].checkDnc names "renewals", which is no route of this set');
+  });
+
   it("exports importRoutes: each route's name, list and folders on the shared volume, the default route first", async () => {
     const start = recorded.length;
     const stack = new GenesysMiddlewareStack("routes-dev", { plan: planned("dev", { routes: ROUTES }) });

@@ -49,6 +49,19 @@ export interface ImportDependencies {
   readonly targetGate?: TargetGate;
   /** The route's column mapping (import/column-map.ts); undefined: the file's names are the list's. */
   readonly columnMap?: ColumnMapSpec;
+  /** The DNC routes the route checks (its checkDnc): the summary counts imported contacts on their lists. */
+  readonly dncCheck?: DncCheck;
+}
+
+/**
+ * Whether a contact has a number on a DNC list this service keeps (app/src/dnc/): a contact on one
+ * is still imported (Genesys suppresses it when dialling), and the file's summary counts them.
+ */
+export interface DncCheck {
+  /** The DNC routes looked in, for the summary. */
+  readonly routes: readonly string[];
+  /** Whether any of the contact's numbers (its data, phone columns in E.164) is on their lists. */
+  listed(data: Readonly<Record<string, string>>): boolean;
 }
 
 /**
@@ -86,6 +99,9 @@ class FileImport {
   private mostlyBad = false;
   private readonly validator: RowValidator;
   private readonly mapper: ColumnMapper;
+  /** Lines of accepted contacts on a checked DNC list, until their batch is acknowledged. */
+  private readonly onDnc = new Set<number>();
+  private contactsOnDnc = 0;
 
   private constructor(
     private readonly claim: Claim,
@@ -197,6 +213,7 @@ class FileImport {
         }
         progress.accepted += 1;
         this.unreported.accepted += 1;
+        if (this.deps.dncCheck?.listed(verdict.data)) this.onDnc.add(event.line);
         const batch = this.batcher.add(
           contactJson(verdict.id, this.contactListIdJson, verdict.data),
           event.line,
@@ -232,6 +249,7 @@ class FileImport {
     const { deps, progress } = this;
     if (this.journal.acknowledged.has(batch.index)) {
       progress.alreadySynced += batch.json.length;
+      this.countOnDnc(batch.lines, []);
       return;
     }
     while (this.inFlight.size >= deps.config.batchesInFlight) await Promise.race(this.inFlight);
@@ -243,6 +261,7 @@ class FileImport {
         progress.synced += synced;
         progress.batchesSent += 1;
         deps.metrics.rows.inc({ outcome: "synced" }, synced);
+        this.countOnDnc(batch.lines, refused);
         for (const { line, reason } of refused) await this.reject(line, reason);
         deps.onProgress?.(progress);
       })
@@ -251,6 +270,13 @@ class FileImport {
       })
       .finally(() => this.inFlight.delete(task));
     this.inFlight.add(task);
+  }
+
+  /** Counts a batch's contacts on a checked DNC list, but those Genesys refused. */
+  private countOnDnc(lines: readonly number[], refused: ReadonlyArray<{ readonly line: number }>): void {
+    if (this.onDnc.size === 0) return;
+    const notImported = new Set(refused.map(({ line }) => line));
+    for (const line of lines) if (this.onDnc.delete(line) && !notImported.has(line)) this.contactsOnDnc += 1;
   }
 
   private async reject(
@@ -348,6 +374,9 @@ class FileImport {
       ...(rejectsReport ? { rejectsReport } : {}),
       ...(this.rejects.notListed > 0 ? { rejectedNotListed: this.rejects.notListed } : {}),
       ...(remainder ? { remainder } : {}),
+      ...(this.deps.dncCheck
+        ? { onDncLists: { routes: this.deps.dncCheck.routes, contacts: this.contactsOnDnc } }
+        : {}),
       ...(stoppedAt ? { reason: `line ${stoppedAt.line} ${stoppedAt.reason}` } : {}),
       ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
       elapsedSeconds: (deps.clock.now() - this.started) / 1000,

@@ -19,6 +19,7 @@ export class ImportMetrics {
   readonly bulkPercentComplete: Gauge<"route">;
   readonly fileFailures: Counter<"step" | "route">;
   readonly volumeFull: Gauge<"route">;
+  readonly dncEntries: Counter<"outcome" | "route">;
 
   /** One route's view: the same metrics, each call labelled with the route (none for the default route). */
   forRoute(route: string | undefined): ImportMetrics {
@@ -69,7 +70,7 @@ export class ImportMetrics {
     });
     this.targetBlocked = new Gauge({
       name: "import_target_blocked",
-      help: "1 while the contact list refuses every call (403 missing permission, 404 deleted, credentials refused): nothing is sent until it is fixed",
+      help: "1 while the contact list refuses every call (403 missing permission, 404 deleted, credentials refused): nothing is sent until it is fixed; for a DNC route, contact_list is its DNC list's id, also 1 while that list is not internal",
       labelNames: ["contact_list", "route"],
       registers,
     });
@@ -89,6 +90,12 @@ export class ImportMetrics {
       name: "import_file_failures_total",
       help: "Failures handling one inbox file, by step (refuse, claim, import): logged once per file, and the scan goes on with the other files",
       labelNames: ["step", "route"],
+      registers,
+    });
+    this.dncEntries = new Counter({
+      name: "import_dnc_entries_total",
+      help: "Entries of DNC routes' files (dnc/<route>/add/, dnc/<route>/remove/) by outcome: read, rejected (reported), added (acknowledged by Genesys Cloud, on the list), removed (off the list)",
+      labelNames: ["outcome", "route"],
       registers,
     });
     this.volumeFull = new Gauge({

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import { DNC_FOLDER } from "./routes";
 
 /**
  * The data directory on the shared ReadWriteMany volume:
@@ -21,6 +22,8 @@ import path from "node:path";
  *                load's journal and staged file (`<name>.bulk.json`, `<name>.bulk.csv`), a
  *                removal's journal (`<name>.remove.journal`), and the results export's
  *                watermark (export.json)
+ *   dnc/         DNC routes' files (app/src/dnc/), dnc/<route>/add/ and dnc/<route>/remove/: phone
+ *                numbers or email addresses to add to or remove from the route's DNC list (dncLayout)
  *   outbox/      results for on-premises systems: results-<window>.ndjson from the poller,
  *                backfill-<range>.ndjson from --backfill, events-<time>-<replica>.ndjson pushed
  *                through the webhook; dot-names are still being written
@@ -81,6 +84,48 @@ export function routeLayout(layout: DataLayout, route: string | undefined): Data
     state: path.join(layout.state, ROUTES_FOLDER, route),
     outbox: layout.outbox,
   };
+}
+
+/** The folders of a DNC route: entries to add, and entries to remove. */
+export const DNC_LANES = ["add", "remove"] as const;
+
+export type DncLane = (typeof DNC_LANES)[number];
+
+/**
+ * The layout of one DNC route (shared/routes.ts): its files in dnc/<route>/ (add/ and remove/
+ * below it, `dncLaneLayout`), beside inbox/ and never inside it, so no contact route's scan sees
+ * them; its archive and rejects in archive/dnc/<route>/ and rejects/dnc/<route>/; its journals and
+ * its index of applied entries in state/dnc/<route>/. Its claims go below processing/routes/dnc/,
+ * a folder the contact routes' claim stores never take for a replica's (`dnc` is no route name).
+ */
+export function dncLayout(layout: DataLayout, route: string): DataLayout {
+  return {
+    root: layout.root,
+    inbox: path.join(layout.root, DNC_FOLDER, route),
+    processing: path.join(layout.processing, ROUTES_FOLDER, DNC_FOLDER, route),
+    archive: path.join(layout.archive, DNC_FOLDER, route),
+    rejects: path.join(layout.rejects, DNC_FOLDER, route),
+    state: path.join(layout.state, DNC_FOLDER, route),
+    outbox: layout.outbox,
+  };
+}
+
+/** The layout one lane of a DNC route's claims work in: its inbox and processing folders, the rest shared. */
+export function dncLaneLayout(layout: DataLayout, lane: DncLane): DataLayout {
+  return { ...layout, inbox: path.join(layout.inbox, lane), processing: path.join(layout.processing, lane) };
+}
+
+/** Creates a DNC route's folders (a dncLayout): both lanes in its inbox and processing folders. */
+export async function ensureDncLayout(layout: DataLayout): Promise<void> {
+  for (const dir of [
+    ...DNC_LANES.map((lane) => path.join(layout.inbox, lane)),
+    ...DNC_LANES.map((lane) => path.join(layout.processing, lane)),
+    layout.archive,
+    layout.rejects,
+    layout.state,
+  ]) {
+    await mkdir(dir, { recursive: true });
+  }
 }
 
 export async function ensureLayout(layout: DataLayout): Promise<void> {
