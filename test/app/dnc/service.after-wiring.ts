@@ -92,7 +92,7 @@ describe("DNC routes through the service (simulator)", function () {
     }
   });
 
-  it("exits 78 naming a DNC route whose list name matches no list", async () => {
+  it("refuses at start, naming the route and the fix, a DNC route whose list name matches no list (main.ts exits 78 on it)", async () => {
     const h = await startHarness({
       sim: SIM,
       env: { IMPORT_ROUTES_FILE: routesFile([{ name: "typo", dncListName: "Opt outs" }]) },
