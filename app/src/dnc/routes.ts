@@ -229,6 +229,10 @@ export class DncRoutes {
     });
   }
 
+  private warnOfEmailChecks(resolved: readonly DncRoute[]): void {
+    for (const warning of emailCheckWarnings(this.options.specs, resolved)) this.options.logger.warn(warning);
+  }
+
   private async resolveAndStart(): Promise<void> {
     if (this.specs.length === 0) return;
     const { logger, signal } = this.options;
@@ -252,6 +256,7 @@ export class DncRoutes {
       }
       throw error;
     }
+    this.warnOfEmailChecks(resolved);
     for (const route of resolved) {
       if (signal.aborted) return;
       const run = await buildDncRoute(route, this.options, this.indexes.get(route.name));
@@ -269,6 +274,22 @@ export class DncRoutes {
       );
     }
   }
+}
+
+/**
+ * A contact route's checkDnc looks up phone numbers: a DNC route whose entries turned out to be
+ * email addresses (its list's contact method, dncEntries left out) never matches. Said once, at start.
+ */
+function emailCheckWarnings(specs: readonly RouteSpec[], resolved: readonly DncRoute[]): string[] {
+  const emails = new Set(resolved.filter((route) => route.kind === "email").map((route) => route.name));
+  return specs.flatMap((spec) =>
+    (spec.checkDnc ?? [])
+      .filter((name) => emails.has(name))
+      .map(
+        (name) =>
+          `route ${spec.name} checks DNC route ${name}, whose list holds email addresses: the count looks up phone numbers, so it stays 0; take ${name} out of checkDnc`,
+      ),
+  );
 }
 
 /** The words /readyz and the console use for a DNC route held back. */

@@ -72,8 +72,14 @@ describe("the DNC routes of a replica (simulator, fake clock)", function () {
     readdirSync(dncLayout(f.root, route).archive).filter((name) => !name.endsWith(".json"));
 
   it("resolves each DNC route (by name, its entries from the list's contact method), runs them, and holds back only the one whose list is not internal", async () => {
-    const running = startRoutes(SPECS);
+    const running = startRoutes([
+      { ...SPECS[0]!, checkDnc: ["opt-outs", "email-opt-outs"] },
+      ...SPECS.slice(1),
+    ]);
     await waitFor(() => running.running.length === 3, "three DNC routes to start");
+    expect(f.capture.text()).to.contain(
+      "route spring checks DNC route email-opt-outs, whose list holds email addresses: the count looks up phone numbers, so it stays 0",
+    );
     const status = () => Object.fromEntries(running.status().map((route) => [route.name, route]));
     expect(status()["opt-outs"]).to.deep.include({
       state: "running",
