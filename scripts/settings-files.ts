@@ -355,7 +355,9 @@ function ruleCondition(rule: SettingRule): string {
   const broken =
     rule.test.kind === "required"
       ? `(not ${value(rule.subject)})`
-      : `(ge (int ${value(rule.subject)}) (int ${value(rule.test.than)}))`;
+      : rule.test.kind === "unset"
+        ? value(rule.subject)
+        : `(ge (int ${value(rule.subject)}) (int ${value(rule.test.than)}))`;
   if (rule.when === undefined) return broken;
   return `(and .Values.${rule.when.chartSwitch ?? byChartValue(rule.when.env)} ${broken})`;
 }

@@ -7,7 +7,7 @@ import {
   type EndpointSettings,
 } from "../app/src/shared/regions";
 import type { RouteSpec } from "../app/src/shared/routes";
-import { breaks, byChartValue, ruleProblem, RULES } from "../app/src/shared/setting-rules";
+import { breaks, byChartValue, gateOn, ruleProblem, RULES } from "../app/src/shared/setting-rules";
 import {
   chartValueAt,
   SETTING,
@@ -618,7 +618,7 @@ export function settingRuleProblems(values: ChartValues): Array<{ path: string; 
       rule.when === undefined ||
       (rule.when.chartSwitch !== undefined
         ? chartValueAt(values, rule.when.chartSwitch) === true
-        : read(rule.when.env) === true);
+        : gateOn(read(rule.when.env)));
     return breaks(rule, read, on) ? [{ path, reason: ruleProblem(rule, byChartValue) }] : [];
   });
 }

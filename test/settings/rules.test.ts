@@ -8,7 +8,7 @@ import {
   RULES,
   type SettingRule,
 } from "../../app/src/shared/setting-rules";
-import { SETTING } from "../../app/src/shared/settings";
+import { SETTING, type SettingName } from "../../app/src/shared/settings";
 import { PULUMI_OWNED_VALUES, settingRuleProblems } from "../../stacks/settings";
 import { renderChart } from "../support/helm";
 
@@ -22,16 +22,32 @@ const BASE = {
   POD_NAMESPACE: "sync",
 };
 
+/** A valid value that turns a gate on: true, a number above 0, or a URL (the console's issuer). */
+function gateValue(env: SettingName): string {
+  const type = SETTING[env].type;
+  return type === "boolean" ? "true" : type === "integer" ? "3600" : "https://idp.example.com";
+}
+
+/** A valid value for the subject of an `unset` rule (one that must stay empty while the gate is on). */
+const SET_VALUES: Partial<Record<SettingName, string>> = { EXPORT_LIST_SNAPSHOT_DAILY_AT: "02:30" };
+
 /** The gate open, and for a comparison both sides equal: what breaks the rule, by variable. */
 function breaking(rule: SettingRule): Record<string, string> {
   const env: Record<string, string> = {};
-  if (rule.when)
-    env[rule.when.env] = SETTING[rule.when.env].type === "boolean" ? "true" : "https://idp.example.com";
+  if (rule.when) env[rule.when.env] = gateValue(rule.when.env);
   if (rule.test.kind === "below") {
     env[rule.subject] = "10";
     env[rule.test.than] = "10";
   }
+  if (rule.test.kind === "unset") env[rule.subject] = SET_VALUES[rule.subject] ?? "set";
   return env;
+}
+
+/** A chart value as the chart reads it: a number or a boolean for such a setting, else the text. */
+function typed(env: SettingName, value: string): unknown {
+  const type = SETTING[env].type;
+  if (type === "boolean") return value === "true";
+  return type === "integer" || type === "number" ? Number(value) : value;
 }
 
 function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
@@ -44,9 +60,10 @@ function setPath(target: Record<string, unknown>, dotted: string, value: unknown
 /** The same, as chart values. */
 function breakingValues(rule: SettingRule): Record<string, unknown> {
   const values: Record<string, unknown> = {};
-  if (rule.when) setPath(values, rule.when.chartSwitch ?? byChartValue(rule.when.env), true);
+  if (rule.when?.chartSwitch) setPath(values, rule.when.chartSwitch, true);
   for (const [env, value] of Object.entries(breaking(rule)))
-    if (env !== rule.when?.env) setPath(values, byChartValue(env as never), Number(value));
+    if (env !== rule.when?.env || !rule.when.chartSwitch)
+      setPath(values, byChartValue(env as SettingName), typed(env as SettingName, value));
   return values;
 }
 
@@ -70,7 +87,7 @@ describe("rules between settings: one list, the same words in the service, the c
           env === rule.when?.env
             ? (rule.when.chartSwitch ?? byChartValue(rule.when.env))
             : byChartValue(env as never),
-          env === rule.when?.env ? "true" : value,
+          env === rule.when?.env && rule.when.chartSwitch ? "true" : value,
         ]),
       );
       expect(() =>

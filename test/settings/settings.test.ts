@@ -44,6 +44,9 @@ const CHOSEN: Readonly<Record<string, unknown>> = {
   OIDC_ISSUER_URL: "https://idp.example.com",
   CONSOLE_PUBLIC_URL: "https://sync.example.com",
   SYNC_DATA_DIR: "/shared",
+  // One snapshot schedule at a time (setting-rules.ts, list-snapshot-one-schedule): the daily one.
+  EXPORT_LIST_SNAPSHOT_INTERVAL_SECONDS: 0,
+  EXPORT_LIST_SNAPSHOT_DAILY_AT: "02:30",
 };
 
 function chosenValue(setting: SettingDescriptor): unknown {

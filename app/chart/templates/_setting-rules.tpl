@@ -19,4 +19,7 @@
 {{- if (and .Values.leaderElection.enabled (ge (int .Values.leaderElection.retryPeriodSeconds) (int .Values.leaderElection.renewDeadlineSeconds))) }}
 {{ "leaderElection.retryPeriodSeconds must be shorter than leaderElection.renewDeadlineSeconds: several renewal attempts must fit in the deadline" }}
 {{- end }}
+{{- if (and .Values.export.listSnapshotIntervalSeconds .Values.export.listSnapshotDailyAt) }}
+{{ "export.listSnapshotDailyAt must be unset while export.listSnapshotIntervalSeconds is above 0: contact-list snapshots run on one schedule, every interval or once a day, not both" }}
+{{- end }}
 {{- end }}

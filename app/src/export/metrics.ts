@@ -69,3 +69,38 @@ export class ExportMetrics {
     });
   }
 }
+
+/** What became of one route's snapshot: published, or failed (export not ready in time, download failed, refused). */
+export type SnapshotOutcome = "ok" | "not_ready" | "failed";
+
+/**
+ * The contact-list snapshots' metrics (export/snapshots.ts), on the service's registry. The route
+ * label is a configured route's name (the default route's is "default"), never a file's: bounded.
+ */
+export class ListSnapshotMetrics {
+  readonly snapshots: Counter<"route" | "outcome">;
+  readonly lastSuccessTimestamp: Gauge<"route">;
+  readonly bytes: Counter<"route">;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.snapshots = new Counter({
+      name: "export_list_snapshots_total",
+      help: "Contact-list snapshots by route and outcome: ok (published in outbox/lists/), not_ready (the export was not ready in time) or failed (retried at the next one)",
+      labelNames: ["route", "outcome"],
+      registers,
+    });
+    this.lastSuccessTimestamp = new Gauge({
+      name: "export_list_snapshot_last_success_timestamp_seconds",
+      help: "When the route's last snapshot was published (Unix time); alert when it is older than the schedule allows",
+      labelNames: ["route"],
+      registers,
+    });
+    this.bytes = new Counter({
+      name: "export_list_snapshot_bytes_total",
+      help: "Bytes of contact-list snapshots published, by route",
+      labelNames: ["route"],
+      registers,
+    });
+  }
+}

@@ -13,9 +13,14 @@ export type RuleTest =
   /** The subject must be set (not empty, not an empty list). */
   | { readonly kind: "required" }
   /** The subject must be below `than` (both numbers; either unset: nothing to check). */
-  | { readonly kind: "below"; readonly than: SettingName };
+  | { readonly kind: "below"; readonly than: SettingName }
+  /** The subject must not be set (empty, an empty list) while the gate is open: two ways to say one thing. */
+  | { readonly kind: "unset" };
 
-/** When a rule applies: while `env` is set and true (in the chart and the stack: while `chartSwitch` is on). */
+/**
+ * When a rule applies: while `env` is on, that is true, or a number above 0, or other text than ""
+ * (in the chart and the stack: while `chartSwitch` is on).
+ */
 export interface RuleGate {
   readonly env: SettingName;
   /** The chart value that turns the feature on, when it is not `env`'s own. */
@@ -29,12 +34,13 @@ export interface SettingRule {
   readonly subject: SettingName;
   readonly test: RuleTest;
   readonly when?: RuleGate;
-  /** What follows the subject's name: `{than}` is replaced by the other setting's name. */
+  /** What follows the subject's name: `{than}` and `{gate}` are replaced by those settings' names. */
   readonly problem: string;
 }
 
 const CONSOLE: RuleGate = { env: "OIDC_ISSUER_URL", chartSwitch: "console.enabled" };
 const LEADER_ELECTION: RuleGate = { env: "LEADER_ELECTION_ENABLED" };
+const SNAPSHOT_INTERVAL: RuleGate = { env: "EXPORT_LIST_SNAPSHOT_INTERVAL_SECONDS" };
 
 export const RULES: readonly SettingRule[] = [
   {
@@ -82,7 +88,25 @@ export const RULES: readonly SettingRule[] = [
     when: LEADER_ELECTION,
     problem: "must be shorter than {than}: several renewal attempts must fit in the deadline",
   },
+  {
+    id: "list-snapshot-one-schedule",
+    subject: "EXPORT_LIST_SNAPSHOT_DAILY_AT",
+    test: { kind: "unset" },
+    when: SNAPSHOT_INTERVAL,
+    problem:
+      "must be unset while {gate} is above 0: contact-list snapshots run on one schedule, every interval or once a day, not both",
+  },
 ];
+
+/** Whether a gate's setting is on: true, a number above 0, a text or list that is not empty. */
+export function gateOn(value: unknown): boolean {
+  if (typeof value === "number") return value > 0;
+  return (
+    value === true ||
+    (typeof value === "string" && value !== "") ||
+    (Array.isArray(value) && value.length > 0)
+  );
+}
 
 /** The settings a rule reads: its subject, the other side of a comparison, its gate. */
 export function ruleReads(rule: SettingRule): SettingName[] {
@@ -101,7 +125,9 @@ export const byChartValue: NameOf = (env) => chartPathOf(env);
 
 /** The rule's message after the subject, with the other names filled in. */
 export function ruleProblem(rule: SettingRule, nameOf: NameOf): string {
-  return rule.problem.replace("{than}", rule.test.kind === "below" ? nameOf(rule.test.than) : "");
+  return rule.problem
+    .replace("{than}", rule.test.kind === "below" ? nameOf(rule.test.than) : "")
+    .replace("{gate}", rule.when ? nameOf(rule.when.env) : "");
 }
 
 const isSet = (value: unknown) =>
@@ -115,6 +141,7 @@ export function breaks(rule: SettingRule, values: (env: SettingName) => unknown,
   if (rule.when !== undefined && !on) return false;
   const subject = values(rule.subject);
   if (rule.test.kind === "required") return !isSet(subject);
+  if (rule.test.kind === "unset") return isSet(subject);
   const than = values(rule.test.than);
   return typeof subject === "number" && typeof than === "number" && subject >= than;
 }

@@ -1,6 +1,13 @@
 import { expect } from "chai";
 import * as detailsSource from "../../../app/src/export/details-source";
-import { EXPORT_ERROR_CODES, ExportError } from "../../../app/src/export/errors";
+import {
+  DownloadFailedError,
+  DownloadRefusedError,
+  EXPORT_ERROR_CODES,
+  ExportError,
+  ListExportAnswerError,
+  ListExportNotReadyError,
+} from "../../../app/src/export/errors";
 import * as poller from "../../../app/src/export/poller";
 import * as webhook from "../../../app/src/export/webhook";
 
@@ -23,17 +30,28 @@ const EXAMPLES: Record<string, ExportError> = {
     "__proto__",
   ),
   "WebhookBodyRefused (timeout)": new WebhookBodyRefused("WEBHOOK_BODY_TIMEOUT", 408, "slow"),
+  // The contact-list snapshots' (export/snapshots.ts, genesys/list-export-api.ts), kept in errors.ts.
+  ListExportNotReadyError: new ListExportNotReadyError("list-1", 1_800_000),
+  ListExportAnswerError: new ListExportAnswerError("an export without a download uri"),
+  DownloadRefusedError: new DownloadRefusedError("the download URL points at elsewhere.example"),
+  DownloadFailedError: new DownloadFailedError("the download host answered 500", { status: 500 }),
 };
 
 describe("export error codes", () => {
   it("has an example here for every error class the export's modules export", () => {
+    const snapshotClasses = [
+      "ListExportNotReadyError",
+      "ListExportAnswerError",
+      "DownloadRefusedError",
+      "DownloadFailedError",
+    ];
     const classes = [detailsSource, poller, webhook].flatMap((module) =>
       Object.entries(module)
         .filter(([, value]) => typeof value === "function" && value.prototype instanceof ExportError)
         .map(([name]) => name),
     );
     const examples = new Set(Object.keys(EXAMPLES).map((name) => name.replace(/ \(.*\)$/, "")));
-    expect(classes.sort()).to.deep.equal([...examples].sort());
+    expect([...classes, ...snapshotClasses].sort()).to.deep.equal([...examples].sort());
   });
 
   it("lists exactly the codes the classes use, one each, and keeps the ones logs and tests match on", () => {
