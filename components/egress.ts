@@ -11,7 +11,8 @@ type EgressRule = { to: Array<Record<string, unknown>>; ports: Array<{ protocol:
 
 /**
  * The NetworkPolicy spec: deny everything, then allow DNS to the cluster DNS, HTTPS to Genesys
- * Cloud (or the forward proxy on its port), NFS, Vault, the API server and the configured
+ * Cloud (or the forward proxy on its port), HTTPS to the export download host while contact-list
+ * snapshots download from it directly, NFS, Vault, the API server and the configured
  * on-premises destinations; ingress only from the ingress controller's and Prometheus'
  * namespaces. Every egress rule has `to` and `ports`, none opens 0.0.0.0/0 or ::/0, and no rule
  * carries `from` (the guide's YAML did both).
@@ -43,6 +44,7 @@ export function egressPolicySpec(inputs: EgressInputs): NetworkPolicySpec {
   const egress = [
     dns,
     rule(inputs.genesysCidrs, [443]),
+    rule(inputs.downloadCidrs, [443]),
     inputs.proxy ? rule(inputs.proxy.cidrs, [inputs.proxy.port]) : undefined,
     rule(inputs.nfsCidrs, [2049]),
     rule(inputs.vaultCidrs, [8200]),
@@ -69,7 +71,8 @@ export function egressPolicySpec(inputs: EgressInputs): NetworkPolicySpec {
 
 /**
  * A CiliumNetworkPolicy allowing HTTPS to Genesys Cloud hosts by name: the stack passes
- * `genesysHostNames` of its settings, every host the service calls and the region's others.
+ * `genesysHostNames` of its settings, every host the service calls and the region's others, and
+ * while contact-list snapshots are on, the hosts their downloads come from.
  */
 export function ciliumFqdnPolicySpec(
   hosts: readonly string[],

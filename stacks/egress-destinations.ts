@@ -8,6 +8,11 @@ export interface EgressInputs {
   readonly podLabels: Readonly<Record<string, string>>;
   /** Genesys Cloud ranges for the region (dataset + overrides); HTTPS 443 only. Empty behind a proxy. */
   readonly genesysCidrs: readonly string[];
+  /**
+   * Where the export download host answers (egress.downloadCidrs), HTTPS 443: only while
+   * contact-list snapshots are on and their downloads go direct (no proxy, or the host in NO_PROXY).
+   */
+  readonly downloadCidrs: readonly string[];
   /** The forward proxy (HTTPS_PROXY), then the only way out to Genesys Cloud; absent: direct. */
   readonly proxy?: { readonly cidrs: readonly string[]; readonly port: number };
   /** The NFS server, for the shared volume (TCP 2049). */
@@ -39,6 +44,7 @@ export function egressDestinations(
     genesysCidrs: proxy
       ? []
       : [...shippedGenesysRanges(settings.genesys.region), ...settings.egress.genesysCidrs],
+    downloadCidrs: directDownloadHosts(settings).length > 0 ? [...settings.egress.downloadCidrs] : [],
     ...(proxy ? { proxy: { cidrs: [...proxy.cidrs], port: proxy.port } } : {}),
     nfsCidrs: settings.storage.mode === "nfs" ? [hostCidr(platform.nfsServer)] : [],
     vaultCidrs: settings.secrets.mode === "vault" ? [...platform.vaultCidrs] : [],
@@ -52,6 +58,29 @@ export function egressDestinations(
     prometheusNamespace: platform.prometheusNamespace,
     servicePort: 8080,
   };
+}
+
+/**
+ * The download hosts the pods reach without the proxy: none while snapshots are off; all of them
+ * without a proxy; behind one, those NO_PROXY names (undici's matching: the host and its
+ * subdomains, a leading `.` or `*.` ignored, `*` for all, a `host:port` entry by its host).
+ */
+export function directDownloadHosts(settings: StackSettings): string[] {
+  const { listSnapshots, network } = settings;
+  if (listSnapshots.schedule.kind === "off") return [];
+  if (network.proxy === undefined) return [...listSnapshots.downloadHosts];
+  return listSnapshots.downloadHosts.filter((host) => noProxyMatches(host, network.proxy!.noProxy));
+}
+
+function noProxyMatches(host: string, noProxy: readonly string[]): boolean {
+  return noProxy.some((raw) => {
+    const entry = raw
+      .trim()
+      .toLowerCase()
+      .replace(/:\d+$/, "")
+      .replace(/^\*?\./, "");
+    return entry === "*" || host === entry || host.endsWith(`.${entry}`);
+  });
 }
 
 function hostCidr(address: string): string {

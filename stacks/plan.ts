@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { routeSetProblems } from "../app/src/shared/routes";
 import { chartPathOf, chartValueAt } from "../app/src/shared/settings";
-import { egressDestinations, type EgressInputs } from "./egress-destinations";
+import { directDownloadHosts, egressDestinations, type EgressInputs } from "./egress-destinations";
 import { localChartVersion, PINNED_CHART_VERSION } from "./chart";
 import { chartValues, podLabels, RELEASE_NAMES, type ReleaseNames } from "./chart-values";
 import { chartValuesProblems } from "./chart-schema";
@@ -89,6 +89,7 @@ export function plan(
   const namespaceName = checkedNamespace(settings, platform, found);
   const egress = egressDestinations(settings, platform, podLabels(names));
   checkGenesysRanges(settings, platform, egress, found);
+  checkDownloadEgress(settings, platform, egress, found);
   const secrets = secretsPlan(settings, platform, credentials, found);
   const orgLimit = orgLimitFindings(settings);
   if (orgLimit.error) found.errors.push(orgLimit.error);
@@ -125,7 +126,7 @@ export function plan(
     egress,
     // FQDN rules would open direct HTTPS to Genesys Cloud, around the proxy.
     ciliumHosts:
-      platform.cni === "cilium" && settings.network.proxy === undefined ? settings.genesys.hosts : undefined,
+      platform.cni === "cilium" && settings.network.proxy === undefined ? ciliumHosts(settings) : undefined,
     values,
     monitoring: settings.monitoring,
     webhookUrl: ingress.enabled ? `https://${ingress.host}/webhooks/genesys` : undefined,
@@ -197,6 +198,44 @@ function checkGenesysRanges(
     found.warnings.push(
       `${reason}; until then only ${platform.cni === "cilium" ? "the Cilium FQDN rules allow" : "nothing allows"} HTTPS to Genesys Cloud`,
     );
+}
+
+/** The hosts a Cilium FQDN rule allows: Genesys Cloud's, and the download hosts while snapshots are on. */
+function ciliumHosts(settings: StackSettings): readonly string[] {
+  const downloads =
+    settings.listSnapshots.schedule.kind === "off" ? [] : settings.listSnapshots.downloadHosts;
+  return [...new Set([...settings.genesys.hosts, ...downloads])];
+}
+
+const SNAPSHOT_VALUES = "values.export.listSnapshotIntervalSeconds or listSnapshotDailyAt";
+
+/**
+ * Contact-list snapshots download from a host that is not an API host (api-downloads.<domain>):
+ * while they are on and go direct, something must let HTTPS reach it (egress.downloadCidrs, or
+ * Cilium's FQDN rules without a proxy); refused in prod, a warning in dev. While they are off,
+ * egress.downloadCidrs opens nothing, and saying so beats a silent no-op.
+ */
+function checkDownloadEgress(
+  settings: StackSettings,
+  platform: PlatformInfo,
+  egress: EgressInputs,
+  found: Findings,
+): void {
+  const { listSnapshots, network } = settings;
+  if (listSnapshots.schedule.kind === "off") {
+    if (settings.egress.downloadCidrs.length > 0)
+      found.warnings.push(
+        `egress.downloadCidrs allows nothing while contact-list snapshots are off (${SNAPSHOT_VALUES}): remove it, or turn the snapshots on`,
+      );
+    return;
+  }
+  const direct = directDownloadHosts(settings);
+  const fqdn = platform.cni === "cilium" && network.proxy === undefined;
+  if (direct.length === 0 || egress.downloadCidrs.length > 0 || fqdn) return;
+  const reason = `contact-list snapshots are on (${SNAPSHOT_VALUES}) and download from ${direct.join(", ")}${network.proxy ? " directly (network.noProxy)" : ""}, which no egress rule allows: list where it answers in egress.downloadCidrs (HTTPS 443), send the downloads through network.httpsProxy${network.proxy ? " (take the host out of network.noProxy)" : ""}, or run on Cilium (FQDN rules)`;
+  if (settings.environment === "prod")
+    found.errors.push({ propertyPath: `${PROJECT}:egress.downloadCidrs`, reason });
+  else found.warnings.push(reason);
 }
 
 /** Where the Secret comes from: the External Secrets Operator, or Vault with the pipeline's login. */

@@ -6,9 +6,11 @@ import {
   urlProblem,
   type EndpointSettings,
 } from "../app/src/shared/regions";
+import { downloadHostNames } from "../app/src/shared/download-hosts";
 import type { RouteSpec } from "../app/src/shared/routes";
 import { breaks, byChartValue, gateOn, ruleProblem, RULES } from "../app/src/shared/setting-rules";
 import {
+  chartPathOf,
   chartValueAt,
   SETTING,
   SETTINGS,
@@ -73,6 +75,13 @@ export interface StackSettings {
   readonly genesys: { readonly region: string; readonly hosts: readonly string[] };
   /** values.console.enabled: the console's secrets and its identity provider's egress. */
   readonly console: boolean;
+  /**
+   * Contact-list snapshots, from values.export.listSnapshot* (the service's settings): their
+   * schedule (one of an interval and a daily time: the rule list-snapshot-one-schedule), how many
+   * are kept, and the hosts their downloads come from (shared/download-hosts.ts), which the egress
+   * rules allow while snapshots are on, and only then.
+   */
+  readonly listSnapshots: ListSnapshotSettings;
   readonly image: {
     readonly repository: string;
     readonly tag: string;
@@ -85,6 +94,11 @@ export interface StackSettings {
   readonly egress: {
     /** Extra Genesys Cloud CIDRs (proxy, private endpoint), added to the shipped ranges. */
     readonly genesysCidrs: readonly string[];
+    /**
+     * Where the export download host answers (`api-downloads.<domain>`, and the extra download
+     * hosts): HTTPS 443, allowed only while contact-list snapshots are on and go direct.
+     */
+    readonly downloadCidrs: readonly string[];
     /** On-premises destinations the service may reach. */
     readonly onPremises: ReadonlyArray<{ readonly cidr: string; readonly port: number }>;
     /** Where the console's identity provider answers (discovery, token, keys, userinfo): HTTPS 443. */
@@ -114,6 +128,20 @@ export interface StackSettings {
   readonly routes: readonly RouteSpec[];
   /** `allowClearInProduction`: a prod route may clear its list (allowClear); false when unset. */
   readonly allowClearInProduction: boolean;
+}
+
+/** When the leader publishes each route's list in outbox/lists/ (export/snapshots.ts). */
+export type SnapshotSchedule =
+  | { readonly kind: "off" }
+  | { readonly kind: "interval"; readonly seconds: number }
+  | { readonly kind: "daily"; readonly atUtc: string };
+
+export interface ListSnapshotSettings {
+  readonly schedule: SnapshotSchedule;
+  /** Snapshots kept per route (export.listSnapshotKeep, at least 1 by the schema). */
+  readonly keep: number;
+  /** Host names the signed download URLs may point at: the region's api-downloads. and the extra ones. */
+  readonly downloadHosts: readonly string[];
 }
 
 export type ImagePullPolicy = "IfNotPresent" | "Always" | "Never";
@@ -197,7 +225,7 @@ const KNOWN_KEYS: Readonly<Record<string, readonly string[] | "chart" | "routes"
   image: ["repository", "tag", "digest", "pullPolicy"],
   storage: ["mode", "size", "storageClassName"],
   secrets: ["mode", "kvMount", "kvPath", "vaultLogin", "vaultJwtRole", "kubernetesAuthMount", "secretStore"],
-  egress: ["genesysCidrs", "onPremises", "identityProviderCidrs"],
+  egress: ["genesysCidrs", "downloadCidrs", "onPremises", "identityProviderCidrs"],
   network: ["httpsProxy", "noProxy", "proxyCidrs", "caBundle"],
   ingress: ["enabled", "host", "tlsSecretName"],
   monitoring: ["enabled", "grafanaDashboards"],
@@ -251,6 +279,7 @@ export function readStackSettings(
     values,
     genesys: { region: endpoints.region ?? "", hosts: genesysHostNames(endpoints) },
     console: consoleOn,
+    listSnapshots: listSnapshotSettings(values, endpoints),
     image,
     storage,
     secrets,
@@ -264,6 +293,29 @@ export function readStackSettings(
     orgRequestsPerMinute,
     routes,
     allowClearInProduction,
+  };
+}
+
+/** The snapshot settings of the (valid) chart values, with the chart's defaults where unset. */
+export function listSnapshotSettings(values: ChartValues, endpoints: EndpointSettings): ListSnapshotSettings {
+  const read = (env: SettingName) => chartValueAt(values, chartPathOf(env)) ?? SETTING[env].default;
+  const seconds = Number(read("EXPORT_LIST_SNAPSHOT_INTERVAL_SECONDS") ?? 0);
+  const daily = read("EXPORT_LIST_SNAPSHOT_DAILY_AT");
+  const extra = read("EXPORT_LIST_SNAPSHOT_DOWNLOAD_HOSTS");
+  const schedule: SnapshotSchedule =
+    seconds > 0
+      ? { kind: "interval", seconds }
+      : typeof daily === "string" && daily !== ""
+        ? { kind: "daily", atUtc: daily }
+        : { kind: "off" };
+  return {
+    schedule,
+    keep: Number(read("EXPORT_LIST_SNAPSHOT_KEEP")),
+    downloadHosts: downloadHostNames({
+      region: endpoints.region,
+      apiBaseUrl: endpoints.apiBaseUrl,
+      extraHosts: Array.isArray(extra) ? extra.map(String) : [],
+    }),
   };
 }
 
@@ -400,6 +452,15 @@ function readImage(
 /** `egress`: CIDRs (never the whole internet) for Genesys Cloud, on-premises systems and the identity provider. */
 function readEgress(egress: Record<string, unknown>, problem: Report): StackSettings["egress"] {
   const genesysCidrs = strings(egress.genesysCidrs, "egress.genesysCidrs", problem);
+  const downloadCidrs = strings(egress.downloadCidrs, "egress.downloadCidrs", problem);
+  for (const cidr of downloadCidrs) {
+    if (!isCidr(cidr)) problem("egress.downloadCidrs", `"${cidr}" is not a CIDR`);
+    else if (cidr === "0.0.0.0/0" || cidr === "::/0")
+      problem(
+        "egress.downloadCidrs",
+        `${cidr} opens egress to the whole internet: list where the download host answers`,
+      );
+  }
   const onPremises: Array<{ cidr: string; port: number }> = [];
   if (egress.onPremises !== undefined && !Array.isArray(egress.onPremises))
     problem("egress.onPremises", "must be a list of {cidr, port}");
@@ -430,7 +491,7 @@ function readEgress(egress: Record<string, unknown>, problem: Report): StackSett
         `${cidr} opens egress to the whole internet: list the provider's ranges`,
       );
   }
-  return { genesysCidrs, onPremises, identityProviderCidrs };
+  return { genesysCidrs, downloadCidrs, onPremises, identityProviderCidrs };
 }
 
 /** `ingress`: off, or a host with its TLS Secret. */

@@ -4,7 +4,8 @@ import {
   regionDomain,
   type GenesysHostDescription,
 } from "../../app/src/shared/regions";
-import { SETTINGS, type SettingDescriptor } from "../../app/src/shared/settings";
+import { isRegionDownloadHost } from "../../app/src/shared/download-hosts";
+import { chartPathOf, chartValueAt, SETTINGS, type SettingDescriptor } from "../../app/src/shared/settings";
 import { configuredValues, defineRule, type K8sObject, type Violation } from "../lib";
 
 /**
@@ -21,6 +22,10 @@ const BASE_URLS = GENESYS_BASE_URL_HOSTS.map((host) => {
   return { host, chartKey, env: setting.env };
 });
 
+/** The extra hosts a snapshot's signed download URL may point at (shared/download-hosts.ts). */
+const DOWNLOAD_HOSTS_ENV = "EXPORT_LIST_SNAPSHOT_DOWNLOAD_HOSTS";
+const DOWNLOAD_HOSTS_CHART = chartPathOf(DOWNLOAD_HOSTS_ENV);
+
 /** The guide's `genesys.environment_uri` is where it fetched tokens from: the login host. */
 const LOGIN = GENESYS_BASE_URL_HOSTS.find((host) => host.prefix === "login")!;
 
@@ -29,7 +34,7 @@ type Where = { object?: K8sObject; chart?: string };
 export default defineRule<{ allowedOverrideHosts: string[] }>({
   name: "genesys-endpoint",
   description:
-    "Checks that configured Genesys Cloud API, login and bulk upload (apps.) URLs are HTTPS and belong to a known region, unless the host is an allowed override.",
+    "Checks that configured Genesys Cloud API, login and bulk upload (apps.) URLs are HTTPS and belong to a known region, and that extra export download hosts are a region's api-downloads. host, unless the host is an allowed override.",
   configSchema: {
     properties: { allowedOverrideHosts: { type: "array", items: { type: "string" }, default: [] } },
   },
@@ -61,6 +66,25 @@ export default defineRule<{ allowedOverrideHosts: string[] }>({
         });
       }
     };
+    // A contact-list snapshot fetches its signed URL from these hosts with no token: each one is
+    // a place contact data comes from, so only a region's download host passes unless allowed.
+    const checkDownloadHost = (where: Where, name: string, raw: string) => {
+      const host = raw.trim().toLowerCase();
+      if (host === "") return;
+      const hostname = host.replace(/:\d+$/, "");
+      if (!/^[a-z0-9.-]+$/.test(hostname)) {
+        violations.push({
+          ...where,
+          message: `${name} lists "${raw}", which is not a host name: write the host alone (api-downloads.<region domain>), without scheme or path.`,
+        });
+        return;
+      }
+      if (config.allowedOverrideHosts.includes(hostname) || isRegionDownloadHost(hostname)) return;
+      violations.push({
+        ...where,
+        message: `${name} lets contact-list snapshots download from ${hostname}, which is not api-downloads.<domain> of a Genesys Cloud region (where Genesys serves export files): contact data would be fetched from it. Remove it, or allow it in allowedOverrideHosts once you know Genesys serves your exports there.`,
+      });
+    };
     const checkRegion = (where: Where, value: string) => {
       if (regionDomain(value) === undefined) {
         violations.push({
@@ -73,6 +97,8 @@ export default defineRule<{ allowedOverrideHosts: string[] }>({
       const baseUrl = BASE_URLS.find((candidate) => candidate.env === name);
       if (baseUrl !== undefined && value !== "") checkUrl({ object }, name, value, baseUrl.host);
       if (name === "GENESYS_REGION" && value !== "") checkRegion({ object }, value);
+      if (name === DOWNLOAD_HOSTS_ENV)
+        for (const host of value.split(",")) checkDownloadHost({ object }, name, host);
     }
     for (const chart of input.charts) {
       const genesys = (chart.values.genesys ?? {}) as Record<string, unknown>;
@@ -82,6 +108,10 @@ export default defineRule<{ allowedOverrideHosts: string[] }>({
       }
       if (typeof genesys.region === "string" && genesys.region !== "")
         checkRegion({ chart: chart.name }, genesys.region);
+      const downloadHosts = chartValueAt(chart.values, DOWNLOAD_HOSTS_CHART);
+      if (Array.isArray(downloadHosts))
+        for (const host of downloadHosts)
+          checkDownloadHost({ chart: chart.name }, DOWNLOAD_HOSTS_CHART, String(host));
       if (typeof genesys.environment_uri === "string")
         checkUrl({ chart: chart.name }, "genesys.environment_uri", genesys.environment_uri, LOGIN);
     }

@@ -408,6 +408,49 @@ describe("policy rules over plain Kubernetes objects", () => {
     );
   });
 
+  it("genesys-endpoint: extra snapshot download hosts must be a region's api-downloads. host, unless allowed", () => {
+    const endpointFindings = (change: (fixture: Fixture) => void, pack: PackConfig = {}) =>
+      findings(change, pack).filter((finding) => finding.policy === "genesys-endpoint");
+    for (const domain of Object.values(GENESYS_REGIONS)) {
+      expect(
+        endpointFindings((f) => {
+          get(f, "ConfigMap").data.EXPORT_LIST_SNAPSHOT_DOWNLOAD_HOSTS = `api-downloads.${domain}`;
+          f.charts[0]!.values.export = { listSnapshotDownloadHosts: [`api-downloads.${domain}`] };
+        }),
+        domain,
+      ).to.deep.equal([]);
+    }
+    expectOnly(
+      "genesys-endpoint",
+      (f) =>
+        (get(f, "ConfigMap").data.EXPORT_LIST_SNAPSHOT_DOWNLOAD_HOSTS =
+          "api-downloads.mypurecloud.ie,exports.s3.eu-west-1.amazonaws.com"),
+      "EXPORT_LIST_SNAPSHOT_DOWNLOAD_HOSTS lets contact-list snapshots download from exports.s3.eu-west-1.amazonaws.com, which is not api-downloads.<domain>",
+    );
+    expectOnly(
+      "genesys-endpoint",
+      (f) => (f.charts[0]!.values.export = { listSnapshotDownloadHosts: ["api.mypurecloud.ie"] }),
+      "export.listSnapshotDownloadHosts lets contact-list snapshots download from api.mypurecloud.ie",
+    );
+    expectOnly(
+      "genesys-endpoint",
+      (f) =>
+        (f.charts[0]!.values.export = {
+          listSnapshotDownloadHosts: ["https://api-downloads.mypurecloud.ie/x"],
+        }),
+      "without scheme or path",
+    );
+    expect(
+      endpointFindings(
+        (f) =>
+          (f.charts[0]!.values.export = {
+            listSnapshotDownloadHosts: ["exports.s3.eu-west-1.amazonaws.com"],
+          }),
+        { "genesys-endpoint": { allowedOverrideHosts: ["exports.s3.eu-west-1.amazonaws.com"] } },
+      ),
+    ).to.deep.equal([]);
+  });
+
   it("token-refresh-buffer: outside the service's own bounds, or not well below a given lifetime, fails", () => {
     const bounds = SETTING.TOKEN_REFRESH_BUFFER_SECONDS;
     expectOnly(

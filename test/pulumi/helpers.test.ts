@@ -392,6 +392,7 @@ describe("egress rules (components/egress.ts)", () => {
   const inputs: fc.Arbitrary<EgressInputs> = fc.record({
     podLabels: fc.constant({ "app.kubernetes.io/name": "genesys-middleware-stack" }),
     genesysCidrs: fc.array(cidr, { maxLength: 6 }),
+    downloadCidrs: fc.array(cidr, { maxLength: 2 }),
     nfsCidrs: fc.array(cidr, { maxLength: 2 }),
     vaultCidrs: fc.array(cidr, { maxLength: 2 }),
     apiServerCidrs: fc.array(cidr, { maxLength: 2 }),
@@ -425,6 +426,7 @@ describe("egress rules (components/egress.ts)", () => {
     const spec = egressPolicySpec({
       podLabels: { app: "x" },
       genesysCidrs: ["198.51.100.0/24"],
+      downloadCidrs: [],
       nfsCidrs: [],
       vaultCidrs: [],
       apiServerCidrs: [],
