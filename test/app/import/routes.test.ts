@@ -79,9 +79,10 @@ describe("import routes: many contact lists on one deployment (simulator, real f
     h.drop("plain.csv", "id,phone\nD1,0851111111\n");
     await waitFor(
       () =>
-        archived("spring").some((name) => name.endsWith(".summary.json")) &&
-        archived("renewals").some((name) => name.endsWith(".summary.json")) &&
-        h.list("archive").some((name) => name.endsWith("plain.csv.summary.json")),
+        // The data file moves in after its summary is written: a file there has its whole summary.
+        archived("spring").some((name) => name.endsWith("crm-export.csv")) &&
+        archived("renewals").some((name) => name.endsWith("due.csv")) &&
+        h.list("archive").some((name) => name.endsWith("plain.csv")),
       "the three files to be archived",
     );
     const spring = h.sim.contacts(listId("Spring 2027"));
@@ -104,7 +105,21 @@ describe("import routes: many contact lists on one deployment (simulator, real f
     expect([...h.sim.contacts("default-list").keys()]).to.deep.equal(["D1"]);
     expect(h.sim.contacts(listId("Winback")).size).to.equal(0);
 
-    const metrics = await h.service.registry.metrics();
+    // Counted just after the file moves in.
+    let metrics = "";
+    for (
+      let tries = 0;
+      tries < 100 &&
+      !['outcome="imported"}', 'outcome="imported",route="spring"}', 'outcome="imported",route="renewals"}'].every(
+        (series) => metrics.includes(`import_files_total{${series} 1`),
+      );
+      tries += 1
+    ) {outcome="imported"} 1');
+      tries += 1
+    ) {
+      metrics = await h.service.registry.metrics();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     expect(metrics).to.contain('import_files_total{outcome="imported",route="spring"} 1');
     expect(metrics).to.contain('import_files_total{outcome="imported",route="renewals"} 1');
     expect(metrics).to.contain('import_files_total{outcome="imported"} 1');
@@ -179,7 +194,10 @@ describe("removals on a route (simulator, fake clock)", function () {
     await clock.advanceUntil(() => !sim.contacts("renewals-list").has("R1"), "the first removal");
     sim.releaseContacts("renewals-list", ["R3"]);
     const summaries = () =>
-      listFolder(h!.dataDir, "archive/renewals").filter((name) => name.endsWith("opt-outs.csv.summary.json"));
+      // The data file moves in after its summary is written: a file there has its whole summary.
+      listFolder(h!.dataDir, "archive/renewals")
+        .filter((name) => name.endsWith("opt-outs.csv"))
+        .map((name) => `${name}.summary.json`);
     await clock.advanceUntil(() => summaries().length === 1, "the removal to end", {
       stepMs: 5_000,
       maxSteps: 1_000,
