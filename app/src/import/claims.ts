@@ -229,6 +229,28 @@ export class ClaimStore {
     return won;
   }
 
+  /**
+   * The files other replicas hold in this lane now, with their modification time (a claim is a
+   * rename, which keeps it: the time the writer finished the file). The import asks before it
+   * claims a file whose order matters (import-service.ts), so that across replicas a removal or
+   * a replacement never overtakes an older file of its route, nor an older one them.
+   */
+  async heldElsewhere(): Promise<Array<{ readonly name: string; readonly mtimeMs: number }>> {
+    const held: Array<{ name: string; mtimeMs: number }> = [];
+    const owners = await readdir(this.layout.processing, { withFileTypes: true }).catch(() => []);
+    for (const owner of owners) {
+      if (owner.name === this.settings.replicaId || !owner.isDirectory() || !isReplicaFolderName(owner.name))
+        continue;
+      const folder = path.join(this.layout.processing, owner.name);
+      for (const name of await readdir(folder).catch(() => [] as string[])) {
+        if (name === LEASE_FILE || name.startsWith(".")) continue;
+        const info = await stat(path.join(folder, name)).catch(() => undefined);
+        if (info?.isFile()) held.push({ name, mtimeMs: info.mtimeMs });
+      }
+    }
+    return held;
+  }
+
   /** True when `owner` is an earlier incarnation of this replica, certainly no longer running. */
   isOwnPredecessor(owner: string): boolean {
     const self = parseReplicaId(this.settings.replicaId);

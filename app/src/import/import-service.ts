@@ -58,6 +58,9 @@ function isVolumeFull(error: unknown): boolean {
   return code === "ENOSPC" || code === "EDQUOT";
 }
 
+/** Lanes whose files must not run beside an older or newer file of their route (waitsForOlder). */
+const ORDERED_LANES: ReadonlySet<ImportLane> = new Set(["remove", "replace"]);
+
 /** One folder of the inbox and the claims on its files: inbox/ (the contacts API), inbox/bulk/, inbox/replace/, inbox/remove/. */
 export interface InboxLane {
   readonly lane: ImportLane;
@@ -259,6 +262,8 @@ export class ImportService {
       ready.sort((a, b) => a.mtimeMs - b.mtimeMs || a.name.localeCompare(b.name));
       let claimed: { claim: Claim; lane: ImportLane } | undefined;
       for (const file of ready) {
+        // Newer files wait with it: none may overtake it. All are tried again at the next scan.
+        if (await this.waitsForOlder(file.lane.lane, file.mtimeMs)) break;
         tried.add(`${file.lane.lane}/${file.name}`);
         const claim = await this.perFile(file.name, file.lane.lane, "claim", () =>
           file.lane.claims.claim(file.name),
@@ -271,6 +276,30 @@ export class ImportService {
       if (!claimed) return;
       await this.importClaimed(claimed.claim, claimed.lane);
     }
+  }
+
+  /**
+   * Whether a file must wait because another replica holds an older file of this route and the
+   * order of the two matters: a removal or a replacement against anything else. Within this
+   * replica files go one at a time, oldest first; this keeps that order across replicas, so a
+   * removal never runs before (or beside) the import that adds its contacts. Deltas and bulk
+   * loads among themselves still run side by side on several replicas, as they always did.
+   */
+  private async waitsForOlder(lane: ImportLane, mtimeMs: number): Promise<boolean> {
+    const ordered = ORDERED_LANES.has(lane);
+    for (const other of this.lanes) {
+      if (!ordered && !ORDERED_LANES.has(other.lane)) continue;
+      const held = await other.claims.heldElsewhere();
+      const older = held.find((file) => file.mtimeMs < mtimeMs);
+      if (older) {
+        this.logger.debug(
+          { mode: lane, waitsFor: older.name, heldIn: other.lane },
+          "a file waits for an older file of its route that another replica is loading",
+        );
+        return true;
+      }
+    }
+    return false;
   }
 
   private stopRequested(): boolean {

@@ -47,8 +47,9 @@ export interface ImportRoutesOptions {
 /**
  * Every import route of this replica: the default route (files directly in inbox/) from the
  * service's settings, and the declared ones, each resolved against Genesys once a token is held.
- * Each route runs its own loop (files of one route go in the order they came, so a removal never
- * overtakes the import that added the contact), all at once, on one client: the pacer shares the
+ * Each route runs its own loop (files of one route go in the order they came, and across replicas
+ * a removal or replacement waits for older files of its route: ImportService.waitsForOlder), all
+ * at once, on one client: the pacer shares the
  * rate budget among them by route, removals first (genesys/request-share.ts).
  */
 export class ImportRoutes {
