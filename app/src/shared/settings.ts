@@ -343,7 +343,8 @@ export const SETTINGS = [
     doc: "A JSON file of import routes (other contact lists, each with its own inbox/<route>/ folder); unset: the default route alone",
     defaultText: "(none: files directly in inbox/ only)",
     chart: {
-      unset: "the chart sets it itself when `routes` is given, to the routes.json it mounts from the ConfigMap",
+      unset:
+        "the chart sets it itself when `routes` is given, to the routes.json it mounts from the ConfigMap",
     },
   },
   {
