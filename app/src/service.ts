@@ -12,9 +12,12 @@ import { GenesysMetrics } from "./genesys/metrics";
 import { ClaimStore, replicaId as replicaIdFor } from "./import/claims";
 import { TargetGate } from "./import/target-gate";
 import { ImportService, type ImportStatus } from "./import/import-service";
+import type { DncCheck } from "./import/importer";
+import type { ImportControl } from "./console/controls";
 import { defaultRoute, type ImportRoute } from "./import/route-resolution";
 import { ImportRoutes, type RouteImport, type RouteStatus } from "./import/route-set";
-import { DEFAULT_ROUTE } from "./shared/routes";
+import { DEFAULT_ROUTE, isDncRoute } from "./shared/routes";
+import { DncRoutes } from "./dnc/routes";
 import {
   BULK_LANES,
   dataLayout,
@@ -73,6 +76,8 @@ export interface Service {
   readonly app: FastifyInstance;
   readonly client: GenesysClient;
   readonly importer: ImportRoutes;
+  /** The DNC routes (app/src/dnc/): opt-outs to Genesys' DNC lists. */
+  readonly dnc: DncRoutes;
   readonly exporter: ExportService;
   readonly leadership: Leadership;
   readonly registry: Registry;
@@ -168,19 +173,21 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
 
   const genesys = buildGenesys(config, shared, deps.dispatcher);
   const { client } = genesys;
+  const onConfigurationError =
+    deps.onConfigurationError ??
+    ((error: ConfigurationError) =>
+      shared.logger.fatal(
+        { problems: error.problems },
+        "import routes refused; the routes that work (and the default one) go on",
+      ));
   const imports = buildImport(config.import, shared, {
     client,
     contactListId: config.contactListId,
     routes: config.routes,
     hostIsPod: config.podName !== undefined,
-    onConfigurationError:
-      deps.onConfigurationError ??
-      ((error) =>
-        shared.logger.fatal(
-          { problems: error.problems },
-          "import routes refused; the routes that work (and the default one) go on",
-        )),
+    onConfigurationError,
   });
+  const { dnc } = imports;
   const election = buildLeadership(config.leaderElection, shared);
   const events = config.webhook ? buildWebhookEvents(config.webhook, shared) : undefined;
   const exporter = buildExport(config.export, shared, {
@@ -191,11 +198,15 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
     events,
   });
   const operator = config.console
-    ? buildConsole(config.console, shared, { genesys, importer: imports.importer, exporter })
+    ? buildConsole(config.console, shared, {
+        genesys,
+        importer: consoleImport(imports.importer, dnc),
+        exporter,
+      })
     : undefined;
 
   const app = buildApp(shared.logger);
-  void app.register(probes, buildProbes(config.dataDir, shared, { client, ...imports }));
+  void app.register(probes, buildProbes(config.dataDir, shared, { client, ...imports, dnc }));
   if (config.webhook && events)
     void app.register(webhook, webhookOptions(config.webhook, shared, events, exporter));
   if (operator) void app.register(operatorConsole, operator.options);
@@ -204,6 +215,7 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
     app,
     client,
     importer: imports.importer,
+    dnc,
     exporter,
     leadership: election.leadership,
     registry,
@@ -257,6 +269,8 @@ function buildGenesys(
 
 interface ImportParts {
   readonly importer: ImportRoutes;
+  /** The DNC routes (app/src/dnc/): opt-outs to Genesys' DNC lists, beside the contact routes. */
+  readonly dnc: DncRoutes;
   /** Holds the default route back while its contact list refuses calls; readiness warns of it. */
   readonly targetGate: TargetGate;
 }
@@ -271,39 +285,55 @@ function buildImport(
   needs: {
     readonly client: GenesysClient;
     readonly contactListId: string;
+    /** Every declared route: the DNC ones go to DncRoutes, the others to ImportRoutes. */
     readonly routes: ServiceConfig["routes"];
     readonly hostIsPod: boolean;
     readonly onConfigurationError: (error: ConfigurationError) => void;
   },
 ): ImportParts {
+  // One set of metrics for both kinds of route: a metric's name is registered once.
   const metrics = new ImportMetrics(shared.registry);
-  const build = (route: ImportRoute) => buildRouteImport(route, shared, { ...needs, metrics });
+  const { client, hostIsPod, onConfigurationError } = needs;
+  const { logger, clock, random, replicaId, signal, layout } = shared;
+  const dnc = new DncRoutes({
+    ...{ specs: needs.routes, client, config, layout, metrics, logger, clock, random },
+    ...{ replicaId, hostIsPod, signal, onConfigurationError },
+  });
+  const contactRoutes = needs.routes.filter((route) => !isDncRoute(route));
+  const build = (route: ImportRoute) =>
+    buildRouteImport(route, shared, {
+      ...needs,
+      metrics,
+      dncCheck: dnc.checkFor(
+        contactRoutes.find((spec) => spec.name === route.name)?.checkDnc,
+        route.config.phoneColumns,
+      ),
+    });
   const first = build(defaultRoute(config, needs.contactListId));
   const importer = new ImportRoutes(first, {
-    specs: needs.routes,
+    specs: contactRoutes,
     base: config,
-    resolution: {
-      client: needs.client,
-      clock: shared.clock,
-      random: shared.random,
-      logger: shared.logger,
-      signal: shared.signal,
-    },
+    resolution: { client, clock, random, logger, signal },
     build: async (route) => {
-      await ensureLayout(routeLayout(shared.layout, route.label));
+      await ensureLayout(routeLayout(layout, route.label));
       return build(route);
     },
-    onConfigurationError: needs.onConfigurationError,
-    logger: shared.logger,
+    onConfigurationError,
+    logger,
   });
-  return { importer, targetGate: first.gate };
+  return { importer, targetGate: first.gate, dnc };
 }
 
 /** One route's loop: a claim store per inbox lane in its folders, its list's gate, its metrics. */
 function buildRouteImport(
   route: ImportRoute,
   shared: Shared,
-  needs: { readonly client: GenesysClient; readonly hostIsPod: boolean; readonly metrics: ImportMetrics },
+  needs: {
+    readonly client: GenesysClient;
+    readonly hostIsPod: boolean;
+    readonly metrics: ImportMetrics;
+    readonly dncCheck: DncCheck | undefined;
+  },
 ): RouteImport & { readonly gate: TargetGate } {
   const { client } = needs;
   const { config, contactListId } = route;
@@ -336,6 +366,7 @@ function buildRouteImport(
       random: shared.random,
       signal: shared.signal,
       ...(route.columnMap ? { columnMap: route.columnMap } : {}),
+      ...(needs.dncCheck ? { dncCheck: needs.dncCheck } : {}),
     },
     config.scanIntervalSeconds * 1000,
     clock,
@@ -537,13 +568,44 @@ interface ConsoleParts {
   readonly options: ConsoleDependencies & { readonly prefix: string };
 }
 
+/**
+ * The import as the console sees it: contact and DNC routes in one table (a DNC route's list
+ * shown as "DNC list ..."), paused and resumed together.
+ */
+function consoleImport(importer: ImportRoutes, dnc: DncRoutes): ImportControl {
+  return {
+    status: () => {
+      const status = importer.status();
+      const dncRoutes: RouteStatus[] = dnc.status().map((route) => ({
+        name: route.name,
+        state: route.state,
+        ...(route.dncListId !== undefined ? { contactListId: route.dncListId } : {}),
+        contactListName: `DNC list ${route.dncListName ?? route.dncListId ?? ""}${route.entries ? ` (${route.entries})` : ""}`,
+        inboxFiles: route.inboxFiles,
+        current: route.current,
+        last: route.last,
+        blocked: route.blocked && { ...route.blocked, contactListId: route.blocked.dncListId },
+      }));
+      return { ...status, routes: [...status.routes, ...dncRoutes] };
+    },
+    pause: () => {
+      importer.pause();
+      dnc.pause();
+    },
+    resume: () => {
+      importer.resume();
+      dnc.resume();
+    },
+  };
+}
+
 /** The operator console under CONSOLE_PREFIX, and the rate history its chart draws. */
 function buildConsole(
   config: NonNullable<ServiceConfig["console"]>,
   shared: Shared,
   needs: {
     readonly genesys: GenesysParts;
-    readonly importer: ImportRoutes;
+    readonly importer: ImportControl;
     readonly exporter: ExportService;
   },
 ): ConsoleParts {
@@ -577,7 +639,7 @@ function buildConsole(
 function buildProbes(
   dataDir: string,
   shared: Shared,
-  needs: { readonly client: GenesysClient } & ImportParts,
+  needs: { readonly client: GenesysClient; readonly dnc: DncRoutes } & ImportParts,
 ): ProbesOptions {
   const { client } = needs;
   return {
@@ -599,6 +661,7 @@ export interface ReadinessSources {
   readonly targetGate: Pick<TargetGate, "blocked">;
   /** The import; `routes` (import/route-set.ts) names each route whose list refuses calls. */
   readonly importer: { status(): ImportStatus & { readonly routes?: readonly RouteStatus[] } };
+  readonly dnc?: Pick<DncRoutes, "readinessWarnings">;
   readonly dataDir: string;
   /** Written and removed at each check: the data dir is ready when it takes a write. */
   readonly probeFile: string;
@@ -638,6 +701,7 @@ export function readinessCheck(sources: ReadinessSources): ProbesOptions["readin
             ]
           : [],
       ),
+      ...(sources.dnc?.readinessWarnings() ?? []),
       ...(outage ? [outage] : []),
       ...(full
         ? [
@@ -702,6 +766,7 @@ function lifecycle(
       () => {
         if (shuttingDown.signal.aborted) return;
         importer.start();
+        parts.dnc.start();
         election.start(shuttingDown.signal);
         exporter.start();
       },
@@ -719,6 +784,7 @@ function lifecycle(
     // A start under way finishes first, so what it opened is closed below.
     await started?.catch(() => undefined);
     await importer.stopped();
+    await parts.dnc.stopped();
     // HTTP first: webhook calls in flight finish their group commit before the log is closed.
     await app.close();
     await exporter.stopped();

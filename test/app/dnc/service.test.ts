@@ -1,8 +1,6 @@
 /*
  * The DNC routes through the whole service (buildService and app/src/main.ts), against the
- * simulator. It passes once service.ts runs the DNC routes (dnc/routes.ts DncRoutes) beside the
- * contact routes; until then it is kept out of the suite under this name. Rename it to
- * service.test.ts once the wiring is in.
+ * simulator.
  */
 import { expect } from "chai";
 import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
