@@ -40,6 +40,9 @@ import { DEFAULT_JOB_SETTINGS, ResultsPoller } from "./export/poller";
 import { VolumeReplayGuard } from "./export/replay-guard";
 import type { RouteOf } from "./export/outcomes";
 import { Rereader } from "./export/reread";
+import { ListSnapshotMetrics } from "./export/metrics";
+import { ListSnapshots, snapshotSchedule } from "./export/snapshots";
+import { downloadHosts } from "./shared/download-hosts";
 import { webhook, type WebhookOptions } from "./export/webhook";
 import { CONSOLE_PREFIX } from "./console/config";
 import { operatorConsole, type ConsoleDependencies } from "./console/console";
@@ -78,6 +81,8 @@ export interface Service {
   readonly importer: ImportRoutes;
   /** The DNC routes (app/src/dnc/): opt-outs to Genesys' DNC lists. */
   readonly dnc: DncRoutes;
+  /** Contact-list snapshots into outbox/lists/ (off without a schedule). */
+  readonly snapshots: ListSnapshots;
   readonly exporter: ExportService;
   readonly leadership: Leadership;
   readonly registry: Registry;
@@ -173,19 +178,12 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
 
   const genesys = buildGenesys(config, shared, deps.dispatcher);
   const { client } = genesys;
-  const onConfigurationError =
-    deps.onConfigurationError ??
-    ((error: ConfigurationError) =>
-      shared.logger.fatal(
-        { problems: error.problems },
-        "import routes refused; the routes that work (and the default one) go on",
-      ));
   const imports = buildImport(config.import, shared, {
     client,
     contactListId: config.contactListId,
     routes: config.routes,
     hostIsPod: config.podName !== undefined,
-    onConfigurationError,
+    onConfigurationError: deps.onConfigurationError ?? logRefusedRoutes(shared.logger),
   });
   const { dnc } = imports;
   const election = buildLeadership(config.leaderElection, shared);
@@ -197,11 +195,17 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
     pollIntervalMs: config.pollingIntervalSeconds * 1000,
     events,
   });
+  const snapshots = buildSnapshots(config, shared, {
+    client,
+    importer: imports.importer,
+    leadership: election.leadership,
+  });
   const operator = config.console
     ? buildConsole(config.console, shared, {
         genesys,
         importer: consoleImport(imports.importer, dnc),
         exporter,
+        snapshots,
       })
     : undefined;
 
@@ -216,6 +220,7 @@ export async function buildService(config: ServiceConfig, deps: ServiceDependenc
     client,
     importer: imports.importer,
     dnc,
+    snapshots,
     exporter,
     leadership: election.leadership,
     registry,
@@ -265,6 +270,15 @@ function buildGenesys(
     ...(dispatcher ? { dispatcher } : {}),
   });
   return { client, metrics };
+}
+
+/** Without main.ts's exit 78 (tests, embedders): a route that cannot work is logged, the others go on. */
+function logRefusedRoutes(logger: Logger): (error: ConfigurationError) => void {
+  return (error) =>
+    logger.fatal(
+      { problems: error.problems },
+      "import routes refused; the routes that work (and the default one) go on",
+    );
 }
 
 interface ImportParts {
@@ -599,6 +613,40 @@ function consoleImport(importer: ImportRoutes, dnc: DncRoutes): ImportControl {
   };
 }
 
+/**
+ * Contact-list snapshots (issue 21): on the leader, each route's list exported on the schedule
+ * into outbox/lists/; off unless a schedule is set. The download goes through the client's
+ * dispatcher (the proxy, NO_PROXY), to the hosts the region's downloads come from.
+ */
+function buildSnapshots(
+  config: ServiceConfig,
+  shared: Shared,
+  needs: { readonly client: GenesysClient; readonly importer: ImportRoutes; readonly leadership: Leadership },
+): ListSnapshots {
+  const { client } = needs;
+  return new ListSnapshots({
+    client,
+    dispatcher: client.httpDispatcher,
+    routes: () =>
+      needs.importer.running.map(({ route }) => ({ name: route.name, contactListId: route.contactListId })),
+    leadership: needs.leadership,
+    outboxDir: shared.layout.outbox,
+    schedule: snapshotSchedule(config.export),
+    keep: config.export.listSnapshotKeep,
+    readyTimeoutMs: config.export.listSnapshotReadyTimeoutSeconds * 1000,
+    allowedHosts: downloadHosts({
+      region: config.endpoints.domain,
+      apiBaseUrl: config.endpoints.apiBaseUrl,
+      extraHosts: config.export.listSnapshotDownloadHosts,
+    }),
+    metrics: new ListSnapshotMetrics(shared.registry),
+    clock: shared.clock,
+    random: shared.random,
+    logger: shared.logger.child({ part: "list-snapshots" }),
+    signal: shared.signal,
+  });
+}
+
 /** The operator console under CONSOLE_PREFIX, and the rate history its chart draws. */
 function buildConsole(
   config: NonNullable<ServiceConfig["console"]>,
@@ -607,6 +655,7 @@ function buildConsole(
     readonly genesys: GenesysParts;
     readonly importer: ImportControl;
     readonly exporter: ExportService;
+    readonly snapshots: ListSnapshots;
   },
 ): ConsoleParts {
   const { client, metrics } = needs.genesys;
@@ -627,6 +676,7 @@ function buildConsole(
       client,
       importer: needs.importer,
       exporter: needs.exporter,
+      snapshots: needs.snapshots,
       layout: shared.layout,
       history,
       logger: shared.logger,
@@ -769,6 +819,7 @@ function lifecycle(
         parts.dnc.start();
         election.start(shuttingDown.signal);
         exporter.start();
+        parts.snapshots.start();
       },
       () => undefined,
     );
@@ -785,6 +836,8 @@ function lifecycle(
     await started?.catch(() => undefined);
     await importer.stopped();
     await parts.dnc.stopped();
+    // Before the client closes: a download under way uses its dispatcher.
+    await parts.snapshots.stopped();
     // HTTP first: webhook calls in flight finish their group commit before the log is closed.
     await app.close();
     await exporter.stopped();

@@ -1,3 +1,4 @@
+import type { ListSnapshotStatus } from "../export/snapshots";
 import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
 import type { DataLayout } from "../shared/layout";
@@ -15,6 +16,8 @@ export interface ConsoleDependencies {
   readonly client: GenesysView;
   readonly importer: ImportControl;
   readonly exporter: ExportControl;
+  /** Contact-list snapshots (export/snapshots.ts); their section shows only while a schedule is set. */
+  readonly snapshots?: { status(): ListSnapshotStatus };
   readonly layout: DataLayout;
   readonly history: Pick<RateHistory, "lastHour">;
   readonly logger: Logger;
@@ -28,7 +31,7 @@ export interface ConsoleDependencies {
  * of routes is a plugin of its own, and the form parser stays inside the console's context.
  */
 export const operatorConsole: FastifyPluginAsync<ConsoleDependencies> = async (scope, deps) => {
-  const { config, client, importer, exporter, layout, history, logger, clock } = deps;
+  const { config, client, importer, exporter, snapshots, layout, history, logger, clock } = deps;
   const auth = new ConsoleAuth(config, logger, clock);
   scope.addContentTypeParser(
     "application/x-www-form-urlencoded",
@@ -38,7 +41,10 @@ export const operatorConsole: FastifyPluginAsync<ConsoleDependencies> = async (s
     },
   );
   // Each plugin is given what it uses, not `deps`: the options fastify hands here carry the prefix.
-  await scope.register(statusPage, { auth, client, importer, exporter, layout, history, clock });
+  await scope.register(statusPage, {
+    ...{ auth, client, importer, exporter, layout, history, clock },
+    ...(snapshots ? { snapshots } : {}),
+  });
   await scope.register(signInRoutes, { auth, logger });
   await scope.register(requeueAction, { auth, layout, logger, clock });
   await scope.register(switchActions, { auth, importer, exporter, logger });

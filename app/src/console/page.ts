@@ -6,6 +6,8 @@ import { budgetShareInUse } from "../shared/rate-budget";
 import { CONSOLE_PREFIX } from "./config";
 import type { ArchiveSummary, RejectedFile } from "./files";
 import type { Sample } from "./history";
+import { renderSnapshotSection, snapshotErrors } from "./snapshots-view";
+import type { ListSnapshotStatus } from "../export/snapshots";
 
 export interface ConsoleView {
   readonly user: string;
@@ -18,6 +20,8 @@ export interface ConsoleView {
   readonly archive: ArchiveSummary;
   readonly rejected: readonly RejectedFile[];
   readonly exporter: ExportStatus;
+  /** Undefined without a schedule (or in tests that leave it out): no section. */
+  readonly snapshots?: ListSnapshotStatus | undefined;
   readonly watermarkMs: number | undefined;
   readonly notice: string | undefined;
 }
@@ -179,6 +183,7 @@ function recentErrors(view: ConsoleView): string[] {
       : []),
     ...(importer.lastError ? [`import: ${importer.lastError}`] : []),
     ...(exporter.lastError ? [`export: ${exporter.lastError}`] : []),
+    ...snapshotErrors(view.snapshots),
     ...importer.recent.flatMap((outcome) => (outcome.reason ? [`${outcome.name}: ${outcome.reason}`] : [])),
   ].slice(0, 10);
 }
@@ -223,6 +228,7 @@ ${
 <tr><td>watermark</td><td colspan="2" class="num" data-testid="watermark">${view.watermarkMs === undefined ? "none yet" : `${time(view.watermarkMs)} (${age((view.nowMs - view.watermarkMs) / 1000)} behind)`}</td></tr>
 </table>
 <p>${exporter.paused ? action("resume-export", "Resume export") : action("pause-export", "Pause export")}</p></section>
+${renderSnapshotSection(view.snapshots, view.nowMs, escapeHtml)}
 <section class="wide"><h2>Recent errors</h2>${errors.length > 0 ? `<ul data-testid="errors">${errors.map((error) => `<li>${escapeHtml(error)}</li>`).join("")}</ul>` : "<p>None.</p>"}</section>
 </main></body></html>`;
 }

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
+import type { ListSnapshotStatus } from "../export/snapshots";
 import type { DataLayout } from "../shared/layout";
 import type { Clock } from "../time/clock";
 import { sendPage, type ConsoleAuth } from "./auth";
@@ -12,6 +13,7 @@ export interface StatusPageOptions {
   readonly client: GenesysView;
   readonly importer: ImportControl;
   readonly exporter: ExportControl;
+  readonly snapshots?: { status(): ListSnapshotStatus };
   readonly layout: DataLayout;
   readonly history: Pick<RateHistory, "lastHour">;
   readonly clock: Clock;
@@ -44,6 +46,7 @@ export const statusPage: FastifyPluginAsync<StatusPageOptions> = async (scope, o
       archive: await archiveSummary(options.layout, now),
       rejected: await rejectedFiles(options.layout, now),
       exporter: options.exporter.status(),
+      snapshots: options.snapshots?.status(),
       watermarkMs: await options.exporter.watermarkMs().catch(() => undefined),
       notice: done ? NOTICES[done] : undefined,
     });

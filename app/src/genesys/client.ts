@@ -284,6 +284,15 @@ export class GenesysClient {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
+  /**
+   * The HTTP dispatcher the client sends through (the configured proxy, NO_PROXY), for requests
+   * that are not API calls but must take the same way out: a list export's signed download URL.
+   * Owned by the client when it made it: use it only until `close()`.
+   */
+  get httpDispatcher(): Dispatcher {
+    return this.dispatcher;
+  }
+
   /** Sends one API request with every resilience policy applied; resolves with the parsed JSON body. */
   async request<T = unknown>(call: GenesysRequest): Promise<T> {
     const prepared = this.prepare(call);
