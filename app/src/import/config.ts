@@ -20,6 +20,8 @@ export interface ImportConfig {
   readonly settleSeconds: number;
   readonly batchesInFlight: number;
   readonly maxRecordBytes: number;
+  /** The first wait before contacts a campaign kept are removed again (then 4× and 10× it); default 30. */
+  readonly removalRetrySeconds?: number;
   /** Rows listed in one file's rejects report; past it they are only counted. */
   readonly maxRejectedRows: number;
   /** Whole-list loads through Genesys' bulk upload (inbox/bulk/, inbox/replace/). */

@@ -38,7 +38,7 @@ import { genesysWorkRetries, untilAnswered } from "./retries";
  * each removal the batch's ids are read back (`POST .../contacts/bulk`), and those still there are
  * kept. A batch is journalled only after both calls, with its kept ids on the same journal line,
  * so a file resumed after a crash skips it and still knows what it kept. After the file's batches
- * the kept ids are tried again after each wait of KEPT_RETRY_DELAYS_MS; the ones still there at
+ * the kept ids are tried again after each wait of keptRetryDelaysMs; the ones still there at
  * the end are named in the summary, and all of them written to a .txt beside the rejects report,
  * ready to drop in remove/ again.
  *
@@ -50,12 +50,21 @@ import { genesysWorkRetries, untilAnswered } from "./retries";
  */
 
 /**
- * The waits before each new try of the ids Genesys kept, after the file's batches: 30 s, 2 min,
- * 5 min, 7.5 min in all. A campaign holds a contact while it dials it and the agent wraps up,
- * mostly a few minutes; tries spread over several minutes let most of them go, and a file never
- * holds its claim for long. What is still kept after the last is reported by id.
+ * The waits before each new try of the ids Genesys kept, after the file's batches, as multiples of
+ * the first (IMPORT_REMOVAL_RETRY_SECONDS, default 30): 30 s, 2 min, 5 min, 7.5 min in all. A
+ * campaign holds a contact while it dials it and the agent wraps up, mostly a few minutes; tries
+ * spread over several minutes let most of them go, and a file never holds its claim for long.
+ * What is still kept after the last is reported by id.
  */
-export const KEPT_RETRY_DELAYS_MS: readonly number[] = [30_000, 120_000, 300_000];
+export const KEPT_RETRY_FACTORS: readonly number[] = [1, 4, 10];
+
+/** The waits, in ms, for a first wait of `firstSeconds`. */
+export function keptRetryDelaysMs(firstSeconds: number): number[] {
+  return KEPT_RETRY_FACTORS.map((factor) => factor * firstSeconds * 1000);
+}
+
+/** The waits with the default setting (30 s, 2 min, 5 min). */
+export const KEPT_RETRY_DELAYS_MS: readonly number[] = keptRetryDelaysMs(30);
 
 /** Kept ids named in the summary itself; all of them are in its `keptIdsFile`. */
 export const MAX_KEPT_IDS_LISTED = 1_000;
@@ -146,6 +155,8 @@ class FileRemoval {
   private readonly inFlight = new Set<Promise<void>>();
   /** Ids still in the list after their removal: a campaign was using them. */
   private readonly kept = new Set<string>();
+  /** IMPORT_REMOVAL_RETRY_SECONDS's waits (keptRetryDelaysMs). */
+  private readonly retryDelaysMs: readonly number[];
   /** What the journal recorded of each acknowledged batch that kept ids or had lines refused. */
   private readonly journalled = new Map<number, BatchDetail>();
   private readonly retries: Policy;
@@ -166,6 +177,7 @@ class FileRemoval {
     private readonly hold: ClaimHold,
   ) {
     this.progress = { ...newProgress(claim.name), mode: "remove" };
+    this.retryDelaysMs = keptRetryDelaysMs(deps.config.removalRetrySeconds ?? 30);
     this.retries = genesysWorkRetries(deps, ({ error, attempt, delayMs }) =>
       log.warn(
         {
@@ -317,12 +329,12 @@ class FileRemoval {
   }
 
   /**
-   * The rounds for the ids Genesys kept: after each wait of KEPT_RETRY_DELAYS_MS, remove them
+   * The rounds for the ids Genesys kept: after each wait of keptRetryDelaysMs, remove them
    * again and read back what stayed, until none is left or the waits run out. Not journalled: a
    * resumed file tries its kept ids again from the first round (removing an absent id is harmless).
    */
   private async retryKept(): Promise<void> {
-    for (const delayMs of KEPT_RETRY_DELAYS_MS) {
+    for (const delayMs of this.retryDelaysMs) {
       if (this.kept.size === 0) return;
       this.log.info(
         { kept: this.kept.size, retryInMs: delayMs, round: this.retryRounds + 1 },
@@ -445,7 +457,9 @@ class FileRemoval {
       status,
       movedTo,
       removal,
-      ...(keptIdsFile ? { reason: keptReason(this.kept.size, this.retryRounds, keptIdsFile) } : {}),
+      ...(keptIdsFile
+        ? { reason: keptReason(this.kept.size, this.retryDelaysMs.slice(0, this.retryRounds), keptIdsFile) }
+        : {}),
       ...(rejectsReport ? { rejectsReport } : {}),
       ...(this.rejects.notListed > 0 ? { rejectedNotListed: this.rejects.notListed } : {}),
       ...(warnings.length > 0 ? { warnings } : {}),
@@ -782,8 +796,9 @@ function vanishedReason(progress: FileProgress): string {
   );
 }
 
-function keptReason(kept: number, rounds: number, keptIdsFile: string): string {
-  const minutes = KEPT_RETRY_DELAYS_MS.slice(0, rounds).reduce((sum, ms) => sum + ms, 0) / 60_000;
+function keptReason(kept: number, waitedMs: readonly number[], keptIdsFile: string): string {
+  const rounds = waitedMs.length;
+  const minutes = waitedMs.reduce((sum, ms) => sum + ms, 0) / 60_000;
   return (
     `${kept} contact(s) stayed in the list: Genesys does not remove a contact a campaign is using, and they were still in use after ${rounds} more tries over ${minutes} min. ` +
     `Their ids are in ${keptIdsFile}: drop that file in the route's remove/ folder again once the campaign is done with them, or take them out of the campaign in Genesys Cloud`

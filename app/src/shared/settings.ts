@@ -410,6 +410,17 @@ export const SETTINGS = [
     chart: { value: "import.maxRejectedRows" },
   },
   {
+    env: "IMPORT_REMOVAL_RETRY_SECONDS",
+    config: "import.removalRetrySeconds",
+    type: "number",
+    unit: "seconds",
+    doc: "The first wait before contacts a campaign kept are removed again; the second and third are 4 and 10 times it (default 30 s, 2 min, 5 min). The route's other files on that replica wait meanwhile",
+    default: 30,
+    min: 0,
+    exclusiveMin: true,
+    chart: { value: "import.removalRetrySeconds" },
+  },
+  {
     env: "IMPORT_BULK_ALLOW_CLEAR",
     config: "import.bulk.allowClear",
     type: "boolean",
