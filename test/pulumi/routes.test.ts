@@ -218,4 +218,35 @@ describe("import routes in the stack (stacks/plan.ts, under mocks)", function ()
     const chart = recorded.slice(start).find((resource) => resource.type === "kubernetes:helm.sh/v4:Chart")!;
     expect(chart.inputs.values.routes).to.deep.equal(ROUTES);
   });
+
+  it("exports a DNC route in importRoutes with its DNC list and its dnc/<route>/ folders, not an inbox", async () => {
+    const routes = [
+      ...ROUTES.slice(0, 1),
+      { name: "opt-outs", dncListName: "Opt-outs", expiryColumn: "Opted out until" },
+      { name: "email-opt-outs", dncListId: "7d0c8e2a-1b3c-4d5e-8f90-0a1b2c3d4e5f", dncEntries: "email" },
+    ];
+    const stack = new GenesysMiddlewareStack("dnc-routes-dev", { plan: planned("dev", { routes }) });
+    await promiseOf(stack.metricsEndpoint);
+    await settled();
+    expect(stack.importRoutes.slice(2)).to.deep.equal([
+      {
+        name: "opt-outs",
+        dncListName: "Opt-outs",
+        add: "dnc/opt-outs/add",
+        remove: "dnc/opt-outs/remove",
+        archive: "archive/dnc/opt-outs",
+        rejects: "rejects/dnc/opt-outs",
+      },
+      {
+        name: "email-opt-outs",
+        dncListId: "7d0c8e2a-1b3c-4d5e-8f90-0a1b2c3d4e5f",
+        dncEntries: "email",
+        add: "dnc/email-opt-outs/add",
+        remove: "dnc/email-opt-outs/remove",
+        archive: "archive/dnc/email-opt-outs",
+        rejects: "rejects/dnc/email-opt-outs",
+      },
+    ]);
+    expect(stack.importRoutes[1]).to.include({ name: "spring-campaign", inbox: "inbox/spring-campaign" });
+  });
 });
