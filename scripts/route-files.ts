@@ -1,8 +1,11 @@
 import {
+  DNC_FOLDER,
+  LIST_FIELDS,
   RESERVED_ROUTE_NAMES,
   ROUTE_FIELDS,
   routeJsonSchema,
   type RouteFieldDescriptor,
+  type RouteKind,
 } from "../app/src/shared/routes";
 
 /**
@@ -16,7 +19,7 @@ import {
 export const ROUTES_VALUE = "routes";
 
 const FIELD_KEYS = ROUTE_FIELDS.map((field) => field.key).join(", ");
-const ROUTES_DOC = `Import routes: other contact lists, each with its own inbox/<name>/ folder, as a list of {${FIELD_KEYS}} (docs/configuration.md, Routes); mounted as IMPORT_ROUTES_FILE. Empty: files directly in inbox/ only`;
+const ROUTES_DOC = `Import routes: other contact lists, each fed from inbox/<name>/, and internal DNC lists, each fed from dnc/<name>/add/ and dnc/<name>/remove/, as a list of {${FIELD_KEYS}} (docs/configuration.md, Routes); mounted as IMPORT_ROUTES_FILE. Empty: files directly in inbox/ only`;
 
 /** The marker lines around the route table of docs/configuration.md. */
 export const routeTableMarkers = (regenerate: string) => ({
@@ -28,7 +31,7 @@ export const routeTableMarkers = (regenerate: string) => ({
 export function renderRoutesValues(): string[] {
   return [
     "",
-    "## @section Import routes (other contact lists)",
+    "## @section Import routes (other contact lists and DNC lists)",
     "",
     `## @param ${ROUTES_VALUE} ${ROUTES_DOC}`,
     `${ROUTES_VALUE}: []`,
@@ -49,7 +52,7 @@ function typeCell(field: RouteFieldDescriptor): string {
     case "string":
       return field.pattern ? `text, \`${field.pattern.regex}\`` : "text";
     case "string-list":
-      return "list of column names";
+      return `list of ${field.items ?? "column names"}`;
     case "column-map":
       return "map: CRM column → list column";
     case "boolean":
@@ -63,6 +66,23 @@ function defaultCell(field: RouteFieldDescriptor): string {
   return field.defaultText ?? (field.required ? "required" : "(none)");
 }
 
+/** Field names as the docs show them: `a`, `b` or `c`. */
+const code = (keys: readonly string[], joint: string) => keys.map((key) => `\`${key}\``).join(joint);
+
+/** The rules a row of the route table cannot show: one list a route, each kind's fields, the names. */
+function rulesBetweenFields(): string {
+  const listKeys = (kind: RouteKind) =>
+    LIST_FIELDS.filter((field) => field.kind === kind).map(({ key }) => key);
+  const isListKey = (key: string) => LIST_FIELDS.some((field) => field.key === key);
+  const keysOf = (kind: RouteKind | undefined) =>
+    ROUTE_FIELDS.filter((field) => field.kind === kind && !isListKey(field.key)).map(({ key }) => key);
+  return [
+    `Each route names one list: a contact list by ${code(listKeys("contact"), " or ")}, or an internal DNC list by ${code(listKeys("dnc"), " or ")} (a DNC route), never two.`,
+    `A DNC route takes ${code(keysOf("dnc"), " and ")} beside ${code(keysOf(undefined), " and ")}; the other fields are contact-list routes' own, and each kind's fields are refused on the other kind of route.`,
+    `Route names are unique across both kinds, and none is ${code(RESERVED_ROUTE_NAMES, ", ")}: the default route's own folders, and \`${DNC_FOLDER}/\`, the DNC routes' folder (\`${DNC_FOLDER}/<name>/add/\` and \`${DNC_FOLDER}/<name>/remove/\`).`,
+  ].join(" ");
+}
+
 /** The route table of docs/configuration.md, with the rules between fields that a row cannot show. */
 export function renderRouteTable(regenerate: string): string {
   const rows = ROUTE_FIELDS.map((field) => {
@@ -70,7 +90,6 @@ export function renderRouteTable(regenerate: string): string {
     return `| ${cells.map((cell) => cell.replace(/\|/g, "\\|")).join(" | ")} |`;
   });
   const { begin, end } = routeTableMarkers(regenerate);
-  const reserved = RESERVED_ROUTE_NAMES.map((name) => `\`${name}\``).join(", ");
   return [
     begin,
     "",
@@ -78,7 +97,7 @@ export function renderRouteTable(regenerate: string): string {
     "| --- | --- | --- | --- |",
     ...rows,
     "",
-    `Each route gives \`contactListId\` or \`contactListName\`, not both. Route names are unique, and none is ${reserved} (the default route's own folders).`,
+    rulesBetweenFields(),
     "",
     end,
   ].join("\n");

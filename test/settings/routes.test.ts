@@ -40,6 +40,30 @@ describe("one table for every route field", () => {
     for (const name of RESERVED_ROUTE_NAMES) expect(page).to.contain(`\`${name}\``);
   });
 
+  it(`types each list field in ${CONFIGURATION_PAGE} by what it holds, and names both kinds of route's list below the table`, () => {
+    const page = read(CONFIGURATION_PAGE);
+    const row = (key: string) => page.split("\n").find((line) => line.startsWith(`| \`${key}\``))!;
+    expect(row("checkDnc").split("|")[2]!.trim()).to.equal("list of route names");
+    expect(row("phoneColumns").split("|")[2]!.trim()).to.equal("list of column names");
+    const rules = page.split("\n").find((line) => line.startsWith("Each route names one list"));
+    expect(rules, "the sentence below the route table").to.be.a("string");
+    for (const key of [
+      "contactListId",
+      "contactListName",
+      "dncListId",
+      "dncListName",
+      "dncEntries",
+      "expiryColumn",
+    ])
+      expect(rules).to.contain(`\`${key}\``);
+    expect(rules).to.contain("`dnc/`, the DNC routes' folder");
+  });
+
+  it("says in the routes value's doc that routes feed DNC lists too, from dnc/<name>/", () => {
+    const param = /^## @param routes (.+)$/m.exec(read("app/chart/values.yaml"))![1]!;
+    expect(param).to.contain("internal DNC lists").and.to.contain("dnc/<name>/add/");
+  });
+
   it("renders those pieces through settings:generate, so the staleness check covers them", async () => {
     const generated = new Map((await generatedFiles()).map(({ file, content }) => [file, content]));
     expect(generated.get("app/chart/values.schema.json")).to.contain('"routes": {');

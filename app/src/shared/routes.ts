@@ -179,7 +179,7 @@ export const ROUTE_FIELDS: readonly RouteFieldDescriptor[] = [
 ];
 
 /** The fields that name a route's list: exactly one of them makes a route, and decides its kind. */
-const LIST_FIELDS: ReadonlyArray<{ readonly key: keyof RouteSpec; readonly kind: RouteKind }> = [
+export const LIST_FIELDS: ReadonlyArray<{ readonly key: keyof RouteSpec; readonly kind: RouteKind }> = [
   { key: "contactListId", kind: "contact" },
   { key: "contactListName", kind: "contact" },
   { key: "dncListId", kind: "dnc" },

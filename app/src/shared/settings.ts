@@ -340,7 +340,7 @@ export const SETTINGS = [
     env: "IMPORT_ROUTES_FILE",
     config: "import.routesFile",
     type: "string",
-    doc: "A JSON file of import routes (other contact lists, each with its own inbox/<route>/ folder); unset: the default route alone",
+    doc: "A JSON file of import routes (other contact lists, each fed from inbox/<route>/, and internal DNC lists, each fed from dnc/<route>/); unset: the default route alone",
     defaultText: "(none: files directly in inbox/ only)",
     chart: {
       unset:
