@@ -71,7 +71,9 @@ export class ExportMetrics {
 }
 
 /** What became of one route's snapshot: published, or failed (export not ready in time, download failed, refused). */
-export type SnapshotOutcome = "ok" | "not_ready" | "failed";
+export const SNAPSHOT_OUTCOMES = ["ok", "not_ready", "failed"] as const;
+
+export type SnapshotOutcome = (typeof SNAPSHOT_OUTCOMES)[number];
 
 /**
  * The contact-list snapshots' metrics (export/snapshots.ts), on the service's registry. The route

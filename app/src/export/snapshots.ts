@@ -16,7 +16,7 @@ import { BACKOFF, backoffDelayMs } from "../shared/retry";
 import type { Clock, Random } from "../time/clock";
 import { ListExportNotReadyError } from "./errors";
 import { syncDirectory } from "./export-state";
-import type { ListSnapshotMetrics, SnapshotOutcome } from "./metrics";
+import { SNAPSHOT_OUTCOMES, type ListSnapshotMetrics, type SnapshotOutcome } from "./metrics";
 
 /**
  * Contact-list snapshots (issue 21, "Contact snapshots out"): on a schedule, the leader asks
@@ -349,18 +349,27 @@ export class ListSnapshots {
     return last < slot ? slot : slot + DAY_MS;
   }
 
-  /** The newest snapshot of each route, from the files (what a restart or a new leader knows). */
+  /**
+   * The newest snapshot of each route, from the files (what a restart or a new leader knows). Every
+   * replica reports it as the last success, and counts every outcome from zero, so that an alert
+   * sees the age after a restart and the first failure of a process (a counter first seen at 1
+   * shows Prometheus no increase).
+   */
   private async readPublished(): Promise<void> {
+    const { metrics } = this.deps;
     const names = await readdir(this.dir).catch(() => [] as string[]);
     const found = new Map<string, OnDisk>();
     for (const route of this.deps.routes()) {
+      for (const outcome of SNAPSHOT_OUTCOMES) metrics.snapshots.inc({ route: route.name, outcome }, 0);
       const newest = snapshotsOf(names, route.name).at(-1);
       if (newest === undefined) continue;
       const bytes = await stat(path.join(this.dir, newest.file)).then(
         (info) => info.size,
         () => undefined,
       );
-      if (bytes !== undefined) found.set(route.name, { ...newest, bytes });
+      if (bytes === undefined) continue;
+      found.set(route.name, { ...newest, bytes });
+      metrics.lastSuccessTimestamp.set({ route: route.name }, newest.atMs / 1000);
     }
     this.onDisk = found;
   }

@@ -494,6 +494,29 @@ describe("contact-list snapshots (outbox/lists/<route>-<UTC time>.csv)", functio
     expect(readdirSync(lists)).to.deep.equal([]);
   });
 
+  it("every replica, leader or not, reports the newest snapshot on the volume as the last success, and counts each outcome from zero", async () => {
+    const clock = new FakeClock();
+    const outbox = mkdtempSync(path.join(tmpdir(), "snapshots-"));
+    mkdirSync(path.join(outbox, "lists"));
+    // What an earlier process (or another replica) published: this one has not snapshotted yet.
+    writeFileSync(path.join(outbox, "lists", "default-2026-11-20T08-00-00-000Z.csv"), "id\n");
+    writeFileSync(path.join(outbox, "lists", "default-2026-11-21T06-30-00-000Z.csv"), "id\n");
+    const { snapshots, registry } = setUp(clock, { outbox, lead: new Lead(false) });
+    await drive(clock, snapshots.runDue());
+    expect(
+      await metric(registry, "export_list_snapshot_last_success_timestamp_seconds", { route: "default" }),
+    ).to.equal(Date.parse("2026-11-21T06:30:00.000Z") / 1000);
+    expect(
+      await metric(registry, "export_list_snapshot_last_success_timestamp_seconds", { route: "campaign-b" }),
+      "no snapshot of campaign-b yet",
+    ).to.equal(undefined);
+    for (const route of ROUTES)
+      for (const outcome of ["ok", "not_ready", "failed"])
+        expect(
+          await metric(registry, "export_list_snapshots_total", { route: route.name, outcome }),
+        ).to.equal(0);
+  });
+
   it("losing the lead abandons the snapshot under way: no file, no failure counted", async () => {
     const clock = new FakeClock();
     fake.list("list-a", 200_000);
