@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ListSnapshotSettings, SnapshotSchedule } from "../stacks/settings";
 
 export interface AlertRule {
   readonly alert: string;
@@ -9,10 +10,21 @@ export interface AlertRule {
   readonly annotations: { readonly summary: string; readonly runbook: string };
 }
 
+/** What the alerts depend on besides the namespace. */
+export interface AlertOptions {
+  /** The contact-list snapshots' schedule and ready timeout; default off: no staleness alert. */
+  readonly listSnapshots?: Pick<ListSnapshotSettings, "schedule" | "readyTimeoutSeconds">;
+}
+
 /** Alerts that matter for the sync, on the metrics the service exposes. */
-export function alertRules(namespace: string): AlertRule[] {
+export function alertRules(namespace: string, options: AlertOptions = {}): AlertRule[] {
   const scope = `namespace="${namespace}"`;
-  return [...genesysAlerts(scope), ...importAlerts(scope), ...exportAlerts(scope)];
+  return [
+    ...genesysAlerts(scope),
+    ...importAlerts(scope),
+    ...exportAlerts(scope),
+    ...snapshotAlerts(scope, options.listSnapshots),
+  ];
 }
 
 /** The Genesys Cloud client: tokens, rate limits, the circuit breaker. */
@@ -64,10 +76,11 @@ function importAlerts(scope: string): AlertRule[] {
       for: "1m",
       labels: { severity: "critical" },
       annotations: {
+        // A DNC route held back sets the same gauge, contact_list being its DNC list's id.
         summary:
-          "Contact list {{ $labels.contact_list }} (route {{ $labels.route }}; empty: the default route) refuses every call (403 missing permission, 404 deleted list, or credentials): no file of that route imports",
+          "List {{ $labels.contact_list }} (route {{ $labels.route }}; empty: the default route) refuses every call (403 missing permission, 404 deleted list, a DNC list that is not internal, or credentials): no file of that route is applied",
         runbook:
-          "The service's error log and /readyz name the list, the status and the fix (the permission for the OAuth client's role, or the list id); it resumes by itself once fixed",
+          "The service's error log and /readyz name the route, the list (a contact list, or a DNC route's DNC list), the status and the fix (the permission for the OAuth client's role, the list id, or an internal DNC list); it resumes by itself once fixed",
       },
     },
     {
@@ -124,6 +137,52 @@ function exportAlerts(scope: string): AlertRule[] {
   ];
 }
 
+/** Seconds in one period of a snapshot schedule; undefined when snapshots are off. */
+export function snapshotPeriodSeconds(schedule: SnapshotSchedule): number | undefined {
+  if (schedule.kind === "interval") return schedule.seconds;
+  if (schedule.kind === "daily") return 86_400;
+  return undefined;
+}
+
+/**
+ * The contact-list snapshots (export/snapshots.ts): a snapshot that failed, and while snapshots
+ * are on, a route whose newest snapshot is older than two periods and the ready timeout: a
+ * scheduled one was missed and the next did not make up for it (routes are snapshotted one after
+ * another, so one period alone would fire while a long export holds the others back).
+ */
+function snapshotAlerts(
+  scope: string,
+  listSnapshots: AlertOptions["listSnapshots"] = { schedule: { kind: "off" }, readyTimeoutSeconds: 0 },
+): AlertRule[] {
+  const failing: AlertRule = {
+    alert: "ExportListSnapshotFailing",
+    expr: `sum by (route, outcome) (increase(export_list_snapshots_total{${scope},outcome!="ok"}[1h])) > 0`,
+    for: "1m",
+    labels: { severity: "warning" },
+    annotations: {
+      summary:
+        "A contact-list snapshot of route {{ $labels.route }} failed ({{ $labels.outcome }}) in the last hour: no new file in outbox/lists/ for it until the next scheduled one succeeds",
+      runbook:
+        "not_ready: the list's export was not ready within EXPORT_LIST_SNAPSHOT_READY_TIMEOUT_SECONDS (a large list or a slow Genesys: raise it); failed: the console's snapshot section and the error log give the code (EXPORT_LIST_DOWNLOAD_REFUSED or _FAILED: the egress to api-downloads.<domain>, egress.downloadCidrs, the proxy; a 403: the OAuth client's export permission). The next scheduled snapshot tries again",
+    },
+  };
+  const period = snapshotPeriodSeconds(listSnapshots.schedule);
+  if (period === undefined) return [failing];
+  const staleAfter = 2 * period + listSnapshots.readyTimeoutSeconds;
+  const stale: AlertRule = {
+    alert: "ExportListSnapshotStale",
+    expr: `time() - max by (route) (export_list_snapshot_last_success_timestamp_seconds{${scope}}) > ${staleAfter}`,
+    for: "15m",
+    labels: { severity: "warning" },
+    annotations: {
+      summary: `The newest contact-list snapshot of route {{ $labels.route }} is older than ${staleAfter} s (two scheduled periods and the ready timeout): the CRM's view of the dialer is out of date`,
+      runbook:
+        "Only the leader snapshots: is one leading (the console says which replica)? Then the console's snapshot section shows the route's last error and when it is next due, and ExportListSnapshotFailing says how the last attempts ended; every replica reports the newest file in outbox/lists/ for the route",
+    },
+  };
+  return [failing, stale];
+}
+
 export function grafanaDashboard(namespace: string): Record<string, unknown> {
   const panel = (id: number, title: string, expr: string, y: number) => ({
     id,
@@ -161,6 +220,8 @@ export interface MonitoringArgs {
   readonly serviceLabels: Record<string, string>;
   /** Also create the Grafana dashboard ConfigMap; default true. */
   readonly grafanaDashboard?: boolean;
+  /** The contact-list snapshots' schedule, for their staleness alert; default off (no such alert). */
+  readonly listSnapshots?: AlertOptions["listSnapshots"];
 }
 
 /** Prometheus Operator objects: ServiceMonitor, PrometheusRule, and a dashboard for the Grafana sidecar. */
@@ -190,7 +251,14 @@ export class Monitoring extends pulumi.ComponentResource {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "PrometheusRule",
         metadata: { name: `${name}-alerts`, namespace: args.namespace },
-        spec: { groups: [{ name: "genesys-sync", rules: alertRules(args.namespaceName) }] },
+        spec: {
+          groups: [
+            {
+              name: "genesys-sync",
+              rules: alertRules(args.namespaceName, { listSnapshots: args.listSnapshots }),
+            },
+          ],
+        },
       },
       { parent: this },
     );

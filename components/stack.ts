@@ -84,6 +84,7 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
           namespaceName: plan.namespaceName,
           serviceLabels: podLabels(names),
           grafanaDashboard: plan.monitoring.grafanaDashboards,
+          listSnapshots: plan.listSnapshots,
         },
         { parent: this, dependsOn: [release] },
       );

@@ -62,6 +62,8 @@ export interface DeploymentPlan {
   /** The chart's values, valid under its schema. */
   readonly values: Record<string, unknown>;
   readonly monitoring: StackSettings["monitoring"];
+  /** The contact-list snapshots' schedule: the monitoring alerts when a route's newest is older than it allows. */
+  readonly listSnapshots: StackSettings["listSnapshots"];
   readonly webhookUrl: string | undefined;
   readonly consoleUrl: string | undefined;
   /** The default route and the declared ones, with their folders: the `importRoutes` output. */
@@ -129,6 +131,7 @@ export function plan(
       platform.cni === "cilium" && settings.network.proxy === undefined ? ciliumHosts(settings) : undefined,
     values,
     monitoring: settings.monitoring,
+    listSnapshots: settings.listSnapshots,
     webhookUrl: ingress.enabled ? `https://${ingress.host}/webhooks/genesys` : undefined,
     consoleUrl: settings.console && ingress.enabled ? `https://${ingress.host}/console` : undefined,
     importRoutes: importRoutes(settings.routes, defaultContactList(values)),

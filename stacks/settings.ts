@@ -140,6 +140,8 @@ export interface ListSnapshotSettings {
   readonly schedule: SnapshotSchedule;
   /** Snapshots kept per route (export.listSnapshotKeep, at least 1 by the schema). */
   readonly keep: number;
+  /** How long one list's export may take to be ready (export.listSnapshotReadyTimeoutSeconds). */
+  readonly readyTimeoutSeconds: number;
   /** Host names the signed download URLs may point at: the region's api-downloads. and the extra ones. */
   readonly downloadHosts: readonly string[];
 }
@@ -311,6 +313,7 @@ export function listSnapshotSettings(values: ChartValues, endpoints: EndpointSet
   return {
     schedule,
     keep: Number(read("EXPORT_LIST_SNAPSHOT_KEEP")),
+    readyTimeoutSeconds: Number(read("EXPORT_LIST_SNAPSHOT_READY_TIMEOUT_SECONDS")),
     downloadHosts: downloadHostNames({
       region: endpoints.region,
       apiBaseUrl: endpoints.apiBaseUrl,

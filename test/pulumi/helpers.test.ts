@@ -10,10 +10,10 @@ import { chartValuesProblems } from "../../stacks/chart-schema";
 import { ciliumFqdnPolicySpec, egressPolicySpec, type EgressInputs } from "../../components/egress";
 import { egressDestinations } from "../../stacks/egress-destinations";
 import { Registry } from "prom-client";
-import { ExportMetrics } from "../../app/src/export/metrics";
+import { ExportMetrics, ListSnapshotMetrics } from "../../app/src/export/metrics";
 import { GenesysMetrics } from "../../app/src/genesys/metrics";
 import { ImportMetrics } from "../../app/src/import/metrics";
-import { alertRules } from "../../components/monitoring";
+import { alertRules, type AlertRule } from "../../components/monitoring";
 import { localChartVersion, PINNED_CHART_VERSION } from "../../stacks/chart";
 import { vaultReadPolicy } from "../../components/secrets";
 import { chartValues } from "../../stacks/chart-values";
@@ -596,12 +596,62 @@ describe("Vault policy and alerts", () => {
       async () => undefined,
       () => 0,
     );
+    new ListSnapshotMetrics(registry);
     const registered = new Set(registry.getMetricsAsArray().map((metric) => metric.name));
-    for (const rule of alertRules("genesys-sync")) {
+    const hourly = { schedule: { kind: "interval", seconds: 3600 }, readyTimeoutSeconds: 1800 } as const;
+    for (const rule of alertRules("genesys-sync", { listSnapshots: hourly })) {
       expect(rule.expr, rule.alert).to.contain('namespace="genesys-sync"');
       const used = [...rule.expr.matchAll(/([a-z_]+)\{/g)].map((match) => match[1]!);
       expect(used, rule.alert).to.not.deep.equal([]);
       for (const name of used) expect(registered.has(name), `${rule.alert} uses ${name}`).to.equal(true);
     }
+  });
+
+  const alert = (rules: AlertRule[], name: string) => rules.find((rule) => rule.alert === name);
+
+  it("words the refusing-list alert for a contact list and a DNC route's DNC list alike", () => {
+    const refusing = alert(alertRules("genesys-sync"), "ImportContactListRefusing")!;
+    expect(refusing.expr).to.contain("max by (route, contact_list) (import_target_blocked{");
+    expect(refusing.annotations.summary).to.match(
+      /^List \{\{ \$labels\.contact_list \}\} \(route \{\{ \$labels\.route \}\}/,
+    );
+    expect(refusing.annotations.summary).to.not.contain("Contact list");
+    expect(refusing.annotations.runbook).to.contain("DNC");
+  });
+
+  it("alerts on a failed contact-list snapshot by route and outcome, whatever the schedule", () => {
+    for (const rules of [
+      alertRules("genesys-sync"),
+      alertRules("genesys-sync", {
+        listSnapshots: { schedule: { kind: "daily", atUtc: "02:30" }, readyTimeoutSeconds: 1800 },
+      }),
+    ]) {
+      const failing = alert(rules, "ExportListSnapshotFailing")!;
+      expect(failing.expr).to.equal(
+        'sum by (route, outcome) (increase(export_list_snapshots_total{namespace="genesys-sync",outcome!="ok"}[1h])) > 0',
+      );
+      expect(failing.annotations.runbook).to.contain("EXPORT_LIST_SNAPSHOT_READY_TIMEOUT_SECONDS");
+    }
+  });
+
+  it("alerts on a snapshot older than two periods of its schedule and the ready timeout, and not while snapshots are off", () => {
+    const staleAfter = (schedule: Parameters<typeof alertRules>[1]) =>
+      alert(alertRules("genesys-sync", schedule), "ExportListSnapshotStale")?.expr;
+    expect(staleAfter({})).to.equal(undefined);
+    expect(staleAfter({ listSnapshots: { schedule: { kind: "off" }, readyTimeoutSeconds: 1800 } })).to.equal(
+      undefined,
+    );
+    expect(
+      staleAfter({
+        listSnapshots: { schedule: { kind: "interval", seconds: 21_600 }, readyTimeoutSeconds: 1800 },
+      }),
+    ).to.equal(
+      'time() - max by (route) (export_list_snapshot_last_success_timestamp_seconds{namespace="genesys-sync"}) > 45000',
+    );
+    expect(
+      staleAfter({
+        listSnapshots: { schedule: { kind: "daily", atUtc: "02:30" }, readyTimeoutSeconds: 600 },
+      }),
+    ).to.match(/ > 173400$/);
   });
 });

@@ -5,7 +5,7 @@ import { GenesysMiddlewareStack } from "../../components/stack";
 import { DEV_PLATFORM, type PlatformInfo } from "../../stacks/platform";
 import { plan } from "../../stacks/plan";
 import { PROJECT, readStackSettings, type Environment } from "../../stacks/settings";
-import { installMocks, recorded, stackConfig } from "../support/pulumi-mocks";
+import { installMocks, recorded, settled, stackConfig } from "../support/pulumi-mocks";
 
 // Under Pulumi's mocks, like test/pulumi/stack.test.ts: no engine, provider, cluster or Vault here.
 installMocks();
@@ -63,6 +63,7 @@ describe("contact-list snapshots in the stack (stacks/settings.ts, stacks/plan.t
     expect(readStackSettings(stackConfig("dev"), new Set(), "dev").listSnapshots).to.deep.equal({
       schedule: { kind: "off" },
       keep: 7,
+      readyTimeoutSeconds: 1800,
       downloadHosts: ["api-downloads.mypurecloud.ie"],
     });
     expect(
@@ -104,6 +105,25 @@ describe("contact-list snapshots in the stack (stacks/settings.ts, stacks/plan.t
       problems.some((problem) => problem.startsWith(`${PROJECT}:values.export.listSnapshotKeep: `)),
     ).to.equal(true);
     expect(() => settingsOf("dev", { listSnapshotDailyAt: "2:30" })).to.throw(/listSnapshotDailyAt/);
+  });
+
+  it("alerts when a route's newest snapshot is older than its schedule allows: the PrometheusRule follows the values", async () => {
+    const start = recorded.length;
+    new GenesysMiddlewareStack("snapshots-alerts", {
+      plan: planned(
+        "dev",
+        { listSnapshotIntervalSeconds: 21_600, listSnapshotReadyTimeoutSeconds: 900 },
+        WITH_DOWNLOAD_CIDRS,
+      ),
+    });
+    await settled();
+    const rule = recorded
+      .slice(start)
+      .find((resource) => resource.type.endsWith(":PrometheusRule"))!
+      .inputs.spec.groups[0].rules.find((rule: any) => rule.alert === "ExportListSnapshotStale");
+    expect(rule.expr).to.match(
+      /export_list_snapshot_last_success_timestamp_seconds\{namespace="[^"]+"\}\) > 44100$/,
+    );
   });
 
   it("opens no download egress while snapshots are off, and says so when egress.downloadCidrs is set", () => {

@@ -202,7 +202,9 @@ describe("Pulumi program under mocks (dev and prod)", function () {
           "ImportFilesFailing",
           "ImportInboxFileTooOld",
           "ExportPollLagging",
+          "ExportListSnapshotFailing",
         ]);
+        expect(rules, "snapshots are off in the committed stacks").to.not.include("ExportListSnapshotStale");
         const dashboard = of(environment, "kubernetes:core/v1:ConfigMap").find(
           (resource) => resource.inputs.metadata.labels?.grafana_dashboard === "1",
         );
