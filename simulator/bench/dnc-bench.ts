@@ -17,9 +17,9 @@ import { startSimulator, type GenesysSimulator } from "../simulator";
  * of max(250 ms, 1 %) per window, so about 0.976 is the most). The baseline, in the same process:
  * the same opt-outs dropped on an idle service, with the whole budget to themselves.
  *
- * The service process is app/src/service.ts's buildService with the DNC routes (dnc/routes.ts)
- * started beside it on the service's own client, as the service runs them once they are wired in:
- * one client, one pacer, so the opt-outs compete with the import for the same budget.
+ * The service is app/src/main.ts with a routes file (IMPORT_ROUTES_FILE) that declares the DNC
+ * route: service.ts runs it beside the default route on the one client and pacer, so the opt-outs
+ * compete with the import for the same budget.
  */
 export interface DncBenchSettings {
   readonly requestsPerWindow: number;
@@ -54,33 +54,6 @@ const DNC_LIST = {
 } as const;
 const DNC_ROUTES = [{ name: "opt-outs", dncListId: DNC_LIST.id, defaultCountry: "GB" }];
 
-/** The service with the DNC routes on its client, in a child process: what service.ts runs once they are wired in. */
-const SERVICE_WITH_DNC = `
-  const { loadConfig } = require("./app/src/config");
-  const { buildService } = require("./app/src/service");
-  const { DncRoutes } = require("./app/src/dnc/routes");
-  const { ImportMetrics } = require("./app/src/import/metrics");
-  const { dataLayout } = require("./app/src/shared/layout");
-  const { systemClock } = require("./app/src/time/clock");
-  const { createLogger } = require("./app/src/logging");
-  const { Registry } = require("prom-client");
-  (async () => {
-    const config = loadConfig(process.env);
-    const logger = createLogger({ level: config.logLevel });
-    const service = await buildService(config, { logger });
-    await service.start();
-    await service.client.whenReady();
-    const dnc = new DncRoutes({
-      specs: JSON.parse(process.env.BENCH_DNC_ROUTES), client: service.client, config: config.import,
-      layout: dataLayout(config.dataDir), metrics: new ImportMetrics(new Registry()), logger,
-      clock: systemClock, random: Math.random, replicaId: "bench-" + process.pid + "-0a1b2c3d", hostIsPod: false,
-      signal: new AbortController().signal,
-      onConfigurationError: (error) => { console.error(error.message); process.exit(78); },
-    });
-    dnc.start();
-  })();
-`;
-
 function drop(folder: string, name: string, content: string): void {
   writeFileSync(path.join(folder, `.${name}.tmp`), content);
   renameSync(path.join(folder, `.${name}.tmp`), path.join(folder, name));
@@ -99,15 +72,15 @@ async function until(condition: () => boolean, what: string, timeoutMs: number):
 }
 
 function startService(sim: GenesysSimulator, dataDir: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", SERVICE_WITH_DNC], {
-    cwd: path.join(__dirname, "../.."),
-    env: {
-      PATH: process.env.PATH ?? "",
-      ...simulatorServiceEnv(sim, dataDir, env),
-      BENCH_DNC_ROUTES: JSON.stringify(DNC_ROUTES),
+  const child = spawn(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", path.join(__dirname, "../../app/src/main.ts")],
+    {
+      cwd: path.join(__dirname, "../.."),
+      env: { PATH: process.env.PATH ?? "", ...simulatorServiceEnv(sim, dataDir, env) },
+      stdio: ["ignore", "ignore", "inherit"],
     },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  );
   return {
     stop: async () => {
       child.kill("SIGKILL");
@@ -134,10 +107,13 @@ async function runOnce(settings: DncBenchSettings, loaded: boolean): Promise<Dnc
   const dnc = dncLayout(layout, "opt-outs");
   await ensureDncLayout(dnc);
   if (loaded) await writeSampleCsv(path.join(layout.inbox, ".big.csv.tmp"), { rows: settings.importRows });
+  const routesFile = path.join(dataDir, "..", `${path.basename(dataDir)}-routes.json`);
+  writeFileSync(routesFile, JSON.stringify(DNC_ROUTES));
   const service = startService(sim, dataDir, {
     GENESYS_RATE_LIMIT_PER_WINDOW: String(requestsPerWindow),
     GENESYS_RATE_LIMIT_WINDOW_MS: String(windowMs),
     LOG_LEVEL: "warn",
+    IMPORT_ROUTES_FILE: routesFile,
   });
   try {
     await until(() => sim.tokensIssued() > 0, "the service's token", 60_000);
@@ -179,6 +155,7 @@ async function runOnce(settings: DncBenchSettings, loaded: boolean): Promise<Dnc
     await service.stop();
     await sim.close();
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(routesFile, { force: true });
   }
 }
 
