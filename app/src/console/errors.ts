@@ -17,6 +17,12 @@ export const CONSOLE_ERROR_CODES = {
       "A requeue would put a file back into inbox/ where a file of the same name waits to be imported.",
     action: "Wait until that file is imported (it moves to archive/), then requeue.",
   },
+  REQUEUE_LANE_UNKNOWN: {
+    meaning:
+      "A requeue named a DNC route's refused file (rejects/dnc/<route>/): nothing on the volume records whether it came from add/ or remove/, so the console cannot tell where it goes back.",
+    action:
+      "Fix the file and drop it yourself in dnc/<route>/add/ or dnc/<route>/remove/, then delete it from rejects/dnc/<route>/.",
+  },
 } as const satisfies Record<string, ErrorCodeDoc>;
 
 export type ConsoleErrorCode = keyof typeof CONSOLE_ERROR_CODES;

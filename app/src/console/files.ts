@@ -1,7 +1,7 @@
 import { readdir, readFile, rename, stat } from "node:fs/promises";
 import path from "node:path";
 import { parseStampedName, type DataLayout } from "../shared/layout";
-import { ROUTE_NAME_PATTERN } from "../shared/routes";
+import { DNC_FOLDER, ROUTE_NAME_PATTERN } from "../shared/routes";
 import { RequeueError } from "./errors";
 
 const ROUTE_NAME = new RegExp(ROUTE_NAME_PATTERN);
@@ -17,8 +17,10 @@ export interface RejectedFile {
   readonly ageSeconds: number;
   /** Why it was refused (refused files), or that it is the unread rest of a file (remainders). */
   readonly reason: string;
-  /** The name it gets back in inbox/. */
-  readonly requeueAs: string;
+  /** The name it gets back in inbox/; undefined when the console cannot tell where it goes back (`notRequeueable`). */
+  readonly requeueAs: string | undefined;
+  /** Why the console offers no requeue for it, when `requeueAs` is undefined. */
+  readonly notRequeueable?: string;
 }
 
 const ageSeconds = (atMs: number, nowMs: number) => Math.max(0, Math.round((nowMs - atMs) / 1000));
@@ -27,9 +29,25 @@ async function names(dir: string): Promise<string[]> {
   return (await readdir(dir).catch(() => [] as string[])).filter((name) => !name.startsWith("."));
 }
 
+/** The entries of a route's folder, as `<prefix><name>`. */
+async function namesIn(dir: string, prefix: string): Promise<string[]> {
+  return (await names(dir)).map((name) => `${prefix}${name}`);
+}
+
+/** The DNC routes' entries below `<dir>/dnc/`, as `dnc/<route>/<name>`. */
+async function dncRouteNames(dir: string): Promise<string[]> {
+  const routes = await readdir(path.join(dir, DNC_FOLDER), { withFileTypes: true }).catch(() => []);
+  const found: string[] = [];
+  for (const route of routes)
+    if (route.isDirectory() && ROUTE_NAME.test(route.name))
+      found.push(...(await namesIn(path.join(dir, DNC_FOLDER, route.name), `${DNC_FOLDER}/${route.name}/`)));
+  return found;
+}
+
 /**
- * The files of a folder and of its route folders (archive/<route>/, rejects/<route>/: routeLayout),
- * those as `<route>/<name>`: one directory read per route.
+ * The files of a folder and of its route folders (archive/<route>/, rejects/<route>/: routeLayout;
+ * a DNC route's archive/dnc/<route>/, rejects/dnc/<route>/: dncLayout), those as `<route>/<name>`
+ * and `dnc/<route>/<name>`: one directory read per route.
  */
 async function namesWithRoutes(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
@@ -37,19 +55,30 @@ async function namesWithRoutes(dir: string): Promise<string[]> {
   for (const entry of entries) {
     if (entry.name.startsWith(".")) continue;
     if (!entry.isDirectory()) found.push(entry.name);
+    // `dnc` is no route's name (RESERVED_ROUTE_NAMES): it holds the DNC routes' folders.
+    else if (entry.name === DNC_FOLDER) found.push(...(await dncRouteNames(dir)));
     // Only a route's folder: a refused folder set aside here has a stamped name, never a route's.
     else if (ROUTE_NAME.test(entry.name))
-      for (const name of await names(path.join(dir, entry.name))) found.push(`${entry.name}/${name}`);
+      found.push(...(await namesIn(path.join(dir, entry.name), `${entry.name}/`)));
   }
   return found;
 }
 
-/** Splits `<route>/<name>` (a named route's file) into the folder and the stamped name. */
+/** Splits `<route>/<name>` or `dnc/<route>/<name>` (a named route's file) into the folder and the stamped name. */
 function inRoute(name: string): { readonly folder: string; readonly base: string } {
-  const slash = name.indexOf("/");
+  const slash = name.lastIndexOf("/");
   return slash < 0
     ? { folder: "", base: name }
     : { folder: name.slice(0, slash + 1), base: name.slice(slash + 1) };
+}
+
+/**
+ * Why a DNC route's refused file is not requeued: its add/ and remove/ files are set aside in one
+ * rejects/dnc/<route>/ folder, and nothing there says which of the two it came from; putting it
+ * back in the wrong one would add numbers a customer asked to remove, or the reverse.
+ */
+function dncLaneUnknown(folder: string): string {
+  return `the console cannot requeue a DNC route's file: rejects/ does not record whether it came from add/ or remove/. Fix it and drop it yourself in ${folder}add/ or ${folder}remove/`;
 }
 
 /** Imported files of every route: one directory read per route, the times from the names (no stat per file). */
@@ -87,13 +116,17 @@ export async function rejectedFiles(layout: DataLayout, nowMs: number): Promise<
     } else if (/\.remainder\.(csv|ndjson)$/.test(name)) {
       reason = "the unread rest of a file after a structural error; fix it and requeue";
     } else continue;
+    const age = ageSeconds(stamped.atMs, nowMs);
+    if (folder.startsWith(`${DNC_FOLDER}/`))
+      result.push({
+        name,
+        ageSeconds: age,
+        reason,
+        requeueAs: undefined,
+        notRequeueable: dncLaneUnknown(folder),
+      });
     // Back to the route's own inbox folder: `<route>/<original>` below inbox/.
-    result.push({
-      name,
-      ageSeconds: ageSeconds(stamped.atMs, nowMs),
-      reason,
-      requeueAs: `${folder}${stamped.original}`,
-    });
+    else result.push({ name, ageSeconds: age, reason, requeueAs: `${folder}${stamped.original}` });
   }
   return result.sort((a, b) => a.ageSeconds - b.ageSeconds);
 }
@@ -106,6 +139,8 @@ export async function requeue(layout: DataLayout, name: string, nowMs: number): 
       "REQUEUE_NOT_REJECTED",
       `${name} is not a rejected file that can be requeued (it may have been requeued already)`,
     );
+  if (candidate.requeueAs === undefined)
+    throw new RequeueError("REQUEUE_LANE_UNKNOWN", `${name}: ${candidate.notRequeueable}`);
   const target = path.join(layout.inbox, candidate.requeueAs);
   if (
     await stat(target).then(

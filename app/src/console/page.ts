@@ -147,12 +147,16 @@ function rejectedRows(view: ConsoleView): string {
   return view.rejected
     .map(
       (file) =>
-        `<tr><td>${escapeHtml(file.name)}<br><small>${escapeHtml(file.reason)}</small></td><td class="num">${age(file.ageSeconds)} ago</td><td>${postButton(
-          view.csrf,
-          `${CONSOLE_PREFIX}/actions/requeue`,
-          "Requeue",
-          `<input type="hidden" name="file" value="${escapeHtml(file.name)}">`,
-        )}</td></tr>`,
+        `<tr><td>${escapeHtml(file.name)}<br><small>${escapeHtml(file.reason)}</small></td><td class="num">${age(file.ageSeconds)} ago</td><td>${
+          file.requeueAs === undefined
+            ? `<small data-testid="not-requeueable">${escapeHtml(file.notRequeueable ?? "not requeueable")}</small>`
+            : postButton(
+                view.csrf,
+                `${CONSOLE_PREFIX}/actions/requeue`,
+                "Requeue",
+                `<input type="hidden" name="file" value="${escapeHtml(file.name)}">`,
+              )
+        }</td></tr>`,
     )
     .join("");
 }

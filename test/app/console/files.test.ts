@@ -3,9 +3,11 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CONSOLE_ERROR_CODES, RequeueError } from "../../../app/src/console/errors";
-import { rejectedFiles, requeue } from "../../../app/src/console/files";
+import { archiveSummary, rejectedFiles, requeue } from "../../../app/src/console/files";
 import {
   dataLayout,
+  dncLayout,
+  ensureDncLayout,
   ensureLayout,
   routeLayout,
   timestampForName,
@@ -51,6 +53,7 @@ describe("console: requeueing a rejected file", () => {
   it("its codes are listed with what each means and what to do, in whole sentences", () => {
     expect(Object.keys(CONSOLE_ERROR_CODES).sort()).to.deep.equal([
       "REQUEUE_INBOX_OCCUPIED",
+      "REQUEUE_LANE_UNKNOWN",
       "REQUEUE_NOT_REJECTED",
     ]);
     for (const [code, doc] of Object.entries(CONSOLE_ERROR_CODES)) {
@@ -72,5 +75,40 @@ describe("console: requeueing a rejected file", () => {
     expect(await requeue(layout, `spring/${REFUSED}`, NOW)).to.equal("spring/contacts.csv");
     expect(existsSync(path.join(spring.inbox, "contacts.csv"))).to.equal(true);
     expect(existsSync(path.join(layout.inbox, "contacts.csv"))).to.equal(false);
+  });
+
+  it("lists a DNC route's refused file as dnc/<route>/<name>, not requeueable: rejects/ does not say whether it came from add/ or remove/", async () => {
+    const optOuts = dncLayout(layout, "opt-outs");
+    await ensureDncLayout(optOuts);
+    const refused = `${timestampForName(NOW - 30_000)}-opt-outs.csv`;
+    writeFileSync(path.join(optOuts.rejects, refused), "Phone\n07911 100000\n");
+    writeFileSync(path.join(optOuts.rejects, `${refused}.reason.txt`), "mostly bad: 3 of the first 4 lines");
+    writeFileSync(path.join(optOuts.rejects, `${refused}.rejects.csv`), "line,reason\n");
+    const listed = (await rejectedFiles(layout, NOW)).find((file) => file.name === `dnc/opt-outs/${refused}`);
+    expect(listed, "listed beside the contact routes' refused files").to.not.equal(undefined);
+    expect(listed).to.include({ reason: "mostly bad: 3 of the first 4 lines", requeueAs: undefined });
+    expect(listed!.notRequeueable).to.contain("dnc/opt-outs/add/ or dnc/opt-outs/remove/");
+    expect(
+      (await rejectedFiles(layout, NOW)).map((file) => file.name),
+      "the rejects report is for reading",
+    ).to.not.include(`dnc/opt-outs/${refused}.rejects.csv`);
+
+    const error = await refusal(`dnc/opt-outs/${refused}`);
+    expect(error)
+      .to.be.instanceOf(RequeueError)
+      .and.include({ code: "REQUEUE_LANE_UNKNOWN", retryable: false });
+    expect(existsSync(path.join(optOuts.rejects, refused)), "nothing moved").to.equal(true);
+    for (const lane of ["add", "remove"])
+      expect(existsSync(path.join(optOuts.inbox, lane, "opt-outs.csv")), lane).to.equal(false);
+    expect(existsSync(path.join(layout.inbox, "dnc")), "nothing put below inbox/").to.equal(false);
+  });
+
+  it("counts a DNC route's archived files with the others", async () => {
+    const optOuts = dncLayout(layout, "opt-outs");
+    await ensureDncLayout(optOuts);
+    const applied = `${timestampForName(NOW - 10_000)}-opt-outs.csv`;
+    writeFileSync(path.join(optOuts.archive, applied), "Phone\n");
+    writeFileSync(path.join(optOuts.archive, `${applied}.summary.json`), "{}\n");
+    expect(await archiveSummary(layout, NOW)).to.deep.equal({ count: 1, lastAgeSeconds: 10 });
   });
 });

@@ -183,4 +183,35 @@ describe("operator console page", () => {
       ),
     ).not.to.contain("Import routes");
   });
+
+  it("offers Requeue for a refused contact file, and for a DNC route's refused file says why not instead", () => {
+    const html = renderConsole({
+      ...view(),
+      rejected: [
+        {
+          name: "spring/x-contacts.csv",
+          ageSeconds: 60,
+          reason: "no phone column",
+          requeueAs: "spring/contacts.csv",
+        },
+        {
+          name: "dnc/opt-outs/x-opt-outs.csv",
+          ageSeconds: 30,
+          reason: "mostly bad",
+          requeueAs: undefined,
+          notRequeueable: "drop it yourself in dnc/opt-outs/add/ or dnc/opt-outs/remove/",
+        },
+      ],
+    });
+    const rows = html.split("<tr>").filter((row) => row.includes("x-"));
+    const [contact, dnc] = [
+      rows.find((row) => row.includes("spring/")),
+      rows.find((row) => row.includes("dnc/")),
+    ];
+    expect(contact).to.contain("Requeue").and.contain('value="spring/x-contacts.csv"');
+    expect(dnc).to.not.contain("Requeue");
+    expect(dnc)
+      .to.contain('data-testid="not-requeueable"')
+      .and.contain("dnc/opt-outs/add/ or dnc/opt-outs/remove/");
+  });
 });
