@@ -2,6 +2,7 @@ import { readdir, readFile, rename, stat } from "node:fs/promises";
 import path from "node:path";
 import { parseStampedName, type DataLayout } from "../shared/layout";
 import { DNC_FOLDER, ROUTE_NAME_PATTERN } from "../shared/routes";
+import { DROPPED_IN } from "../import/claims";
 import { RequeueError } from "./errors";
 
 const ROUTE_NAME = new RegExp(ROUTE_NAME_PATTERN);
@@ -17,7 +18,11 @@ export interface RejectedFile {
   readonly ageSeconds: number;
   /** Why it was refused (refused files), or that it is the unread rest of a file (remainders). */
   readonly reason: string;
-  /** The name it gets back in inbox/; undefined when the console cannot tell where it goes back (`notRequeueable`). */
+  /**
+   * Where it goes back: its folder and original name below inbox/ (`renewals/remove/x.csv`), or
+   * below the data dir for a DNC route (`dnc/opt-outs/add/x.csv`); undefined when the console
+   * cannot tell which folder it came from (`notRequeueable`).
+   */
   readonly requeueAs: string | undefined;
   /** Why the console offers no requeue for it, when `requeueAs` is undefined. */
   readonly notRequeueable?: string;
@@ -109,15 +114,19 @@ export async function rejectedFiles(layout: DataLayout, nowMs: number): Promise<
     const stamped = parseStampedName(base);
     if (!stamped || name.endsWith(".reason.txt") || name.endsWith(".rejects.csv")) continue;
     let reason: string;
+    let droppedIn: string | undefined;
     if (present.has(`${name}.reason.txt`)) {
-      reason = (
+      const text = (
         await readFile(path.join(layout.rejects, `${name}.reason.txt`), "utf8").catch(() => "")
       ).trim();
+      ({ reason, droppedIn } = splitReason(text, folder));
     } else if (/\.remainder\.(csv|ndjson)$/.test(name)) {
       reason = "the unread rest of a file after a structural error; fix it and requeue";
     } else continue;
     const age = ageSeconds(stamped.atMs, nowMs);
-    if (folder.startsWith(`${DNC_FOLDER}/`))
+    if (droppedIn !== undefined)
+      result.push({ name, ageSeconds: age, reason, requeueAs: `${droppedIn}${stamped.original}` });
+    else if (folder.startsWith(`${DNC_FOLDER}/`))
       result.push({
         name,
         ageSeconds: age,
@@ -131,7 +140,27 @@ export async function rejectedFiles(layout: DataLayout, nowMs: number): Promise<
   return result.sort((a, b) => a.ageSeconds - b.ageSeconds);
 }
 
-/** Moves a fixed file from rejects/ back into inbox/ under its original name. */
+/**
+ * A `.reason.txt`'s reason, and the lane folder its last line names (claims.ts DROPPED_IN) as a
+ * requeue target: below inbox/ for contact routes, `dnc/<route>/<lane>/` for DNC routes. Only a
+ * lane folder of the route whose rejects folder holds the file is taken: the volume is shared,
+ * and a planted line must not move a file anywhere else.
+ */
+function splitReason(text: string, folder: string): { reason: string; droppedIn: string | undefined } {
+  const lines = text.split("\n");
+  const last = lines[lines.length - 1] ?? "";
+  if (!last.startsWith(DROPPED_IN)) return { reason: text, droppedIn: undefined };
+  const reason = lines.slice(0, -1).join("\n").trim();
+  const dropped = last.slice(DROPPED_IN.length);
+  // folder: "" (the default route), "<route>/" or "dnc/<route>/".
+  const dnc = folder.startsWith(`${DNC_FOLDER}/`);
+  const lane = dnc ? `(?:add|remove)/` : `(?:(?:bulk|replace|remove)/)?`;
+  const allowed = dnc ? new RegExp(`^${folder}${lane}$`) : new RegExp(`^inbox/${folder}${lane}$`);
+  if (!allowed.test(dropped)) return { reason, droppedIn: undefined };
+  return { reason, droppedIn: dnc ? dropped : dropped.slice("inbox/".length) };
+}
+
+/** Moves a fixed file from rejects/ back into the folder it was dropped in, under its original name. */
 export async function requeue(layout: DataLayout, name: string, nowMs: number): Promise<string> {
   const candidate = (await rejectedFiles(layout, nowMs)).find((file) => file.name === name);
   if (!candidate)
@@ -141,7 +170,9 @@ export async function requeue(layout: DataLayout, name: string, nowMs: number): 
     );
   if (candidate.requeueAs === undefined)
     throw new RequeueError("REQUEUE_LANE_UNKNOWN", `${name}: ${candidate.notRequeueable}`);
-  const target = path.join(layout.inbox, candidate.requeueAs);
+  const target = candidate.requeueAs.startsWith(`${DNC_FOLDER}/`)
+    ? path.join(layout.root, candidate.requeueAs)
+    : path.join(layout.inbox, candidate.requeueAs);
   if (
     await stat(target).then(
       () => true,

@@ -429,9 +429,17 @@ export async function setAside(
 ): Promise<string> {
   const target = path.join(layout.rejects, `${timestampForName(nowMs)}-${storageName(name)}`);
   await rename(from, target).catch(ignoreMissing);
-  await writeFile(`${target}.reason.txt`, reasonText(name, reason));
+  const droppedIn = `${DROPPED_IN}${path.relative(layout.root, layout.inbox).split(path.sep).join("/")}/`;
+  await writeFile(`${target}.reason.txt`, `${reasonText(name, reason)}${droppedIn}\n`);
   return target;
 }
+
+/**
+ * The last line of a `.reason.txt`: the folder the file was dropped in, relative to the data dir
+ * (`inbox/renewals/remove/`), so the console puts a fixed file back in its own lane: a removal
+ * requeued into a route's contacts folder would be read as contacts.
+ */
+export const DROPPED_IN = "dropped in: ";
 
 function reasonText(name: string, reason: string): string {
   return storageName(name) === name ? `${reason}\n` : `${reason}\nfile name as dropped: ${name}\n`;

@@ -4,11 +4,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { CONSOLE_ERROR_CODES, RequeueError } from "../../../app/src/console/errors";
 import { archiveSummary, rejectedFiles, requeue } from "../../../app/src/console/files";
+import { setAside } from "../../../app/src/import/claims";
 import {
   dataLayout,
+  dncLaneLayout,
   dncLayout,
   ensureDncLayout,
   ensureLayout,
+  laneLayout,
   routeLayout,
   timestampForName,
   type DataLayout,
@@ -110,5 +113,41 @@ describe("console: requeueing a rejected file", () => {
     writeFileSync(path.join(optOuts.archive, applied), "Phone\n");
     writeFileSync(path.join(optOuts.archive, `${applied}.summary.json`), "{}\n");
     expect(await archiveSummary(layout, NOW)).to.deep.equal({ count: 1, lastAgeSeconds: 10 });
+  });
+
+  it("puts a file back in the lane it was dropped in (its reason's last line), a removal never into a contacts folder", async () => {
+    const renewals = routeLayout(layout, "renewals");
+    await ensureLayout(renewals);
+    const removal = path.join(renewals.inbox, "remove", "opt-outs.csv");
+    writeFileSync(removal, "id\nR1\n");
+    await setAside(laneLayout(renewals, "remove"), NOW - 30_000, "opt-outs.csv", removal, "no id column");
+    const optOuts = dncLayout(layout, "opt-outs");
+    await ensureDncLayout(optOuts);
+    const dncFile = path.join(optOuts.inbox, "add", "numbers.csv");
+    writeFileSync(dncFile, "phone\n0851234567\n");
+    await setAside(dncLaneLayout(optOuts, "add"), NOW - 20_000, "numbers.csv", dncFile, "no phone column");
+    const listed = new Map((await rejectedFiles(layout, NOW)).map((file) => [file.requeueAs, file.reason]));
+    expect(listed.get("renewals/remove/opt-outs.csv")).to.equal("no id column");
+    expect(listed.get("dnc/opt-outs/add/numbers.csv")).to.equal("no phone column");
+    const [removalName] = (await rejectedFiles(layout, NOW)).filter(
+      (file) => file.requeueAs === "renewals/remove/opt-outs.csv",
+    );
+    await requeue(layout, removalName!.name, NOW);
+    expect(existsSync(path.join(renewals.inbox, "remove", "opt-outs.csv"))).to.equal(true);
+    const [dncName] = (await rejectedFiles(layout, NOW)).filter(
+      (file) => file.requeueAs === "dnc/opt-outs/add/numbers.csv",
+    );
+    await requeue(layout, dncName!.name, NOW);
+    expect(existsSync(path.join(optOuts.inbox, "add", "numbers.csv"))).to.equal(true);
+  });
+
+  it("ignores a last line that names a folder outside the file's own route lanes (the volume is shared)", async () => {
+    writeFileSync(
+      path.join(layout.rejects, `${REFUSED}.reason.txt`),
+      "no phone column\ndropped in: state/\n",
+    );
+    const [file] = (await rejectedFiles(layout, NOW)).filter((entry) => entry.name === REFUSED);
+    expect(file!.requeueAs).to.equal("contacts.csv");
+    expect(file!.reason).to.equal("no phone column");
   });
 });

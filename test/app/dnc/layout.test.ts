@@ -84,7 +84,7 @@ describe("a DNC route's folders on the volume", () => {
     expect((await dncStore.recoverStale()).map((claim) => claim.name)).to.deep.equal(["optouts.txt"]);
   });
 
-  it("is not listed by the console as a route's archive or rejects (its summaries and refusals are the DNC route's own)", async () => {
+  it("is counted and listed by the console as the DNC route's own, never as a contact route's", async () => {
     const layout = root();
     await ensureLayout(layout);
     const dnc = dncLayout(layout, "opt-outs");
@@ -93,7 +93,11 @@ describe("a DNC route's folders on the volume", () => {
     writeFileSync(path.join(dnc.archive, `${stamp}-optouts.txt`), "07911 100000\n");
     writeFileSync(path.join(dnc.rejects, `${stamp}-bad.json`), "{}");
     writeFileSync(path.join(dnc.rejects, `${stamp}-bad.json.reason.txt`), "neither .csv nor .txt");
-    expect(await archiveSummary(layout, Date.now())).to.deep.equal({ count: 0, lastAgeSeconds: undefined });
-    expect(await rejectedFiles(layout, Date.now())).to.deep.equal([]);
+    expect((await archiveSummary(layout, Date.now())).count).to.equal(1);
+    // Without the lane it was dropped in (an old reason file), it is listed but not requeued.
+    const listed = await rejectedFiles(layout, Date.now());
+    expect(listed.map((file) => [file.name, file.requeueAs])).to.deep.equal([
+      [`dnc/opt-outs/${stamp}-bad.json`, undefined],
+    ]);
   });
 });
