@@ -8,6 +8,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +20,8 @@ import {
   type NewContactList,
   type SimulatedConversation,
 } from "../../simulator/simulator";
-import { KEPT_RETRY_DELAYS_MS } from "../../app/src/import/removals";
+import type { NewDncList } from "../../simulator/dnc";
+import { keptRetryDelaysMs } from "../../app/src/import/removals";
 import type { RouteSpec } from "../../app/src/shared/routes";
 import { startConnectProxy, type ConnectProxy } from "../support/connect-proxy";
 import { kubectl, waitFor } from "../support/kube";
@@ -60,7 +62,19 @@ interface ImportSummary {
   readonly rejected: number;
   readonly synced: number;
   readonly alreadySynced: number;
+  readonly elapsedSeconds: number;
   readonly warnings?: string[];
+}
+
+/** A DNC file's summary: the import's, with what it did to the DNC list (app/src/dnc/file.ts DncFileSummary). */
+interface DncSummary extends ImportSummary {
+  readonly dnc: {
+    readonly dncListId: string;
+    readonly action: "add" | "remove";
+    readonly entries: "phone" | "email";
+    readonly applied: number;
+    readonly withExpiry: number;
+  };
 }
 
 /** A removal's summary: the import's, with what Genesys kept (app/src/import/outcomes.ts RemovalSummary). */
@@ -125,7 +139,17 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
     id: randomUUID(),
     name: `${springList.name} (2026)`,
   };
-  /** The stack's `routes`: the CRM's own column names on spring; a column too many dropped on renewals. */
+  /** The CRM's opt-outs (issue 21): an internal DNC list of phone numbers, found by its name. */
+  const optOutsList: NewDncList = {
+    id: randomUUID(),
+    name: `Opt-outs ${id}`,
+    dncSourceType: "rds",
+    contactMethod: "Phone",
+  };
+  /**
+   * The stack's `routes`: the CRM's own column names on spring; a column too many dropped on
+   * renewals; opt-outs to the DNC list, national numbers British, each with an optional expiry.
+   */
   const routes: RouteSpec[] = [
     {
       name: "spring",
@@ -136,7 +160,21 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       defaultCountry: "GB",
     },
     { name: "renewals", contactListId: renewalsList.id!, unmappedColumns: "drop" },
+    {
+      name: "opt-outs",
+      dncListName: optOutsList.name,
+      defaultCountry: "GB",
+      expiryColumn: "Opted out until",
+    },
   ];
+  /**
+   * IMPORT_REMOVAL_RETRY_SECONDS: the kept-contact retries of c3's removal wait 1, 4 and 10 s
+   * instead of the default 30 s, 2 min and 5 min.
+   */
+  const removalRetrySeconds = 1;
+  /** Contact-list snapshots every 30 s, two kept per route (issue 21). */
+  const snapshotIntervalSeconds = 30;
+  const snapshotKeep = 2;
   const volumeDir = path.join(env.volumeRoot, namespace);
   const work = mkdtempSync(path.join(tmpdir(), "genesys-e2e-"));
   const workspace = new PulumiWorkspace(work);
@@ -210,31 +248,32 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       intervalMs: 1_000,
       what: `two Ready pods (${what})`,
     });
+  /** The uid the pods run as (the chart's securityContext). */
+  const podsUid = async (): Promise<number | undefined> => {
+    const pod = (await readyPods())[0]!;
+    return pod.spec.containers[0].securityContext?.runAsUser ?? pod.spec.securityContext?.runAsUser;
+  };
   /**
-   * The file came through the pods (uid 500) as its writer left it: archived still owned by the
-   * writer with its mode (the service sets nothing on files it does not own), its summary beside
-   * it written by the pods' uid.
+   * The file came through the pods (uid 500) as its writer left it: archived (in archive/, or
+   * below it for a route: `spring`, `dnc/opt-outs`) still owned by the writer with its mode (the
+   * service sets nothing on files it does not own), its summary beside it written by the pods' uid.
    */
-  const expectArchivedAsWritten = async (name: string, writer: FileOwner) => {
+  const expectArchivedAsWritten = async (name: string, writer: FileOwner, route?: string) => {
+    const archive = path.join(volumeDir, "archive", ...(route ? [route] : []));
     const archived = await waitFor(
       async () => {
-        const entry = archivedName(volumeDir, name);
-        return entry && existsSync(path.join(volumeDir, "archive", `${entry}.summary.json`))
-          ? entry
-          : undefined;
+        const entry = archivedName(volumeDir, name, route);
+        return entry && existsSync(path.join(archive, `${entry}.summary.json`)) ? entry : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 1_000, what: `${name} archived with its summary` },
     );
-    expect(ownerOf(path.join(volumeDir, "archive", archived)), `archive/${archived}`).to.deep.equal(writer);
-    const pod = (await readyPods())[0]!;
-    const podsUid = pod.spec.containers[0].securityContext?.runAsUser ?? pod.spec.securityContext?.runAsUser;
-    expect(podsUid, "the pods run as another uid than the writer")
-      .to.be.a("number")
-      .and.not.equal(writer.uid);
     expect(
-      ownerOf(path.join(volumeDir, "archive", `${archived}.summary.json`)).uid,
-      "written by the pods",
-    ).to.equal(podsUid);
+      ownerOf(path.join(archive, archived)),
+      `${path.relative(volumeDir, archive)}/${archived}`,
+    ).to.deep.equal(writer);
+    const uid = await podsUid();
+    expect(uid, "the pods run as another uid than the writer").to.be.a("number").and.not.equal(writer.uid);
+    expect(ownerOf(path.join(archive, `${archived}.summary.json`)).uid, "written by the pods").to.equal(uid);
     return archived;
   };
   const podIp = (pod: KubeObject) => pod.status.podIP as string;
@@ -298,6 +337,7 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       clients: [{ clientId, clientSecret }],
       contactListIds: [contactListId],
       contactLists: [springList, renewalsList, lastYearsSpringList],
+      dncLists: [optOutsList],
     });
     proxy = await startConnectProxy({ host: env.hostAddress });
 
@@ -352,7 +392,12 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
         size: "1Gi",
       },
       "genesys-middleware-stack:secrets": { mode: "externalSecret", secretStore: "e2e-vault" },
-      "genesys-middleware-stack:egress": { genesysCidrs: [`${env.hostAddress}/32`] },
+      // The simulator's download host answers on the same address (another port): while snapshots
+      // download directly, plan() wants egress for it (a warning in dev, refused in prod).
+      "genesys-middleware-stack:egress": {
+        genesysCidrs: [`${env.hostAddress}/32`],
+        downloadCidrs: [`${env.hostAddress}/32`],
+      },
       "genesys-middleware-stack:network": { caBundle: caPem },
       // The service's settings, under the chart's own keys.
       "genesys-middleware-stack:values": {
@@ -365,7 +410,14 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
           pollingIntervalSeconds: 30,
         },
         autoscaling: { minReplicas: 2, maxReplicas: 2, targetCPUUtilizationPercentage: 70 },
-        import: { defaultCountry: "IE", phoneColumns: ["phone"] },
+        import: { defaultCountry: "IE", phoneColumns: ["phone"], removalRetrySeconds },
+        // The signed download URLs point at the simulator's second host, not api-downloads.<domain>:
+        // the e2e policy config allows its address as an override host.
+        export: {
+          listSnapshotIntervalSeconds: snapshotIntervalSeconds,
+          listSnapshotKeep: snapshotKeep,
+          listSnapshotDownloadHosts: [new URL(sim.downloadBaseUrl).host],
+        },
       },
       // Two campaigns' lists beside the default one (issue 20), as README.md's worked example.
       "genesys-middleware-stack:routes": routes,
@@ -453,10 +505,10 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
         expect(output)
           .to.contain("The dev stack cannot be deployed (2 problems); nothing was created:")
           .and.to.contain(
-            'genesys-middleware-stack:routes: routes[2].name "spring" is also the name of routes[0]: route names are folders, one each',
+            `genesys-middleware-stack:routes: routes[${routes.length}].name "spring" is also the name of routes[0]: route names are folders, one each`,
           )
           .and.to.contain(
-            "genesys-middleware-stack:routes: routes[3] names no contact list: set contactListId or contactListName",
+            `genesys-middleware-stack:routes: routes[${routes.length + 1}] names no contact list: set contactListId or contactListName`,
           );
         expect(await find("namespace", `${namespace}-bad-route`)).to.equal(undefined);
       } finally {
@@ -624,7 +676,8 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
    * Issue 20, item 7: the stack deploys two routes beside the default one, and files reach each
    * list through the shared volume as the README's worked example drops them. After c, whose
    * /metrics count is the default route's alone; before d, which deletes pods: the removal below
-   * keeps its claim for KEPT_RETRY_DELAYS_MS, and a deleted claimer would start those waits again.
+   * keeps its claim through its kept-contact retries (1, 4 and 10 s: IMPORT_REMOVAL_RETRY_SECONDS
+   * is 1 here), and a deleted claimer would start those waits again.
    */
   describe("c3. import routes: two campaigns' lists beside the default one (issue 20)", () => {
     const writer = { ...OTHER_WRITER, mode: 0o644 };
@@ -679,6 +732,14 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
           inbox: "inbox/renewals",
           archive: "archive/renewals",
           rejects: "rejects/renewals",
+        },
+        {
+          name: "opt-outs",
+          dncListName: optOutsList.name,
+          add: "dnc/opt-outs/add",
+          remove: "dnc/opt-outs/remove",
+          archive: "archive/dnc/opt-outs",
+          rejects: "rejects/dnc/opt-outs",
         },
       ]);
       // The chart's routes ConfigMap, mounted where IMPORT_ROUTES_FILE points, holds them as declared.
@@ -850,18 +911,25 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
     });
 
     it("the removal's summary in archive/renewals/ names the contact Genesys kept, once the retries are over", async () => {
-      const waits = KEPT_RETRY_DELAYS_MS.reduce((total, ms) => total + ms, 0);
+      const delays = keptRetryDelaysMs(removalRetrySeconds);
+      const waits = delays.reduce((total, ms) => total + ms, 0);
       const summary = await summaryOf<RemovalFileSummary>(
         removal,
         "renewals",
-        Math.max(60_000, removalDroppedAt + waits + 3 * 60_000 - Date.now()),
+        Math.max(30_000, removalDroppedAt + waits + 90_000 - Date.now()),
       );
       expect(summary.status).to.equal("removed_with_kept");
+      // The deployed setting shortened the waits: 15 s in all, not the default 7.5 minutes.
+      const configMap = await getJson(["get", "configmap", release, "-n", namespace]);
+      expect(configMap.data?.IMPORT_REMOVAL_RETRY_SECONDS).to.equal(String(removalRetrySeconds));
+      expect(summary.elapsedSeconds, "the file took its retries' waits, and not the default ones")
+        .to.be.at.least(waits / 1_000)
+        .and.below(120);
       expect(summary.removal).to.deep.include({
         removedOrAbsent: removedIds.length - 1,
         kept: 1,
         keptByGenesys: [heldId],
-        retryRounds: KEPT_RETRY_DELAYS_MS.length,
+        retryRounds: delays.length,
       });
       // The kept ids, ready to drop in remove/ again once the campaign is done with them.
       expect(summary.removal.keptIdsFile, "keptIdsFile").to.be.a("string");
@@ -869,6 +937,331 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
       expect(await sum("import_rows_total", labelled("kept", "renewals")), "kept").to.equal(1);
       expect(await sum("import_files_total", labelled("removed_with_kept", "renewals"))).to.equal(1);
       sim.releaseContacts(renewalsList.id!);
+    });
+  });
+
+  /**
+   * Issue 21, item 5: a DNC route and contact-list snapshots through the deployed image. After c3,
+   * whose spring list the snapshots show; before d, so that the pod that took the snapshots is
+   * still the Lease holder of b.
+   */
+  describe("c4. DNC routes and contact-list snapshots (issue 21)", () => {
+    const writer = { ...OTHER_WRITER, mode: 0o644 };
+    const folder = (...parts: string[]) => path.join(volumeDir, ...parts);
+    const dncRoute = path.join("dnc", "opt-outs");
+    const added = `opt-outs-${id}.csv`;
+    const lifted = `lifted-${id}.txt`;
+    /** The expiry the file asks for, and the minute Genesys keeps: rounded up, never before. */
+    const expiry = { asked: "2031-03-31T18:00:30+01:00", kept: Date.parse("2031-03-31T17:01:00Z") };
+    const lists = folder("outbox", "lists");
+    /** Every pod's /metrics as Prometheus finds them, by pod name. */
+    const scrape = async () => {
+      const monitors = await list("servicemonitors.monitoring.coreos.com", namespace);
+      const targets = await serviceMonitorTargets(namespace, monitors[0]!.metadata.name);
+      return Promise.all(
+        targets.map(async (target) => ({ pod: target.pod!, body: (await httpGet(target.url)).body })),
+      );
+    };
+    const onRoute = (route: string, outcome?: string) => (labels: string) =>
+      labels.includes(`route="${route}"`) &&
+      (outcome === undefined || labels.includes(`outcome="${outcome}"`));
+    /** The published snapshots of a route in outbox/lists/, oldest first, with when each was started. */
+    const snapshots = (route: string) =>
+      (existsSync(lists) ? readdirSync(lists) : [])
+        .flatMap((name) => {
+          const stamp = new RegExp(
+            `^${route}-(\\d{4}-\\d\\d-\\d\\d)T(\\d\\d)-(\\d\\d)-(\\d\\d)-(\\d{3})Z\\.csv$`,
+          ).exec(name);
+          return stamp
+            ? [{ name, atMs: Date.parse(`${stamp[1]}T${stamp[2]}:${stamp[3]}:${stamp[4]}.${stamp[5]}Z`) }]
+            : [];
+        })
+        .sort((a, b) => a.atMs - b.atMs);
+    /** A snapshot's rows by contact id (Genesys' export: a byte-order mark, every field quoted). */
+    const readSnapshot = (name: string) => {
+      const [header, ...rows] = readFileSync(path.join(lists, name), "utf8")
+        .replace(/^\uFEFF/, "")
+        .split(/\r?\n/)
+        .filter(Boolean)
+        .map((line) => [...line.matchAll(/"((?:[^"]|"")*)"/g)].map((field) => field[1]!.replace(/""/g, '"')));
+      const byId = new Map(
+        rows.map((row) => [
+          row[0]!,
+          Object.fromEntries(header!.map((column, index) => [column, row[index]])),
+        ]),
+      );
+      return { header: header!, byId };
+    };
+    const partials = () =>
+      existsSync(lists) ? readdirSync(lists).filter((name) => name.endsWith(".partial")) : [];
+
+    it("the service lays out dnc/opt-outs/ once it finds the DNC list by its name", async () => {
+      await waitFor(
+        async () => ["add", "remove"].every((lane) => existsSync(folder(dncRoute, lane))) || undefined,
+        { timeoutMs: 60_000, intervalMs: 500, what: "dnc/opt-outs/add/ and remove/" },
+      );
+      expect(existsSync(folder("inbox", "opt-outs")), "a DNC route has no inbox/ folder").to.equal(false);
+    });
+
+    it("a CRM's opt-outs in dnc/opt-outs/add/ reach the DNC list in E.164 (GB), one with its expiry to the minute; the bad line is reported in rejects/dnc/opt-outs/", async () => {
+      const content = [
+        "Phone,Opted out until,Reason",
+        "07911 200001,,phoned in",
+        `07911 200002,${expiry.asked},until the contract ends`,
+        "n/a,,web form",
+        "07911-200003,,web form",
+        "",
+      ].join("\n");
+      dropAs(folder(dncRoute, "add"), added, content, writer);
+      const summary = await waitFor(async () => archivedSummary<DncSummary>(volumeDir, added, dncRoute), {
+        timeoutMs: 2 * 60_000,
+        intervalMs: 1_000,
+        what: `${dncRoute}/${added} archived with its summary`,
+      });
+      expect(summary).to.deep.include({
+        status: "imported_with_rejects",
+        rowsRead: 4,
+        rejected: 1,
+        synced: 3,
+      });
+      expect(summary.dnc).to.deep.equal({
+        dncListId: optOutsList.id,
+        action: "add",
+        entries: "phone",
+        applied: 3,
+        withExpiry: 1,
+      });
+      expect(
+        sim
+          .dncEntries(optOutsList.id!)
+          .map(({ value, expiresAtMs }) => ({ value, expiresAtMs }))
+          .sort((a, b) => a.value.localeCompare(b.value)),
+        "the simulator's DNC list",
+      ).to.deep.equal([
+        { value: "+447911200001", expiresAtMs: undefined },
+        { value: "+447911200002", expiresAtMs: expiry.kept },
+        { value: "+447911200003", expiresAtMs: undefined },
+      ]);
+      for (const number of ["+447911200001", "+447911200002", "+447911200003"])
+        expect(sim.isOnDnc(optOutsList.id!, number), number).to.equal(true);
+
+      const reports = readdirSync(folder("rejects", dncRoute)).filter((entry) =>
+        entry.endsWith(`-${added}.rejects.csv`),
+      );
+      expect(reports, "rejects/dnc/opt-outs/<time>-<name>.rejects.csv").to.have.length(1);
+      const report = readFileSync(folder("rejects", dncRoute, reports[0]!), "utf8")
+        .split("\n")
+        .filter(Boolean);
+      expect(report, "the header and the bad line").to.have.length(2);
+      expect(report[1]).to.match(/^4,/).and.to.contain("n/a").and.to.contain("not a valid phone number");
+      await expectArchivedAsWritten(added, writer, dncRoute);
+    });
+
+    it("a file in dnc/opt-outs/remove/ takes its number off the list; the others stay", async () => {
+      // Dropped once the addition is archived: replicas do not order a route's files between them.
+      dropAs(folder(dncRoute, "remove"), lifted, "07911 200003\n", writer);
+      const summary = await waitFor(async () => archivedSummary<DncSummary>(volumeDir, lifted, dncRoute), {
+        timeoutMs: 2 * 60_000,
+        intervalMs: 1_000,
+        what: `${dncRoute}/${lifted} archived with its summary`,
+      });
+      expect(summary).to.deep.include({ status: "removed", rowsRead: 1, rejected: 0 });
+      expect(summary.dnc).to.deep.include({ dncListId: optOutsList.id, action: "remove", applied: 1 });
+      expect(sim.isOnDnc(optOutsList.id!, "+447911200003"), "lifted").to.equal(false);
+      expect(
+        sim
+          .dncEntries(optOutsList.id!)
+          .map((entry) => entry.value)
+          .sort(),
+      ).to.deep.equal(["+447911200001", "+447911200002"]);
+    });
+
+    it("while snapshots are on, the stack lets the pods reach the download host and the service names it as the one extra host", async () => {
+      const outputs = await stack.outputs();
+      const destinations = outputs.egressDestinations as { downloadCidrs: string[] };
+      expect(destinations.downloadCidrs, "egress.downloadCidrs, snapshots direct").to.deep.equal([
+        `${env.hostAddress}/32`,
+      ]);
+      const policy = await getJson(["get", "networkpolicy", "genesys-network-egress", "-n", namespace]);
+      const rules = policy.spec.egress as Array<{
+        to: Array<{ ipBlock?: { cidr: string } }>;
+        ports: Array<{ port: number }>;
+      }>;
+      // HTTPS 443, as api-downloads.<domain> answers; the simulator's second port is not 443, which
+      // the kit's CNI lets through since it enforces nothing.
+      expect(
+        rules.some(
+          (rule) =>
+            rule.to.some((peer) => peer.ipBlock?.cidr === `${env.hostAddress}/32`) &&
+            rule.ports.some((port) => port.port === 443),
+        ),
+        "a rule to the download host on 443",
+      ).to.equal(true);
+      const configMap = await getJson(["get", "configmap", release, "-n", namespace]);
+      expect(configMap.data).to.deep.include({
+        EXPORT_LIST_SNAPSHOT_INTERVAL_SECONDS: String(snapshotIntervalSeconds),
+        EXPORT_LIST_SNAPSHOT_KEEP: String(snapshotKeep),
+        EXPORT_LIST_SNAPSHOT_DOWNLOAD_HOSTS: new URL(sim.downloadBaseUrl).host,
+      });
+    });
+
+    it("the leader publishes the spring list in outbox/lists/ with its columns and the dialer's, a call recorded since included; the default list too; never more than the kept number, no partial left", async () => {
+      const spring = sim.contacts(springList.id);
+      expect(spring.size, "c3's spring contacts").to.be.above(0);
+      const [called] = [...spring.keys()].sort();
+      const calledAt = Date.now() - 5 * 60_000;
+      sim.recordCall(springList.id!, called!, {
+        column: "MobilePhone",
+        atMs: calledAt,
+        result: "ININ-OUTBOUND-NO-ANSWER",
+        callable: false,
+      });
+      const recordedAt = Date.now();
+      // Every spring snapshot seen on the way, to tell that older ones were removed.
+      const seen = new Set<string>();
+      const look = () => {
+        for (const snapshot of snapshots("spring")) seen.add(snapshot.name);
+      };
+      const taken = await waitFor(
+        async () => {
+          look();
+          return snapshots("spring").find((snapshot) => snapshot.atMs > recordedAt);
+        },
+        {
+          timeoutMs: (snapshotIntervalSeconds + 90) * 1_000,
+          intervalMs: 1_000,
+          what: "a spring snapshot started after the call was recorded",
+        },
+      );
+      const { header, byId } = readSnapshot(taken.name);
+      expect(header.slice(0, 4), "the contact's id, then the list's columns").to.deep.equal([
+        "inin-outbound-id",
+        ...springList.columnNames,
+      ]);
+      expect(header, "the dialer's system columns").to.include.members([
+        "ContactCallable",
+        "CallRecordLastAttempt-MobilePhone",
+        "CallRecordLastResult-MobilePhone",
+        "Callable-MobilePhone",
+      ]);
+      expect([...byId.keys()].sort(), "every spring contact, once").to.deep.equal([...spring.keys()].sort());
+      expect(byId.get(called!), "the contact called").to.deep.include({
+        MobilePhone: spring.get(called!)!.data.MobilePhone,
+        "CallRecordLastResult-MobilePhone": "ININ-OUTBOUND-NO-ANSWER",
+        "CallRecordLastAttempt-MobilePhone": new Date(calledAt).toISOString(),
+        "Callable-MobilePhone": "0",
+      });
+      const other = [...byId.keys()].find((contactId) => contactId !== called)!;
+      expect(byId.get(other)!["CallRecordLastResult-MobilePhone"], "a contact never called").to.equal("");
+      expect(ownerOf(path.join(lists, taken.name)).uid, "written by the pods").to.equal(await podsUid());
+
+      // The default route's list, with the contacts c and c3 put in it.
+      const defaults = sim.contacts(contactListId);
+      const latestDefault = await waitFor(
+        async () => {
+          look();
+          const newest = snapshots("default").at(-1);
+          return newest && newest.atMs > recordedAt ? newest : undefined;
+        },
+        { timeoutMs: (snapshotIntervalSeconds + 90) * 1_000, intervalMs: 1_000, what: "a default snapshot" },
+      );
+      const defaultSnapshot = readSnapshot(latestDefault.name);
+      expect(defaultSnapshot.header[0]).to.equal("inin-outbound-id");
+      expect(defaultSnapshot.header).to.include("ContactCallable");
+      expect(defaultSnapshot.byId.size, "the default list's contacts").to.equal(defaults.size);
+
+      // The schedule goes on: each newer spring snapshot removes the oldest beyond the kept number.
+      await waitFor(
+        async () => {
+          look();
+          return seen.size > snapshotKeep || undefined;
+        },
+        {
+          timeoutMs: (2 * snapshotIntervalSeconds + 90) * 1_000,
+          intervalMs: 1_000,
+          what: `more spring snapshots over time than the ${snapshotKeep} kept`,
+        },
+      );
+      // Between two snapshots (one under way is a dot-named partial, and the newest is renamed in
+      // a moment before the oldest goes): the kept number of each route, and no partial left.
+      await waitFor(
+        async () =>
+          (partials().length === 0 &&
+            ["default", "spring", "renewals"].every((route) => snapshots(route).length === snapshotKeep)) ||
+          undefined,
+        {
+          timeoutMs: 60_000,
+          intervalMs: 200,
+          what: `${snapshotKeep} snapshots a route and no .partial in outbox/lists/`,
+        },
+      );
+      const kept = snapshots("spring").map((snapshot) => snapshot.name);
+      for (const name of kept) seen.add(name);
+      expect(kept, "the newest kept, the older ones removed").to.deep.equal(
+        [...seen].sort().slice(-snapshotKeep),
+      );
+    });
+
+    it("only the Lease holder started exports and downloaded them, and the download host never saw the bearer token", async () => {
+      const holder = (await lease()).holderIdentity;
+      const leader = (await readyPods()).find((pod) => pod.metadata.name === holder);
+      expect(leader, "the Lease holder is a Ready pod").to.not.equal(undefined);
+      expect(sim.clientAddresses("POST /api/v2/outbound/contactlists/{id}/export")).to.deep.equal([
+        podIp(leader!),
+      ]);
+      expect(
+        sim.clientAddresses("GET /exports/{downloadId}/{file}"),
+        "the download host's callers",
+      ).to.deep.equal([podIp(leader!)]);
+      const stats = sim.stats();
+      expect(stats.downloadsCompleted, "downloads from the second host").to.be.at.least(2);
+      expect(stats.downloadsWithAuthorization, "requests to the download host with Authorization").to.equal(
+        0,
+      );
+    });
+
+    it("/metrics: the DNC route's series under its name, and export_list_snapshots_total on the leader alone", async () => {
+      const pods = await scrape();
+      const total = (name: string, wanted: (labels: string) => boolean) =>
+        pods.reduce((sum, { body }) => sum + metricSum(body, name, wanted), 0);
+      expect(total("import_dnc_entries_total", onRoute("opt-outs", "read")), "read").to.equal(5);
+      expect(total("import_dnc_entries_total", onRoute("opt-outs", "rejected")), "rejected").to.equal(1);
+      expect(total("import_dnc_entries_total", onRoute("opt-outs", "added")), "added").to.equal(3);
+      expect(total("import_dnc_entries_total", onRoute("opt-outs", "removed")), "removed").to.equal(1);
+      expect(total("import_files_total", onRoute("opt-outs", "imported_with_rejects"))).to.equal(1);
+      expect(total("import_files_total", onRoute("opt-outs", "removed"))).to.equal(1);
+      for (const { pod, body } of pods) {
+        const blocked = body
+          .split("\n")
+          .filter(
+            (line) =>
+              line.startsWith("import_target_blocked{") &&
+              line.includes('route="opt-outs"') &&
+              line.includes(`contact_list="${optOutsList.id}"`),
+          );
+        expect(blocked, `${pod}: import_target_blocked of opt-outs, its DNC list`).to.deep.equal([
+          `import_target_blocked{contact_list="${optOutsList.id}",route="opt-outs"} 0`,
+        ]);
+      }
+
+      const holder = (await lease()).holderIdentity;
+      for (const { pod, body } of pods) {
+        const ok = (route: string) => metricSum(body, "export_list_snapshots_total", onRoute(route, "ok"));
+        if (pod === holder) {
+          for (const route of ["default", "spring", "renewals"])
+            expect(ok(route), `${pod} (the leader): ${route} snapshots`).to.be.at.least(1);
+          expect(
+            metricSum(body, "export_list_snapshots_total", (labels) => !labels.includes('outcome="ok"')),
+            `${pod}: snapshots that failed`,
+          ).to.equal(0);
+        } else {
+          expect(metricSum(body, "export_list_snapshots_total"), `${pod} does not lead: none`).to.equal(0);
+        }
+      }
+      expect(
+        pods.some(({ body }) => body.includes("export_list_snapshots_total{")),
+        "the series is there",
+      ).to.equal(true);
     });
   });
 
@@ -914,6 +1307,32 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
 
       seed("after-takeover", 15);
       await seededInOutbox("the conversations seeded after the takeover");
+      // The contact-list snapshots (c4) follow the Lease: the new holder publishes the next ones,
+      // and a download the deleted leader had under way left no partial behind.
+      const newLeader = (await releasePods(namespace, release)).find(
+        (pod) => pod.metadata.name === next.holderIdentity,
+      )!;
+      const lists = path.join(volumeDir, "outbox", "lists");
+      await waitFor(
+        async () => {
+          const names = readdirSync(lists);
+          return (
+            (sim
+              .clientAddresses("POST /api/v2/outbound/contactlists/{id}/export")
+              .includes(podIp(newLeader)) &&
+              names.some(
+                (name) => name.startsWith("spring-") && statSync(path.join(lists, name)).mtimeMs > deletedAt,
+              ) &&
+              !names.some((name) => name.endsWith(".partial"))) ||
+            undefined
+          );
+        },
+        {
+          timeoutMs: 3 * 60_000,
+          intervalMs: 500,
+          what: "a spring snapshot by the new Lease holder, no partial left",
+        },
+      );
       const ids = outboxIds();
       expect(ids.length, "every conversation exactly once").to.equal(new Set(ids).size);
       expect(new Set(ids)).to.deep.equal(new Set(seeded));
