@@ -1058,7 +1058,7 @@ describe("end to end on a real cluster: Pulumi deploys the image, the policy pac
     });
 
     it("a file in dnc/opt-outs/remove/ takes its number off the list; the others stay", async () => {
-      // Dropped once the addition is archived: replicas do not order a route's files between them.
+      // Dropped once the addition is archived, so the check reads the same whichever pod takes it.
       dropAs(folder(dncRoute, "remove"), lifted, "07911 200003\n", writer);
       const summary = await waitFor(async () => archivedSummary<DncSummary>(volumeDir, lifted, dncRoute), {
         timeoutMs: 2 * 60_000,
