@@ -76,19 +76,7 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
       { parent: this, dependsOn: [storage, secrets, ...(caBundle ? [caBundle] : [])] },
     );
 
-    if (plan.monitoring.enabled) {
-      new Monitoring(
-        `${name}-monitoring`,
-        {
-          namespace: this.namespace,
-          namespaceName: plan.namespaceName,
-          serviceLabels: podLabels(names),
-          grafanaDashboard: plan.monitoring.grafanaDashboards,
-          listSnapshots: plan.listSnapshots,
-        },
-        { parent: this, dependsOn: [release] },
-      );
-    }
+    this.createMonitoring(name, plan, release);
 
     this.serviceName = names.release;
     this.servicePort = 80;
@@ -112,6 +100,26 @@ export class GenesysMiddlewareStack extends pulumi.ComponentResource {
       webhookPassword: this.webhookPassword,
       importRoutes: this.importRoutes,
     });
+  }
+
+  /** The ServiceMonitor, alerts and dashboard, once the release exists; nothing when monitoring is off. */
+  private createMonitoring(
+    name: string,
+    plan: GenesysMiddlewareStackArgs["plan"],
+    release: SyncRelease,
+  ): void {
+    if (!plan.monitoring.enabled) return;
+    new Monitoring(
+      `${name}-monitoring`,
+      {
+        namespace: this.namespace,
+        namespaceName: plan.namespaceName,
+        serviceLabels: podLabels(plan.names),
+        grafanaDashboard: plan.monitoring.grafanaDashboards,
+        listSnapshots: plan.listSnapshots,
+      },
+      { parent: this, dependsOn: [release] },
+    );
   }
 
   private createNamespace(name: string, namespaceName: string): pulumi.Output<string> {
